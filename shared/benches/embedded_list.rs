@@ -1,0 +1,274 @@
+//! Seeds the embedded store with contacts (1,000,000 unless
+//! `BENCH_CONTACTS` says otherwise) and measures one page (`limit=50`) of
+//! the listing, unfiltered and per filter. Writes a Markdown report to
+//! `target/bench/embedded-list.md` (or `BENCH_REPORT`).
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use contacts::model::{
+    Channel, ConsentChoice, ConsentSource, Contact, Country, Email, ExternalId, Name, NewContact,
+    PhoneNumber, Reach, WorkspaceId,
+};
+use contacts::query::{ListRequest, PageRequest};
+use contacts::store::ContactStore;
+use contacts::store::embedded::EmbeddedStore;
+
+const FIRST: [&str; 24] = [
+    "Alice", "Albert", "Maria", "Mark", "Olivia", "Oliver", "Sofia", "Liam", "Emma", "Noah", "Zoë",
+    "Jürgen", "Ana", "Chen", "Fatima", "Mohammed", "Priya", "Raj", "Yuki", "Lars", "Ingrid",
+    "Pedro", "Lucía", "Kwame",
+];
+const SYLLABLES: [&str; 16] = [
+    "son", "berg", "ma", "ri", "lo", "ven", "ka", "stein", "dor", "mi", "ler", "ta", "ness", "ro",
+    "gu", "win",
+];
+const DOMAINS: [&str; 6] = [
+    "example.com",
+    "mail.example",
+    "inbox.test",
+    "corp.example.org",
+    "post.example.de",
+    "web.example.fr",
+];
+const COUNTRIES: [&str; 8] = ["US", "DE", "GB", "FR", "ES", "IN", "JP", "BR"];
+const AREA_CODES: [u32; 6] = [212, 312, 415, 617, 202, 305];
+
+/// A small, fixed pseudo-random sequence (xorshift), so every run seeds the same data.
+struct Sequence(u64);
+
+impl Sequence {
+    fn next(&mut self, below: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % below as u64) as usize
+    }
+}
+
+fn person(i: usize, seq: &mut Sequence) -> (Contact, Vec<contacts::model::ConsentChange>) {
+    let first = FIRST[seq.next(FIRST.len())];
+    let last: String = (0..2 + seq.next(2))
+        .map(|_| SYLLABLES[seq.next(SYLLABLES.len())])
+        .collect();
+    let last = format!("{}{}", last[..1].to_uppercase(), &last[1..]);
+    let email = format!(
+        "{}.{}{i}@{}",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        DOMAINS[seq.next(DOMAINS.len())]
+    );
+    let phone = format!(
+        "+1{}{}{:04}",
+        AREA_CODES[seq.next(AREA_CODES.len())],
+        200 + seq.next(700),
+        i % 10_000
+    );
+    let mut consent = Vec::new();
+    for channel in Channel::ALL {
+        match seq.next(4) {
+            0 => consent.push((channel, ConsentChoice::Subscribed)),
+            1 => consent.push((channel, ConsentChoice::Unsubscribed)),
+            _ => {}
+        }
+    }
+    let new = NewContact {
+        external_id: ExternalId::parse(&format!("crm-{i}")).expect("external id"),
+        first_name: Name::parse(first).ok(),
+        last_name: Name::parse(&last).ok(),
+        reach: Reach::new(PhoneNumber::parse(&phone).ok(), Email::parse(&email).ok())
+            .expect("reachable"),
+        country: Country::parse(COUNTRIES[seq.next(COUNTRIES.len())]).ok(),
+        timezone: None,
+        consent,
+    };
+    let at =
+        Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
+    Contact::create(new, &ConsentSource::api(), at)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    let total: usize = std::env::var("BENCH_CONTACTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let report_path = std::env::var("BENCH_REPORT").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../target/bench/embedded-list.md"
+        )
+        .into()
+    });
+    let dir = tempfile::TempDir::new_in(concat!(env!("CARGO_MANIFEST_DIR"), "/../target"))
+        .expect("temp dir");
+    let store = EmbeddedStore::open(dir.path()).expect("open");
+    let workspace = WorkspaceId::parse("bench").expect("workspace");
+
+    // Seed through the batch write path, timing only the store.
+    let mut seq = Sequence(0x9E37_79B9_7F4A_7C15);
+    let mut in_store = Duration::ZERO;
+    let started = Instant::now();
+    let batch_size = 5_000;
+    for start in (0..total).step_by(batch_size) {
+        let batch: Vec<_> = (start..(start + batch_size).min(total))
+            .map(|i| person(i, &mut seq))
+            .collect();
+        let t = Instant::now();
+        let outcomes = store
+            .insert_batch(&workspace, &batch, None)
+            .await
+            .expect("batch");
+        in_store += t.elapsed();
+        assert!(
+            outcomes.iter().all(Result::is_ok),
+            "every seeded contact is stored"
+        );
+        if start % 100_000 == 0 {
+            eprintln!("seeded {start} of {total}");
+        }
+    }
+    let wall = started.elapsed();
+    let count = store.count(&workspace).await.expect("count");
+    assert_eq!(count as usize, total);
+    let db_bytes: u64 = std::fs::read_dir(dir.path())
+        .expect("data dir")
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        ("unfiltered", vec![String::new()]),
+        (
+            "full_name (3+ chars)",
+            ["alice berg", "mar", "oliver", "zoë", "steinma"]
+                .map(|t| format!("full_name={t}"))
+                .to_vec(),
+        ),
+        (
+            "first_name (3+ chars)",
+            ["ali", "mark", "jürg", "luc", "wame"]
+                .map(|t| format!("first_name={t}"))
+                .to_vec(),
+        ),
+        (
+            "last_name (3+ chars)",
+            ["berg", "sonma", "winlo", "Stein", "rodor"]
+                .map(|t| format!("last_name={t}"))
+                .to_vec(),
+        ),
+        (
+            "phone (3+ chars)",
+            ["+1415", "2125", "0042", "617300", "+130545"]
+                .map(|t| format!("phone={t}"))
+                .to_vec(),
+        ),
+        (
+            "email (3+ chars)",
+            [
+                "example.com",
+                "inbox",
+                "liam.",
+                "corp.example",
+                "fatima.berg",
+            ]
+            .map(|t| format!("email={t}"))
+            .to_vec(),
+        ),
+        (
+            "email (rare)",
+            ["maria.berg1234@", "12345@", "987654@", "500000@", "77@"]
+                .map(|t| format!("email={t}"))
+                .to_vec(),
+        ),
+        (
+            "first_name (2 chars)",
+            ["al", "ma", "yu", "ük", "zz"]
+                .map(|t| format!("first_name={t}"))
+                .to_vec(),
+        ),
+        (
+            "country",
+            ["DE", "JP", "US"].map(|t| format!("country={t}")).to_vec(),
+        ),
+        (
+            "sms_consent",
+            ["subscribed", "unsubscribed", "not_subscribed"]
+                .map(|t| format!("sms_consent={t}"))
+                .to_vec(),
+        ),
+        (
+            "country + sms_consent",
+            vec!["country=DE&sms_consent=unsubscribed".into()],
+        ),
+        ("email + country", vec!["email=inbox&country=FR".into()]),
+    ];
+    let samples = 100;
+    let mut report = String::new();
+    let _ = writeln!(report, "# Embedded store: listing benchmark\n");
+    let _ = writeln!(
+        report,
+        "{total} contacts seeded in batches of {batch_size} through `insert_batch`: \
+         {:.0} contacts/s in the store ({:.1} s), {:.1} s wall with data generation; \
+         database {:.0} MB.\n",
+        total as f64 / in_store.as_secs_f64(),
+        in_store.as_secs_f64(),
+        wall.as_secs_f64(),
+        db_bytes as f64 / 1e6
+    );
+    let _ = writeln!(
+        report,
+        "One page (`limit=50`) through the `ContactStore` port, {samples} samples per row \
+         (search terms rotate); \"items\" is the mean page size, \"more\" the share of pages \
+         with a next cursor.\n"
+    );
+    let _ = writeln!(
+        report,
+        "| listing | p50 ms | p95 ms | max ms | items | more |"
+    );
+    let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|");
+    for (name, queries) in &cases {
+        let mut times = Vec::with_capacity(samples);
+        let (mut items, mut more) = (0usize, 0usize);
+        for s in 0..samples {
+            let raw = &queries[s % queries.len()];
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).expect("query");
+            let mut request = ListRequest::from_pairs(&pairs).expect("request");
+            request.page = PageRequest::first(50);
+            let t = Instant::now();
+            let page = store
+                .list(&workspace, &request.query, &request.page)
+                .await
+                .expect("list");
+            times.push(t.elapsed());
+            items += page.items.len();
+            more += usize::from(page.next_cursor.is_some());
+        }
+        times.sort_unstable();
+        let _ = writeln!(
+            report,
+            "| {name} | {} | {} | {} | {:.0} | {:.0}% |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.95)),
+            ms(times[times.len() - 1]),
+            items as f64 / samples as f64,
+            100.0 * more as f64 / samples as f64
+        );
+    }
+    println!("{report}");
+    if let Some(parent) = std::path::Path::new(&report_path).parent() {
+        std::fs::create_dir_all(parent).expect("report folder");
+    }
+    std::fs::write(&report_path, report).expect("report");
+    eprintln!("report written to {report_path}");
+}

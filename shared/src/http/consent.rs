@@ -1,0 +1,77 @@
+//! Per-channel consent and its history.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+
+use super::auth::Workspace;
+use super::dto::{ConsentHistoryPage, ConsentRequest, ContactBody};
+use super::extract::{ApiJson, ContactId, IfMatch, QueryPairs, etag};
+use super::problem::Problem;
+use crate::error::Result;
+use crate::model::ConsentSource;
+use crate::query::PageRequest;
+use crate::{AppState, service};
+
+/// Record consent: each of `sms`, `whatsapp`, `email` may be `subscribed` or
+/// `unsubscribed`; a channel left out is unchanged.
+#[utoipa::path(
+    put, path = "/v1/contacts/{messaging_id}/consent", tag = "consent",
+    params(("messaging_id" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = ConsentRequest,
+    responses(
+        (status = 200, description = "The contact", body = ContactBody, headers(("ETag" = String))),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+    IfMatch(if_match): IfMatch,
+    ApiJson(request): ApiJson<ConsentRequest>,
+) -> Result<impl IntoResponse> {
+    let choices = request.into_update()?;
+    let contact = service::record_consent(
+        state.contacts.as_ref(),
+        &workspace,
+        &id,
+        &choices,
+        &ConsentSource::api(),
+        if_match,
+    )
+    .await?;
+    Ok((etag(contact.version), Json(ContactBody::from(&contact))))
+}
+
+/// A contact's consent changes, newest first.
+#[utoipa::path(
+    get, path = "/v1/contacts/{messaging_id}/consent-history", tag = "consent",
+    params(
+        ("messaging_id" = String, Path),
+        ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query),
+    ),
+    responses(
+        (status = 200, description = "The history", body = ConsentHistoryPage),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn history(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<ConsentHistoryPage>> {
+    let page = PageRequest::from_pairs(&pairs)?;
+    service::get(state.contacts.as_ref(), &workspace, &id).await?;
+    let history = state
+        .contacts
+        .consent_history(&workspace, &id, &page)
+        .await?;
+    Ok(Json(history.into()))
+}

@@ -1,0 +1,116 @@
+//! Create, read, edit and delete one contact.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::LOCATION;
+use axum::response::IntoResponse;
+
+use super::auth::Workspace;
+use super::dto::{ContactBody, CreateContactRequest, EditContactRequest};
+use super::extract::{ApiJson, ContactId, IfMatch, etag};
+use super::problem::Problem;
+use crate::error::Result;
+use crate::model::ConsentSource;
+use crate::{AppState, service};
+
+/// The response for one contact: its JSON and its `ETag`.
+fn contact_response(contact: &crate::model::Contact) -> impl IntoResponse + use<> {
+    (etag(contact.version), Json(ContactBody::from(contact)))
+}
+
+/// Create a contact.
+#[utoipa::path(
+    post, path = "/v1/contacts", tag = "contacts",
+    request_body = CreateContactRequest,
+    responses(
+        (status = 201, description = "Created", body = ContactBody,
+            headers(("ETag" = String), ("Location" = String))),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Contact limit reached", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "External ID already in use", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ApiJson(request): ApiJson<CreateContactRequest>,
+) -> Result<impl IntoResponse> {
+    let contact = service::create(
+        state.contacts.as_ref(),
+        &workspace,
+        request.try_into()?,
+        &ConsentSource::api(),
+        state.usage_limit,
+    )
+    .await?;
+    let location = [(LOCATION, format!("/v1/contacts/{}", contact.messaging_id))];
+    Ok((StatusCode::CREATED, location, contact_response(&contact)))
+}
+
+/// A contact's details.
+#[utoipa::path(
+    get, path = "/v1/contacts/{messaging_id}", tag = "contacts",
+    params(("messaging_id" = String, Path)),
+    responses(
+        (status = 200, description = "The contact", body = ContactBody, headers(("ETag" = String))),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+) -> Result<impl IntoResponse> {
+    let contact = service::get(state.contacts.as_ref(), &workspace, &id).await?;
+    Ok(contact_response(&contact))
+}
+
+/// Edit generic attributes; `null` clears a field. With `If-Match`, a stale
+/// version is refused with 412 and nothing changes.
+#[utoipa::path(
+    patch, path = "/v1/contacts/{messaging_id}", tag = "contacts",
+    params(("messaging_id" = String, Path), ("If-Match" = Option<String>, Header)),
+    request_body = EditContactRequest,
+    responses(
+        (status = 200, description = "The edited contact", body = ContactBody, headers(("ETag" = String))),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "External ID already in use", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn edit(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+    IfMatch(if_match): IfMatch,
+    ApiJson(request): ApiJson<EditContactRequest>,
+) -> Result<impl IntoResponse> {
+    let changes = request.try_into()?;
+    let contact =
+        service::edit(state.contacts.as_ref(), &workspace, &id, changes, if_match).await?;
+    Ok(contact_response(&contact))
+}
+
+/// Delete a contact permanently, with its consent history.
+#[utoipa::path(
+    delete, path = "/v1/contacts/{messaging_id}", tag = "contacts",
+    params(("messaging_id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+) -> Result<StatusCode> {
+    service::delete(state.contacts.as_ref(), &workspace, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,347 @@
+//! Request and response bodies, and their conversion to and from the model
+//! at the edge.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use crate::error::{Collector, Error, Result};
+use crate::model::{
+    Channel, Column, Consent, ConsentChange, ConsentChoice, Contact, ContactChanges, Country,
+    Email, ExternalId, InvalidValue, Name, NewContact, Patch, PhoneNumber, Reach, Timezone,
+};
+use crate::query::Page;
+
+/// A new contact. `external_id` and one of `phone` or `email` are required.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateContactRequest {
+    /// The workspace's own key for the contact; unique in the workspace.
+    #[schema(example = "crm-1042")]
+    pub external_id: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164, e.g. `+12345678902`.
+    #[schema(example = "+12345678902")]
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// ISO 3166-1 alpha-2, e.g. `US`.
+    pub country: Option<String>,
+    /// IANA time zone name, e.g. `America/New_York`.
+    pub timezone: Option<String>,
+    /// IDs of lists to add the contact to.
+    #[serde(default)]
+    pub lists: Vec<String>,
+    /// Values of custom attributes, by attribute name.
+    #[serde(default)]
+    pub attributes: Map<String, Value>,
+    /// Consent to record now; channels left out stay `not_subscribed`.
+    pub consent: Option<ConsentRequest>,
+}
+
+/// Consent to record per channel: `subscribed` or `unsubscribed`; a channel
+/// left out is unchanged.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentRequest {
+    #[schema(value_type = Option<ConsentChoice>)]
+    pub sms: Option<String>,
+    #[schema(value_type = Option<ConsentChoice>)]
+    pub whatsapp: Option<String>,
+    #[schema(value_type = Option<ConsentChoice>)]
+    pub email: Option<String>,
+}
+
+impl ConsentRequest {
+    /// The channels this request sets, with their choice; bad ones are
+    /// recorded under `prefix.<channel>`.
+    pub fn choices(self, errors: &mut Collector, prefix: &str) -> Vec<(Channel, ConsentChoice)> {
+        [
+            (Channel::Sms, self.sms),
+            (Channel::Whatsapp, self.whatsapp),
+            (Channel::Email, self.email),
+        ]
+        .into_iter()
+        .filter_map(|(channel, raw)| {
+            let field = format!("{prefix}{}", channel.as_str());
+            Some((channel, errors.check(&field, ConsentChoice::parse(&raw?))?))
+        })
+        .collect()
+    }
+
+    /// The choices of a consent update, which must set at least one channel.
+    pub fn into_update(self) -> Result<Vec<(Channel, ConsentChoice)>> {
+        let mut errors = Collector::default();
+        let given = [&self.sms, &self.whatsapp, &self.email]
+            .iter()
+            .any(|raw| raw.is_some());
+        if !given {
+            errors.push(
+                "",
+                "set at least one of sms, whatsapp, email to subscribed or unsubscribed",
+            );
+        }
+        let choices = self.choices(&mut errors, "");
+        errors.finish()?;
+        Ok(choices)
+    }
+}
+
+/// An edit: a field left out is unchanged, `null` clears it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditContactRequest {
+    /// May change, but not be cleared; stays unique in the workspace.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub phone: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub country: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Patch<String>,
+    /// IDs of the lists the contact belongs to, replacing the current ones.
+    pub lists: Option<Vec<String>>,
+    /// Custom attribute values to set (`null` clears one).
+    pub attributes: Option<Map<String, Value>>,
+}
+
+impl TryFrom<CreateContactRequest> for NewContact {
+    type Error = Error;
+
+    fn try_from(request: CreateContactRequest) -> Result<Self> {
+        let mut errors = Collector::default();
+        let external_id = match request.external_id.as_deref() {
+            Some(raw) => errors.check("external_id", ExternalId::parse(raw)),
+            None => {
+                errors.push("external_id", "is required");
+                None
+            }
+        };
+        let first_name = optional(&mut errors, "first_name", request.first_name, Name::parse);
+        let last_name = optional(&mut errors, "last_name", request.last_name, Name::parse);
+        let given = (request.phone.is_some(), request.email.is_some());
+        let phone = optional(&mut errors, "phone", request.phone, PhoneNumber::parse);
+        let email = optional(&mut errors, "email", request.email, Email::parse);
+        let country = optional(&mut errors, "country", request.country, Country::parse);
+        let timezone = optional(&mut errors, "timezone", request.timezone, Timezone::parse);
+        let consent = request
+            .consent
+            .unwrap_or_default()
+            .choices(&mut errors, "consent.");
+        reject_undefined(&mut errors, &request.lists, &request.attributes);
+        // A phone or email that failed to parse was reported already.
+        let reach = if given == (phone.is_some(), email.is_some()) {
+            errors.merge(Reach::new(phone, email))
+        } else {
+            None
+        };
+        errors.finish()?;
+        match (external_id, reach) {
+            (Some(external_id), Some(reach)) => Ok(NewContact {
+                external_id,
+                first_name,
+                last_name,
+                reach,
+                country,
+                timezone,
+                consent,
+            }),
+            _ => Err(anyhow::anyhow!("a rejected part of the contact went unreported").into()),
+        }
+    }
+}
+
+impl TryFrom<EditContactRequest> for ContactChanges {
+    type Error = Error;
+
+    fn try_from(request: EditContactRequest) -> Result<Self> {
+        let mut errors = Collector::default();
+        let external_id = match request.external_id {
+            Patch::Keep => None,
+            Patch::Clear => {
+                errors.push("external_id", "can't be cleared: every contact has one");
+                None
+            }
+            Patch::Set(raw) => errors.check("external_id", ExternalId::parse(&raw)),
+        };
+        let changes = ContactChanges {
+            external_id,
+            first_name: patch(&mut errors, "first_name", request.first_name, Name::parse),
+            last_name: patch(&mut errors, "last_name", request.last_name, Name::parse),
+            phone: patch(&mut errors, "phone", request.phone, PhoneNumber::parse),
+            email: patch(&mut errors, "email", request.email, Email::parse),
+            country: patch(&mut errors, "country", request.country, Country::parse),
+            timezone: patch(&mut errors, "timezone", request.timezone, Timezone::parse),
+        };
+        reject_undefined(
+            &mut errors,
+            request.lists.as_deref().unwrap_or_default(),
+            &request.attributes.unwrap_or_default(),
+        );
+        errors.finish()?;
+        Ok(changes)
+    }
+}
+
+fn optional<T>(
+    errors: &mut Collector,
+    field: &str,
+    raw: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, InvalidValue>,
+) -> Option<T> {
+    raw.and_then(|raw| errors.check(field, parse(&raw)))
+}
+
+fn patch<T>(
+    errors: &mut Collector,
+    field: &str,
+    raw: Patch<String>,
+    parse: impl FnOnce(&str) -> Result<T, InvalidValue>,
+) -> Patch<T> {
+    errors
+        .check(field, raw.try_map(|raw| parse(&raw)))
+        .unwrap_or_default()
+}
+
+/// The workspace defines no lists or custom attributes yet, so any named
+/// one is unknown.
+fn reject_undefined(errors: &mut Collector, lists: &[String], attributes: &Map<String, Value>) {
+    for (i, list) in lists.iter().enumerate() {
+        errors.push(format!("lists[{i}]"), format!("no list has ID {list:?}"));
+    }
+    for name in attributes.keys() {
+        errors.push(
+            format!("attributes.{name}"),
+            format!("{name:?} is not a custom attribute of this workspace"),
+        );
+    }
+}
+
+/// A contact as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactBody {
+    /// Assigned by the system; unique, immutable, URL-safe.
+    #[schema(example = "01JDQ3V6Y8M6F3XG2W5T9K0ABC")]
+    pub messaging_id: String,
+    pub external_id: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// First and last name, derived.
+    pub full_name: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub country: Option<String>,
+    pub timezone: Option<String>,
+    pub consent: Consent,
+    /// IDs of the lists the contact belongs to.
+    pub lists: Vec<String>,
+    /// Custom attribute values by name.
+    pub attributes: Map<String, Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Grows with every change; sent as the `ETag`.
+    pub version: u64,
+}
+
+fn text<T: AsRef<str>>(value: Option<&T>) -> Option<String> {
+    value.map(|v| v.as_ref().to_owned())
+}
+
+impl From<&Contact> for ContactBody {
+    fn from(contact: &Contact) -> Self {
+        Self {
+            messaging_id: contact.messaging_id.to_string(),
+            external_id: contact.external_id.to_string(),
+            first_name: text(contact.first_name.as_ref()),
+            last_name: text(contact.last_name.as_ref()),
+            full_name: contact.full_name(),
+            phone: text(contact.reach.phone()),
+            email: text(contact.reach.email()),
+            country: text(contact.country.as_ref()),
+            timezone: text(contact.timezone.as_ref()),
+            consent: contact.consent,
+            lists: Vec::new(),
+            attributes: Map::new(),
+            created_at: contact.created_at,
+            updated_at: contact.updated_at,
+            version: contact.version,
+        }
+    }
+}
+
+impl ContactBody {
+    /// The contact as JSON with only `columns` (and always `messaging_id`).
+    pub fn project(&self, columns: &[Column]) -> Value {
+        let full = serde_json::to_value(self).unwrap_or_default();
+        let mut out = Map::new();
+        for column in std::iter::once(Column::MessagingId).chain(columns.iter().copied()) {
+            let path = column.json_path().0;
+            let Some(value) = path.iter().try_fold(&full, |node, key| node.get(key)) else {
+                continue;
+            };
+            match path {
+                [key] => {
+                    out.insert((*key).to_owned(), value.clone());
+                }
+                [parent, key] => {
+                    if let Value::Object(inner) = out
+                        .entry(*parent)
+                        .or_insert_with(|| Value::Object(Map::new()))
+                    {
+                        inner.insert((*key).to_owned(), value.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// A page of contacts; with `columns=`, each item holds only those fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactPage {
+    #[schema(value_type = Vec<ContactBody>)]
+    pub items: Vec<Value>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of a contact's consent history, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentHistoryPage {
+    pub items: Vec<ConsentChange>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<ConsentChange>> for ConsentHistoryPage {
+    fn from(page: Page<ConsentChange>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor.map(|c| c.0),
+        }
+    }
+}
+
+/// How many contacts the workspace holds, and how many it may.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageBody {
+    pub count: u64,
+    /// `null` when the workspace has no limit.
+    pub limit: Option<u64>,
+}

@@ -1,0 +1,79 @@
+//! The contact table: filtered, paged listing, and usage.
+
+use axum::Json;
+use axum::extract::State;
+
+use super::auth::Workspace;
+use super::dto::{ContactBody, ContactPage, UsageBody};
+use super::extract::QueryPairs;
+use super::problem::Problem;
+use crate::AppState;
+use crate::error::Result;
+use crate::query::ListRequest;
+
+/// List contacts newest first, filtered (all filters must hold) and paged.
+/// A page may hold fewer than `limit` items and still have a `next_cursor`.
+#[utoipa::path(
+    get, path = "/v1/contacts", tag = "listing",
+    params(
+        ("full_name" = Option<String>, Query, description = "contains, ignoring case"),
+        ("first_name" = Option<String>, Query, description = "contains, ignoring case"),
+        ("last_name" = Option<String>, Query, description = "contains, ignoring case"),
+        ("phone" = Option<String>, Query, description = "contains"),
+        ("email" = Option<String>, Query, description = "contains, ignoring case"),
+        ("country" = Option<String>, Query, description = "ISO 3166-1 alpha-2, exact"),
+        ("sms_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
+        ("whatsapp_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
+        ("email_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
+        ("columns" = Option<String>, Query, description = "comma-separated columns to return; messaging_id always comes"),
+        ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page of contacts", body = ContactPage),
+        (status = 400, description = "Unknown or invalid parameter", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<ContactPage>> {
+    let request = ListRequest::from_pairs(&pairs)?;
+    let page = state
+        .contacts
+        .list(&workspace, &request.query, &request.page)
+        .await?;
+    let items = page
+        .items
+        .iter()
+        .map(|contact| {
+            let body = ContactBody::from(contact);
+            match &request.columns {
+                Some(columns) => body.project(columns),
+                None => serde_json::to_value(body).unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Json(ContactPage {
+        items,
+        next_cursor: page.next_cursor.map(|c| c.0),
+    }))
+}
+
+/// Contacts Usage: how many contacts the workspace holds, and its limit.
+#[utoipa::path(
+    get, path = "/v1/contacts/usage", tag = "listing",
+    responses((status = 200, description = "Usage", body = UsageBody)),
+    security(("bearer" = []))
+)]
+pub async fn usage(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+) -> Result<Json<UsageBody>> {
+    Ok(Json(UsageBody {
+        count: state.contacts.count(&workspace).await?,
+        limit: state.usage_limit,
+    }))
+}

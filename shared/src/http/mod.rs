@@ -1,0 +1,93 @@
+//! The HTTP API as `axum` routers: one per function, and one with everything
+//! for the local server.
+
+pub mod auth;
+mod consent;
+mod contacts;
+pub mod dto;
+mod extract;
+mod listing;
+mod openapi;
+pub mod problem;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, Uri};
+use axum::routing::{get, post, put};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use extract::BODY_LIMIT;
+pub use openapi::ApiDoc;
+
+use crate::AppState;
+use crate::error::Error;
+
+/// Create, read, edit and delete one contact.
+pub fn contacts_router(state: AppState) -> Router {
+    serve(contact_routes(), state)
+}
+
+/// Consent updates and history.
+pub fn consent_router(state: AppState) -> Router {
+    serve(consent_routes(), state)
+}
+
+/// Filtered listing and usage.
+pub fn listing_router(state: AppState) -> Router {
+    serve(listing_routes(), state)
+}
+
+/// Every route on one router, with the OpenAPI document at `/openapi.json`.
+pub fn local_router(state: AppState) -> Router {
+    let routes = contact_routes()
+        .merge(consent_routes())
+        .merge(listing_routes())
+        .route("/openapi.json", get(openapi::document));
+    serve(routes, state)
+}
+
+fn contact_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/contacts", post(contacts::create))
+        .route(
+            "/v1/contacts/{messaging_id}",
+            get(contacts::get)
+                .patch(contacts::edit)
+                .delete(contacts::delete),
+        )
+}
+
+fn consent_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/contacts/{messaging_id}/consent", put(consent::put))
+        .route(
+            "/v1/contacts/{messaging_id}/consent-history",
+            get(consent::history),
+        )
+}
+
+fn listing_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/contacts", get(listing::list))
+        .route("/v1/contacts/usage", get(listing::usage))
+}
+
+/// Adds what every router shares: problem replies for unknown routes and
+/// methods, the body limit, and one log line per request (path only: query
+/// strings can carry personal data).
+fn serve(routes: Router<AppState>, state: AppState) -> Router {
+    routes
+        .fallback(|uri: Uri| async move { Error::RouteNotFound(uri.path().to_owned()) })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,121 @@
+//! Every error leaves the API here, once, as RFC 9457 `application/problem+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{Error, FieldError};
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// Identifies the kind of problem, e.g. `/problems/validation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong in this case, for a person.
+    pub detail: String,
+    /// Each invalid field, for validation problems.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+    /// The contact that already holds a duplicate External ID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messaging_id: Option<String>,
+}
+
+impl Error {
+    fn status_and_kind(&self) -> (StatusCode, &'static str, &'static str) {
+        match self {
+            Error::Validation(_) => (StatusCode::BAD_REQUEST, "validation", "Invalid input"),
+            Error::MalformedBody(_) => (
+                StatusCode::BAD_REQUEST,
+                "malformed-body",
+                "Malformed request body",
+            ),
+            Error::BodyTooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Request body too large",
+            ),
+            Error::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+            ),
+            Error::ContactNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "contact-not-found",
+                "Contact not found",
+            ),
+            Error::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            Error::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
+            Error::DuplicateExternalId { .. } => (
+                StatusCode::CONFLICT,
+                "duplicate-external-id",
+                "External ID already in use",
+            ),
+            Error::PreconditionFailed { .. } => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Contact changed since it was read",
+            ),
+            Error::UsageLimitReached { .. } => (
+                StatusCode::FORBIDDEN,
+                "usage-limit-reached",
+                "Contact limit reached",
+            ),
+            Error::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            Error::Unexpected(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+            ),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, kind, title) = self.status_and_kind();
+        let detail = match &self {
+            Error::Unexpected(cause) => {
+                tracing::error!(error = ?cause, "request failed");
+                "something went wrong on our side; the request may be retried".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut response = (
+            status,
+            axum::Json(Problem {
+                kind: format!("/problems/{kind}"),
+                title: title.to_owned(),
+                status: status.as_u16(),
+                detail,
+                messaging_id: match &self {
+                    Error::DuplicateExternalId { holder, .. } => Some(holder.to_string()),
+                    _ => None,
+                },
+                errors: match self {
+                    Error::Validation(errors) => errors,
+                    _ => Vec::new(),
+                },
+            }),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,15 @@
+//! The contacts domain of the All Contacts workspace: validated model types,
+//! the store ports with their adapters, the services over them and the HTTP
+//! routers that every function mounts.
+
+pub mod app;
+pub mod error;
+pub mod http;
+pub mod local;
+pub mod model;
+pub mod query;
+pub mod service;
+pub mod store;
+
+pub use app::AppState;
+pub use error::{Error, FieldError, Result};

@@ -1,0 +1,277 @@
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{
+    Channel, Consent, ConsentChange, ConsentChoice, ConsentSource, Country, Email, ExternalId,
+    MessagingId, Name, PhoneNumber, Timezone,
+};
+use crate::error::{Error, FieldError};
+
+/// How a contact can be reached: a phone number, an email address, or both —
+/// never neither.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reach {
+    Phone(PhoneNumber),
+    Email(Email),
+    Both(PhoneNumber, Email),
+}
+
+impl Reach {
+    /// Combines an optional phone and email, refusing a contact with neither.
+    pub fn new(phone: Option<PhoneNumber>, email: Option<Email>) -> Result<Self, Error> {
+        match (phone, email) {
+            (Some(p), Some(e)) => Ok(Self::Both(p, e)),
+            (Some(p), None) => Ok(Self::Phone(p)),
+            (None, Some(e)) => Ok(Self::Email(e)),
+            (None, None) => {
+                let message = "a contact needs a phone number or an email address";
+                Err(Error::Validation(vec![
+                    FieldError::new("phone", message),
+                    FieldError::new("email", message),
+                ]))
+            }
+        }
+    }
+
+    /// The phone number, if any.
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        match self {
+            Self::Phone(p) | Self::Both(p, _) => Some(p),
+            Self::Email(_) => None,
+        }
+    }
+
+    /// The email address, if any.
+    pub fn email(&self) -> Option<&Email> {
+        match self {
+            Self::Email(e) | Self::Both(_, e) => Some(e),
+            Self::Phone(_) => None,
+        }
+    }
+}
+
+/// A change to one optional field: keep it, clear it, or set it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+impl<T> Patch<T> {
+    /// Validates the value of a `Set`.
+    pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Patch<U>, E> {
+        Ok(match self {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(value) => Patch::Set(f(value)?),
+        })
+    }
+
+    /// The field's value after this change.
+    pub fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Patch::Keep => current,
+            Patch::Clear => None,
+            Patch::Set(value) => Some(value),
+        }
+    }
+}
+
+/// Absent → `Keep` (with `#[serde(default)]`), `null` → `Clear`, a value → `Set`.
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<T>::deserialize(deserializer).map(|value| value.map_or(Patch::Clear, Patch::Set))
+    }
+}
+
+/// A contact as the user submits it, before the system assigns anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewContact {
+    pub external_id: ExternalId,
+    pub first_name: Option<Name>,
+    pub last_name: Option<Name>,
+    pub reach: Reach,
+    pub country: Option<Country>,
+    pub timezone: Option<Timezone>,
+    pub consent: Vec<(Channel, ConsentChoice)>,
+}
+
+/// An edit of a contact's generic attributes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactChanges {
+    pub external_id: Option<ExternalId>,
+    pub first_name: Patch<Name>,
+    pub last_name: Patch<Name>,
+    pub phone: Patch<PhoneNumber>,
+    pub email: Patch<Email>,
+    pub country: Patch<Country>,
+    pub timezone: Patch<Timezone>,
+}
+
+/// A stored contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub messaging_id: MessagingId,
+    pub external_id: ExternalId,
+    pub first_name: Option<Name>,
+    pub last_name: Option<Name>,
+    pub reach: Reach,
+    pub country: Option<Country>,
+    pub timezone: Option<Timezone>,
+    pub consent: Consent,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Starts at 1 and grows by one with every stored change.
+    pub version: u64,
+}
+
+impl Contact {
+    /// A contact for `new`, with a fresh Messaging ID, and the consent it records.
+    pub fn create(
+        new: NewContact,
+        source: &ConsentSource,
+        now: DateTime<Utc>,
+    ) -> (Self, Vec<ConsentChange>) {
+        let mut consent = Consent::default();
+        let changes = new
+            .consent
+            .iter()
+            .filter_map(|&(channel, choice)| consent.record(channel, choice, source, now))
+            .collect();
+        let contact = Self {
+            messaging_id: MessagingId::generate(),
+            external_id: new.external_id,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            reach: new.reach,
+            country: new.country,
+            timezone: new.timezone,
+            consent,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        (contact, changes)
+    }
+
+    /// "First Last", derived from the two names.
+    pub fn full_name(&self) -> Option<String> {
+        Name::full(self.first_name.as_ref(), self.last_name.as_ref())
+    }
+
+    /// This contact with `changes` applied, as the next version.
+    pub fn edited(&self, changes: ContactChanges, now: DateTime<Utc>) -> Result<Self, Error> {
+        let reach = Reach::new(
+            changes.phone.apply(self.reach.phone().cloned()),
+            changes.email.apply(self.reach.email().cloned()),
+        )?;
+        Ok(Self {
+            external_id: changes
+                .external_id
+                .unwrap_or_else(|| self.external_id.clone()),
+            first_name: changes.first_name.apply(self.first_name.clone()),
+            last_name: changes.last_name.apply(self.last_name.clone()),
+            reach,
+            country: changes.country.apply(self.country.clone()),
+            timezone: changes.timezone.apply(self.timezone.clone()),
+            ..self.next_version(now)
+        })
+    }
+
+    /// This contact with `choices` recorded, as the next version, and the
+    /// changes that makes (none when every choice was already recorded).
+    pub fn with_consent(
+        &self,
+        choices: &[(Channel, ConsentChoice)],
+        source: &ConsentSource,
+        now: DateTime<Utc>,
+    ) -> (Self, Vec<ConsentChange>) {
+        let mut next = self.next_version(now);
+        let changes: Vec<_> = choices
+            .iter()
+            .filter_map(|&(channel, choice)| next.consent.record(channel, choice, source, now))
+            .collect();
+        if changes.is_empty() {
+            (self.clone(), changes)
+        } else {
+            (next, changes)
+        }
+    }
+
+    fn next_version(&self, now: DateTime<Utc>) -> Self {
+        Self {
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Contact {
+        let new = NewContact {
+            external_id: ExternalId::parse("crm-1").unwrap(),
+            first_name: Name::parse("Ann").ok(),
+            last_name: Name::parse("Lee").ok(),
+            reach: Reach::new(PhoneNumber::parse("+12345678902").ok(), None).unwrap(),
+            country: None,
+            timezone: None,
+            consent: vec![(Channel::Sms, ConsentChoice::Subscribed)],
+        };
+        let (contact, changes) = Contact::create(new, &ConsentSource::api(), Utc::now());
+        assert_eq!(changes.len(), 1);
+        contact
+    }
+
+    #[test]
+    fn full_name_joins_what_is_present() {
+        let mut c = sample();
+        assert_eq!(c.full_name().as_deref(), Some("Ann Lee"));
+        c.first_name = None;
+        assert_eq!(c.full_name().as_deref(), Some("Lee"));
+        c.last_name = None;
+        assert_eq!(c.full_name(), None);
+    }
+
+    #[test]
+    fn an_edit_may_not_leave_a_contact_unreachable() {
+        let c = sample();
+        let changes = ContactChanges {
+            phone: Patch::Clear,
+            ..Default::default()
+        };
+        assert!(matches!(c.edited(changes, Utc::now()), Err(Error::Validation(e)) if e.len() == 2));
+    }
+
+    #[test]
+    fn an_edit_bumps_the_version_and_keeps_the_identity() {
+        let c = sample();
+        let changes = ContactChanges {
+            email: Patch::Set(Email::parse("ann@example.com").unwrap()),
+            first_name: Patch::Clear,
+            ..Default::default()
+        };
+        let edited = c.edited(changes, Utc::now()).unwrap();
+        assert_eq!(edited.version, 2);
+        assert_eq!(edited.messaging_id, c.messaging_id);
+        assert_eq!(edited.first_name, None);
+        assert_eq!(edited.reach.phone(), c.reach.phone());
+    }
+
+    #[test]
+    fn recording_unchanged_consent_is_no_new_version() {
+        let c = sample();
+        let (same, changes) = c.with_consent(
+            &[(Channel::Sms, ConsentChoice::Subscribed)],
+            &ConsentSource::api(),
+            Utc::now(),
+        );
+        assert!(changes.is_empty());
+        assert_eq!(same, c);
+    }
+}

@@ -1,0 +1,62 @@
+use std::str::FromStr;
+
+use super::{InvalidValue, string_type};
+
+string_type!(
+    /// An email address with a dotted domain, stored with its domain in lower case.
+    Email
+);
+
+impl Email {
+    /// Validates an email address.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let text = raw.trim();
+        let invalid = || InvalidValue(format!("{text:?} is not a valid email address"));
+        if text.len() > 254 {
+            return Err(InvalidValue::new("must be at most 254 characters"));
+        }
+        let address = email_address::EmailAddress::from_str(text).map_err(|_| invalid())?;
+        let domain = address.domain();
+        if !domain.contains('.') || domain.starts_with('[') || text.contains(['<', '>', ' ']) {
+            return Err(invalid());
+        }
+        Ok(Self(format!(
+            "{}@{}",
+            address.local_part(),
+            domain.to_lowercase()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_ordinary_addresses_and_lowercases_the_domain() {
+        assert_eq!(
+            Email::parse(" Ann.Lee+tag@Example.COM ").unwrap().as_ref(),
+            "Ann.Lee+tag@example.com"
+        );
+        assert!(Email::parse("o'brien@mail.example.ie").is_ok());
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_deliverable_address() {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@example.com",
+            "a@@example.com",
+            "a b@example.com",
+            "Ann <ann@example.com>",
+            "a@[127.0.0.1]",
+            "a@example..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} was accepted");
+        }
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(&long).is_err());
+    }
+}

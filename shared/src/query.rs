@@ -1,0 +1,330 @@
+//! What a listing asks for: filters (combined with AND), a page, and the
+//! columns to show. Adapters translate [`ContactFilter`]s into their own queries.
+
+use std::collections::HashSet;
+
+use crate::error::{Collector, Result};
+use crate::model::{Channel, Column, ConsentStatus, Country, InvalidValue};
+
+/// A generic text attribute that can be searched by "contains".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TextField {
+    FullName,
+    FirstName,
+    LastName,
+    Phone,
+    Email,
+}
+
+impl TextField {
+    /// Every searchable text field.
+    pub const ALL: [TextField; 5] = [
+        TextField::FullName,
+        TextField::FirstName,
+        TextField::LastName,
+        TextField::Phone,
+        TextField::Email,
+    ];
+
+    /// The field's name as a filter parameter and a column.
+    pub fn name(self) -> &'static str {
+        match self {
+            TextField::FullName => "full_name",
+            TextField::FirstName => "first_name",
+            TextField::LastName => "last_name",
+            TextField::Phone => "phone",
+            TextField::Email => "email",
+        }
+    }
+}
+
+/// Text to search for: trimmed, 1–255 characters, matched case-insensitively
+/// anywhere in the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    /// Validates search text.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let text = raw.trim();
+        match text.chars().count() {
+            0 => Err(InvalidValue("must not be empty".into())),
+            1..=255 => Ok(Self(text.to_owned())),
+            _ => Err(InvalidValue("must be at most 255 characters".into())),
+        }
+    }
+}
+
+impl AsRef<str> for SearchText {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One condition on a contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContactFilter {
+    /// The field contains the text, ignoring case.
+    Contains(TextField, SearchText),
+    /// The contact's country is exactly this one.
+    Country(Country),
+    /// The contact's consent on the channel is exactly this status.
+    Consent(Channel, ConsentStatus),
+}
+
+/// Filters that all must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactQuery {
+    pub filters: Vec<ContactFilter>,
+}
+
+/// An adapter's position in a listing; opaque to everyone else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub String);
+
+/// Which page of a listing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// 1 to [`PageRequest::MAX_LIMIT`] items.
+    pub limit: usize,
+    /// Continue after this position; `None` starts at the newest.
+    pub cursor: Option<Cursor>,
+}
+
+impl PageRequest {
+    /// Items on a page unless asked otherwise.
+    pub const DEFAULT_LIMIT: usize = 50;
+    /// The most items one page may hold.
+    pub const MAX_LIMIT: usize = 500;
+
+    /// The first page of `limit` items.
+    pub fn first(limit: usize) -> Self {
+        Self {
+            limit,
+            cursor: None,
+        }
+    }
+
+    /// Reads `limit` and `cursor`, refusing any other parameter.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self> {
+        let mut errors = Collector::default();
+        let mut page = Self::first(Self::DEFAULT_LIMIT);
+        for (key, value) in pairs {
+            if !page.read(key, value, &mut errors) {
+                errors.push(
+                    key.as_str(),
+                    format!("unknown parameter {key:?}; use limit and cursor"),
+                );
+            }
+        }
+        errors.finish()?;
+        Ok(page)
+    }
+
+    /// Takes `limit` or `cursor`; `false` for any other parameter.
+    fn read(&mut self, key: &str, value: &str, errors: &mut Collector) -> bool {
+        match key {
+            "limit" => {
+                if let Some(limit) = errors.check(key, parse_limit(value)) {
+                    self.limit = limit;
+                }
+            }
+            "cursor" => self.cursor = Some(Cursor(value.to_owned())),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// One page of a listing. A page may hold fewer than `limit` items (even none)
+/// and still have a `next_cursor`: the adapter bounds the work one page costs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<Cursor>,
+}
+
+/// A listing request as read from query parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    pub query: ContactQuery,
+    pub page: PageRequest,
+    /// Only these columns (and always `messaging_id`); `None` for all.
+    pub columns: Option<Vec<Column>>,
+}
+
+impl ListRequest {
+    /// Reads query parameters, reporting every unknown, repeated or bad one.
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self> {
+        let mut errors = Collector::default();
+        let mut seen = HashSet::new();
+        let mut request = ListRequest {
+            query: ContactQuery::default(),
+            page: PageRequest::first(PageRequest::DEFAULT_LIMIT),
+            columns: None,
+        };
+        for (key, value) in pairs {
+            if !seen.insert(key.as_str()) {
+                errors.push(key.as_str(), "is given more than once");
+                continue;
+            }
+            if let Some(filter) = errors.check(key, parse_filter(key, value)).flatten() {
+                request.query.filters.push(filter);
+                continue;
+            }
+            if request.page.read(key, value, &mut errors) {
+                continue;
+            }
+            match key.as_str() {
+                "columns" => request.columns = errors.check(key, parse_columns(value)),
+                _ if is_filter(key) => {}
+                _ => errors.push(
+                    key.as_str(),
+                    format!(
+                        "unknown parameter {key:?}; the filters are {}, country, \
+                         sms_consent, whatsapp_consent and email_consent, \
+                         besides limit, cursor and columns",
+                        TextField::ALL.map(TextField::name).join(", "),
+                    ),
+                ),
+            }
+        }
+        errors.finish()?;
+        Ok(request)
+    }
+}
+
+fn is_filter(key: &str) -> bool {
+    TextField::ALL.iter().any(|f| f.name() == key)
+        || key == "country"
+        || consent_channel(key).is_some()
+}
+
+fn consent_channel(key: &str) -> Option<Channel> {
+    Channel::parse(key.strip_suffix("_consent")?).ok()
+}
+
+/// The filter a parameter names, `None` when it names no filter.
+fn parse_filter(key: &str, value: &str) -> Result<Option<ContactFilter>, InvalidValue> {
+    if let Some(field) = TextField::ALL.into_iter().find(|f| f.name() == key) {
+        return Ok(Some(ContactFilter::Contains(
+            field,
+            SearchText::parse(value)?,
+        )));
+    }
+    if key == "country" {
+        return Ok(Some(ContactFilter::Country(Country::parse(value)?)));
+    }
+    match consent_channel(key) {
+        Some(channel) => Ok(Some(ContactFilter::Consent(
+            channel,
+            ConsentStatus::parse(value)?,
+        ))),
+        None => Ok(None),
+    }
+}
+
+fn parse_limit(value: &str) -> Result<usize, InvalidValue> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=PageRequest::MAX_LIMIT).contains(n))
+        .ok_or_else(|| {
+            InvalidValue(format!(
+                "must be a whole number from 1 to {}",
+                PageRequest::MAX_LIMIT
+            ))
+        })
+}
+
+fn parse_columns(value: &str) -> Result<Vec<Column>, InvalidValue> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            Column::parse(name).ok_or_else(|| {
+                InvalidValue(format!(
+                    "unknown column {name:?}; columns are {}",
+                    Column::ALL.map(Column::name).join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(raw: &[(&str, &str)]) -> Vec<(String, String)> {
+        raw.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn fields(err: crate::Error) -> Vec<String> {
+        match err {
+            crate::Error::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_filters_page_and_columns() {
+        let request = ListRequest::from_pairs(&pairs(&[
+            ("email", " Example "),
+            ("country", "de"),
+            ("sms_consent", "unsubscribed"),
+            ("limit", "10"),
+            ("cursor", "abc"),
+            ("columns", "full_name,sms_consent"),
+        ]))
+        .unwrap();
+        assert_eq!(request.query.filters.len(), 3);
+        assert_eq!(
+            request.query.filters[0],
+            ContactFilter::Contains(TextField::Email, SearchText("Example".into()))
+        );
+        assert_eq!(request.page.limit, 10);
+        assert_eq!(request.page.cursor, Some(Cursor("abc".into())));
+        assert_eq!(
+            request.columns,
+            Some(vec![Column::FullName, Column::SmsConsent])
+        );
+    }
+
+    #[test]
+    fn names_every_bad_parameter() {
+        let err = ListRequest::from_pairs(&pairs(&[
+            ("nickname", "x"),
+            ("limit", "501"),
+            ("columns", "full_name,shoe_size"),
+            ("sms_consent", "maybe"),
+            ("country", "Atlantis"),
+            ("email", "  "),
+            ("phone", "1"),
+            ("phone", "2"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "nickname",
+                "limit",
+                "columns",
+                "sms_consent",
+                "country",
+                "email",
+                "phone"
+            ]
+        );
+    }
+
+    #[test]
+    fn defaults_to_the_first_page_of_fifty() {
+        let request = ListRequest::from_pairs(&[]).unwrap();
+        assert_eq!(request.page, PageRequest::first(50));
+        assert!(request.query.filters.is_empty() && request.columns.is_none());
+    }
+}

@@ -1,0 +1,118 @@
+//! The contact use cases, over the store port.
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Channel, ConsentChange, ConsentChoice, ConsentSource, Contact, ContactChanges, MessagingId,
+    NewContact, WorkspaceId, now,
+};
+use crate::store::ContactStore;
+
+/// How often an unconditional edit re-reads and retries after losing a race.
+const EDIT_ATTEMPTS: usize = 5;
+
+/// Creates a contact, recording its initial consent as coming from `source`.
+pub async fn create(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    new: NewContact,
+    source: &ConsentSource,
+    limit: Option<u64>,
+) -> Result<Contact> {
+    let record = Contact::create(new, source, now());
+    store.insert(workspace, &record, limit).await?;
+    Ok(record.0)
+}
+
+/// The contact with this Messaging ID, or `ContactNotFound`.
+pub async fn get(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+) -> Result<Contact> {
+    store
+        .get(workspace, id)
+        .await?
+        .ok_or_else(|| Error::ContactNotFound(id.to_string()))
+}
+
+/// Edits a contact's generic attributes.
+pub async fn edit(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    changes: ContactChanges,
+    if_match: Option<u64>,
+) -> Result<Contact> {
+    modify(store, workspace, id, if_match, |current| {
+        Ok((current.edited(changes.clone(), now())?, Vec::new()))
+    })
+    .await
+}
+
+/// Records consent choices; unchanged channels leave no history.
+pub async fn record_consent(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    choices: &[(Channel, ConsentChoice)],
+    source: &ConsentSource,
+    if_match: Option<u64>,
+) -> Result<Contact> {
+    modify(store, workspace, id, if_match, |current| {
+        Ok(current.with_consent(choices, source, now()))
+    })
+    .await
+}
+
+/// Deletes a contact, or reports `ContactNotFound`.
+pub async fn delete(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+) -> Result<()> {
+    if store.delete(workspace, id).await? {
+        Ok(())
+    } else {
+        Err(Error::ContactNotFound(id.to_string()))
+    }
+}
+
+/// Read, change, write conditionally on the version read. With `if_match`
+/// the caller's version must be current; without it a lost race is retried
+/// on a fresh read, so no concurrent edit is ever overwritten.
+async fn modify(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    if_match: Option<u64>,
+    change: impl Fn(&Contact) -> Result<(Contact, Vec<ConsentChange>)>,
+) -> Result<Contact> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let current = get(store, workspace, id).await?;
+        if let Some(expected) = if_match.filter(|&v| v != current.version) {
+            return Err(Error::PreconditionFailed { expected });
+        }
+        let (next, consent) = change(&current)?;
+        if next == current {
+            return Ok(current);
+        }
+        match store
+            .update(workspace, &next, current.version, &consent)
+            .await
+        {
+            Err(Error::PreconditionFailed { .. })
+                if if_match.is_none() && attempts < EDIT_ATTEMPTS =>
+            {
+                continue;
+            }
+            Err(Error::PreconditionFailed { .. }) => {
+                return Err(Error::PreconditionFailed {
+                    expected: current.version,
+                });
+            }
+            other => return other.map(|()| next),
+        }
+    }
+}

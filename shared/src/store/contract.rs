@@ -1,0 +1,678 @@
+//! The store contract: one suite, run against every adapter.
+//!
+//! An adapter's tests call [`contract_tests!`](crate::contract_tests) with a
+//! function that opens a fresh, empty store.
+
+use chrono::{Duration, TimeZone, Utc};
+
+use crate::error::Error;
+use crate::model::{
+    Channel, ConsentChoice, ConsentSource, ConsentStatus, Contact, Country, Email, ExternalId,
+    MessagingId, Name, NewContact, PhoneNumber, Reach, WorkspaceId,
+};
+use crate::query::{ContactFilter, ContactQuery, Cursor, PageRequest, SearchText, TextField};
+use crate::store::{ContactStore, NewRecord};
+
+/// Declares one `#[tokio::test]` per contract check, each on a fresh store
+/// from `$open` (an async fn whose result derefs to a [`ContactStore`]).
+#[macro_export]
+macro_rules! contract_tests {
+    ($open:path) => {
+        $crate::contract_tests!(@each $open;
+            insert_then_get_round_trips,
+            duplicate_external_id_is_refused_naming_the_holder,
+            workspaces_never_see_each_other,
+            update_is_conditional_on_the_version,
+            update_keeps_external_ids_unique,
+            update_of_a_missing_contact_is_not_found,
+            delete_removes_the_contact_its_history_and_its_count,
+            usage_limit_is_enforced_on_insert,
+            batch_insert_reports_each_record,
+            listing_is_newest_first_and_pages_cover_everything_once,
+            paging_is_stable_while_contacts_are_added,
+            text_filters_match_anywhere_ignoring_case,
+            text_filters_take_search_text_literally,
+            exact_filters_and_combinations,
+            consent_history_is_kept_newest_first,
+            a_foreign_cursor_is_refused
+        );
+    };
+    (@each $open:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store = $open().await;
+                $crate::store::contract::$check(&*store).await;
+            }
+        )*
+    };
+}
+
+fn ws(name: &str) -> WorkspaceId {
+    WorkspaceId::parse(name).expect("test workspace")
+}
+
+/// A contact numbered `i`, created `i` milliseconds after a fixed moment.
+fn record(i: usize, first: &str, last: &str, email: &str) -> NewRecord {
+    let new = NewContact {
+        external_id: ExternalId::parse(&format!("ext-{i}")).expect("external id"),
+        first_name: Name::parse(first).ok(),
+        last_name: Name::parse(last).ok(),
+        reach: Reach::new(
+            PhoneNumber::parse(&format!("+1234567{:04}", i % 10_000)).ok(),
+            Email::parse(email).ok(),
+        )
+        .expect("reachable"),
+        country: Country::parse(if i.is_multiple_of(2) { "DE" } else { "US" }).ok(),
+        timezone: None,
+        consent: match i % 3 {
+            0 => vec![(Channel::Sms, ConsentChoice::Subscribed)],
+            1 => vec![(Channel::Sms, ConsentChoice::Unsubscribed)],
+            _ => vec![],
+        },
+    };
+    let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
+        + Duration::milliseconds(i64::try_from(i).unwrap_or(0));
+    let (mut contact, mut changes) = Contact::create(new, &ConsentSource::api(), at);
+    contact.created_at = at;
+    contact.updated_at = at;
+    changes.iter_mut().for_each(|c| c.at = at);
+    (contact, changes)
+}
+
+fn simple(i: usize) -> NewRecord {
+    record(i, "Ann", &format!("Lee{i}"), &format!("ann{i}@example.com"))
+}
+
+async fn insert_all(store: &dyn ContactStore, workspace: &WorkspaceId, records: &[NewRecord]) {
+    for r in records {
+        store.insert(workspace, r, None).await.expect("insert");
+    }
+}
+
+async fn all_ids(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    query: &ContactQuery,
+    limit: usize,
+) -> Vec<MessagingId> {
+    let mut ids = Vec::new();
+    let mut page = PageRequest::first(limit);
+    for _ in 0..10_000 {
+        let found = store.list(workspace, query, &page).await.expect("list");
+        assert!(
+            found.items.len() <= limit,
+            "a page holds at most `limit` items"
+        );
+        ids.extend(found.items.into_iter().map(|c| c.messaging_id));
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return ids,
+        }
+    }
+    panic!("the listing never ended");
+}
+
+fn ids_of(records: &[&NewRecord]) -> Vec<MessagingId> {
+    records
+        .iter()
+        .map(|(c, _)| c.messaging_id.clone())
+        .collect()
+}
+
+fn contains(field: TextField, text: &str) -> ContactQuery {
+    ContactQuery {
+        filters: vec![ContactFilter::Contains(
+            field,
+            SearchText::parse(text).expect("text"),
+        )],
+    }
+}
+
+/// What was inserted is read back equal, by Messaging ID and by External ID.
+pub async fn insert_then_get_round_trips(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let r = record(7, "Zoë", "O'Brien", "zoe@example.com");
+    store.insert(&w, &r, None).await.expect("insert");
+    let got = store.get(&w, &r.0.messaging_id).await.expect("get");
+    assert_eq!(got.as_ref(), Some(&r.0));
+    let by_external = store
+        .get_by_external_id(&w, &r.0.external_id)
+        .await
+        .expect("get");
+    assert_eq!(by_external.as_ref(), Some(&r.0));
+    assert_eq!(store.count(&w).await.expect("count"), 1);
+    let missing = MessagingId::generate();
+    assert_eq!(store.get(&w, &missing).await.expect("get"), None);
+}
+
+/// A second contact with a taken External ID is refused; the first is untouched.
+pub async fn duplicate_external_id_is_refused_naming_the_holder(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let first = simple(1);
+    store.insert(&w, &first, None).await.expect("insert");
+    let mut second = simple(2);
+    second.0.external_id = first.0.external_id.clone();
+    match store.insert(&w, &second, None).await {
+        Err(Error::DuplicateExternalId { holder, .. }) => assert_eq!(holder, first.0.messaging_id),
+        other => panic!("expected DuplicateExternalId, got {other:?}"),
+    }
+    assert_eq!(
+        store.get(&w, &second.0.messaging_id).await.expect("get"),
+        None
+    );
+    assert_eq!(
+        store.get(&w, &first.0.messaging_id).await.expect("get"),
+        Some(first.0)
+    );
+    assert_eq!(store.count(&w).await.expect("count"), 1);
+}
+
+/// Nothing of one workspace is visible or changeable from another.
+pub async fn workspaces_never_see_each_other(store: &dyn ContactStore) {
+    let (a, b) = (ws("alpha"), ws("beta"));
+    let mine = simple(1);
+    store.insert(&a, &mine, None).await.expect("insert");
+    let mut theirs = simple(2);
+    theirs.0.external_id = mine.0.external_id.clone();
+    store
+        .insert(&b, &theirs, None)
+        .await
+        .expect("same External ID in another workspace");
+
+    let id = &mine.0.messaging_id;
+    assert_eq!(store.get(&b, id).await.expect("get"), None);
+    assert_eq!(
+        store
+            .get_by_external_id(&b, &mine.0.external_id)
+            .await
+            .expect("get")
+            .map(|c| c.messaging_id),
+        Some(theirs.0.messaging_id.clone())
+    );
+    assert_eq!(
+        all_ids(store, &b, &ContactQuery::default(), 10).await,
+        [theirs.0.messaging_id.clone()]
+    );
+    assert_eq!(
+        all_ids(store, &b, &contains(TextField::Email, "ann1@"), 10).await,
+        Vec::<MessagingId>::new()
+    );
+    assert_eq!(store.count(&b).await.expect("count"), 1);
+    assert!(!store.delete(&b, id).await.expect("delete"));
+    let mut edited = mine.0.clone();
+    edited.version += 1;
+    assert!(matches!(
+        store.update(&b, &edited, mine.0.version, &[]).await,
+        Err(Error::ContactNotFound(_))
+    ));
+    let history = store
+        .consent_history(&b, id, &PageRequest::first(10))
+        .await
+        .expect("history");
+    assert!(history.items.is_empty());
+    assert_eq!(store.get(&a, id).await.expect("get"), Some(mine.0));
+}
+
+/// A write conditional on a stale version fails and changes nothing.
+pub async fn update_is_conditional_on_the_version(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (original, _) = simple(1);
+    store
+        .insert(&w, &(original.clone(), vec![]), None)
+        .await
+        .expect("insert");
+    let mut first_edit = original.clone();
+    first_edit.first_name = Name::parse("Anna").ok();
+    first_edit.version = 2;
+    store
+        .update(&w, &first_edit, 1, &[])
+        .await
+        .expect("first edit");
+
+    let mut stale_edit = original.clone();
+    stale_edit.first_name = Name::parse("Hannah").ok();
+    stale_edit.version = 2;
+    assert!(matches!(
+        store.update(&w, &stale_edit, 1, &[]).await,
+        Err(Error::PreconditionFailed { .. })
+    ));
+    assert_eq!(
+        store.get(&w, &original.messaging_id).await.expect("get"),
+        Some(first_edit)
+    );
+}
+
+/// An edit may not take an External ID another contact holds.
+pub async fn update_keeps_external_ids_unique(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (a, b) = (simple(1), simple(2));
+    insert_all(store, &w, &[a.clone(), b.clone()]).await;
+    let mut edit = b.0.clone();
+    edit.external_id = a.0.external_id.clone();
+    edit.version = 2;
+    match store.update(&w, &edit, 1, &[]).await {
+        Err(Error::DuplicateExternalId { holder, .. }) => assert_eq!(holder, a.0.messaging_id),
+        other => panic!("expected DuplicateExternalId, got {other:?}"),
+    }
+    assert_eq!(
+        store.get(&w, &b.0.messaging_id).await.expect("get"),
+        Some(b.0.clone())
+    );
+
+    let mut renamed = b.0.clone();
+    renamed.external_id = ExternalId::parse("fresh").expect("id");
+    renamed.version = 2;
+    store.update(&w, &renamed, 1, &[]).await.expect("rename");
+    let freed = store
+        .get_by_external_id(&w, &b.0.external_id)
+        .await
+        .expect("get");
+    assert_eq!(freed, None, "the old External ID is free again");
+    assert_eq!(
+        store
+            .get_by_external_id(&w, &renamed.external_id)
+            .await
+            .expect("get"),
+        Some(renamed)
+    );
+}
+
+/// Updating a contact that does not exist reports it.
+pub async fn update_of_a_missing_contact_is_not_found(store: &dyn ContactStore) {
+    let (ghost, _) = simple(1);
+    assert!(matches!(
+        store.update(&ws("w1"), &ghost, 1, &[]).await,
+        Err(Error::ContactNotFound(_))
+    ));
+    assert_eq!(store.count(&ws("w1")).await.expect("count"), 0);
+}
+
+/// Delete removes the contact, its consent history and its usage count.
+pub async fn delete_removes_the_contact_its_history_and_its_count(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (kept, gone) = (simple(1), simple(3));
+    insert_all(store, &w, &[kept.clone(), gone.clone()]).await;
+    let id = &gone.0.messaging_id;
+    assert!(store.delete(&w, id).await.expect("delete"));
+    assert!(!store.delete(&w, id).await.expect("second delete"));
+    assert_eq!(store.get(&w, id).await.expect("get"), None);
+    assert_eq!(
+        store
+            .get_by_external_id(&w, &gone.0.external_id)
+            .await
+            .expect("get"),
+        None
+    );
+    let history = store
+        .consent_history(&w, id, &PageRequest::first(10))
+        .await
+        .expect("history");
+    assert!(history.items.is_empty());
+    assert_eq!(store.count(&w).await.expect("count"), 1);
+    assert_eq!(
+        all_ids(store, &w, &ContactQuery::default(), 10).await,
+        ids_of(&[&kept])
+    );
+    store
+        .insert(&w, &(gone.0.clone(), vec![]), None)
+        .await
+        .expect("its External ID is free");
+}
+
+/// No insert takes a workspace past its limit.
+pub async fn usage_limit_is_enforced_on_insert(store: &dyn ContactStore) {
+    let w = ws("w1");
+    store.insert(&w, &simple(1), Some(2)).await.expect("1 of 2");
+    store.insert(&w, &simple(2), Some(2)).await.expect("2 of 2");
+    assert!(matches!(
+        store.insert(&w, &simple(3), Some(2)).await,
+        Err(Error::UsageLimitReached { limit: 2 })
+    ));
+    assert_eq!(store.count(&w).await.expect("count"), 2);
+    store
+        .insert(&ws("w2"), &simple(3), Some(2))
+        .await
+        .expect("another workspace has its own count");
+}
+
+/// A batch reports each record's outcome and stores exactly the good ones.
+pub async fn batch_insert_reports_each_record(store: &dyn ContactStore) {
+    let w = ws("w1");
+    store.insert(&w, &simple(0), None).await.expect("insert");
+    let mut twin = simple(2);
+    twin.0.external_id = simple(1).0.external_id;
+    let batch = [simple(1), twin, simple(0), simple(3), simple(4), simple(5)];
+    let outcomes = store
+        .insert_batch(&w, &batch, Some(4))
+        .await
+        .expect("batch");
+    let summary: Vec<&str> = outcomes
+        .iter()
+        .map(|o| match o {
+            Ok(()) => "ok",
+            Err(Error::DuplicateExternalId { .. }) => "duplicate",
+            Err(Error::UsageLimitReached { .. }) => "limit",
+            Err(_) => "other",
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        ["ok", "duplicate", "duplicate", "ok", "ok", "limit"]
+    );
+    assert_eq!(store.count(&w).await.expect("count"), 4);
+    let big: Vec<NewRecord> = (100..400).map(simple).collect();
+    let outcomes = store.insert_batch(&w, &big, None).await.expect("big batch");
+    assert!(outcomes.iter().all(Result::is_ok));
+    assert_eq!(store.count(&w).await.expect("count"), 304);
+    assert_eq!(
+        store.get(&w, &big[299].0.messaging_id).await.expect("get"),
+        Some(big[299].0.clone())
+    );
+}
+
+/// Listing runs newest first, and following cursors visits every contact once.
+pub async fn listing_is_newest_first_and_pages_cover_everything_once(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let records: Vec<NewRecord> = (0..23).map(simple).collect();
+    insert_all(store, &w, &records).await;
+    let newest_first: Vec<&NewRecord> = records.iter().rev().collect();
+    for limit in [1, 5, 23, 50] {
+        assert_eq!(
+            all_ids(store, &w, &ContactQuery::default(), limit).await,
+            ids_of(&newest_first),
+            "limit {limit}"
+        );
+    }
+    let first = store
+        .list(&w, &ContactQuery::default(), &PageRequest::first(23))
+        .await
+        .expect("list");
+    assert_eq!(first.next_cursor, None, "an exact last page has no cursor");
+    assert_eq!(first.items[0], records[22].0);
+}
+
+/// Contacts added while a client pages through never make it skip or repeat one.
+pub async fn paging_is_stable_while_contacts_are_added(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let records: Vec<NewRecord> = (0..12).map(simple).collect();
+    insert_all(store, &w, &records).await;
+    let query = ContactQuery::default();
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(5);
+    let mut added = 100;
+    loop {
+        let found = store.list(&w, &query, &page).await.expect("list");
+        seen.extend(found.items.into_iter().map(|c| c.messaging_id));
+        store
+            .insert(&w, &simple(added), None)
+            .await
+            .expect("insert meanwhile");
+        added += 1;
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let expected: Vec<&NewRecord> = records.iter().rev().collect();
+    assert_eq!(seen, ids_of(&expected));
+}
+
+/// Text filters find the text anywhere in the field, ignoring case, for short
+/// and long search text and for non-ASCII letters.
+pub async fn text_filters_match_anywhere_ignoring_case(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let people = [
+        record(1, "Alice", "Smith", "alice@alpha.example"),
+        record(2, "Albert", "Großmann", "ALBERT@Beta.example"),
+        record(3, "Bob", "O'Brien", "bob@alpha.example"),
+        record(4, "Éloïse", "Ålberg", "eloise@gamma.example"),
+        record(5, "Carol", "Smithers", "carol@beta.example"),
+    ];
+    insert_all(store, &w, &people).await;
+    let p = |i: usize| &people[i - 1];
+    let cases: Vec<(TextField, &str, Vec<&NewRecord>)> = vec![
+        (TextField::FirstName, "al", vec![p(2), p(1)]),
+        (TextField::FirstName, "AL", vec![p(2), p(1)]),
+        (TextField::FirstName, "lic", vec![p(1)]),
+        (TextField::LastName, "smith", vec![p(5), p(1)]),
+        (TextField::LastName, "ß", vec![p(2)]),
+        (TextField::LastName, "GROß", vec![p(2)]),
+        (TextField::LastName, "o'b", vec![p(3)]),
+        (TextField::LastName, "ålb", vec![p(4)]),
+        (TextField::FirstName, "éLO", vec![p(4)]),
+        (TextField::FullName, "ice Smi", vec![p(1)]),
+        (TextField::FullName, "b O", vec![p(3)]),
+        (TextField::Email, "alpha", vec![p(3), p(1)]),
+        (TextField::Email, "beta.EX", vec![p(5), p(2)]),
+        (
+            TextField::Phone,
+            "+1234567000",
+            vec![p(5), p(4), p(3), p(2), p(1)],
+        ),
+        (TextField::Phone, "0003", vec![p(3)]),
+        (TextField::Phone, "05", vec![p(5)]),
+        (TextField::Email, "nobody", vec![]),
+    ];
+    for (field, text, expected) in cases {
+        for limit in [1, 50] {
+            assert_eq!(
+                all_ids(store, &w, &contains(field, text), limit).await,
+                ids_of(&expected),
+                "{} contains {text:?} (limit {limit})",
+                field.name()
+            );
+        }
+    }
+}
+
+/// Search text is text, not a pattern or query syntax.
+pub async fn text_filters_take_search_text_literally(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let people = [
+        record(1, "100%", "Real", "percent@example.com"),
+        record(2, "1000", "Real", "plain@example.com"),
+        record(3, "a_b", "Quote\"d", "under_score@example.com"),
+        record(4, "axb", "Quoted", "under-score@example.com"),
+    ];
+    insert_all(store, &w, &people).await;
+    let cases: Vec<(TextField, &str, Vec<&NewRecord>)> = vec![
+        (TextField::FirstName, "0%", vec![&people[0]]),
+        (TextField::FirstName, "%", vec![&people[0]]),
+        (TextField::FirstName, "a_b", vec![&people[2]]),
+        (TextField::FirstName, "_", vec![&people[2]]),
+        (TextField::Email, "r_s", vec![&people[2]]),
+        (TextField::LastName, "e\"d", vec![&people[2]]),
+        (TextField::LastName, "\"", vec![&people[2]]),
+        (TextField::LastName, "Real OR Quoted", vec![]),
+        (TextField::LastName, "Qu*", vec![]),
+        (TextField::FirstName, "NEAR(a b)", vec![]),
+    ];
+    for (field, text, expected) in cases {
+        assert_eq!(
+            all_ids(store, &w, &contains(field, text), 50).await,
+            ids_of(&expected),
+            "{} contains {text:?}",
+            field.name()
+        );
+    }
+}
+
+/// Country and consent filters are exact, and all filters must hold.
+pub async fn exact_filters_and_combinations(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let records: Vec<NewRecord> = (0..30).map(simple).collect();
+    insert_all(store, &w, &records).await;
+    let expect = |keep: &dyn Fn(&Contact) -> bool| -> Vec<MessagingId> {
+        records
+            .iter()
+            .rev()
+            .filter(|(c, _)| keep(c))
+            .map(|(c, _)| c.messaging_id.clone())
+            .collect()
+    };
+    let de = Country::parse("DE").expect("country");
+    let queries: Vec<(ContactQuery, Vec<MessagingId>)> = vec![
+        (
+            ContactQuery {
+                filters: vec![ContactFilter::Country(de.clone())],
+            },
+            expect(&|c| c.country.as_ref() == Some(&de)),
+        ),
+        (
+            ContactQuery {
+                filters: vec![ContactFilter::Consent(
+                    Channel::Sms,
+                    ConsentStatus::Unsubscribed,
+                )],
+            },
+            expect(&|c| c.consent.sms == ConsentStatus::Unsubscribed),
+        ),
+        (
+            ContactQuery {
+                filters: vec![ContactFilter::Consent(
+                    Channel::Email,
+                    ConsentStatus::NotSubscribed,
+                )],
+            },
+            expect(&|_| true),
+        ),
+        (
+            ContactQuery {
+                filters: vec![ContactFilter::Consent(
+                    Channel::Whatsapp,
+                    ConsentStatus::Subscribed,
+                )],
+            },
+            vec![],
+        ),
+        (
+            ContactQuery {
+                filters: vec![
+                    ContactFilter::Country(de.clone()),
+                    ContactFilter::Consent(Channel::Sms, ConsentStatus::Subscribed),
+                ],
+            },
+            expect(&|c| {
+                c.country.as_ref() == Some(&de) && c.consent.sms == ConsentStatus::Subscribed
+            }),
+        ),
+        (
+            ContactQuery {
+                filters: vec![
+                    ContactFilter::Contains(
+                        TextField::LastName,
+                        SearchText::parse("lee1").expect("text"),
+                    ),
+                    ContactFilter::Country(Country::parse("US").expect("country")),
+                ],
+            },
+            expect(&|c| {
+                c.last_name
+                    .as_ref()
+                    .is_some_and(|n| n.as_ref().starts_with("Lee1"))
+                    && c.country.as_ref().is_some_and(|c| c.as_ref() == "US")
+            }),
+        ),
+        (
+            ContactQuery {
+                filters: vec![
+                    ContactFilter::Contains(
+                        TextField::Email,
+                        SearchText::parse("ANN2").expect("text"),
+                    ),
+                    ContactFilter::Contains(
+                        TextField::FirstName,
+                        SearchText::parse("n").expect("text"),
+                    ),
+                    ContactFilter::Consent(Channel::Sms, ConsentStatus::NotSubscribed),
+                ],
+            },
+            expect(&|c| {
+                c.external_id.as_ref().starts_with("ext-2")
+                    && c.consent.sms == ConsentStatus::NotSubscribed
+            }),
+        ),
+    ];
+    for (i, (query, expected)) in queries.iter().enumerate() {
+        assert!(
+            i < 4 || !expected.is_empty(),
+            "query {i} should match something"
+        );
+        for limit in [1, 4, 50] {
+            assert_eq!(
+                &all_ids(store, &w, query, limit).await,
+                expected,
+                "query {i} (limit {limit})"
+            );
+        }
+    }
+}
+
+/// Consent changes are kept with the contact, newest first, paged.
+pub async fn consent_history_is_kept_newest_first(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (contact, created) = simple(0);
+    assert_eq!(created.len(), 1);
+    store
+        .insert(&w, &(contact.clone(), created.clone()), None)
+        .await
+        .expect("insert");
+    let later = contact.created_at + Duration::seconds(5);
+    let (edited, changes) = contact.with_consent(
+        &[
+            (Channel::Sms, ConsentChoice::Unsubscribed),
+            (Channel::Email, ConsentChoice::Subscribed),
+        ],
+        &ConsentSource::api(),
+        later,
+    );
+    assert_eq!(changes.len(), 2);
+    store
+        .update(&w, &edited, contact.version, &changes)
+        .await
+        .expect("update");
+
+    let first = store
+        .consent_history(&w, &contact.messaging_id, &PageRequest::first(2))
+        .await
+        .expect("history");
+    assert_eq!(first.items, [changes[1].clone(), changes[0].clone()]);
+    let cursor = first.next_cursor.expect("a third entry follows");
+    let rest = store
+        .consent_history(
+            &w,
+            &contact.messaging_id,
+            &PageRequest {
+                limit: 2,
+                cursor: Some(cursor),
+            },
+        )
+        .await
+        .expect("history");
+    assert_eq!(rest.items, created);
+    assert_eq!(rest.next_cursor, None);
+    let stored = store
+        .get(&w, &contact.messaging_id)
+        .await
+        .expect("get")
+        .expect("contact");
+    assert_eq!(stored.consent.sms, ConsentStatus::Unsubscribed);
+    assert_eq!(stored.consent.email, ConsentStatus::Subscribed);
+}
+
+/// A cursor the store did not hand out is a validation error, not a crash.
+pub async fn a_foreign_cursor_is_refused(store: &dyn ContactStore) {
+    let w = ws("w1");
+    insert_all(store, &w, &[simple(1)]).await;
+    for raw in ["", "garbage", "cm93OmFiYw", "%%%"] {
+        let page = PageRequest {
+            limit: 10,
+            cursor: Some(Cursor(raw.to_owned())),
+        };
+        match store.list(&w, &ContactQuery::default(), &page).await {
+            Err(Error::Validation(errors)) => assert_eq!(errors[0].field, "cursor"),
+            other => panic!("cursor {raw:?}: expected a validation error, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! [`ContactStore`] over SQLite.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+
+use super::rows::{self, CONSENT_COLUMNS, CONTACT_COLUMNS, CONTACT_FIELDS};
+use super::{EmbeddedStore, listing};
+use crate::error::{Error, Result};
+use crate::model::{ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
+use crate::query::{ContactQuery, Page, PageRequest};
+use crate::store::{ContactStore, NewRecord};
+
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO contacts (workspace, created_at, {}) VALUES (?1, ?2, {})",
+        CONTACT_FIELDS.join(", "),
+        (3..3 + CONTACT_FIELDS.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+});
+
+static UPDATE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE contacts SET {} WHERE workspace = ?1 AND messaging_id = ?2",
+        CONTACT_FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, field)| format!("{field} = ?{}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+});
+
+#[async_trait]
+impl ContactStore for EmbeddedStore {
+    async fn insert(
+        &self,
+        workspace: &WorkspaceId,
+        record: &NewRecord,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let (workspace, record) = (workspace.clone(), record.clone());
+        self.write(move |tx| insert_record(tx, &workspace, &record, limit))
+            .await
+    }
+
+    async fn insert_batch(
+        &self,
+        workspace: &WorkspaceId,
+        records: &[NewRecord],
+        limit: Option<u64>,
+    ) -> Result<Vec<Result<()>>> {
+        let (workspace, records) = (workspace.clone(), records.to_vec());
+        self.write(move |tx| {
+            records
+                .iter()
+                .map(
+                    |record| match insert_record(tx, &workspace, record, limit) {
+                        Err(Error::Unexpected(e)) => Err(Error::Unexpected(e)),
+                        outcome => Ok(outcome),
+                    },
+                )
+                .collect()
+        })
+        .await
+    }
+
+    async fn get(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<Option<Contact>> {
+        let (workspace, id) = (workspace.clone(), id.clone());
+        self.read(move |conn| one_contact(conn, "c.messaging_id", workspace.as_ref(), id.as_ref()))
+            .await
+    }
+
+    async fn get_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ExternalId,
+    ) -> Result<Option<Contact>> {
+        let (workspace, id) = (workspace.clone(), id.clone());
+        self.read(move |conn| one_contact(conn, "c.external_id", workspace.as_ref(), id.as_ref()))
+            .await
+    }
+
+    async fn update(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        expected_version: u64,
+        consent: &[ConsentChange],
+    ) -> Result<()> {
+        let (workspace, contact, consent) = (workspace.clone(), contact.clone(), consent.to_vec());
+        self.write(move |tx| {
+            let ws = workspace.as_ref();
+            let stored: Option<i64> = tx
+                .prepare_cached(
+                    "SELECT version FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
+                )?
+                .query_row(params![ws, contact.messaging_id.as_ref()], |row| row.get(0))
+                .optional()?;
+            match stored {
+                None => return Err(Error::ContactNotFound(contact.messaging_id.to_string())),
+                Some(version) if rows::unsigned(version)? != expected_version => {
+                    return Err(Error::PreconditionFailed {
+                        expected: expected_version,
+                    });
+                }
+                Some(_) => {}
+            }
+            if let Some(holder) = holder_of(tx, ws, &contact.external_id)?
+                && holder != contact.messaging_id
+            {
+                return Err(duplicate(&contact.external_id, holder));
+            }
+            let values = rows::contact_values(&contact);
+            let params = [Value::Text(ws.to_owned()), values[0].clone()]
+                .into_iter()
+                .chain(values);
+            tx.prepare_cached(&UPDATE)?
+                .execute(params_from_iter(params))?;
+            append_history(tx, ws, &contact.messaging_id, &consent)
+        })
+        .await
+    }
+
+    async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool> {
+        let (workspace, id) = (workspace.clone(), id.clone());
+        self.write(move |tx| {
+            let deleted = tx
+                .prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?
+                .execute(params![workspace.as_ref(), id.as_ref()])?;
+            Ok(deleted > 0)
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        workspace: &WorkspaceId,
+        query: &ContactQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Contact>> {
+        let (workspace, query, page) = (workspace.clone(), query.clone(), page.clone());
+        let window = self.scan_window;
+        self.read(move |conn| listing::list(conn, &workspace, &query, &page, window))
+            .await
+    }
+
+    async fn count(&self, workspace: &WorkspaceId) -> Result<u64> {
+        let workspace = workspace.clone();
+        self.read(move |conn| usage(conn, workspace.as_ref())).await
+    }
+
+    async fn consent_history(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+        page: &PageRequest,
+    ) -> Result<Page<ConsentChange>> {
+        let (workspace, id, page) = (workspace.clone(), id.clone(), page.clone());
+        self.read(move |conn| {
+            let before = listing::decode_cursor(page.cursor.as_ref())?;
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {CONSENT_COLUMNS} FROM consent_history \
+                 WHERE workspace = ?1 AND messaging_id = ?2 AND id < ?3 \
+                 ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let mut found = stmt.query(params![
+                workspace.as_ref(),
+                id.as_ref(),
+                before,
+                listing::fetch_size(&page)
+            ])?;
+            let mut items = Vec::new();
+            while let Some(row) = found.next()? {
+                items.push(rows::consent_change(row)?);
+            }
+            Ok(listing::into_page(items, &page, None))
+        })
+        .await
+    }
+}
+
+fn insert_record(
+    tx: &Transaction<'_>,
+    workspace: &WorkspaceId,
+    (contact, consent): &NewRecord,
+    limit: Option<u64>,
+) -> Result<()> {
+    let ws = workspace.as_ref();
+    if let Some(holder) = holder_of(tx, ws, &contact.external_id)? {
+        return Err(duplicate(&contact.external_id, holder));
+    }
+    if let Some(limit) = limit
+        && usage(tx, ws)? >= limit
+    {
+        return Err(Error::UsageLimitReached { limit });
+    }
+    let params = [
+        Value::Text(ws.to_owned()),
+        Value::Integer(contact.created_at.timestamp_micros()),
+    ]
+    .into_iter()
+    .chain(rows::contact_values(contact));
+    tx.prepare_cached(&INSERT)?
+        .execute(params_from_iter(params))?;
+    append_history(tx, ws, &contact.messaging_id, consent)
+}
+
+fn append_history(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    id: &MessagingId,
+    changes: &[ConsentChange],
+) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO consent_history (workspace, messaging_id, at, channel, old, new, source) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for change in changes {
+        stmt.execute(params![
+            workspace,
+            id.as_ref(),
+            rows::micros(change.at),
+            change.channel.as_str(),
+            change.old.as_str(),
+            change.new.as_str(),
+            change.source.as_ref(),
+        ])?;
+    }
+    Ok(())
+}
+
+fn one_contact(
+    conn: &rusqlite::Connection,
+    key_column: &str,
+    workspace: &str,
+    key: &str,
+) -> Result<Option<Contact>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c WHERE c.workspace = ?1 AND {key_column} = ?2"
+    ))?;
+    let mut found = stmt.query(params![workspace, key])?;
+    found
+        .next()?
+        .map(|row| rows::contact(row).map(|(_, contact)| contact))
+        .transpose()
+}
+
+fn holder_of(
+    conn: &rusqlite::Connection,
+    workspace: &str,
+    external_id: &ExternalId,
+) -> Result<Option<MessagingId>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT messaging_id FROM contacts WHERE workspace = ?1 AND external_id = ?2",
+        )?
+        .query_row(params![workspace, external_id.as_ref()], |row| row.get(0))
+        .optional()?
+        .map(MessagingId::from_stored))
+}
+
+fn usage(conn: &rusqlite::Connection, workspace: &str) -> Result<u64> {
+    conn.prepare_cached("SELECT contacts FROM usage WHERE workspace = ?1")?
+        .query_row(params![workspace], |row| row.get(0))
+        .optional()?
+        .map_or(Ok(0), rows::unsigned)
+}
+
+fn duplicate(external_id: &ExternalId, holder: MessagingId) -> Error {
+    Error::DuplicateExternalId {
+        external_id: external_id.to_string(),
+        holder,
+    }
+}

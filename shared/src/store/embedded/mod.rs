@@ -1,0 +1,109 @@
+//! The embedded default: SQLite (WAL, one writer, a few readers) in a data
+//! folder, for one machine and no cloud account.
+
+mod contacts;
+mod listing;
+mod rows;
+mod schema;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context;
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+
+/// Readers open beside the one writer.
+const READERS: usize = 4;
+
+/// The SQLite-backed store. Cheap to clone; all clones share connections.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    pool: Arc<Pool>,
+    scan_window: i64,
+}
+
+struct Pool {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl EmbeddedStore {
+    /// Opens (creating if needed) the store in `dir`, bringing its schema up to date.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("creating the data folder {}", dir.display()))?;
+        let path = dir.join("contacts.sqlite3");
+        let mut writer = schema::connect(&path)?;
+        schema::migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| schema::connect(&path).map(Mutex::new))
+            .collect::<Result<_>>()?;
+        Ok(Self {
+            pool: Arc::new(Pool {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+            scan_window: listing::SCAN_WINDOW,
+        })
+    }
+
+    /// The same store with pages that examine at most `rows` rows each
+    /// (20,000 by default); small windows exercise paging.
+    pub fn with_scan_window(mut self, rows: u32) -> Self {
+        self.scan_window = i64::from(rows.max(1));
+        self
+    }
+
+    /// Runs `f` in one transaction on the writer, off the async runtime.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.pool);
+        blocking(move || {
+            let mut conn = lock(&pool.writer)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `f` on one of the readers, off the async runtime.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.pool);
+        blocking(move || {
+            let i = pool.next_reader.fetch_add(1, Ordering::Relaxed) % pool.readers.len();
+            f(&*lock(&pool.readers[i])?)
+        })
+        .await
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .context("a store task stopped unexpectedly")?
+}
+
+fn lock(conn: &Mutex<Connection>) -> Result<MutexGuard<'_, Connection>> {
+    conn.lock()
+        .map_err(|_| anyhow::anyhow!("a store connection was poisoned by a panic").into())
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(error: rusqlite::Error) -> Self {
+        Error::Unexpected(anyhow::Error::new(error).context("embedded store"))
+    }
+}

@@ -1,0 +1,117 @@
+//! Mapping between model types and rows.
+
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Row, ToSql};
+
+use crate::error::{Error, Result};
+use crate::model::{
+    Channel, Consent, ConsentChange, ConsentSource, ConsentStatus, Contact, Country, Email,
+    ExternalId, MessagingId, Name, PhoneNumber, Reach, Timezone,
+};
+
+/// The columns [`contact`] reads, prefixed for use with the `c` alias.
+pub(super) const CONTACT_COLUMNS: &str = "c.id, c.messaging_id, c.external_id, c.first_name, \
+    c.last_name, c.phone, c.email, c.country, c.timezone, c.sms, c.whatsapp, c.email_consent, \
+    c.created_at, c.updated_at, c.version";
+
+/// The columns [`consent_change`] reads.
+pub(super) const CONSENT_COLUMNS: &str = "id, at, channel, old, new, source";
+
+/// A contact and its row ID, from a row of [`CONTACT_COLUMNS`].
+pub(super) fn contact(row: &Row<'_>) -> Result<(i64, Contact)> {
+    let text = |i: usize| row.get::<_, Option<String>>(i);
+    let contact = Contact {
+        messaging_id: MessagingId::from_stored(row.get(1)?),
+        external_id: ExternalId::from_stored(row.get(2)?),
+        first_name: text(3)?.map(Name::from_stored),
+        last_name: text(4)?.map(Name::from_stored),
+        reach: Reach::new(
+            text(5)?.map(PhoneNumber::from_stored),
+            text(6)?.map(Email::from_stored),
+        )?,
+        country: text(7)?.map(Country::from_stored),
+        timezone: text(8)?.map(Timezone::from_stored),
+        consent: Consent {
+            sms: status(row, 9)?,
+            whatsapp: status(row, 10)?,
+            email: status(row, 11)?,
+        },
+        created_at: time(row, 12)?,
+        updated_at: time(row, 13)?,
+        version: unsigned(row.get(14)?)?,
+    };
+    Ok((row.get(0)?, contact))
+}
+
+/// A consent change and its row ID, from a row of [`CONSENT_COLUMNS`].
+pub(super) fn consent_change(row: &Row<'_>) -> Result<(i64, ConsentChange)> {
+    let change = ConsentChange {
+        at: time(row, 1)?,
+        channel: Channel::parse(&row.get::<_, String>(2)?)?,
+        old: status(row, 3)?,
+        new: status(row, 4)?,
+        source: ConsentSource::from_stored(row.get(5)?),
+    };
+    Ok((row.get(0)?, change))
+}
+
+/// The values of a contact's columns, in the order of [`CONTACT_FIELDS`].
+pub(super) fn contact_values(contact: &Contact) -> [Value; 14] {
+    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.to_owned()));
+    [
+        text(Some(contact.messaging_id.as_ref())),
+        text(Some(contact.external_id.as_ref())),
+        text(contact.first_name.as_ref().map(AsRef::as_ref)),
+        text(contact.last_name.as_ref().map(AsRef::as_ref)),
+        text(contact.full_name().as_deref()),
+        text(contact.reach.phone().map(AsRef::as_ref)),
+        text(contact.reach.email().map(AsRef::as_ref)),
+        text(contact.country.as_ref().map(AsRef::as_ref)),
+        text(contact.timezone.as_ref().map(AsRef::as_ref)),
+        text(Some(contact.consent.sms.as_str())),
+        text(Some(contact.consent.whatsapp.as_str())),
+        text(Some(contact.consent.email.as_str())),
+        Value::Integer(contact.updated_at.timestamp_micros()),
+        Value::Integer(i64::try_from(contact.version).unwrap_or(i64::MAX)),
+    ]
+}
+
+/// The stored contact columns that [`contact_values`] fills, in order.
+pub(super) const CONTACT_FIELDS: [&str; 14] = [
+    "messaging_id",
+    "external_id",
+    "first_name",
+    "last_name",
+    "full_name",
+    "phone",
+    "email",
+    "country",
+    "timezone",
+    "sms",
+    "whatsapp",
+    "email_consent",
+    "updated_at",
+    "version",
+];
+
+/// A timestamp as stored: microseconds since the epoch.
+pub(super) fn micros(at: DateTime<Utc>) -> impl ToSql {
+    at.timestamp_micros()
+}
+
+/// A count or version as stored (SQLite integers are signed).
+pub(super) fn unsigned(value: i64) -> Result<u64> {
+    u64::try_from(value)
+        .map_err(|_| Error::Unexpected(anyhow::anyhow!("stored count {value} is negative")))
+}
+
+fn time(row: &Row<'_>, i: usize) -> Result<DateTime<Utc>> {
+    let micros: i64 = row.get(i)?;
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("stored time {micros} is out of range")))
+}
+
+fn status(row: &Row<'_>, i: usize) -> Result<ConsentStatus> {
+    Ok(ConsentStatus::parse(&row.get::<_, String>(i)?)?)
+}

@@ -1,0 +1,126 @@
+//! Connections and the schema, versioned with `PRAGMA user_version`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use rusqlite::functions::FunctionFlags;
+
+use crate::error::Result;
+
+/// Each entry moves the schema one version up; never edit a released one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE contacts (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace     TEXT NOT NULL,
+    messaging_id  TEXT NOT NULL,
+    external_id   TEXT NOT NULL,
+    first_name    TEXT,
+    last_name     TEXT,
+    full_name     TEXT,
+    phone         TEXT,
+    email         TEXT,
+    country       TEXT,
+    timezone      TEXT,
+    sms           TEXT NOT NULL,
+    whatsapp      TEXT NOT NULL,
+    email_consent TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    version       INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX contacts_messaging_id ON contacts (workspace, messaging_id);
+CREATE UNIQUE INDEX contacts_external_id ON contacts (workspace, external_id);
+CREATE INDEX contacts_newest ON contacts (workspace);
+CREATE INDEX contacts_country ON contacts (workspace, country);
+CREATE INDEX contacts_sms ON contacts (workspace, sms);
+CREATE INDEX contacts_whatsapp ON contacts (workspace, whatsapp);
+CREATE INDEX contacts_email_consent ON contacts (workspace, email_consent);
+
+CREATE VIRTUAL TABLE contacts_text USING fts5 (
+    full_name, first_name, last_name, phone, email,
+    content = 'contacts', content_rowid = 'id',
+    tokenize = 'trigram', columnsize = 0
+);
+CREATE TRIGGER contacts_text_insert AFTER INSERT ON contacts BEGIN
+    INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email)
+    VALUES (new.id, new.full_name, new.first_name, new.last_name, new.phone, new.email);
+END;
+CREATE TRIGGER contacts_text_delete AFTER DELETE ON contacts BEGIN
+    INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email)
+    VALUES ('delete', old.id, old.full_name, old.first_name, old.last_name, old.phone, old.email);
+END;
+CREATE TRIGGER contacts_text_update AFTER UPDATE OF full_name, first_name, last_name, phone, email ON contacts BEGIN
+    INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email)
+    VALUES ('delete', old.id, old.full_name, old.first_name, old.last_name, old.phone, old.email);
+    INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email)
+    VALUES (new.id, new.full_name, new.first_name, new.last_name, new.phone, new.email);
+END;
+
+CREATE TABLE usage (
+    workspace TEXT PRIMARY KEY,
+    contacts  INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER usage_insert AFTER INSERT ON contacts BEGIN
+    INSERT INTO usage (workspace, contacts) VALUES (new.workspace, 1)
+    ON CONFLICT (workspace) DO UPDATE SET contacts = contacts + 1;
+END;
+CREATE TRIGGER usage_delete AFTER DELETE ON contacts BEGIN
+    UPDATE usage SET contacts = contacts - 1 WHERE workspace = old.workspace;
+END;
+
+CREATE TABLE consent_history (
+    id           INTEGER PRIMARY KEY,
+    workspace    TEXT NOT NULL,
+    messaging_id TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    channel      TEXT NOT NULL,
+    old          TEXT NOT NULL,
+    new          TEXT NOT NULL,
+    source       TEXT NOT NULL
+);
+CREATE INDEX consent_history_contact ON consent_history (workspace, messaging_id);
+CREATE TRIGGER consent_history_delete AFTER DELETE ON contacts BEGIN
+    DELETE FROM consent_history
+    WHERE workspace = old.workspace AND messaging_id = old.messaging_id;
+END;
+"#];
+
+/// Opens a connection with the settings every connection shares.
+pub(super) fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -64_000)?;
+    conn.create_scalar_function(
+        "contains_folded",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let haystack: Option<String> = ctx.get(0)?;
+            let needle: String = ctx.get(1)?;
+            Ok(haystack.is_some_and(|h| h.to_lowercase().contains(&needle)))
+        },
+    )?;
+    Ok(conn)
+}
+
+/// Applies the migrations this database has not seen yet.
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction()?;
+    let applied: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for migration in MIGRATIONS
+        .iter()
+        .skip(usize::try_from(applied).unwrap_or(0))
+    {
+        tx.execute_batch(migration)?;
+    }
+    tx.pragma_update(
+        None,
+        "user_version",
+        i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX),
+    )?;
+    tx.commit()?;
+    Ok(())
+}

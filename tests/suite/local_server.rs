@@ -1,0 +1,56 @@
+//! The local server's configuration and lifecycle.
+
+use contacts::local::{DEV_TOKEN, LocalConfig};
+use reqwest::{Method, StatusCode};
+
+use crate::support::{Server, contact, send};
+
+#[test]
+fn configuration_comes_from_contacts_variables_with_defaults() {
+    let defaults = LocalConfig::from_lookup(|_| None).expect("defaults");
+    assert_eq!(defaults.addr.to_string(), "127.0.0.1:3000");
+    assert_eq!(defaults.data_dir.to_str(), Some("./.contacts-data"));
+    assert_eq!(defaults.usage_limit, None);
+    assert!(format!("{:?}", defaults.tokens).contains(DEV_TOKEN));
+
+    let env = |key: &str| {
+        Some(
+            match key {
+                "CONTACTS_ADDR" => "127.0.0.1:8080",
+                "CONTACTS_DATA_DIR" => "/tmp/elsewhere",
+                "CONTACTS_TOKENS" => "a=ws-a, b=ws-b",
+                "CONTACTS_USAGE_LIMIT" => "1000",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    };
+    let config = LocalConfig::from_lookup(env).expect("config");
+    assert_eq!(config.addr.port(), 8080);
+    assert_eq!(config.usage_limit, Some(1000));
+
+    for (key, value) in [
+        ("CONTACTS_ADDR", "localhost"),
+        ("CONTACTS_TOKENS", "no-equals-sign"),
+        ("CONTACTS_TOKENS", "t=bad workspace"),
+        ("CONTACTS_USAGE_LIMIT", "lots"),
+    ] {
+        let error = LocalConfig::from_lookup(|k| (k == key).then(|| value.to_owned()))
+            .expect_err(value)
+            .to_string();
+        assert!(error.contains(key), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn data_survives_a_graceful_restart() {
+    let server = Server::start().await;
+    let created = server.create(contact(1)).await;
+    let id = created["messaging_id"].as_str().expect("id").to_owned();
+    let data = server.stop().await;
+    let restarted = Server::start_with(None, data).await;
+    let (status, body) = restarted.get(&id).await;
+    assert_eq!((status, body), (StatusCode::OK, created));
+    let (_, usage) = send(restarted.req(Method::GET, "/v1/contacts/usage")).await;
+    assert_eq!(usage["count"], 1);
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the contacts platform.
+
+mod api_consent;
+mod api_contacts;
+mod api_errors;
+mod api_listing;
+mod contract_embedded;
+mod local_server;
+mod openapi;
+mod support;

@@ -1,0 +1,59 @@
+//! The OpenAPI document is served and covers every route.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::Server;
+
+#[tokio::test]
+async fn the_document_lists_every_operation_with_its_schemas() {
+    let server = Server::start().await;
+    let response = reqwest::get(server.url("/openapi.json"))
+        .await
+        .expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    let doc: Value = response.json().await.expect("json");
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let operations = [
+        ("/v1/contacts", "post"),
+        ("/v1/contacts", "get"),
+        ("/v1/contacts/usage", "get"),
+        ("/v1/contacts/{messaging_id}", "get"),
+        ("/v1/contacts/{messaging_id}", "patch"),
+        ("/v1/contacts/{messaging_id}", "delete"),
+        ("/v1/contacts/{messaging_id}/consent", "put"),
+        ("/v1/contacts/{messaging_id}/consent-history", "get"),
+    ];
+    for (path, method) in operations {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is documented"
+        );
+    }
+    let documented: usize = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .values()
+        .map(|p| p.as_object().map_or(0, |o| o.len()))
+        .sum();
+    assert_eq!(
+        documented,
+        operations.len(),
+        "no undocumented or stale operation"
+    );
+    for schema in [
+        "ContactBody",
+        "CreateContactRequest",
+        "EditContactRequest",
+        "ConsentRequest",
+        "Problem",
+        "ContactPage",
+        "UsageBody",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
