@@ -75,9 +75,14 @@ impl LocalServer {
             auth: Arc::new(config.tokens.clone()),
             usage_limit: config.usage_limit,
         };
-        let listener = TcpListener::bind(config.addr)
+        Self::bind_state(config.addr, state).await
+    }
+
+    /// Binds `addr` to serve every router over `state`.
+    pub async fn bind_state(addr: SocketAddr, state: AppState) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr)
             .await
-            .with_context(|| format!("listening on {}", config.addr))?;
+            .with_context(|| format!("listening on {addr}"))?;
         Ok(Self {
             listener,
             router: crate::http::local_router(state),

@@ -2,7 +2,9 @@
 //! client for it.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use contacts::AppState;
 use contacts::http::auth::BearerTokens;
 use contacts::local::{LocalConfig, LocalServer};
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -31,6 +33,8 @@ impl Server {
     }
 
     /// A server over `data` whose workspaces may hold `limit` contacts.
+    /// With `CONTACTS_TEST_BACKEND=dynamodb` it serves a fresh DynamoDB table
+    /// instead of the embedded store in `data`.
     pub async fn start_with(limit: Option<u64>, data: TempDir) -> Self {
         let config = LocalConfig {
             addr: "127.0.0.1:0".parse().expect("addr"),
@@ -38,7 +42,19 @@ impl Server {
             tokens: BearerTokens::parse(&format!("{ALPHA}=alpha,{BETA}=beta")).expect("tokens"),
             usage_limit: limit,
         };
-        let server = LocalServer::bind(&config).await.expect("bind");
+        let server = match std::env::var("CONTACTS_TEST_BACKEND").as_deref() {
+            Ok("dynamodb") => {
+                let state = AppState {
+                    contacts: Arc::new(crate::aws::fresh_dynamo_store().await),
+                    auth: Arc::new(config.tokens.clone()),
+                    usage_limit: limit,
+                };
+                LocalServer::bind_state(config.addr, state).await
+            }
+            Ok(other) if other != "embedded" => panic!("unknown CONTACTS_TEST_BACKEND {other:?}"),
+            _ => LocalServer::bind(&config).await,
+        }
+        .expect("bind");
         let addr = server.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server.serve(async move {

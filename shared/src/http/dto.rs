@@ -10,6 +10,7 @@ use crate::error::{Collector, Error, Result};
 use crate::model::{
     Channel, Column, Consent, ConsentChange, ConsentChoice, Contact, ContactChanges, Country,
     Email, ExternalId, InvalidValue, Name, NewContact, Patch, PhoneNumber, Reach, Timezone,
+    owned_text,
 };
 use crate::query::Page;
 
@@ -258,22 +259,18 @@ pub struct ContactBody {
     pub version: u64,
 }
 
-fn text<T: AsRef<str>>(value: Option<&T>) -> Option<String> {
-    value.map(|v| v.as_ref().to_owned())
-}
-
 impl From<&Contact> for ContactBody {
     fn from(contact: &Contact) -> Self {
         Self {
             messaging_id: contact.messaging_id.to_string(),
             external_id: contact.external_id.to_string(),
-            first_name: text(contact.first_name.as_ref()),
-            last_name: text(contact.last_name.as_ref()),
+            first_name: owned_text(contact.first_name.as_ref()),
+            last_name: owned_text(contact.last_name.as_ref()),
             full_name: contact.full_name(),
-            phone: text(contact.reach.phone()),
-            email: text(contact.reach.email()),
-            country: text(contact.country.as_ref()),
-            timezone: text(contact.timezone.as_ref()),
+            phone: owned_text(contact.reach.phone()),
+            email: owned_text(contact.reach.email()),
+            country: owned_text(contact.country.as_ref()),
+            timezone: owned_text(contact.timezone.as_ref()),
             consent: contact.consent,
             lists: Vec::new(),
             attributes: Map::new(),

@@ -29,6 +29,11 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now().trunc_subsecs(6)
 }
 
+/// An owned copy of an optional text value.
+pub fn owned_text<T: AsRef<str>>(value: Option<&T>) -> Option<String> {
+    value.map(|v| v.as_ref().to_owned())
+}
+
 /// Why a model type refused a value, written for a person.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

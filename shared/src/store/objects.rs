@@ -1,0 +1,74 @@
+//! The object-store port: files such as CSV uploads, import reports and
+//! exports, streamed in and out, shared through expiring links.
+
+use std::pin::Pin;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::io::AsyncRead;
+
+use crate::error::Result;
+use crate::model::InvalidValue;
+
+/// A byte stream read from or written to an object.
+pub type ObjectReader = Pin<Box<dyn AsyncRead + Send>>;
+
+/// The key of an object: 1–1024 bytes of `/`-separated segments, none empty,
+/// `.` or `..`, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Validates an object key.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let valid = (1..=1024).contains(&raw.len())
+            && !raw.chars().any(char::is_control)
+            && raw
+                .split('/')
+                .all(|segment| !matches!(segment, "" | "." | ".."));
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(InvalidValue(format!("{raw:?} is not an object key")))
+        }
+    }
+}
+
+impl AsRef<str> for ObjectKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A link that lets its holder read or write one object until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUrl {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores objects.
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    /// Writes the object from `body`, replacing any object at `key`; large
+    /// bodies are sent in parts, never held whole in memory.
+    async fn put(&self, key: &ObjectKey, body: ObjectReader, content_type: &str) -> Result<()>;
+
+    /// Streams the object; `None` when there is none.
+    async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>>;
+
+    /// Removes the object; removing a missing one is not an error.
+    async fn delete(&self, key: &ObjectKey) -> Result<()>;
+
+    /// A link to download the object for `expires_in`.
+    async fn presign_get(&self, key: &ObjectKey, expires_in: Duration) -> Result<PresignedUrl>;
+
+    /// A link to upload the object (with this content type) for `expires_in`.
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl>;
+}

@@ -1,0 +1,116 @@
+//! Clients for the DynamoDB stand-in the test command starts
+//! (`CONTACTS_TEST_DYNAMODB_ENDPOINT`), and a fresh table per test.
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use contacts::store::dynamo::{DynamoStore, create_table};
+
+/// The stand-in's endpoint; the test command sets it.
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("CONTACTS_TEST_DYNAMODB_ENDPOINT").unwrap_or_else(|_| {
+        panic!("CONTACTS_TEST_DYNAMODB_ENDPOINT is not set: run the tests with ./scripts/test, which starts DynamoDB Local")
+    })
+}
+
+/// A DynamoDB client for the stand-in.
+pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .endpoint_url(dynamodb_endpoint())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// A store over a new, empty table.
+pub async fn fresh_dynamo_store() -> DynamoStore {
+    let client = dynamodb_client();
+    let table = format!(
+        "contacts-{}",
+        contacts::model::MessagingId::generate()
+            .as_ref()
+            .to_lowercase()
+    );
+    create_table(&client, &table).await.expect("create table");
+    DynamoStore::new(client, table)
+}
+
+/// An in-process S3 stand-in (`s3s-fs`, which checks signatures) on a free
+/// loopback port, serving a temporary folder; stops when dropped.
+pub struct S3StandIn {
+    pub endpoint: String,
+    _root: tempfile::TempDir,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for S3StandIn {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The stand-in's credentials.
+pub const S3_KEY: (&str, &str) = ("AKIDCONTACTSTEST", "contacts-test-secret");
+
+impl S3StandIn {
+    pub async fn start() -> Self {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        let root = tempfile::TempDir::new().expect("temp dir");
+        let fs = s3s_fs::FileSystem::new(root.path()).expect("s3s-fs");
+        let mut builder = s3s::service::S3ServiceBuilder::new(fs);
+        builder.set_auth(s3s::auth::SimpleAuth::from_single(S3_KEY.0, S3_KEY.1));
+        let service = builder.build();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            while let Ok((socket, _)) = listener.accept().await {
+                let connection = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+            }
+        });
+        Self {
+            endpoint,
+            _root: root,
+            server,
+        }
+    }
+
+    /// An S3 client for the stand-in (path-style addressing).
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                S3_KEY.0, S3_KEY.1, None, None, "tests",
+            ))
+            .endpoint_url(&self.endpoint)
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// A new bucket and an object store over it.
+    pub async fn fresh_store(&self) -> contacts::store::s3::S3ObjectStore {
+        let client = self.client();
+        let bucket = format!(
+            "contacts-{}",
+            contacts::model::MessagingId::generate()
+                .as_ref()
+                .to_lowercase()
+        );
+        client
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("create bucket");
+        contacts::store::s3::S3ObjectStore::new(client, bucket)
+    }
+}
