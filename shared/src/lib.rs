@@ -5,6 +5,8 @@
 pub mod app;
 pub mod error;
 pub mod http;
+#[cfg(feature = "aws")]
+pub mod lambda;
 pub mod local;
 pub mod model;
 pub mod query;
