@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::error::{Collector, Result};
-use crate::model::{Channel, Column, ConsentStatus, Country, InvalidValue};
+use crate::model::{Channel, Column, ConsentStatus, Country, Email, InvalidValue, PhoneNumber};
 
 /// A generic text attribute that can be searched by "contains".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -70,6 +70,10 @@ pub enum ContactFilter {
     Country(Country),
     /// The contact's consent on the channel is exactly this status.
     Consent(Channel, ConsentStatus),
+    /// The contact's email is this address, ignoring case (`email[eq]`).
+    EmailIs(Email),
+    /// The contact's phone is this number (`phone[eq]`).
+    PhoneIs(PhoneNumber),
 }
 
 /// Filters that all must hold.
@@ -181,9 +185,9 @@ impl ListRequest {
                 _ => errors.push(
                     key.as_str(),
                     format!(
-                        "unknown parameter {key:?}; the filters are {}, country, \
-                         sms_consent, whatsapp_consent and email_consent, \
-                         besides limit, cursor and columns",
+                        "unknown parameter {key:?}; the filters are {} (contains), \
+                         email[eq], phone[eq], country, sms_consent, whatsapp_consent \
+                         and email_consent, besides limit, cursor and columns",
                         TextField::ALL.map(TextField::name).join(", "),
                     ),
                 ),
@@ -198,7 +202,11 @@ fn is_filter(key: &str) -> bool {
     TextField::ALL.iter().any(|f| f.name() == key)
         || key == "country"
         || consent_channel(key).is_some()
+        || EXACT.contains(&key)
 }
+
+/// The exact-match filters.
+const EXACT: [&str; 2] = ["email[eq]", "phone[eq]"];
 
 fn consent_channel(key: &str) -> Option<Channel> {
     Channel::parse(key.strip_suffix("_consent")?).ok()
@@ -212,8 +220,11 @@ fn parse_filter(key: &str, value: &str) -> Result<Option<ContactFilter>, Invalid
             SearchText::parse(value)?,
         )));
     }
-    if key == "country" {
-        return Ok(Some(ContactFilter::Country(Country::parse(value)?)));
+    match key {
+        "country" => return Ok(Some(ContactFilter::Country(Country::parse(value)?))),
+        "email[eq]" => return Ok(Some(ContactFilter::EmailIs(Email::parse(value)?))),
+        "phone[eq]" => return Ok(Some(ContactFilter::PhoneIs(PhoneNumber::parse(value)?))),
+        _ => {}
     }
     match consent_channel(key) {
         Some(channel) => Ok(Some(ContactFilter::Consent(

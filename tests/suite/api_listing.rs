@@ -46,6 +46,10 @@ async fn filters_combine_with_and() {
         ("country=DE&sms_consent=unsubscribed", vec!["c"]),
         ("email=example&country=DE&first_name=car", vec!["c"]),
         ("email=nobody", vec![]),
+        ("email%5Beq%5D=DAN@Alpha.example", vec!["d"]),
+        ("email[eq]=dan@alpha.exampl", vec![]),
+        ("phone[eq]=%2B447911123456", vec!["b"]),
+        ("phone[eq]=%2B447911123456&country=DE", vec![]),
     ];
     for (query, expected) in cases {
         let (status, page) = server.list(query).await;
@@ -87,6 +91,8 @@ async fn unknown_or_bad_parameters_are_named() {
         ("country=Germany", vec!["country"]),
         ("cursor=not-a-cursor", vec!["cursor"]),
         ("email=a&email=b", vec!["email"]),
+        ("email[eq]=not-an-email", vec!["email[eq]"]),
+        ("phone[lt]=1", vec!["phone[lt]"]),
     ];
     for (query, fields) in cases {
         let body = expect_problem(

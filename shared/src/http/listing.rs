@@ -21,6 +21,8 @@ use crate::query::ListRequest;
         ("last_name" = Option<String>, Query, description = "contains, ignoring case"),
         ("phone" = Option<String>, Query, description = "contains"),
         ("email" = Option<String>, Query, description = "contains, ignoring case"),
+        ("email[eq]" = Option<String>, Query, description = "exact email address, ignoring case"),
+        ("phone[eq]" = Option<String>, Query, description = "exact E.164 phone number"),
         ("country" = Option<String>, Query, description = "ISO 3166-1 alpha-2, exact"),
         ("sms_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
         ("whatsapp_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),

@@ -33,6 +33,7 @@ macro_rules! contract_tests {
             text_filters_match_anywhere_ignoring_case,
             text_filters_take_search_text_literally,
             exact_filters_and_combinations,
+            exact_email_and_phone_lookups,
             consent_history_is_kept_newest_first,
             a_foreign_cursor_is_refused
         );
@@ -604,6 +605,54 @@ pub async fn exact_filters_and_combinations(store: &dyn ContactStore) {
                 &all_ids(store, &w, query, limit).await,
                 expected,
                 "query {i} (limit {limit})"
+            );
+        }
+    }
+}
+
+/// `email[eq]` and `phone[eq]` find exactly the contacts with that address
+/// or number (email ignoring case), alone or with other filters.
+pub async fn exact_email_and_phone_lookups(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let shared = record(1, "Ann", "One", "Shared@Example.com");
+    let also = record(2, "Bob", "Two", "shared@example.com");
+    let other = record(3, "Cy", "Three", "shared@example.com.au");
+    let mut theirs = record(4, "Dee", "Four", "shared@example.com");
+    theirs.0.external_id = ExternalId::parse("elsewhere").expect("id");
+    insert_all(store, &w, &[shared.clone(), also.clone(), other.clone()]).await;
+    store
+        .insert(&ws("w2"), &theirs, None)
+        .await
+        .expect("insert");
+    let email = |raw: &str| ContactFilter::EmailIs(Email::parse(raw).expect("email"));
+    let phone = |raw: &str| ContactFilter::PhoneIs(PhoneNumber::parse(raw).expect("phone"));
+    let cases: Vec<(Vec<ContactFilter>, Vec<&NewRecord>)> = vec![
+        (vec![email("SHARED@example.COM")], vec![&also, &shared]),
+        (vec![email("shared@example.com.au")], vec![&other]),
+        (vec![email("nobody@example.com")], vec![]),
+        (
+            vec![
+                email("shared@example.com"),
+                ContactFilter::Country(Country::parse("US").expect("c")),
+            ],
+            vec![&shared],
+        ),
+        (vec![phone("+12345670002")], vec![&also]),
+        (
+            vec![
+                phone("+12345670002"),
+                ContactFilter::Contains(TextField::FirstName, SearchText::parse("an").expect("t")),
+            ],
+            vec![],
+        ),
+    ];
+    for (filters, expected) in cases {
+        let query = ContactQuery { filters };
+        for limit in [1, 50] {
+            assert_eq!(
+                all_ids(store, &w, &query, limit).await,
+                ids_of(&expected),
+                "{query:?}"
             );
         }
     }

@@ -451,6 +451,7 @@ impl DynamoStore {
             .key_condition_expression("pk = :p")
             .expression_attribute_values(":p", partition)
             .projection_expression("pk, sk")
+            .set_return_consumed_capacity(self.capacity())
             .into_paginator()
             .items()
             .send()

@@ -1,6 +1,8 @@
 //! Newest-first listing over the write-sharded `by_workspace` index.
 //!
-//! A page queries every shard in parallel below the cursor position, each
+//! An exact email or phone filter reads its one partition of `by_email` or
+//! `by_phone`. Otherwise a page queries every shard in parallel below the
+//! cursor position, each
 //! evaluating at most [`per_shard`] items (filters are DynamoDB filter
 //! expressions, applied after the read), and merges them. Results are
 //! complete down to the highest position where an unfinished shard stopped;
@@ -20,8 +22,39 @@ use crate::model::{Channel, Contact, WorkspaceId};
 use crate::query::{ContactFilter, ContactQuery, Cursor, Page, PageRequest, TextField};
 
 /// Items each shard evaluates for a page of `limit`: twice its share, plus slack.
-pub(super) fn per_shard(limit: usize) -> usize {
+pub fn per_shard(limit: usize) -> usize {
     2 * limit / SHARDS as usize + 4
+}
+
+/// Where a page reads from: the 16 shards of the workspace index, or the one
+/// partition of an exact email or phone.
+fn sources(
+    workspace: &WorkspaceId,
+    query: &ContactQuery,
+) -> (Vec<(&'static str, &'static str, String)>, Option<usize>) {
+    let ws = workspace.as_ref();
+    for (i, filter) in query.filters.iter().enumerate() {
+        match filter {
+            ContactFilter::EmailIs(email) => {
+                let key = format!("{ws}#{}", email.as_ref().to_lowercase());
+                return (vec![("by_email", "epk", key)], Some(i));
+            }
+            ContactFilter::PhoneIs(phone) => {
+                return (vec![("by_phone", "ppk", format!("{ws}#{phone}"))], Some(i));
+            }
+            _ => {}
+        }
+    }
+    let shards = (0..SHARDS)
+        .map(|shard| {
+            (
+                "by_workspace",
+                "wpk",
+                items::workspace_partition(workspace, shard),
+            )
+        })
+        .collect();
+    (shards, None)
 }
 
 /// One page of the contacts of `workspace` matching `query`.
@@ -32,19 +65,22 @@ pub(super) async fn list(
     page: &PageRequest,
 ) -> Result<Page<Contact>> {
     let before = decode_cursor(page.cursor.as_ref())?.unwrap_or_else(|| "~".to_owned());
-    let filter = Filter::new(query);
-    let evaluate = i32::try_from(per_shard(page.limit)).unwrap_or(i32::MAX);
-    let shards = (0..SHARDS).map(|shard| {
+    let (sources, driving) = sources(workspace, query);
+    let filter = Filter::new(query, driving);
+    let evaluate = if driving.is_some() {
+        page.limit + 1
+    } else {
+        per_shard(page.limit)
+    };
+    let evaluate = i32::try_from(evaluate).unwrap_or(i32::MAX);
+    let queries = sources.into_iter().map(|(index, hash, partition)| {
         let mut request = store
             .client
             .query()
             .table_name(&store.table)
-            .index_name("by_workspace")
-            .key_condition_expression("wpk = :wpk AND wsk < :before")
-            .expression_attribute_values(
-                ":wpk",
-                AttributeValue::S(items::workspace_partition(workspace, shard)),
-            )
+            .index_name(index)
+            .key_condition_expression(format!("{hash} = :partition AND wsk < :before"))
+            .expression_attribute_values(":partition", AttributeValue::S(partition))
             .expression_attribute_values(":before", AttributeValue::S(before.clone()))
             .scan_index_forward(false)
             .limit(evaluate)
@@ -64,7 +100,7 @@ pub(super) async fn list(
     });
     let mut found = Vec::new();
     let mut complete_down_to: Option<String> = None;
-    for (items, stopped_at) in try_join_all(shards).await? {
+    for (items, stopped_at) in try_join_all(queries).await? {
         for item in items {
             found.push(items::contact_from_item(item)?);
         }
@@ -124,10 +160,14 @@ struct Filter {
 }
 
 impl Filter {
-    fn new(query: &ContactQuery) -> Self {
+    /// The filters but the `driving` one (which the index key already applies).
+    fn new(query: &ContactQuery, driving: Option<usize>) -> Self {
         let mut conditions = Vec::new();
         let mut values = Vec::new();
         for (i, filter) in query.filters.iter().enumerate() {
+            if Some(i) == driving {
+                continue;
+            }
             let name = format!(":f{i}");
             let (condition, value) = match filter {
                 ContactFilter::Contains(field, text) => {
@@ -147,6 +187,10 @@ impl Filter {
                     format!("{} = {name}", consent_attribute(*channel)),
                     status.as_str().to_owned(),
                 ),
+                ContactFilter::EmailIs(email) => {
+                    (format!("s_email = {name}"), email.as_ref().to_lowercase())
+                }
+                ContactFilter::PhoneIs(phone) => (format!("phone = {name}"), phone.to_string()),
             };
             conditions.push(condition);
             values.push((name, AttributeValue::S(value)));

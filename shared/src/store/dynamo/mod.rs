@@ -21,6 +21,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 
+pub use listing::per_shard as per_shard_items;
 pub use meter::{CapacityMeter, Usage};
 
 use crate::error::{Error, Result};

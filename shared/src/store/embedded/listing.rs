@@ -2,7 +2,8 @@
 //!
 //! Pages run newest first by row ID. Text filters of three or more characters
 //! are answered by the FTS5 trigram index; shorter ones, and pages with more
-//! than one condition, scan newest first within a bounded window of row IDs,
+//! than one condition (unless one is an exact email or phone, whose index
+//! leaves few rows), scan newest first within a bounded window of row IDs,
 //! so one page never examines more than a window of rows: it may come back
 //! short, with a cursor to continue.
 
@@ -132,11 +133,23 @@ impl Plan {
                     format!("c.{} = ?", consent_column(*channel)),
                     Value::Text(status.as_str().to_owned()),
                 )),
+                ContactFilter::EmailIs(email) => conditions.push((
+                    "lower(c.email) = lower(?)".to_owned(),
+                    Value::Text(email.to_string()),
+                )),
+                ContactFilter::PhoneIs(phone) => {
+                    conditions.push(("c.phone = ?".to_owned(), Value::Text(phone.to_string())))
+                }
             }
         }
         let drivers = usize::from(!text_match.is_empty()) + conditions.len();
+        // An exact email or phone leaves few rows: its index drives, unbounded.
+        let selective = query
+            .filters
+            .iter()
+            .any(|f| matches!(f, ContactFilter::EmailIs(_) | ContactFilter::PhoneIs(_)));
         Self {
-            windowed: scans || drivers > 1,
+            windowed: !selective && (scans || drivers > 1),
             text_match,
             conditions,
         }

@@ -9,7 +9,8 @@ use rusqlite::functions::FunctionFlags;
 use crate::error::Result;
 
 /// Each entry moves the schema one version up; never edit a released one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE contacts (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     workspace     TEXT NOT NULL,
@@ -84,7 +85,12 @@ CREATE TRIGGER consent_history_delete AFTER DELETE ON contacts BEGIN
     DELETE FROM consent_history
     WHERE workspace = old.workspace AND messaging_id = old.messaging_id;
 END;
-"#];
+"#,
+    r#"
+CREATE INDEX contacts_email ON contacts (workspace, lower(email));
+CREATE INDEX contacts_phone ON contacts (workspace, phone);
+"#,
+];
 
 /// Opens a connection with the settings every connection shares.
 pub(super) fn connect(path: &Path) -> Result<Connection> {
