@@ -32,8 +32,10 @@ fn record(i: usize) -> (Contact, Vec<contacts::model::ConsentChange>) {
         } else {
             vec![]
         },
+        attributes: Default::default(),
+        lists: Default::default(),
     };
-    Contact::create(new, &ConsentSource::api(), Utc::now())
+    Contact::create(new, &ConsentSource::api(), Utc::now()).expect("a valid contact")
 }
 
 fn row(report: &mut String, operation: &str, usage: Usage, per: f64) {
@@ -141,7 +143,7 @@ async fn main() {
         ("list page, sms_consent", "sms_consent=subscribed"),
     ] {
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
-        let request = ListRequest::from_pairs(&pairs).expect("request");
+        let request = ListRequest::from_pairs(&pairs, &[]).expect("request");
         let page = store
             .list(&ws, &request.query, &PageRequest::first(50))
             .await

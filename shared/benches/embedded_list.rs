@@ -82,10 +82,12 @@ fn person(i: usize, seq: &mut Sequence) -> (Contact, Vec<contacts::model::Consen
         country: Country::parse(COUNTRIES[seq.next(COUNTRIES.len())]).ok(),
         timezone: None,
         consent,
+        attributes: Default::default(),
+        lists: Default::default(),
     };
     let at =
         Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
-    Contact::create(new, &ConsentSource::api(), at)
+    Contact::create(new, &ConsentSource::api(), at).expect("a valid contact")
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -243,7 +245,7 @@ async fn main() {
         for s in 0..samples {
             let raw = &queries[s % queries.len()];
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).expect("query");
-            let mut request = ListRequest::from_pairs(&pairs).expect("request");
+            let mut request = ListRequest::from_pairs(&pairs, &[]).expect("request");
             request.page = PageRequest::first(50);
             let t = Instant::now();
             let page = store

@@ -43,6 +43,21 @@ pub enum Error {
     /// No contact with this Messaging ID exists in the workspace.
     #[error("no contact has Messaging ID {0}")]
     ContactNotFound(String),
+    /// No list with this ID exists in the workspace.
+    #[error("no list has ID {0}")]
+    ListNotFound(String),
+    /// No custom attribute has this name in the workspace.
+    #[error("no custom attribute is named {0:?}")]
+    AttributeNotFound(String),
+    /// Another list or attribute of the workspace already has this name.
+    #[error("a {kind} named {name:?} already exists")]
+    NameTaken { kind: &'static str, name: String },
+    /// Contacts hold values of this attribute, so its type can't change.
+    #[error(
+        "contacts hold values of attribute {0:?}, which its new type could make invalid; \
+         clear them (or create a new attribute) first"
+    )]
+    AttributeHasValues(String),
     /// The path names nothing this API serves.
     #[error("no such resource: {0}")]
     RouteNotFound(String),

@@ -58,14 +58,11 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
                 .with_context(|| format!("CONTACTS_USAGE_LIMIT={limit:?} is not a whole number"))
         })
         .transpose()?;
-    Ok(AppState {
-        contacts: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&config),
-            table,
-        )),
-        auth: Arc::new(JwtClaim(claim)),
+    Ok(AppState::over(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
+        Arc::new(JwtClaim(claim)),
         usage_limit,
-    })
+    ))
 }
 
 /// The objects an S3 notification reports as created, with keys decoded

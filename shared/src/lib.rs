@@ -3,6 +3,7 @@
 //! routers that every function mounts.
 
 pub mod app;
+pub mod catalog;
 pub mod error;
 pub mod http;
 #[cfg(feature = "aws")]

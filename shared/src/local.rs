@@ -70,11 +70,7 @@ impl LocalServer {
     pub async fn bind(config: &LocalConfig) -> anyhow::Result<Self> {
         let store = EmbeddedStore::open(&config.data_dir)
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-        let state = AppState {
-            contacts: Arc::new(store),
-            auth: Arc::new(config.tokens.clone()),
-            usage_limit: config.usage_limit,
-        };
+        let state = AppState::over(store, Arc::new(config.tokens.clone()), config.usage_limit);
         Self::bind_state(config.addr, state).await
     }
 

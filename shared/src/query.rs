@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 
 use crate::error::{Collector, Result};
-use crate::model::{Channel, Column, ConsentStatus, Country, Email, InvalidValue, PhoneNumber};
+use crate::model::{
+    AttributeDefinition, AttributeId, AttributeName, AttributeType, AttributeValue, Channel,
+    Column, ConsentStatus, Country, Email, InvalidValue, ListId, PhoneNumber,
+};
 
 /// A generic text attribute that can be searched by "contains".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +77,54 @@ pub enum ContactFilter {
     EmailIs(Email),
     /// The contact's phone is this number (`phone[eq]`).
     PhoneIs(PhoneNumber),
+    /// A custom attribute's value meets a condition (`attr.<name>[op]`).
+    Attribute(AttributeId, AttributeCondition),
+    /// The contact belongs to the list (`list`).
+    InList(ListId),
+}
+
+/// A condition on a custom attribute's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttributeCondition {
+    /// Text contains this, ignoring case.
+    Contains(SearchText),
+    Equals(AttributeValue),
+    Greater(AttributeValue),
+    Less(AttributeValue),
+}
+
+/// A column to show: generic, or a custom attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnChoice {
+    Generic(Column),
+    Custom(AttributeName),
+}
+
+impl ColumnChoice {
+    /// The column called `name`, given the workspace's attributes.
+    pub fn parse(name: &str, schema: &[AttributeDefinition]) -> Result<Self, InvalidValue> {
+        if let Some(column) = Column::parse(name) {
+            return Ok(Self::Generic(column));
+        }
+        schema
+            .iter()
+            .find(|d| d.name.as_ref() == name)
+            .map(|d| Self::Custom(d.name.clone()))
+            .ok_or_else(|| {
+                InvalidValue(format!(
+                    "unknown column {name:?}; columns are {} and the custom attributes",
+                    Column::ALL.map(Column::name).join(", ")
+                ))
+            })
+    }
+
+    /// The column's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Generic(column) => column.name(),
+            Self::Custom(name) => name.as_ref(),
+        }
+    }
 }
 
 /// Filters that all must hold.
@@ -154,12 +205,13 @@ pub struct ListRequest {
     pub query: ContactQuery,
     pub page: PageRequest,
     /// Only these columns (and always `messaging_id`); `None` for all.
-    pub columns: Option<Vec<Column>>,
+    pub columns: Option<Vec<ColumnChoice>>,
 }
 
 impl ListRequest {
-    /// Reads query parameters, reporting every unknown, repeated or bad one.
-    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self> {
+    /// Reads query parameters, reporting every unknown, repeated or bad one;
+    /// `schema` gives the custom attributes that filters and columns may name.
+    pub fn from_pairs(pairs: &[(String, String)], schema: &[AttributeDefinition]) -> Result<Self> {
         let mut errors = Collector::default();
         let mut seen = HashSet::new();
         let mut request = ListRequest {
@@ -172,7 +224,10 @@ impl ListRequest {
                 errors.push(key.as_str(), "is given more than once");
                 continue;
             }
-            if let Some(filter) = errors.check(key, parse_filter(key, value)).flatten() {
+            if let Some(filter) = errors
+                .check(key, parse_filter(key, value, schema))
+                .flatten()
+            {
                 request.query.filters.push(filter);
                 continue;
             }
@@ -180,14 +235,14 @@ impl ListRequest {
                 continue;
             }
             match key.as_str() {
-                "columns" => request.columns = errors.check(key, parse_columns(value)),
+                "columns" => request.columns = errors.check(key, parse_columns(value, schema)),
                 _ if is_filter(key) => {}
                 _ => errors.push(
                     key.as_str(),
                     format!(
                         "unknown parameter {key:?}; the filters are {} (contains), \
-                         email[eq], phone[eq], country, sms_consent, whatsapp_consent \
-                         and email_consent, besides limit, cursor and columns",
+                         email[eq], phone[eq], country, sms_consent, whatsapp_consent, \
+                         email_consent, list and attr.<name>, besides limit, cursor and columns",
                         TextField::ALL.map(TextField::name).join(", "),
                     ),
                 ),
@@ -201,8 +256,46 @@ impl ListRequest {
 fn is_filter(key: &str) -> bool {
     TextField::ALL.iter().any(|f| f.name() == key)
         || key == "country"
+        || key == "list"
         || consent_channel(key).is_some()
         || EXACT.contains(&key)
+        || attribute_key(key).is_some()
+}
+
+/// `attr.<name>` or `attr.<name>[op]` → name and operator.
+fn attribute_key(key: &str) -> Option<(&str, Option<&str>)> {
+    let rest = key.strip_prefix("attr.")?;
+    match rest.split_once('[') {
+        Some((name, op)) => Some((name, Some(op.strip_suffix(']')?))),
+        None => Some((rest, None)),
+    }
+}
+
+fn parse_attribute_filter(
+    definition: &AttributeDefinition,
+    op: Option<&str>,
+    value: &str,
+) -> Result<ContactFilter, InvalidValue> {
+    let kind = definition.kind;
+    let typed = || AttributeValue::from_text(kind, value);
+    let condition = match (op, kind) {
+        (None, AttributeType::Text) => AttributeCondition::Contains(SearchText::parse(value)?),
+        (None | Some("eq"), _) => AttributeCondition::Equals(typed()?),
+        (Some("gt"), k) if k.is_ordered() => AttributeCondition::Greater(typed()?),
+        (Some("lt"), k) if k.is_ordered() => AttributeCondition::Less(typed()?),
+        (Some(op), k) => {
+            return Err(InvalidValue(format!(
+                "[{op}] does not apply to a {} attribute; use {}",
+                k.as_str(),
+                if k.is_ordered() {
+                    "[eq], [gt] or [lt]"
+                } else {
+                    "[eq]"
+                }
+            )));
+        }
+    };
+    Ok(ContactFilter::Attribute(definition.id.clone(), condition))
 }
 
 /// The exact-match filters.
@@ -213,7 +306,19 @@ fn consent_channel(key: &str) -> Option<Channel> {
 }
 
 /// The filter a parameter names, `None` when it names no filter.
-fn parse_filter(key: &str, value: &str) -> Result<Option<ContactFilter>, InvalidValue> {
+fn parse_filter(
+    key: &str,
+    value: &str,
+    schema: &[AttributeDefinition],
+) -> Result<Option<ContactFilter>, InvalidValue> {
+    if let Some((name, op)) = attribute_key(key) {
+        return match schema.iter().find(|d| d.name.as_ref() == name) {
+            Some(definition) => parse_attribute_filter(definition, op, value).map(Some),
+            None => Err(InvalidValue(format!(
+                "{name:?} is not a custom attribute of this workspace"
+            ))),
+        };
+    }
     if let Some(field) = TextField::ALL.into_iter().find(|f| f.name() == key) {
         return Ok(Some(ContactFilter::Contains(
             field,
@@ -224,6 +329,7 @@ fn parse_filter(key: &str, value: &str) -> Result<Option<ContactFilter>, Invalid
         "country" => return Ok(Some(ContactFilter::Country(Country::parse(value)?))),
         "email[eq]" => return Ok(Some(ContactFilter::EmailIs(Email::parse(value)?))),
         "phone[eq]" => return Ok(Some(ContactFilter::PhoneIs(PhoneNumber::parse(value)?))),
+        "list" => return Ok(Some(ContactFilter::InList(ListId::parse(value)?))),
         _ => {}
     }
     match consent_channel(key) {
@@ -248,19 +354,16 @@ fn parse_limit(value: &str) -> Result<usize, InvalidValue> {
         })
 }
 
-fn parse_columns(value: &str) -> Result<Vec<Column>, InvalidValue> {
+/// Comma-separated column names.
+pub fn parse_columns(
+    value: &str,
+    schema: &[AttributeDefinition],
+) -> Result<Vec<ColumnChoice>, InvalidValue> {
     value
         .split(',')
         .map(str::trim)
         .filter(|name| !name.is_empty())
-        .map(|name| {
-            Column::parse(name).ok_or_else(|| {
-                InvalidValue(format!(
-                    "unknown column {name:?}; columns are {}",
-                    Column::ALL.map(Column::name).join(", ")
-                ))
-            })
-        })
+        .map(|name| ColumnChoice::parse(name, schema))
         .collect()
 }
 
@@ -283,14 +386,17 @@ mod tests {
 
     #[test]
     fn reads_filters_page_and_columns() {
-        let request = ListRequest::from_pairs(&pairs(&[
-            ("email", " Example "),
-            ("country", "de"),
-            ("sms_consent", "unsubscribed"),
-            ("limit", "10"),
-            ("cursor", "abc"),
-            ("columns", "full_name,sms_consent"),
-        ]))
+        let request = ListRequest::from_pairs(
+            &pairs(&[
+                ("email", " Example "),
+                ("country", "de"),
+                ("sms_consent", "unsubscribed"),
+                ("limit", "10"),
+                ("cursor", "abc"),
+                ("columns", "full_name,sms_consent"),
+            ]),
+            &[],
+        )
         .unwrap();
         assert_eq!(request.query.filters.len(), 3);
         assert_eq!(
@@ -301,22 +407,31 @@ mod tests {
         assert_eq!(request.page.cursor, Some(Cursor("abc".into())));
         assert_eq!(
             request.columns,
-            Some(vec![Column::FullName, Column::SmsConsent])
+            Some(vec![
+                ColumnChoice::Generic(Column::FullName),
+                ColumnChoice::Generic(Column::SmsConsent)
+            ])
         );
     }
 
     #[test]
     fn names_every_bad_parameter() {
-        let err = ListRequest::from_pairs(&pairs(&[
-            ("nickname", "x"),
-            ("limit", "501"),
-            ("columns", "full_name,shoe_size"),
-            ("sms_consent", "maybe"),
-            ("country", "Atlantis"),
-            ("email", "  "),
-            ("phone", "1"),
-            ("phone", "2"),
-        ]))
+        let err = ListRequest::from_pairs(
+            &pairs(&[
+                ("nickname", "x"),
+                ("limit", "501"),
+                ("columns", "full_name,shoe_size"),
+                ("sms_consent", "maybe"),
+                ("country", "Atlantis"),
+                ("email", "  "),
+                ("phone", "1"),
+                ("phone", "2"),
+                ("email[eq]", "not-an-email"),
+                ("email[gt]", "a@example.com"),
+                ("list", "not-a-list"),
+            ]),
+            &[],
+        )
         .unwrap_err();
         assert_eq!(
             fields(err),
@@ -327,14 +442,71 @@ mod tests {
                 "sms_consent",
                 "country",
                 "email",
-                "phone"
+                "phone",
+                "email[eq]",
+                "email[gt]",
+                "list"
+            ]
+        );
+    }
+
+    #[test]
+    fn reads_custom_attribute_filters_by_type() {
+        use crate::model::{AttributeId, AttributeLabel, AttributeName};
+        let def = |name: &str, kind| AttributeDefinition {
+            id: AttributeId::generate(),
+            name: AttributeName::parse(name).unwrap(),
+            label: AttributeLabel::parse(name).unwrap(),
+            kind,
+        };
+        let schema = [
+            def("tier", AttributeType::Text),
+            def("score", AttributeType::Number),
+            def("vip", AttributeType::Boolean),
+            def("since", AttributeType::Date),
+        ];
+        let request = ListRequest::from_pairs(
+            &pairs(&[
+                ("attr.tier", "Gold"),
+                ("attr.score[gt]", "10"),
+                ("attr.vip", "true"),
+                ("attr.since[lt]", "2026-01-01"),
+                ("columns", "tier,full_name"),
+            ]),
+            &schema,
+        )
+        .unwrap();
+        assert_eq!(request.query.filters.len(), 4);
+        assert!(matches!(
+            &request.query.filters[1],
+            ContactFilter::Attribute(_, AttributeCondition::Greater(AttributeValue::Number(n))) if *n == 10.0
+        ));
+        let err = ListRequest::from_pairs(
+            &pairs(&[
+                ("attr.score[gt]", "ten"),
+                ("attr.vip[gt]", "true"),
+                ("attr.tier[lt]", "a"),
+                ("attr.shoe", "42"),
+                ("columns", "shoe"),
+            ]),
+            &schema,
+        )
+        .unwrap_err();
+        assert_eq!(
+            fields(err),
+            [
+                "attr.score[gt]",
+                "attr.vip[gt]",
+                "attr.tier[lt]",
+                "attr.shoe",
+                "columns"
             ]
         );
     }
 
     #[test]
     fn defaults_to_the_first_page_of_fifty() {
-        let request = ListRequest::from_pairs(&[]).unwrap();
+        let request = ListRequest::from_pairs(&[], &[]).unwrap();
         assert_eq!(request.page, PageRequest::first(50));
         assert!(request.query.filters.is_empty() && request.columns.is_none());
     }

@@ -2,8 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Channel, ConsentChange, ConsentChoice, ConsentSource, Contact, ContactChanges, MessagingId,
-    NewContact, WorkspaceId, now,
+    Channel, ConsentChange, ConsentChoice, ConsentSource, Contact, ContactChanges, ListId,
+    MessagingId, NewContact, WorkspaceId, now,
 };
 use crate::store::ContactStore;
 
@@ -18,7 +18,7 @@ pub async fn create(
     source: &ConsentSource,
     limit: Option<u64>,
 ) -> Result<Contact> {
-    let record = Contact::create(new, source, now());
+    let record = Contact::create(new, source, now())?;
     store.insert(workspace, &record, limit).await?;
     Ok(record.0)
 }
@@ -45,6 +45,53 @@ pub async fn edit(
 ) -> Result<Contact> {
     modify(store, workspace, id, if_match, |current| {
         Ok((current.edited(changes.clone(), now())?, Vec::new()))
+    })
+    .await
+}
+
+/// Adds a contact to a list (a contact already in it stays as it is).
+pub async fn add_to_list(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    list: &ListId,
+) -> Result<Contact> {
+    change_lists(store, workspace, id, |lists| {
+        lists.insert(list.clone());
+    })
+    .await
+}
+
+/// Removes a contact from a list.
+pub async fn remove_from_list(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    list: &ListId,
+) -> Result<Contact> {
+    change_lists(store, workspace, id, |lists| {
+        lists.remove(list);
+    })
+    .await
+}
+
+async fn change_lists(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    change: impl Fn(&mut std::collections::BTreeSet<ListId>),
+) -> Result<Contact> {
+    modify(store, workspace, id, None, |current| {
+        let mut lists = current.lists.clone();
+        change(&mut lists);
+        if lists == current.lists {
+            return Ok((current.clone(), Vec::new()));
+        }
+        let changes = ContactChanges {
+            lists: Some(lists),
+            ..ContactChanges::default()
+        };
+        Ok((current.edited(changes, now())?, Vec::new()))
     })
     .await
 }

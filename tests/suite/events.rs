@@ -47,11 +47,11 @@ fn routers(state: &AppState) -> [(&'static str, axum::Router); 3] {
 
 #[tokio::test]
 async fn every_api_sample_runs_through_its_function() {
-    let state = AppState {
-        contacts: Arc::new(crate::aws::fresh_dynamo_store().await),
-        auth: Arc::new(JwtClaim(DEFAULT_WORKSPACE_CLAIM.to_owned())),
-        usage_limit: None,
-    };
+    let state = AppState::over(
+        crate::aws::fresh_dynamo_store().await,
+        Arc::new(JwtClaim(DEFAULT_WORKSPACE_CLAIM.to_owned())),
+        None,
+    );
     let router = |name: &str| {
         let function = name.split('-').next().unwrap_or_default();
         routers(&state)

@@ -23,6 +23,21 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         ("/v1/contacts/{messaging_id}", "delete"),
         ("/v1/contacts/{messaging_id}/consent", "put"),
         ("/v1/contacts/{messaging_id}/consent-history", "get"),
+        ("/v1/contacts/{messaging_id}/lists", "get"),
+        ("/v1/attributes", "get"),
+        ("/v1/attributes", "post"),
+        ("/v1/attributes/{name}", "patch"),
+        ("/v1/attributes/{name}", "delete"),
+        ("/v1/lists", "get"),
+        ("/v1/lists", "post"),
+        ("/v1/lists/{id}", "get"),
+        ("/v1/lists/{id}", "patch"),
+        ("/v1/lists/{id}", "delete"),
+        ("/v1/lists/{id}/contacts", "get"),
+        ("/v1/lists/{id}/contacts", "post"),
+        ("/v1/lists/{id}/contacts/{messaging_id}", "delete"),
+        ("/v1/settings/columns", "get"),
+        ("/v1/settings/columns", "put"),
     ];
     for (path, method) in operations {
         assert!(

@@ -44,11 +44,11 @@ impl Server {
         };
         let server = match std::env::var("CONTACTS_TEST_BACKEND").as_deref() {
             Ok("dynamodb") => {
-                let state = AppState {
-                    contacts: Arc::new(crate::aws::fresh_dynamo_store().await),
-                    auth: Arc::new(config.tokens.clone()),
-                    usage_limit: limit,
-                };
+                let state = AppState::over(
+                    crate::aws::fresh_dynamo_store().await,
+                    Arc::new(config.tokens.clone()),
+                    limit,
+                );
                 LocalServer::bind_state(config.addr, state).await
             }
             Ok(other) if other != "embedded" => panic!("unknown CONTACTS_TEST_BACKEND {other:?}"),

@@ -6,8 +6,9 @@ use axum::response::IntoResponse;
 
 use super::auth::Workspace;
 use super::dto::{ConsentHistoryPage, ConsentRequest, ContactBody};
-use super::extract::{ApiJson, ContactId, IfMatch, QueryPairs, etag};
+use super::extract::{ApiJson, ContactId, IfMatch, QueryPairs};
 use super::problem::Problem;
+use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::model::ConsentSource;
 use crate::query::PageRequest;
@@ -35,6 +36,7 @@ pub async fn put(
     ApiJson(request): ApiJson<ConsentRequest>,
 ) -> Result<impl IntoResponse> {
     let choices = request.into_update()?;
+    let catalog = Catalog::load(&state, &workspace).await?;
     let contact = service::record_consent(
         state.contacts.as_ref(),
         &workspace,
@@ -44,7 +46,7 @@ pub async fn put(
         if_match,
     )
     .await?;
-    Ok((etag(contact.version), Json(ContactBody::from(&contact))))
+    Ok(super::contacts::contact_response(&contact, &catalog))
 }
 
 /// A contact's consent changes, newest first.

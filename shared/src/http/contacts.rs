@@ -7,16 +7,23 @@ use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 
 use super::auth::Workspace;
-use super::dto::{ContactBody, CreateContactRequest, EditContactRequest};
+use super::dto::{ContactBody, CreateContactRequest, EditContactRequest, ListRef};
 use super::extract::{ApiJson, ContactId, IfMatch, etag};
 use super::problem::Problem;
+use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::model::ConsentSource;
 use crate::{AppState, service};
 
 /// The response for one contact: its JSON and its `ETag`.
-fn contact_response(contact: &crate::model::Contact) -> impl IntoResponse + use<> {
-    (etag(contact.version), Json(ContactBody::from(contact)))
+pub(super) fn contact_response(
+    contact: &crate::model::Contact,
+    catalog: &Catalog,
+) -> impl IntoResponse + use<> {
+    (
+        etag(contact.version),
+        Json(ContactBody::new(contact, catalog)),
+    )
 }
 
 /// Create a contact.
@@ -37,16 +44,21 @@ pub async fn create(
     Workspace(workspace): Workspace,
     ApiJson(request): ApiJson<CreateContactRequest>,
 ) -> Result<impl IntoResponse> {
+    let catalog = Catalog::load(&state, &workspace).await?;
     let contact = service::create(
         state.contacts.as_ref(),
         &workspace,
-        request.try_into()?,
+        request.into_new_contact(&catalog)?,
         &ConsentSource::api(),
         state.usage_limit,
     )
     .await?;
     let location = [(LOCATION, format!("/v1/contacts/{}", contact.messaging_id))];
-    Ok((StatusCode::CREATED, location, contact_response(&contact)))
+    Ok((
+        StatusCode::CREATED,
+        location,
+        contact_response(&contact, &catalog),
+    ))
 }
 
 /// A contact's details.
@@ -64,8 +76,11 @@ pub async fn get(
     Workspace(workspace): Workspace,
     ContactId(id): ContactId,
 ) -> Result<impl IntoResponse> {
-    let contact = service::get(state.contacts.as_ref(), &workspace, &id).await?;
-    Ok(contact_response(&contact))
+    let (contact, catalog) = tokio::try_join!(
+        service::get(state.contacts.as_ref(), &workspace, &id),
+        Catalog::load(&state, &workspace)
+    )?;
+    Ok(contact_response(&contact, &catalog))
 }
 
 /// Edit generic attributes; `null` clears a field. With `If-Match`, a stale
@@ -90,10 +105,11 @@ pub async fn edit(
     IfMatch(if_match): IfMatch,
     ApiJson(request): ApiJson<EditContactRequest>,
 ) -> Result<impl IntoResponse> {
-    let changes = request.try_into()?;
+    let catalog = Catalog::load(&state, &workspace).await?;
+    let changes = request.into_changes(&catalog)?;
     let contact =
         service::edit(state.contacts.as_ref(), &workspace, &id, changes, if_match).await?;
-    Ok(contact_response(&contact))
+    Ok(contact_response(&contact, &catalog))
 }
 
 /// Delete a contact permanently, with its consent history.
@@ -113,4 +129,34 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     service::delete(state.contacts.as_ref(), &workspace, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The lists a contact belongs to.
+#[utoipa::path(
+    get, path = "/v1/contacts/{messaging_id}/lists", tag = "contacts",
+    params(("messaging_id" = String, Path)),
+    responses(
+        (status = 200, description = "Its lists, by name", body = Vec<ListRef>),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn lists(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+) -> Result<Json<Vec<ListRef>>> {
+    let (contact, catalog) = tokio::try_join!(
+        service::get(state.contacts.as_ref(), &workspace, &id),
+        Catalog::load(&state, &workspace)
+    )?;
+    Ok(Json(
+        catalog
+            .existing_lists(&contact.lists)
+            .map(|l| ListRef {
+                id: l.id.to_string(),
+                name: l.name.to_string(),
+            })
+            .collect(),
+    ))
 }

@@ -6,13 +6,16 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::error::{Collector, Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::catalog::Catalog;
+use crate::error::{Collector, Result};
 use crate::model::{
-    Channel, Column, Consent, ConsentChange, ConsentChoice, Contact, ContactChanges, Country,
-    Email, ExternalId, InvalidValue, Name, NewContact, Patch, PhoneNumber, Reach, Timezone,
-    owned_text,
+    AttributeDefinition, AttributeId, AttributeValue, Channel, Consent, ConsentChange,
+    ConsentChoice, Contact, ContactChanges, ContactList, Country, Email, ExternalId, InvalidValue,
+    ListId, Name, NewContact, Patch, PhoneNumber, Reach, Timezone, owned_text,
 };
-use crate::query::Page;
+use crate::query::{ColumnChoice, Page};
 
 /// A new contact. `external_id` and one of `phone` or `email` are required.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,10 +124,10 @@ pub struct EditContactRequest {
     pub attributes: Option<Map<String, Value>>,
 }
 
-impl TryFrom<CreateContactRequest> for NewContact {
-    type Error = Error;
-
-    fn try_from(request: CreateContactRequest) -> Result<Self> {
+impl CreateContactRequest {
+    /// The new contact, checked against the workspace's attributes and lists.
+    pub fn into_new_contact(self, catalog: &Catalog) -> Result<NewContact> {
+        let request = self;
         let mut errors = Collector::default();
         let external_id = match request.external_id.as_deref() {
             Some(raw) => errors.check("external_id", ExternalId::parse(raw)),
@@ -144,7 +147,11 @@ impl TryFrom<CreateContactRequest> for NewContact {
             .consent
             .unwrap_or_default()
             .choices(&mut errors, "consent.");
-        reject_undefined(&mut errors, &request.lists, &request.attributes);
+        let lists = parse_lists(&mut errors, &request.lists, catalog);
+        let attributes = parse_attributes(&mut errors, &request.attributes, catalog)
+            .into_iter()
+            .filter_map(|(id, value)| Some((id, value?)))
+            .collect();
         // A phone or email that failed to parse was reported already.
         let reach = if given == (phone.is_some(), email.is_some()) {
             errors.merge(Reach::new(phone, email))
@@ -161,16 +168,18 @@ impl TryFrom<CreateContactRequest> for NewContact {
                 country,
                 timezone,
                 consent,
+                attributes,
+                lists,
             }),
             _ => Err(anyhow::anyhow!("a rejected part of the contact went unreported").into()),
         }
     }
 }
 
-impl TryFrom<EditContactRequest> for ContactChanges {
-    type Error = Error;
-
-    fn try_from(request: EditContactRequest) -> Result<Self> {
+impl EditContactRequest {
+    /// The changes, checked against the workspace's attributes and lists.
+    pub fn into_changes(self, catalog: &Catalog) -> Result<ContactChanges> {
+        let request = self;
         let mut errors = Collector::default();
         let external_id = match request.external_id {
             Patch::Keep => None,
@@ -188,12 +197,15 @@ impl TryFrom<EditContactRequest> for ContactChanges {
             email: patch(&mut errors, "email", request.email, Email::parse),
             country: patch(&mut errors, "country", request.country, Country::parse),
             timezone: patch(&mut errors, "timezone", request.timezone, Timezone::parse),
+            attributes: parse_attributes(
+                &mut errors,
+                &request.attributes.unwrap_or_default(),
+                catalog,
+            ),
+            lists: request
+                .lists
+                .map(|lists| parse_lists(&mut errors, &lists, catalog)),
         };
-        reject_undefined(
-            &mut errors,
-            request.lists.as_deref().unwrap_or_default(),
-            &request.attributes.unwrap_or_default(),
-        );
         errors.finish()?;
         Ok(changes)
     }
@@ -219,18 +231,47 @@ fn patch<T>(
         .unwrap_or_default()
 }
 
-/// The workspace defines no lists or custom attributes yet, so any named
-/// one is unknown.
-fn reject_undefined(errors: &mut Collector, lists: &[String], attributes: &Map<String, Value>) {
-    for (i, list) in lists.iter().enumerate() {
-        errors.push(format!("lists[{i}]"), format!("no list has ID {list:?}"));
-    }
-    for name in attributes.keys() {
-        errors.push(
-            format!("attributes.{name}"),
-            format!("{name:?} is not a custom attribute of this workspace"),
-        );
-    }
+/// List IDs that name lists of the workspace.
+fn parse_lists(errors: &mut Collector, lists: &[String], catalog: &Catalog) -> BTreeSet<ListId> {
+    lists
+        .iter()
+        .enumerate()
+        .filter_map(|(i, raw)| {
+            let field = format!("lists[{i}]");
+            let id = errors.check(&field, ListId::parse(raw))?;
+            if catalog.list(&id).is_none() {
+                errors.push(field, format!("no list has ID {raw:?}"));
+                return None;
+            }
+            Some(id)
+        })
+        .collect()
+}
+
+/// Custom values by attribute name → by attribute ID; `null` clears.
+fn parse_attributes(
+    errors: &mut Collector,
+    attributes: &Map<String, Value>,
+    catalog: &Catalog,
+) -> BTreeMap<AttributeId, Option<AttributeValue>> {
+    attributes
+        .iter()
+        .filter_map(|(name, value)| {
+            let field = format!("attributes.{name}");
+            let Some(definition) = catalog.attribute(name) else {
+                errors.push(
+                    field,
+                    format!("{name:?} is not a custom attribute of this workspace"),
+                );
+                return None;
+            };
+            if value.is_null() {
+                return Some((definition.id.clone(), None));
+            }
+            let value = errors.check(&field, AttributeValue::from_json(definition.kind, value))?;
+            Some((definition.id.clone(), Some(value)))
+        })
+        .collect()
 }
 
 /// A contact as the API shows it.
@@ -259,8 +300,10 @@ pub struct ContactBody {
     pub version: u64,
 }
 
-impl From<&Contact> for ContactBody {
-    fn from(contact: &Contact) -> Self {
+impl ContactBody {
+    /// The contact as shown: custom values by attribute name and the lists
+    /// that still exist (values of deleted attributes are not shown).
+    pub fn new(contact: &Contact, catalog: &Catalog) -> Self {
         Self {
             messaging_id: contact.messaging_id.to_string(),
             external_id: contact.external_id.to_string(),
@@ -272,22 +315,38 @@ impl From<&Contact> for ContactBody {
             country: owned_text(contact.country.as_ref()),
             timezone: owned_text(contact.timezone.as_ref()),
             consent: contact.consent,
-            lists: Vec::new(),
-            attributes: Map::new(),
+            lists: catalog
+                .existing_lists(&contact.lists)
+                .map(|l| l.id.to_string())
+                .collect(),
+            attributes: contact
+                .attributes
+                .iter()
+                .filter_map(|(id, value)| {
+                    let definition = catalog.attribute_by_id(id)?;
+                    Some((definition.name.to_string(), value.to_json()))
+                })
+                .collect(),
             created_at: contact.created_at,
             updated_at: contact.updated_at,
             version: contact.version,
         }
     }
-}
 
-impl ContactBody {
     /// The contact as JSON with only `columns` (and always `messaging_id`).
-    pub fn project(&self, columns: &[Column]) -> Value {
+    pub fn project(&self, columns: &[ColumnChoice]) -> Value {
         let full = serde_json::to_value(self).unwrap_or_default();
         let mut out = Map::new();
-        for column in std::iter::once(Column::MessagingId).chain(columns.iter().copied()) {
-            let path = column.json_path().0;
+        let always = ColumnChoice::Generic(crate::model::Column::MessagingId);
+        for column in std::iter::once(&always).chain(columns) {
+            let custom;
+            let path: &[&str] = match column {
+                ColumnChoice::Generic(generic) => generic.json_path().0,
+                ColumnChoice::Custom(name) => {
+                    custom = ["attributes", name.as_ref()];
+                    &custom
+                }
+            };
             let Some(value) = path.iter().try_fold(&full, |node, key| node.get(key)) else {
                 continue;
             };
@@ -341,4 +400,108 @@ pub struct UsageBody {
     pub count: u64,
     /// `null` when the workspace has no limit.
     pub limit: Option<u64>,
+}
+
+/// A custom or generic attribute, as `GET /v1/attributes` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttributeBody {
+    pub name: String,
+    pub label: String,
+    /// `text`, `number`, `boolean`, `date` or `datetime`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Generic attributes are part of every contact and can't be changed.
+    pub read_only: bool,
+}
+
+impl From<&AttributeDefinition> for AttributeBody {
+    fn from(definition: &AttributeDefinition) -> Self {
+        Self {
+            name: definition.name.to_string(),
+            label: definition.label.to_string(),
+            kind: definition.kind.as_str().to_owned(),
+            read_only: false,
+        }
+    }
+}
+
+/// A new custom attribute.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAttributeRequest {
+    /// Stable key: lower-case letters, digits and `_`, starting with a letter.
+    pub name: Option<String>,
+    pub label: Option<String>,
+    /// `text`, `number`, `boolean`, `date` or `datetime`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// A change of an attribute's label or type.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditAttributeRequest {
+    pub label: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+/// A contact list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListBody {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// How many contacts belong to it.
+    pub member_count: u64,
+}
+
+impl ListBody {
+    /// The list with its member count.
+    pub fn new(list: &ContactList, member_count: u64) -> Self {
+        Self {
+            id: list.id.to_string(),
+            name: list.name.to_string(),
+            created_at: list.created_at,
+            member_count,
+        }
+    }
+}
+
+/// A list a contact belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// A list's name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListNameRequest {
+    pub name: Option<String>,
+}
+
+/// Contacts to add to a list.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MembersRequest {
+    /// Up to 500 Messaging IDs.
+    pub messaging_ids: Vec<String>,
+}
+
+/// What adding members did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersResult {
+    /// Contacts now in the list (including those already in it).
+    pub added: Vec<String>,
+    /// IDs that name no contact of the workspace.
+    pub not_found: Vec<String>,
+}
+
+/// The visible columns of the All Contacts table.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnsBody {
+    pub columns: Vec<String>,
 }

@@ -128,3 +128,17 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 pub fn etag(version: u64) -> [(HeaderName, String); 1] {
     [(ETAG, format!("\"{version}\""))]
 }
+
+/// Path parameters; a path that doesn't fit names nothing (404).
+pub struct PathParams<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(params)| Self(params))
+            .map_err(|_| Error::RouteNotFound(parts.uri.path().to_owned()))
+    }
+}

@@ -8,6 +8,7 @@ use super::dto::{ContactBody, ContactPage, UsageBody};
 use super::extract::QueryPairs;
 use super::problem::Problem;
 use crate::AppState;
+use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::query::ListRequest;
 
@@ -27,6 +28,8 @@ use crate::query::ListRequest;
         ("sms_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
         ("whatsapp_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
         ("email_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
+        ("list" = Option<String>, Query, description = "ID of a list the contact belongs to"),
+        ("attr.{name}" = Option<String>, Query, description = "custom attribute: text contains (ignoring case); number, date, datetime equal; boolean exact. Also attr.{name}[eq], [gt], [lt] for number, date and datetime"),
         ("columns" = Option<String>, Query, description = "comma-separated columns to return; messaging_id always comes"),
         ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
@@ -42,16 +45,32 @@ pub async fn list(
     Workspace(workspace): Workspace,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<ContactPage>> {
-    let request = ListRequest::from_pairs(&pairs)?;
+    let catalog = Catalog::load(&state, &workspace).await?;
+    page_of(
+        &state,
+        &workspace,
+        &catalog,
+        ListRequest::from_pairs(&pairs, &catalog.attributes)?,
+    )
+    .await
+}
+
+/// One page of a listing request, shown with the catalog.
+pub(super) async fn page_of(
+    state: &AppState,
+    workspace: &crate::model::WorkspaceId,
+    catalog: &Catalog,
+    request: ListRequest,
+) -> Result<Json<ContactPage>> {
     let page = state
         .contacts
-        .list(&workspace, &request.query, &request.page)
+        .list(workspace, &request.query, &request.page)
         .await?;
     let items = page
         .items
         .iter()
         .map(|contact| {
-            let body = ContactBody::from(contact);
+            let body = ContactBody::new(contact, catalog);
             match &request.columns {
                 Some(columns) => body.project(columns),
                 None => serde_json::to_value(body).unwrap_or_default(),

@@ -1,19 +1,22 @@
 //! The HTTP API as `axum` routers: one per function, and one with everything
 //! for the local server.
 
+mod attributes;
 pub mod auth;
 mod consent;
 mod contacts;
 pub mod dto;
 mod extract;
 mod listing;
+mod lists;
 mod openapi;
 pub mod problem;
+mod settings;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Request, Uri};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -33,9 +36,14 @@ pub fn consent_router(state: AppState) -> Router {
     serve(consent_routes(), state)
 }
 
-/// Filtered listing and usage.
+/// Filtered listing (of all contacts, and of a list's members) and usage.
 pub fn listing_router(state: AppState) -> Router {
     serve(listing_routes(), state)
+}
+
+/// The workspace's attributes, lists and settings.
+pub fn workspace_router(state: AppState) -> Router {
+    serve(workspace_routes(), state)
 }
 
 /// Every route on one router, with the OpenAPI document at `/openapi.json`.
@@ -43,6 +51,7 @@ pub fn local_router(state: AppState) -> Router {
     let routes = contact_routes()
         .merge(consent_routes())
         .merge(listing_routes())
+        .merge(workspace_routes())
         .route("/openapi.json", get(openapi::document));
     serve(routes, state)
 }
@@ -55,6 +64,12 @@ fn contact_routes() -> Router<AppState> {
             get(contacts::get)
                 .patch(contacts::edit)
                 .delete(contacts::delete),
+        )
+        .route("/v1/contacts/{messaging_id}/lists", get(contacts::lists))
+        .route("/v1/lists/{id}/contacts", post(lists::add_members))
+        .route(
+            "/v1/lists/{id}/contacts/{messaging_id}",
+            delete(lists::remove_member),
         )
 }
 
@@ -71,6 +86,28 @@ fn listing_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/contacts", get(listing::list))
         .route("/v1/contacts/usage", get(listing::usage))
+        .route("/v1/lists/{id}/contacts", get(lists::members))
+}
+
+fn workspace_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/v1/attributes",
+            get(attributes::list).post(attributes::create),
+        )
+        .route(
+            "/v1/attributes/{name}",
+            patch(attributes::edit).delete(attributes::delete),
+        )
+        .route("/v1/lists", get(lists::list).post(lists::create))
+        .route(
+            "/v1/lists/{id}",
+            get(lists::get).patch(lists::rename).delete(lists::delete),
+        )
+        .route(
+            "/v1/settings/columns",
+            get(settings::get).put(settings::put),
+        )
 }
 
 /// Adds what every router shares: problem replies for unknown routes and

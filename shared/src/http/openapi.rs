@@ -4,16 +4,20 @@ use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{consent, contacts, listing};
+use super::{attributes, consent, contacts, listing, lists, settings};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Contacts API", description = "All Contacts: browse, create, edit, delete contacts and their consent."),
+    info(title = "Contacts API", description = "All Contacts: contacts, their consent, custom attributes, lists and table settings."),
     paths(
-        contacts::create, contacts::get, contacts::edit, contacts::delete,
+        contacts::create, contacts::get, contacts::edit, contacts::delete, contacts::lists,
         consent::put, consent::history,
         listing::list, listing::usage,
+        attributes::list, attributes::create, attributes::edit, attributes::delete,
+        lists::list, lists::create, lists::get, lists::rename, lists::delete,
+        lists::members, lists::add_members, lists::remove_member,
+        settings::get, settings::put,
     ),
     modifiers(&BearerAuth),
 )]

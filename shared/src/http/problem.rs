@@ -49,6 +49,18 @@ impl Error {
                 "contact-not-found",
                 "Contact not found",
             ),
+            Error::ListNotFound(_) => (StatusCode::NOT_FOUND, "list-not-found", "List not found"),
+            Error::AttributeNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "attribute-not-found",
+                "Attribute not found",
+            ),
+            Error::NameTaken { .. } => (StatusCode::CONFLICT, "name-taken", "Name already in use"),
+            Error::AttributeHasValues(_) => (
+                StatusCode::CONFLICT,
+                "attribute-has-values",
+                "Attribute has values",
+            ),
             Error::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Error::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -1,9 +1,11 @@
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::{
-    Channel, Consent, ConsentChange, ConsentChoice, ConsentSource, Country, Email, ExternalId,
-    MessagingId, Name, PhoneNumber, Timezone,
+    AttributeId, AttributeValue, Channel, Consent, ConsentChange, ConsentChoice, ConsentSource,
+    Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber, Timezone,
 };
 use crate::error::{Error, FieldError};
 
@@ -96,6 +98,21 @@ pub struct NewContact {
     pub country: Option<Country>,
     pub timezone: Option<Timezone>,
     pub consent: Vec<(Channel, ConsentChoice)>,
+    pub attributes: BTreeMap<AttributeId, AttributeValue>,
+    pub lists: BTreeSet<ListId>,
+}
+
+/// The most lists one contact may belong to.
+pub const MAX_LISTS_PER_CONTACT: usize = 40;
+
+fn check_lists(lists: &BTreeSet<ListId>) -> Result<(), Error> {
+    if lists.len() > MAX_LISTS_PER_CONTACT {
+        return Err(Error::invalid(
+            "lists",
+            format!("a contact can belong to at most {MAX_LISTS_PER_CONTACT} lists"),
+        ));
+    }
+    Ok(())
 }
 
 /// An edit of a contact's generic attributes.
@@ -108,6 +125,10 @@ pub struct ContactChanges {
     pub email: Patch<Email>,
     pub country: Patch<Country>,
     pub timezone: Patch<Timezone>,
+    /// Custom values to set (`Some`) or clear (`None`); others are kept.
+    pub attributes: BTreeMap<AttributeId, Option<AttributeValue>>,
+    /// The lists the contact belongs to, replacing the current ones.
+    pub lists: Option<BTreeSet<ListId>>,
 }
 
 /// A stored contact.
@@ -121,6 +142,9 @@ pub struct Contact {
     pub country: Option<Country>,
     pub timezone: Option<Timezone>,
     pub consent: Consent,
+    /// Custom attribute values, by the ID of their definition.
+    pub attributes: BTreeMap<AttributeId, AttributeValue>,
+    pub lists: BTreeSet<ListId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one with every stored change.
@@ -133,7 +157,8 @@ impl Contact {
         new: NewContact,
         source: &ConsentSource,
         now: DateTime<Utc>,
-    ) -> (Self, Vec<ConsentChange>) {
+    ) -> Result<(Self, Vec<ConsentChange>), Error> {
+        check_lists(&new.lists)?;
         let mut consent = Consent::default();
         let changes = new
             .consent
@@ -149,11 +174,13 @@ impl Contact {
             country: new.country,
             timezone: new.timezone,
             consent,
+            attributes: new.attributes,
+            lists: new.lists,
             created_at: now,
             updated_at: now,
             version: 1,
         };
-        (contact, changes)
+        Ok((contact, changes))
     }
 
     /// "First Last", derived from the two names.
@@ -167,6 +194,15 @@ impl Contact {
             changes.phone.apply(self.reach.phone().cloned()),
             changes.email.apply(self.reach.email().cloned()),
         )?;
+        let lists = changes.lists.unwrap_or_else(|| self.lists.clone());
+        check_lists(&lists)?;
+        let mut attributes = self.attributes.clone();
+        for (id, value) in changes.attributes {
+            match value {
+                Some(value) => attributes.insert(id, value),
+                None => attributes.remove(&id),
+            };
+        }
         Ok(Self {
             external_id: changes
                 .external_id
@@ -176,6 +212,8 @@ impl Contact {
             reach,
             country: changes.country.apply(self.country.clone()),
             timezone: changes.timezone.apply(self.timezone.clone()),
+            attributes,
+            lists,
             ..self.next_version(now)
         })
     }
@@ -222,8 +260,10 @@ mod tests {
             country: None,
             timezone: None,
             consent: vec![(Channel::Sms, ConsentChoice::Subscribed)],
+            attributes: BTreeMap::new(),
+            lists: BTreeSet::new(),
         };
-        let (contact, changes) = Contact::create(new, &ConsentSource::api(), Utc::now());
+        let (contact, changes) = Contact::create(new, &ConsentSource::api(), Utc::now()).unwrap();
         assert_eq!(changes.len(), 1);
         contact
     }

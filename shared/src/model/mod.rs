@@ -1,22 +1,28 @@
 //! Validated domain types: a value that exists is valid.
 
+mod attribute;
 mod column;
 mod consent;
 mod contact;
 mod country;
 mod email;
 mod ids;
+mod list;
 mod name;
 mod phone;
 mod timezone;
 mod workspace;
 
+pub use attribute::{
+    AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, AttributeValue,
+};
 pub use column::{Column, JsonPath};
 pub use consent::{Channel, Consent, ConsentChange, ConsentChoice, ConsentSource, ConsentStatus};
-pub use contact::{Contact, ContactChanges, NewContact, Patch, Reach};
+pub use contact::{Contact, ContactChanges, MAX_LISTS_PER_CONTACT, NewContact, Patch, Reach};
 pub use country::Country;
 pub use email::Email;
 pub use ids::{ExternalId, MessagingId};
+pub use list::{ContactList, ListId, ListName};
 pub use name::Name;
 pub use phone::PhoneNumber;
 pub use timezone::Timezone;

@@ -3,15 +3,20 @@
 //! An adapter's tests call [`contract_tests!`](crate::contract_tests) with a
 //! function that opens a fresh, empty store.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use chrono::{Duration, TimeZone, Utc};
 
 use crate::error::Error;
 use crate::model::{
-    Channel, ConsentChoice, ConsentSource, ConsentStatus, Contact, Country, Email, ExternalId,
-    MessagingId, Name, NewContact, PhoneNumber, Reach, WorkspaceId,
+    AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, AttributeValue,
+    Channel, ConsentChoice, ConsentSource, ConsentStatus, Contact, ContactList, Country, Email,
+    ExternalId, ListId, ListName, MessagingId, Name, NewContact, PhoneNumber, Reach, WorkspaceId,
 };
-use crate::query::{ContactFilter, ContactQuery, Cursor, PageRequest, SearchText, TextField};
-use crate::store::{ContactStore, NewRecord};
+use crate::query::{
+    AttributeCondition, ContactFilter, ContactQuery, Cursor, PageRequest, SearchText, TextField,
+};
+use crate::store::{ContactStore, ListStore, NewRecord, SchemaStore};
 
 /// Declares one `#[tokio::test]` per contract check, each on a fresh store
 /// from `$open` (an async fn whose result derefs to a [`ContactStore`]).
@@ -35,7 +40,13 @@ macro_rules! contract_tests {
             exact_filters_and_combinations,
             exact_email_and_phone_lookups,
             consent_history_is_kept_newest_first,
-            a_foreign_cursor_is_refused
+            a_foreign_cursor_is_refused,
+            custom_values_and_lists_round_trip,
+            attribute_filters_compare_by_type,
+            list_members_page_newest_first_with_filters,
+            attribute_definitions_are_unique_per_workspace,
+            lists_have_unique_names_and_counted_members,
+            columns_are_saved_per_workspace
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -71,10 +82,13 @@ fn record(i: usize, first: &str, last: &str, email: &str) -> NewRecord {
             1 => vec![(Channel::Sms, ConsentChoice::Unsubscribed)],
             _ => vec![],
         },
+        attributes: BTreeMap::new(),
+        lists: BTreeSet::new(),
     };
     let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()
         + Duration::milliseconds(i64::try_from(i).unwrap_or(0));
-    let (mut contact, mut changes) = Contact::create(new, &ConsentSource::api(), at);
+    let (mut contact, mut changes) =
+        Contact::create(new, &ConsentSource::api(), at).expect("a valid contact");
     contact.created_at = at;
     contact.updated_at = at;
     changes.iter_mut().for_each(|c| c.at = at);
@@ -724,4 +738,447 @@ pub async fn a_foreign_cursor_is_refused(store: &dyn ContactStore) {
             other => panic!("cursor {raw:?}: expected a validation error, got {other:?}"),
         }
     }
+}
+
+fn definition(name: &str, kind: AttributeType) -> AttributeDefinition {
+    AttributeDefinition {
+        id: AttributeId::generate(),
+        name: AttributeName::parse(name).expect("name"),
+        label: AttributeLabel::parse(name).expect("label"),
+        kind,
+    }
+}
+
+fn new_list(name: &str) -> ContactList {
+    ContactList {
+        id: ListId::generate(),
+        name: ListName::parse(name).expect("list name"),
+        created_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+    }
+}
+
+fn value(kind: AttributeType, raw: &str) -> AttributeValue {
+    AttributeValue::from_text(kind, raw).expect("value")
+}
+
+/// Rewrites a stored contact as its next version with `edit` applied.
+async fn edit_stored(
+    store: &dyn ContactStore,
+    w: &WorkspaceId,
+    contact: &Contact,
+    edit: impl FnOnce(&mut Contact),
+) -> Contact {
+    let mut next = contact.clone();
+    edit(&mut next);
+    next.version = contact.version + 1;
+    store
+        .update(w, &next, contact.version, &[])
+        .await
+        .expect("update");
+    next
+}
+
+/// Custom values of every type and list memberships are stored with the
+/// contact, and edits add, change and remove them.
+pub async fn custom_values_and_lists_round_trip(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (l1, l2, l3) = (ListId::generate(), ListId::generate(), ListId::generate());
+    let (text, number, flag, date, at) = (
+        AttributeId::generate(),
+        AttributeId::generate(),
+        AttributeId::generate(),
+        AttributeId::generate(),
+        AttributeId::generate(),
+    );
+    let (mut contact, consent) = simple(1);
+    contact.attributes = BTreeMap::from([
+        (text.clone(), value(AttributeType::Text, "Gold Ü")),
+        (number.clone(), value(AttributeType::Number, "-12.5")),
+        (flag.clone(), value(AttributeType::Boolean, "true")),
+        (date.clone(), value(AttributeType::Date, "2026-02-28")),
+        (
+            at.clone(),
+            value(AttributeType::Datetime, "2026-11-25T08:00:00.123456Z"),
+        ),
+    ]);
+    contact.lists = BTreeSet::from([l1.clone(), l2.clone()]);
+    store
+        .insert(&w, &(contact.clone(), consent), None)
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.get(&w, &contact.messaging_id).await.expect("get"),
+        Some(contact.clone())
+    );
+
+    let edited = edit_stored(store, &w, &contact, |c| {
+        c.attributes.remove(&flag);
+        c.attributes
+            .insert(number.clone(), value(AttributeType::Number, "7"));
+        c.lists = BTreeSet::from([l2.clone(), l3.clone()]);
+    })
+    .await;
+    assert_eq!(
+        store.get(&w, &contact.messaging_id).await.expect("get"),
+        Some(edited.clone())
+    );
+    let members = |list: &ListId| ContactQuery {
+        filters: vec![ContactFilter::InList(list.clone())],
+    };
+    assert_eq!(
+        all_ids(store, &w, &members(&l3), 10).await,
+        [contact.messaging_id.clone()]
+    );
+    assert_eq!(
+        all_ids(store, &w, &members(&l2), 10).await,
+        [contact.messaging_id.clone()]
+    );
+    assert!(
+        all_ids(store, &w, &members(&l1), 10).await.is_empty(),
+        "removed from l1"
+    );
+    assert!(store.holds_attribute(&w, &text).await.expect("holds"));
+    assert!(
+        !store.holds_attribute(&w, &flag).await.expect("holds"),
+        "cleared"
+    );
+    assert!(
+        !store
+            .holds_attribute(&ws("w2"), &text)
+            .await
+            .expect("holds"),
+        "other workspace"
+    );
+
+    assert!(
+        store
+            .delete(&w, &contact.messaging_id)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        all_ids(store, &w, &members(&l2), 10).await.is_empty(),
+        "memberships go with the contact"
+    );
+}
+
+/// Custom attribute filters compare by type: numbers as numbers, dates and
+/// times in time order, text contains ignoring case, booleans exactly.
+pub async fn attribute_filters_compare_by_type(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (score, since, tier, vip) = (
+        AttributeId::generate(),
+        AttributeId::generate(),
+        AttributeId::generate(),
+        AttributeId::generate(),
+    );
+    let rows = [
+        ("9", "2025-12-31", "Gold", "true"),
+        ("10", "2026-01-01", "silver", "false"),
+        ("100", "2026-06-30", "GOLDEN", "true"),
+        ("-1", "2024-02-29", "bronze", "false"),
+    ];
+    let mut records = Vec::new();
+    for (i, (s, d, t, v)) in rows.iter().enumerate() {
+        let (mut contact, consent) = simple(i);
+        contact.attributes = BTreeMap::from([
+            (score.clone(), value(AttributeType::Number, s)),
+            (since.clone(), value(AttributeType::Date, d)),
+            (tier.clone(), value(AttributeType::Text, t)),
+            (vip.clone(), value(AttributeType::Boolean, v)),
+        ]);
+        records.push((contact, consent));
+    }
+    let mut bare = simple(9);
+    bare.0.attributes.clear();
+    records.push(bare);
+    insert_all(store, &w, &records).await;
+    let r = |i: usize| &records[i];
+    let on = |id: &AttributeId, condition: AttributeCondition| ContactQuery {
+        filters: vec![ContactFilter::Attribute(id.clone(), condition)],
+    };
+    let n = |raw: &str| value(AttributeType::Number, raw);
+    let d = |raw: &str| value(AttributeType::Date, raw);
+    let cases: Vec<(ContactQuery, Vec<&NewRecord>)> = vec![
+        (
+            on(&score, AttributeCondition::Greater(n("9"))),
+            vec![r(2), r(1)],
+        ),
+        (
+            on(&score, AttributeCondition::Less(n("10"))),
+            vec![r(3), r(0)],
+        ),
+        (
+            on(&score, AttributeCondition::Equals(n("10.0"))),
+            vec![r(1)],
+        ),
+        (
+            on(&since, AttributeCondition::Greater(d("2025-12-31"))),
+            vec![r(2), r(1)],
+        ),
+        (
+            on(&since, AttributeCondition::Less(d("2026-01-01"))),
+            vec![r(3), r(0)],
+        ),
+        (
+            on(
+                &tier,
+                AttributeCondition::Contains(SearchText::parse("gold").expect("t")),
+            ),
+            vec![r(2), r(0)],
+        ),
+        (
+            on(
+                &vip,
+                AttributeCondition::Equals(value(AttributeType::Boolean, "true")),
+            ),
+            vec![r(2), r(0)],
+        ),
+        (
+            on(
+                &vip,
+                AttributeCondition::Equals(value(AttributeType::Boolean, "false")),
+            ),
+            vec![r(3), r(1)],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(
+            all_ids(store, &w, &query, 50).await,
+            ids_of(&expected),
+            "{query:?}"
+        );
+    }
+}
+
+/// A list's members page newest first, with the other filters applied.
+pub async fn list_members_page_newest_first_with_filters(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let list = ListId::generate();
+    let records: Vec<NewRecord> = (0..30)
+        .map(|i| {
+            let (mut contact, consent) = simple(i);
+            if i % 3 != 1 {
+                contact.lists.insert(list.clone());
+            }
+            (contact, consent)
+        })
+        .collect();
+    insert_all(store, &w, &records).await;
+    let members: Vec<&NewRecord> = records
+        .iter()
+        .rev()
+        .filter(|(c, _)| c.lists.contains(&list))
+        .collect();
+    let query = ContactQuery {
+        filters: vec![ContactFilter::InList(list.clone())],
+    };
+    for limit in [1, 7, 50] {
+        assert_eq!(
+            all_ids(store, &w, &query, limit).await,
+            ids_of(&members),
+            "limit {limit}"
+        );
+    }
+    let us = Country::parse("US").expect("country");
+    let query = ContactQuery {
+        filters: vec![
+            ContactFilter::InList(list.clone()),
+            ContactFilter::Country(us.clone()),
+        ],
+    };
+    let expected: Vec<&NewRecord> = members
+        .iter()
+        .copied()
+        .filter(|(c, _)| c.country.as_ref() == Some(&us))
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(all_ids(store, &w, &query, 4).await, ids_of(&expected));
+    let query = ContactQuery {
+        filters: vec![
+            ContactFilter::Contains(TextField::Email, SearchText::parse("ann2").expect("t")),
+            ContactFilter::InList(list.clone()),
+        ],
+    };
+    let expected: Vec<&NewRecord> = members
+        .iter()
+        .copied()
+        .filter(|(c, _)| c.external_id.as_ref().starts_with("ext-2"))
+        .collect();
+    assert_eq!(all_ids(store, &w, &query, 3).await, ids_of(&expected));
+    assert!(
+        all_ids(
+            store,
+            &ws("w2"),
+            &ContactQuery {
+                filters: vec![ContactFilter::InList(list)]
+            },
+            50
+        )
+        .await
+        .is_empty()
+    );
+}
+
+/// Attribute names are unique per workspace; definitions can change and go.
+pub async fn attribute_definitions_are_unique_per_workspace<S: SchemaStore>(store: &S) {
+    let (w, other) = (ws("w1"), ws("w2"));
+    let tier = definition("tier", AttributeType::Text);
+    let score = definition("score", AttributeType::Number);
+    store.create_attribute(&w, &tier).await.expect("create");
+    store.create_attribute(&w, &score).await.expect("create");
+    let twin = definition("tier", AttributeType::Number);
+    assert!(matches!(
+        store.create_attribute(&w, &twin).await,
+        Err(Error::NameTaken { .. })
+    ));
+    store
+        .create_attribute(&other, &twin)
+        .await
+        .expect("the name is free elsewhere");
+    assert_eq!(
+        store.attributes(&w).await.expect("list"),
+        [score.clone(), tier.clone()]
+    );
+
+    let relabelled = AttributeDefinition {
+        label: AttributeLabel::parse("Loyalty tier").expect("label"),
+        kind: AttributeType::Date,
+        ..tier.clone()
+    };
+    store
+        .update_attribute(&w, &relabelled)
+        .await
+        .expect("update");
+    assert_eq!(
+        store.attributes(&w).await.expect("list"),
+        [score.clone(), relabelled]
+    );
+    let ghost = definition("ghost", AttributeType::Text);
+    assert!(matches!(
+        store.update_attribute(&w, &ghost).await,
+        Err(Error::AttributeNotFound(_))
+    ));
+
+    assert!(
+        store
+            .delete_attribute(&w, &tier.name)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_attribute(&w, &tier.name)
+            .await
+            .expect("delete again")
+    );
+    assert_eq!(store.attributes(&w).await.expect("list"), [score]);
+    assert_eq!(store.attributes(&other).await.expect("list"), [twin]);
+}
+
+/// List names are unique per workspace ignoring case; counts follow members;
+/// deleting a list keeps its contacts.
+pub async fn lists_have_unique_names_and_counted_members<S: ContactStore + ListStore>(store: &S) {
+    let (w, other) = (ws("w1"), ws("w2"));
+    let vip = new_list("VIP");
+    let news = new_list("Newsletter");
+    store.create_list(&w, &vip).await.expect("create");
+    store.create_list(&w, &news).await.expect("create");
+    assert!(matches!(
+        store.create_list(&w, &new_list("vip")).await,
+        Err(Error::NameTaken { .. })
+    ));
+    store
+        .create_list(&other, &new_list("VIP"))
+        .await
+        .expect("free elsewhere");
+    let names = |lists: Vec<ContactList>| {
+        lists
+            .into_iter()
+            .map(|l| l.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(store.lists(&w).await.expect("lists")),
+        ["Newsletter", "VIP"]
+    );
+
+    store
+        .rename_list(&w, &vip.id, &ListName::parse("Very Important").expect("n"))
+        .await
+        .expect("rename");
+    store
+        .rename_list(&w, &vip.id, &ListName::parse("VERY important").expect("n"))
+        .await
+        .expect("recase");
+    assert!(matches!(
+        store
+            .rename_list(&w, &vip.id, &ListName::parse("newsletter").expect("n"))
+            .await,
+        Err(Error::NameTaken { .. })
+    ));
+    assert!(matches!(
+        store
+            .rename_list(&w, &ListId::generate(), &ListName::parse("x").expect("n"))
+            .await,
+        Err(Error::ListNotFound(_))
+    ));
+    store
+        .create_list(&w, &new_list("vip"))
+        .await
+        .expect("the old name is free again");
+
+    let records: Vec<NewRecord> = (0..5)
+        .map(|i| {
+            let (mut contact, consent) = simple(i);
+            contact.lists.insert(vip.id.clone());
+            if i < 2 {
+                contact.lists.insert(news.id.clone());
+            }
+            (contact, consent)
+        })
+        .collect();
+    insert_all(store, &w, &records).await;
+    assert_eq!(store.member_count(&w, &vip.id).await.expect("count"), 5);
+    assert_eq!(store.member_count(&w, &news.id).await.expect("count"), 2);
+    edit_stored(store, &w, &records[0].0, |c| {
+        c.lists.remove(&vip.id);
+    })
+    .await;
+    store
+        .delete(&w, &records[1].0.messaging_id)
+        .await
+        .expect("delete");
+    assert_eq!(store.member_count(&w, &vip.id).await.expect("count"), 3);
+    assert_eq!(store.member_count(&w, &news.id).await.expect("count"), 1);
+    assert_eq!(store.member_count(&other, &vip.id).await.expect("count"), 0);
+
+    assert!(store.delete_list(&w, &vip.id).await.expect("delete list"));
+    assert!(!store.delete_list(&w, &vip.id).await.expect("again"));
+    assert_eq!(
+        names(store.lists(&w).await.expect("lists")),
+        ["Newsletter", "vip"]
+    );
+    assert_eq!(
+        store.count(&w).await.expect("count"),
+        4,
+        "no contact went with the list"
+    );
+}
+
+/// The saved columns are the workspace's own.
+pub async fn columns_are_saved_per_workspace<S: SchemaStore>(store: &S) {
+    let (w, other) = (ws("w1"), ws("w2"));
+    assert_eq!(store.columns(&w).await.expect("columns"), None);
+    let chosen = vec!["full_name".to_owned(), "tier".to_owned()];
+    store.save_columns(&w, &chosen).await.expect("save");
+    store
+        .save_columns(&w, &chosen[..1])
+        .await
+        .expect("save again");
+    assert_eq!(
+        store.columns(&w).await.expect("columns"),
+        Some(chosen[..1].to_vec())
+    );
+    assert_eq!(store.columns(&other).await.expect("columns"), None);
 }

@@ -7,7 +7,10 @@
 use async_trait::async_trait;
 
 use crate::error::Result;
-use crate::model::{ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
+use crate::model::{
+    AttributeDefinition, AttributeId, AttributeName, ConsentChange, Contact, ContactList,
+    ExternalId, ListId, ListName, MessagingId, WorkspaceId,
+};
 use crate::query::{ContactQuery, Page, PageRequest};
 
 #[cfg(feature = "contract")]
@@ -88,6 +91,9 @@ pub trait ContactStore: Send + Sync {
     /// How many contacts the workspace holds.
     async fn count(&self, workspace: &WorkspaceId) -> Result<u64>;
 
+    /// Whether any contact of the workspace holds a value of the attribute.
+    async fn holds_attribute(&self, workspace: &WorkspaceId, id: &AttributeId) -> Result<bool>;
+
     /// One page of a contact's consent changes, newest first.
     async fn consent_history(
         &self,
@@ -95,4 +101,61 @@ pub trait ContactStore: Send + Sync {
         id: &MessagingId,
         page: &PageRequest,
     ) -> Result<Page<ConsentChange>>;
+}
+
+/// Custom attribute definitions and the workspace's settings.
+#[async_trait]
+pub trait SchemaStore: Send + Sync {
+    /// Every custom attribute of the workspace, by name.
+    async fn attributes(&self, workspace: &WorkspaceId) -> Result<Vec<AttributeDefinition>>;
+
+    /// Adds a definition; `NameTaken` when the name is in use.
+    async fn create_attribute(
+        &self,
+        workspace: &WorkspaceId,
+        definition: &AttributeDefinition,
+    ) -> Result<()>;
+
+    /// Replaces the label and type of the definition with this name;
+    /// `AttributeNotFound` when there is none.
+    async fn update_attribute(
+        &self,
+        workspace: &WorkspaceId,
+        definition: &AttributeDefinition,
+    ) -> Result<()>;
+
+    /// Removes a definition; `false` when there was none.
+    async fn delete_attribute(&self, workspace: &WorkspaceId, name: &AttributeName)
+    -> Result<bool>;
+
+    /// The saved table columns, by name; `None` when never saved.
+    async fn columns(&self, workspace: &WorkspaceId) -> Result<Option<Vec<String>>>;
+
+    /// Saves the table columns.
+    async fn save_columns(&self, workspace: &WorkspaceId, columns: &[String]) -> Result<()>;
+}
+
+/// Contact lists. Membership is part of the contact (`Contact::lists`).
+#[async_trait]
+pub trait ListStore: Send + Sync {
+    /// Every list of the workspace, by name.
+    async fn lists(&self, workspace: &WorkspaceId) -> Result<Vec<ContactList>>;
+
+    /// Adds a list; `NameTaken` when its name (ignoring case) is in use.
+    async fn create_list(&self, workspace: &WorkspaceId, list: &ContactList) -> Result<()>;
+
+    /// Renames a list; `ListNotFound`, `NameTaken`.
+    async fn rename_list(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ListId,
+        name: &ListName,
+    ) -> Result<()>;
+
+    /// Deletes a list and its memberships, never its contacts; `false` when
+    /// there was none.
+    async fn delete_list(&self, workspace: &WorkspaceId, id: &ListId) -> Result<bool>;
+
+    /// How many contacts belong to the list.
+    async fn member_count(&self, workspace: &WorkspaceId, id: &ListId) -> Result<u64>;
 }

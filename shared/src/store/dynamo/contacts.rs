@@ -1,6 +1,6 @@
 //! [`ContactStore`] over DynamoDB.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -13,7 +13,9 @@ use super::items::{self, Item};
 use super::meter::Units;
 use super::{DynamoStore, listing, unexpected};
 use crate::error::{Error, Result};
-use crate::model::{ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
+use crate::model::{
+    AttributeId, ConsentChange, Contact, ExternalId, ListId, MessagingId, WorkspaceId,
+};
 use crate::query::{ContactQuery, Page, PageRequest};
 use crate::store::{ContactStore, NewRecord};
 
@@ -55,7 +57,10 @@ impl DynamoStore {
 
     /// Runs a write transaction. `None` when it committed; otherwise which
     /// of its writes had a failing condition.
-    async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<Option<Vec<bool>>> {
+    pub(super) async fn transact(
+        &self,
+        writes: Vec<TransactWriteItem>,
+    ) -> Result<Option<Vec<bool>>> {
         for attempt in 1..=TRANSACT_ATTEMPTS {
             let result = self
                 .client
@@ -94,7 +99,7 @@ impl DynamoStore {
         Err(anyhow::anyhow!("a transaction kept conflicting with concurrent ones").into())
     }
 
-    fn put(
+    pub(super) fn put(
         &self,
         item: Item,
         condition: Option<(&str, &[(&str, AttributeValue)])>,
@@ -111,7 +116,7 @@ impl DynamoStore {
             .build())
     }
 
-    fn delete_write(
+    pub(super) fn delete_write(
         &self,
         key: Item,
         condition: &str,
@@ -135,14 +140,66 @@ impl DynamoStore {
         id: &MessagingId,
         by: i64,
     ) -> Result<TransactWriteItem> {
+        self.counter_write(items::usage_key(workspace, items::shard_of(id)), by)
+    }
+
+    /// Adds `by` to one counter shard.
+    fn counter_write(&self, key: Item, by: i64) -> Result<TransactWriteItem> {
         let update = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(items::usage_key(workspace, items::shard_of(id))))
+            .set_key(Some(key))
             .update_expression("ADD contacts :n")
             .expression_attribute_values(":n", AttributeValue::N(by.to_string()))
             .build()
             .map_err(unexpected)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The membership copies of `contact` for `lists`, and their counters.
+    fn membership_writes(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        kept: &BTreeSet<ListId>,
+        added: &BTreeSet<ListId>,
+        removed: &BTreeSet<ListId>,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let id = &contact.messaging_id;
+        let shard = items::shard_of(id);
+        let mut writes = Vec::new();
+        for list in kept.iter().chain(added) {
+            writes.push(self.put(items::membership_item(workspace, contact, list)?, None)?);
+        }
+        for list in added {
+            writes.push(self.counter_write(items::member_count_key(workspace, list, shard), 1)?);
+        }
+        for list in removed {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(items::membership_key(workspace, id, list)))
+                .build()
+                .map_err(unexpected)?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
+            writes.push(self.counter_write(items::member_count_key(workspace, list, shard), -1)?);
+        }
+        Ok(writes)
+    }
+
+    /// The sum of a sharded counter's items.
+    pub(super) async fn sum_counter(&self, partition: String) -> Result<u64> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", AttributeValue::S(partition))
+            .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await
+            .map_err(unexpected)?;
+        self.record(Units::Read, out.consumed_capacity());
+        out.items().iter().map(items::count_from_item).sum()
     }
 
     fn history_writes(
@@ -193,6 +250,8 @@ impl DynamoStore {
             self.put(items::guard_item(workspace, contact), absent)?,
             self.count_write(workspace, &contact.messaging_id, 1)?,
         ];
+        let none = BTreeSet::new();
+        writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
         writes.extend(self.history_writes(workspace, contact, consent)?);
         match self.transact(writes).await? {
             None => Ok(()),
@@ -324,6 +383,14 @@ impl ContactStore for DynamoStore {
                 Some(("attribute_not_exists(pk)", &[])),
             )?);
         }
+        let kept = contact
+            .lists
+            .intersection(&current.lists)
+            .cloned()
+            .collect();
+        let added = contact.lists.difference(&current.lists).cloned().collect();
+        let removed = current.lists.difference(&contact.lists).cloned().collect();
+        writes.extend(self.membership_writes(workspace, contact, &kept, &added, &removed)?);
         writes.extend(self.history_writes(workspace, contact, consent)?);
         match self.transact(writes).await? {
             None => Ok(()),
@@ -347,7 +414,8 @@ impl ContactStore for DynamoStore {
             let Some(current) = self.get(workspace, id).await? else {
                 return Ok(false);
             };
-            let writes = vec![
+            let none = BTreeSet::new();
+            let mut writes = vec![
                 self.delete_write(
                     items::contact_key(workspace, id),
                     "version = :v",
@@ -360,6 +428,13 @@ impl ContactStore for DynamoStore {
                 )?,
                 self.count_write(workspace, id, -1)?,
             ];
+            writes.extend(self.membership_writes(
+                workspace,
+                &current,
+                &none,
+                &none,
+                &current.lists,
+            )?);
             if self.transact(writes).await?.is_none() {
                 self.delete_history(workspace, id).await?;
                 return Ok(true);
@@ -378,19 +453,11 @@ impl ContactStore for DynamoStore {
     }
 
     async fn count(&self, workspace: &WorkspaceId) -> Result<u64> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(items::usage_partition(workspace)))
-            .consistent_read(true)
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(unexpected)?;
-        self.record(Units::Read, out.consumed_capacity());
-        out.items().iter().map(items::usage_from_item).sum()
+        self.sum_counter(items::usage_partition(workspace)).await
+    }
+
+    async fn holds_attribute(&self, workspace: &WorkspaceId, id: &AttributeId) -> Result<bool> {
+        listing::any_holds(self, workspace, id).await
     }
 
     async fn consent_history(

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::{SHARDS, unexpected};
 use crate::error::{Error, Result};
 use crate::model::{
-    Channel, Consent, ConsentChange, ConsentSource, ConsentStatus, Contact, Country, Email,
-    ExternalId, MessagingId, Name, PhoneNumber, Reach, Timezone, WorkspaceId, owned_text,
+    AttributeId, AttributeValue as ModelValue, Channel, Consent, ConsentChange, ConsentSource,
+    ConsentStatus, Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber,
+    Reach, Timezone, WorkspaceId, owned_text,
 };
 
 /// A DynamoDB item.
@@ -75,12 +76,16 @@ fn key(pk: String, sk: &str) -> Item {
 struct ContactRecord {
     pk: String,
     sk: String,
-    wpk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    wpk: Option<String>,
     wsk: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     epk: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     ppk: Option<String>,
+    /// Set on membership copies only: the `by_list` index key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lpk: Option<String>,
     messaging_id: String,
     external_id: String,
     first_name: Option<String>,
@@ -101,6 +106,11 @@ struct ContactRecord {
     created_at: i64,
     updated_at: i64,
     version: u64,
+    /// Custom values in their stored form, by attribute ID.
+    #[serde(default)]
+    attrs: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    lists: Vec<String>,
 }
 
 /// The item of a contact.
@@ -115,7 +125,11 @@ pub(super) fn contact_item(workspace: &WorkspaceId, contact: &Contact) -> Result
     let record = ContactRecord {
         pk: format!("C#{ws}#{}", contact.messaging_id),
         sk: "C".to_owned(),
-        wpk: workspace_partition(workspace, shard_of(&contact.messaging_id)),
+        wpk: Some(workspace_partition(
+            workspace,
+            shard_of(&contact.messaging_id),
+        )),
+        lpk: None,
         wsk: position(contact),
         epk: lower(&email).map(|e| format!("{ws}#{e}")),
         ppk: phone.as_ref().map(|p| format!("{ws}#{p}")),
@@ -138,8 +152,63 @@ pub(super) fn contact_item(workspace: &WorkspaceId, contact: &Contact) -> Result
         created_at: contact.created_at.timestamp_micros(),
         updated_at: contact.updated_at.timestamp_micros(),
         version: contact.version,
+        attrs: contact
+            .attributes
+            .iter()
+            .map(|(id, value)| (id.to_string(), value.to_stored()))
+            .collect(),
+        lists: contact.lists.iter().map(ToString::to_string).collect(),
     };
     serde_dynamo::to_item(record).map_err(unexpected)
+}
+
+/// The copy of a contact that makes it a member of `list` in the `by_list`
+/// index: in the contact's partition, out of the other indexes.
+pub(super) fn membership_item(
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    list: &ListId,
+) -> Result<Item> {
+    let mut item = contact_item(workspace, contact)?;
+    for key in ["wpk", "epk", "ppk"] {
+        item.remove(key);
+    }
+    item.insert("sk".to_owned(), AttributeValue::S(format!("L#{list}")));
+    item.insert(
+        "lpk".to_owned(),
+        AttributeValue::S(list_partition(
+            workspace,
+            list,
+            shard_of(&contact.messaging_id),
+        )),
+    );
+    Ok(item)
+}
+
+/// The key of a contact's membership copy for `list`.
+pub(super) fn membership_key(workspace: &WorkspaceId, id: &MessagingId, list: &ListId) -> Item {
+    key(
+        format!("C#{}#{id}", workspace.as_ref()),
+        &format!("L#{list}"),
+    )
+}
+
+/// The partition of the `by_list` index that holds `shard` of `list`.
+pub(super) fn list_partition(workspace: &WorkspaceId, list: &ListId, shard: u32) -> String {
+    format!("{}#{list}#{shard:02}", workspace.as_ref())
+}
+
+/// The key of one shard of a list's member counter.
+pub(super) fn member_count_key(workspace: &WorkspaceId, list: &ListId, shard: u32) -> Item {
+    key(
+        member_count_partition(workspace, list),
+        &format!("{shard:02}"),
+    )
+}
+
+/// The partition holding every shard of a list's member counter.
+pub(super) fn member_count_partition(workspace: &WorkspaceId, list: &ListId) -> String {
+    format!("LC#{}#{list}", workspace.as_ref())
 }
 
 /// The contact an item holds, and its position.
@@ -161,6 +230,17 @@ pub(super) fn contact_from_item(item: Item) -> Result<(String, Contact)> {
             whatsapp: ConsentStatus::parse(&r.whatsapp)?,
             email: ConsentStatus::parse(&r.email_consent)?,
         },
+        attributes: r
+            .attrs
+            .iter()
+            .map(|(id, stored)| {
+                Ok((
+                    AttributeId::from_stored(id.clone()),
+                    ModelValue::from_stored(stored)?,
+                ))
+            })
+            .collect::<Result<_>>()?,
+        lists: r.lists.into_iter().map(ListId::from_stored).collect(),
         created_at: time(r.created_at)?,
         updated_at: time(r.updated_at)?,
         version: r.version,
@@ -245,8 +325,8 @@ pub(super) fn change_from_item(item: Item) -> Result<(String, ConsentChange)> {
     Ok((r.sk, change))
 }
 
-/// The count a usage shard item holds.
-pub(super) fn usage_from_item(item: &Item) -> Result<u64> {
+/// The count a counter shard item holds.
+pub(super) fn count_from_item(item: &Item) -> Result<u64> {
     match item.get("contacts") {
         Some(AttributeValue::N(n)) => n
             .parse::<i64>()

@@ -18,16 +18,19 @@ use super::items::{self, Item};
 use super::meter::Units;
 use super::{DynamoStore, SHARDS, unexpected};
 use crate::error::{Error, Result};
-use crate::model::{Channel, Contact, WorkspaceId};
-use crate::query::{ContactFilter, ContactQuery, Cursor, Page, PageRequest, TextField};
+use crate::model::{AttributeId, AttributeValue as ModelValue, Channel, Contact, WorkspaceId};
+use crate::query::{
+    AttributeCondition, ContactFilter, ContactQuery, Cursor, Page, PageRequest, TextField,
+};
 
 /// Items each shard evaluates for a page of `limit`: twice its share, plus slack.
 pub fn per_shard(limit: usize) -> usize {
     2 * limit / SHARDS as usize + 4
 }
 
-/// Where a page reads from: the 16 shards of the workspace index, or the one
-/// partition of an exact email or phone.
+/// Where a page reads from: the one partition of an exact email or phone, the
+/// 16 shards of a list's members, or the 16 shards of the workspace index;
+/// and which filter that source already applies.
 fn sources(
     workspace: &WorkspaceId,
     query: &ContactQuery,
@@ -44,6 +47,22 @@ fn sources(
             }
             _ => {}
         }
+    }
+    let list = query.filters.iter().enumerate().find_map(|(i, f)| match f {
+        ContactFilter::InList(list) => Some((i, list)),
+        _ => None,
+    });
+    if let Some((i, list)) = list {
+        let shards = (0..SHARDS)
+            .map(|shard| {
+                (
+                    "by_list",
+                    "lpk",
+                    items::list_partition(workspace, list, shard),
+                )
+            })
+            .collect();
+        return (shards, Some(i));
     }
     let shards = (0..SHARDS)
         .map(|shard| {
@@ -85,12 +104,7 @@ pub(super) async fn list(
             .scan_index_forward(false)
             .limit(evaluate)
             .set_return_consumed_capacity(store.capacity());
-        if let Some(expression) = &filter.expression {
-            request = request.filter_expression(expression);
-            for (name, value) in &filter.values {
-                request = request.expression_attribute_values(name, value.clone());
-            }
-        }
+        request = filter.apply(request);
         async move {
             let out = request.send().await.map_err(unexpected)?;
             store.record(Units::Read, out.consumed_capacity());
@@ -156,6 +170,7 @@ pub(super) fn decode_cursor(cursor: Option<&Cursor>) -> Result<Option<String>> {
 /// A query as a DynamoDB filter expression.
 struct Filter {
     expression: Option<String>,
+    names: Vec<(String, String)>,
     values: Vec<(String, AttributeValue)>,
 }
 
@@ -163,12 +178,21 @@ impl Filter {
     /// The filters but the `driving` one (which the index key already applies).
     fn new(query: &ContactQuery, driving: Option<usize>) -> Self {
         let mut conditions = Vec::new();
+        let mut names = Vec::new();
         let mut values = Vec::new();
         for (i, filter) in query.filters.iter().enumerate() {
             if Some(i) == driving {
                 continue;
             }
             let name = format!(":f{i}");
+            if let ContactFilter::Attribute(id, condition) = filter {
+                let (expression, key, value) = attribute_condition(i, condition, &name);
+                names.push((format!("#a{i}"), id.to_string()));
+                names.push((format!("#k{i}"), key.to_owned()));
+                conditions.push(expression);
+                values.push((name, value));
+                continue;
+            }
             let (condition, value) = match filter {
                 ContactFilter::Contains(field, text) => {
                     let needle = match field {
@@ -191,15 +215,102 @@ impl Filter {
                     (format!("s_email = {name}"), email.as_ref().to_lowercase())
                 }
                 ContactFilter::PhoneIs(phone) => (format!("phone = {name}"), phone.to_string()),
+                ContactFilter::InList(list) => {
+                    (format!("contains(lists, {name})"), list.to_string())
+                }
+                ContactFilter::Attribute(..) => continue,
             };
             conditions.push(condition);
             values.push((name, AttributeValue::S(value)));
         }
         Self {
             expression: (!conditions.is_empty()).then(|| conditions.join(" AND ")),
+            names,
             values,
         }
     }
+
+    fn apply(
+        &self,
+        mut request: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        if let Some(expression) = &self.expression {
+            request = request.filter_expression(expression);
+            for (name, value) in &self.values {
+                request = request.expression_attribute_values(name, value.clone());
+            }
+            for (placeholder, name) in &self.names {
+                request = request.expression_attribute_names(placeholder, name);
+            }
+        }
+        request
+    }
+}
+
+/// A condition on a custom attribute's stored form (`attrs.<id>.<type>`).
+/// Returns the expression, the stored key it reads and the bound value.
+fn attribute_condition(
+    i: usize,
+    condition: &AttributeCondition,
+    value_name: &str,
+) -> (String, &'static str, AttributeValue) {
+    let (key, operator, value) = match condition {
+        AttributeCondition::Contains(text) => {
+            return (
+                format!("contains(attrs.#a{i}.#k{i}, {value_name})"),
+                "folded",
+                AttributeValue::S(text.as_ref().to_lowercase()),
+            );
+        }
+        AttributeCondition::Equals(value) => (value.kind().as_str(), "=", value),
+        AttributeCondition::Greater(value) => (value.kind().as_str(), ">", value),
+        AttributeCondition::Less(value) => (value.kind().as_str(), "<", value),
+    };
+    let bound = match value {
+        ModelValue::Number(n) => AttributeValue::N(n.to_string()),
+        ModelValue::Boolean(b) => AttributeValue::Bool(*b),
+        other => AttributeValue::S(other.to_json().as_str().unwrap_or_default().to_owned()),
+    };
+    (
+        format!("attrs.#a{i}.#k{i} {operator} {value_name}"),
+        key,
+        bound,
+    )
+}
+
+/// Whether any contact of the workspace holds a value of the attribute: the
+/// workspace's shards are read until one is found (a full read when none is).
+pub(super) async fn any_holds(
+    store: &DynamoStore,
+    workspace: &WorkspaceId,
+    id: &AttributeId,
+) -> Result<bool> {
+    for shard in 0..SHARDS {
+        let mut pages = store
+            .client
+            .query()
+            .table_name(&store.table)
+            .index_name("by_workspace")
+            .key_condition_expression("wpk = :p")
+            .expression_attribute_values(
+                ":p",
+                AttributeValue::S(items::workspace_partition(workspace, shard)),
+            )
+            .filter_expression("attribute_exists(attrs.#a)")
+            .expression_attribute_names("#a", id.as_ref())
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_return_consumed_capacity(store.capacity())
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(unexpected)?;
+            store.record(Units::Read, page.consumed_capacity());
+            if page.count > 0 {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 fn search_attribute(field: TextField) -> &'static str {

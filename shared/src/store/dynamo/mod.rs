@@ -8,8 +8,14 @@
 //!   `by_phone`;
 //! - External ID guard `X#<ws>#<external_id>`, `X` — holds the Messaging ID;
 //! - usage shard `U#<ws>`, `<shard>` — a counter per shard;
-//! - consent change `H#<ws>#<messaging_id>`, `<at>#<version>#<n>`.
+//! - consent change `H#<ws>#<messaging_id>`, `<at>#<version>#<n>`;
+//! - list membership `C#<ws>#<messaging_id>`, `L#<list>` — a copy of the
+//!   contact in its own partition, keyed `lpk` = `<ws>#<list>#<shard>` for
+//!   the write-sharded `by_list` index; member counter `LC#<ws>#<list>`, `<shard>`;
+//! - list `L#<ws>`, `<list id>` and its name guard `N#<ws>#<folded name>`, `N`;
+//! - attribute definition `A#<ws>`, `<name>`; settings `S#<ws>`, `<key>`.
 
+mod catalog;
 mod contacts;
 mod items;
 mod listing;
@@ -31,10 +37,11 @@ use crate::error::{Error, Result};
 pub const SHARDS: u32 = 16;
 
 /// Indexes of the table: name and hash key (the range key of every index is `wsk`).
-pub const INDEXES: [(&str, &str); 3] = [
+pub const INDEXES: [(&str, &str); 4] = [
     ("by_workspace", "wpk"),
     ("by_email", "epk"),
     ("by_phone", "ppk"),
+    ("by_list", "lpk"),
 ];
 
 /// Contacts in a DynamoDB table.

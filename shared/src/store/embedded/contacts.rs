@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 use super::rows::{self, CONSENT_COLUMNS, CONTACT_COLUMNS, CONTACT_FIELDS};
 use super::{EmbeddedStore, listing};
 use crate::error::{Error, Result};
-use crate::model::{ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
+use crate::model::{AttributeId, ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
 use crate::query::{ContactQuery, Page, PageRequest};
 use crate::store::{ContactStore, NewRecord};
 
@@ -122,6 +122,12 @@ impl ContactStore for EmbeddedStore {
                 .chain(values);
             tx.prepare_cached(&UPDATE)?
                 .execute(params_from_iter(params))?;
+            let row: i64 = tx
+                .prepare_cached(
+                    "SELECT id FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
+                )?
+                .query_row(params![ws, contact.messaging_id.as_ref()], |row| row.get(0))?;
+            set_lists(tx, row, &contact)?;
             append_history(tx, ws, &contact.messaging_id, &consent)
         })
         .await
@@ -153,6 +159,19 @@ impl ContactStore for EmbeddedStore {
     async fn count(&self, workspace: &WorkspaceId) -> Result<u64> {
         let workspace = workspace.clone();
         self.read(move |conn| usage(conn, workspace.as_ref())).await
+    }
+
+    async fn holds_attribute(&self, workspace: &WorkspaceId, id: &AttributeId) -> Result<bool> {
+        let (workspace, path) = (workspace.clone(), format!("$.{id}"));
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM contacts \
+                     WHERE workspace = ?1 AND json_extract(attributes, ?2) IS NOT NULL)",
+                )?
+                .query_row(params![workspace.as_ref(), path], |row| row.get(0))?)
+        })
+        .await
     }
 
     async fn consent_history(
@@ -208,7 +227,20 @@ fn insert_record(
     .chain(rows::contact_values(contact));
     tx.prepare_cached(&INSERT)?
         .execute(params_from_iter(params))?;
+    set_lists(tx, tx.last_insert_rowid(), contact)?;
     append_history(tx, ws, &contact.messaging_id, consent)
+}
+
+/// Makes the contact's memberships those of `contact.lists`.
+fn set_lists(tx: &Transaction<'_>, row: i64, contact: &Contact) -> Result<()> {
+    tx.prepare_cached("DELETE FROM list_members WHERE contact = ?1")?
+        .execute(params![row])?;
+    let mut insert =
+        tx.prepare_cached("INSERT INTO list_members (list_id, contact) VALUES (?1, ?2)")?;
+    for list in &contact.lists {
+        insert.execute(params![list.as_ref(), row])?;
+    }
+    Ok(())
 }
 
 fn append_history(

@@ -14,8 +14,8 @@ use rusqlite::{Connection, params_from_iter};
 
 use super::rows::{self, CONTACT_COLUMNS};
 use crate::error::{Error, Result};
-use crate::model::{Channel, Contact, WorkspaceId};
-use crate::query::{ContactFilter, ContactQuery, Cursor, Page, PageRequest};
+use crate::model::{AttributeId, AttributeValue, Channel, Contact, WorkspaceId};
+use crate::query::{AttributeCondition, ContactFilter, ContactQuery, Cursor, Page, PageRequest};
 
 /// The most rows one windowed page examines, unless the store says otherwise.
 pub const SCAN_WINDOW: i64 = 20_000;
@@ -102,6 +102,8 @@ fn next_row_id(conn: &Connection) -> Result<i64> {
 /// contact row, and whether the page must be windowed.
 struct Plan {
     text_match: Vec<String>,
+    /// A list whose memberships drive the page (newest member first).
+    members_of: Option<String>,
     conditions: Vec<(String, Value)>,
     windowed: bool,
 }
@@ -109,8 +111,13 @@ struct Plan {
 impl Plan {
     fn new(query: &ContactQuery) -> Self {
         let mut text_match = Vec::new();
+        let mut members_of = None;
         let mut conditions = Vec::new();
         let mut scans = false;
+        // Text search drives when present, so a list becomes a condition.
+        let searches = query.filters.iter().any(
+            |f| matches!(f, ContactFilter::Contains(_, t) if t.as_ref().chars().count() >= TRIGRAM),
+        );
         for filter in &query.filters {
             match filter {
                 ContactFilter::Contains(field, text)
@@ -140,9 +147,22 @@ impl Plan {
                 ContactFilter::PhoneIs(phone) => {
                     conditions.push(("c.phone = ?".to_owned(), Value::Text(phone.to_string())))
                 }
+                ContactFilter::InList(list) if members_of.is_none() && !searches => {
+                    members_of = Some(list.to_string());
+                }
+                ContactFilter::InList(list) => conditions.push((
+                    "EXISTS (SELECT 1 FROM list_members l WHERE l.list_id = ? AND l.contact = c.id)"
+                        .to_owned(),
+                    Value::Text(list.to_string()),
+                )),
+                ContactFilter::Attribute(id, condition) => {
+                    scans = true;
+                    conditions.push(attribute_condition(id, condition));
+                }
             }
         }
-        let drivers = usize::from(!text_match.is_empty()) + conditions.len();
+        let drivers =
+            usize::from(!text_match.is_empty() || members_of.is_some()) + conditions.len();
         // An exact email or phone leaves few rows: its index drives, unbounded.
         let selective = query
             .filters
@@ -151,6 +171,7 @@ impl Plan {
         Self {
             windowed: !selective && (scans || drivers > 1),
             text_match,
+            members_of,
             conditions,
         }
     }
@@ -163,21 +184,24 @@ impl Plan {
         fetch: i64,
     ) -> (String, Vec<Value>) {
         let mut params = Vec::new();
-        let (from, order_key) = if self.text_match.is_empty() {
-            ("contacts c".to_owned(), "c.id")
-        } else {
+        let (from, order_key) = if !self.text_match.is_empty() {
             params.push(Value::Text(self.text_match.join(" AND ")));
             (
                 "contacts_text f CROSS JOIN contacts c ON c.id = f.rowid \
-                 WHERE contacts_text MATCH ? AND"
-                    .to_owned(),
+                 WHERE contacts_text MATCH ? AND",
                 "f.rowid",
             )
+        } else if let Some(list) = self.members_of {
+            params.push(Value::Text(list));
+            (
+                "list_members m CROSS JOIN contacts c ON c.id = m.contact \
+                 WHERE m.list_id = ? AND",
+                "m.contact",
+            )
+        } else {
+            ("contacts c WHERE", "c.id")
         };
         let mut sql = format!("SELECT {CONTACT_COLUMNS} FROM {from}");
-        if self.text_match.is_empty() {
-            sql.push_str(" WHERE");
-        }
         sql.push_str(&format!(" {order_key} < ?"));
         params.push(Value::Integer(before));
         if let Some(floor) = floor {
@@ -195,6 +219,31 @@ impl Plan {
         params.push(Value::Integer(fetch));
         (sql, params)
     }
+}
+
+/// A condition on a custom attribute, on its stored form.
+fn attribute_condition(id: &AttributeId, condition: &AttributeCondition) -> (String, Value) {
+    let (key, operator, value) = match condition {
+        AttributeCondition::Contains(text) => {
+            let path = format!("$.{id}.folded");
+            return (
+                format!("contains_folded(json_extract(c.attributes, '{path}'), ?)"),
+                Value::Text(text.as_ref().to_lowercase()),
+            );
+        }
+        AttributeCondition::Equals(value) => (value.kind().as_str(), "=", value),
+        AttributeCondition::Greater(value) => (value.kind().as_str(), ">", value),
+        AttributeCondition::Less(value) => (value.kind().as_str(), "<", value),
+    };
+    let bound = match value {
+        AttributeValue::Number(n) => Value::Real(*n),
+        AttributeValue::Boolean(b) => Value::Integer(i64::from(*b)),
+        other => Value::Text(other.to_json().as_str().unwrap_or_default().to_owned()),
+    };
+    (
+        format!("json_extract(c.attributes, '$.{id}.{key}') {operator} ?"),
+        bound,
+    )
 }
 
 fn consent_column(channel: Channel) -> &'static str {

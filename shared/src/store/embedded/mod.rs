@@ -1,6 +1,7 @@
 //! The embedded default: SQLite (WAL, one writer, a few readers) in a data
 //! folder, for one machine and no cloud account.
 
+mod catalog;
 mod contacts;
 mod listing;
 mod rows;

@@ -1,19 +1,22 @@
 //! Mapping between model types and rows.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Row, ToSql};
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Channel, Consent, ConsentChange, ConsentSource, ConsentStatus, Contact, Country, Email,
-    ExternalId, MessagingId, Name, PhoneNumber, Reach, Timezone,
+    AttributeId, AttributeValue, Channel, Consent, ConsentChange, ConsentSource, ConsentStatus,
+    Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber, Reach, Timezone,
 };
 
 /// The columns [`contact`] reads, prefixed for use with the `c` alias.
 pub(super) const CONTACT_COLUMNS: &str = "c.id, c.messaging_id, c.external_id, c.first_name, \
     c.last_name, c.phone, c.email, c.country, c.timezone, c.sms, c.whatsapp, c.email_consent, \
-    c.created_at, c.updated_at, c.version";
+    c.created_at, c.updated_at, c.version, c.attributes, \
+    (SELECT group_concat(m.list_id) FROM list_members m WHERE m.contact = c.id)";
 
 /// The columns [`consent_change`] reads.
 pub(super) const CONSENT_COLUMNS: &str = "id, at, channel, old, new, source";
@@ -37,6 +40,14 @@ pub(super) fn contact(row: &Row<'_>) -> Result<(i64, Contact)> {
             whatsapp: status(row, 10)?,
             email: status(row, 11)?,
         },
+        attributes: attributes_from_json(&row.get::<_, String>(15)?)?,
+        lists: text(16)?
+            .map(|ids| {
+                ids.split(',')
+                    .map(|id| ListId::from_stored(id.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
         created_at: time(row, 12)?,
         updated_at: time(row, 13)?,
         version: unsigned(row.get(14)?)?,
@@ -56,8 +67,31 @@ pub(super) fn consent_change(row: &Row<'_>) -> Result<(i64, ConsentChange)> {
     Ok((row.get(0)?, change))
 }
 
+/// Custom values as stored: `{"<attribute id>": <stored value>}`.
+fn attributes_json(contact: &Contact) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = contact
+        .attributes
+        .iter()
+        .map(|(id, value)| (id.to_string(), value.to_stored()))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeValue>> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|e| Error::Unexpected(e.into()))?;
+    map.iter()
+        .map(|(id, stored)| {
+            Ok((
+                AttributeId::from_stored(id.clone()),
+                AttributeValue::from_stored(stored)?,
+            ))
+        })
+        .collect()
+}
+
 /// The values of a contact's columns, in the order of [`CONTACT_FIELDS`].
-pub(super) fn contact_values(contact: &Contact) -> [Value; 14] {
+pub(super) fn contact_values(contact: &Contact) -> [Value; 15] {
     let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.to_owned()));
     [
         text(Some(contact.messaging_id.as_ref())),
@@ -74,11 +108,12 @@ pub(super) fn contact_values(contact: &Contact) -> [Value; 14] {
         text(Some(contact.consent.email.as_str())),
         Value::Integer(contact.updated_at.timestamp_micros()),
         Value::Integer(i64::try_from(contact.version).unwrap_or(i64::MAX)),
+        Value::Text(attributes_json(contact)),
     ]
 }
 
 /// The stored contact columns that [`contact_values`] fills, in order.
-pub(super) const CONTACT_FIELDS: [&str; 14] = [
+pub(super) const CONTACT_FIELDS: [&str; 15] = [
     "messaging_id",
     "external_id",
     "first_name",
@@ -93,6 +128,7 @@ pub(super) const CONTACT_FIELDS: [&str; 14] = [
     "email_consent",
     "updated_at",
     "version",
+    "attributes",
 ];
 
 /// A timestamp as stored: microseconds since the epoch.

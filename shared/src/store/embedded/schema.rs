@@ -90,6 +90,44 @@ END;
 CREATE INDEX contacts_email ON contacts (workspace, lower(email));
 CREATE INDEX contacts_phone ON contacts (workspace, phone);
 "#,
+    r#"
+ALTER TABLE contacts ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE attribute_defs (
+    workspace TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    label     TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    PRIMARY KEY (workspace, name)
+) WITHOUT ROWID;
+CREATE TABLE lists (
+    workspace  TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    folded     TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX lists_name ON lists (workspace, folded);
+CREATE TABLE list_members (
+    list_id TEXT NOT NULL,
+    contact INTEGER NOT NULL,
+    PRIMARY KEY (list_id, contact)
+) WITHOUT ROWID;
+CREATE INDEX list_members_contact ON list_members (contact);
+CREATE TRIGGER list_members_contact_delete AFTER DELETE ON contacts BEGIN
+    DELETE FROM list_members WHERE contact = old.id;
+END;
+CREATE TRIGGER list_members_list_delete AFTER DELETE ON lists BEGIN
+    DELETE FROM list_members WHERE list_id = old.id;
+END;
+CREATE TABLE settings (
+    workspace TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    PRIMARY KEY (workspace, key)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares.

@@ -1,0 +1,163 @@
+//! The workspace's custom attributes, lists and saved columns: what contact
+//! requests are checked against, and the use cases that manage them.
+
+use std::collections::BTreeSet;
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::model::{
+    AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, Column,
+    ContactList, ListId, ListName, WorkspaceId, now,
+};
+use crate::query::ColumnChoice;
+
+/// The attribute definitions and lists of one workspace, read once per request.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    pub attributes: Vec<AttributeDefinition>,
+    pub lists: Vec<ContactList>,
+}
+
+impl Catalog {
+    /// Reads the workspace's catalog.
+    pub async fn load(state: &AppState, workspace: &WorkspaceId) -> Result<Self> {
+        let (attributes, lists) = tokio::try_join!(
+            state.schema.attributes(workspace),
+            state.lists.lists(workspace)
+        )?;
+        Ok(Self { attributes, lists })
+    }
+
+    /// The definition called `name`.
+    pub fn attribute(&self, name: &str) -> Option<&AttributeDefinition> {
+        self.attributes.iter().find(|d| d.name.as_ref() == name)
+    }
+
+    /// The definition stored under `id`.
+    pub fn attribute_by_id(&self, id: &AttributeId) -> Option<&AttributeDefinition> {
+        self.attributes.iter().find(|d| &d.id == id)
+    }
+
+    /// The list with this ID.
+    pub fn list(&self, id: &ListId) -> Option<&ContactList> {
+        self.lists.iter().find(|l| &l.id == id)
+    }
+
+    /// The lists of `ids` that still exist, in name order.
+    pub fn existing_lists<'a>(
+        &'a self,
+        ids: &'a BTreeSet<ListId>,
+    ) -> impl Iterator<Item = &'a ContactList> {
+        self.lists.iter().filter(move |l| ids.contains(&l.id))
+    }
+}
+
+/// Columns shown until a workspace saves its own.
+pub const DEFAULT_COLUMNS: [Column; 8] = [
+    Column::FullName,
+    Column::Phone,
+    Column::Email,
+    Column::Country,
+    Column::SmsConsent,
+    Column::WhatsappConsent,
+    Column::EmailConsent,
+    Column::CreatedAt,
+];
+
+/// Defines a custom attribute.
+pub async fn create_attribute(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    name: AttributeName,
+    label: AttributeLabel,
+    kind: AttributeType,
+) -> Result<AttributeDefinition> {
+    let definition = AttributeDefinition {
+        id: AttributeId::generate(),
+        name,
+        label,
+        kind,
+    };
+    state
+        .schema
+        .create_attribute(workspace, &definition)
+        .await?;
+    Ok(definition)
+}
+
+/// Changes an attribute's label and type. A type change is refused while any
+/// contact holds a value of the attribute.
+pub async fn update_attribute(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    name: &AttributeName,
+    label: Option<AttributeLabel>,
+    kind: Option<AttributeType>,
+) -> Result<AttributeDefinition> {
+    let catalog = state.schema.attributes(workspace).await?;
+    let current = catalog
+        .into_iter()
+        .find(|d| &d.name == name)
+        .ok_or_else(|| Error::AttributeNotFound(name.to_string()))?;
+    let kind = kind.unwrap_or(current.kind);
+    if kind != current.kind
+        && state
+            .contacts
+            .holds_attribute(workspace, &current.id)
+            .await?
+    {
+        return Err(Error::AttributeHasValues(name.to_string()));
+    }
+    let updated = AttributeDefinition {
+        label: label.unwrap_or(current.label.clone()),
+        kind,
+        ..current
+    };
+    state.schema.update_attribute(workspace, &updated).await?;
+    Ok(updated)
+}
+
+/// Creates a contact list.
+pub async fn create_list(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    name: ListName,
+) -> Result<ContactList> {
+    let list = ContactList {
+        id: ListId::generate(),
+        name,
+        created_at: now(),
+    };
+    state.lists.create_list(workspace, &list).await?;
+    Ok(list)
+}
+
+/// The list with this ID, or `ListNotFound`.
+pub async fn get_list(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    id: &ListId,
+) -> Result<ContactList> {
+    state
+        .lists
+        .lists(workspace)
+        .await?
+        .into_iter()
+        .find(|l| &l.id == id)
+        .ok_or_else(|| Error::ListNotFound(id.to_string()))
+}
+
+/// The workspace's table columns: saved ones that still exist, or the default.
+pub async fn columns(state: &AppState, workspace: &WorkspaceId) -> Result<Vec<ColumnChoice>> {
+    let (saved, attributes) = tokio::try_join!(
+        state.schema.columns(workspace),
+        state.schema.attributes(workspace)
+    )?;
+    Ok(match saved {
+        Some(names) => names
+            .iter()
+            .filter_map(|name| ColumnChoice::parse(name, &attributes).ok())
+            .collect(),
+        None => DEFAULT_COLUMNS.map(ColumnChoice::Generic).to_vec(),
+    })
+}

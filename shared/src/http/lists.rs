@@ -1,0 +1,245 @@
+//! Contact lists and their members.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::auth::Workspace;
+use super::dto::{ContactPage, ListBody, ListNameRequest, MembersRequest, MembersResult};
+use super::extract::{ApiJson, PathParams, QueryPairs};
+use super::listing::page_of;
+use super::problem::Problem;
+use crate::catalog::{self, Catalog};
+use crate::error::{Collector, Error, Result};
+use crate::model::{ContactList, ListId, ListName, MessagingId, WorkspaceId};
+use crate::query::{ContactFilter, ListRequest};
+use crate::{AppState, service};
+
+/// The most contacts one request may add to a list.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 500;
+
+fn list_id(raw: &str) -> Result<ListId> {
+    ListId::parse(raw).map_err(|_| Error::ListNotFound(raw.to_owned()))
+}
+
+fn list_name(raw: Option<&str>) -> Result<ListName> {
+    let mut errors = Collector::default();
+    let name = match raw {
+        Some(raw) => errors.check("name", ListName::parse(raw)),
+        None => {
+            errors.push("name", "is required");
+            None
+        }
+    };
+    errors.finish()?;
+    name.ok_or_else(|| anyhow::anyhow!("a rejected list name went unreported").into())
+}
+
+async fn body(state: &AppState, workspace: &WorkspaceId, list: &ContactList) -> Result<ListBody> {
+    let members = state.lists.member_count(workspace, &list.id).await?;
+    Ok(ListBody::new(list, members))
+}
+
+/// Every list of the workspace, by name, with member counts.
+#[utoipa::path(
+    get, path = "/v1/lists", tag = "lists",
+    responses((status = 200, description = "The lists", body = Vec<ListBody>)),
+    security(("bearer" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+) -> Result<Json<Vec<ListBody>>> {
+    let mut bodies = Vec::new();
+    for list in state.lists.lists(&workspace).await? {
+        bodies.push(body(&state, &workspace, &list).await?);
+    }
+    Ok(Json(bodies))
+}
+
+/// Create a list; names are unique in the workspace, ignoring case.
+#[utoipa::path(
+    post, path = "/v1/lists", tag = "lists",
+    request_body = ListNameRequest,
+    responses(
+        (status = 201, description = "Created", body = ListBody),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ApiJson(request): ApiJson<ListNameRequest>,
+) -> Result<(StatusCode, Json<ListBody>)> {
+    let list =
+        catalog::create_list(&state, &workspace, list_name(request.name.as_deref())?).await?;
+    Ok((StatusCode::CREATED, Json(ListBody::new(&list, 0))))
+}
+
+/// A list and its member count.
+#[utoipa::path(
+    get, path = "/v1/lists/{id}", tag = "lists",
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "The list", body = ListBody),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    PathParams(id): PathParams<String>,
+) -> Result<Json<ListBody>> {
+    let list = catalog::get_list(&state, &workspace, &list_id(&id)?).await?;
+    Ok(Json(body(&state, &workspace, &list).await?))
+}
+
+/// Rename a list.
+#[utoipa::path(
+    patch, path = "/v1/lists/{id}", tag = "lists",
+    params(("id" = String, Path)),
+    request_body = ListNameRequest,
+    responses(
+        (status = 200, description = "Renamed", body = ListBody),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rename(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    PathParams(id): PathParams<String>,
+    ApiJson(request): ApiJson<ListNameRequest>,
+) -> Result<Json<ListBody>> {
+    let id = list_id(&id)?;
+    let name = list_name(request.name.as_deref())?;
+    state.lists.rename_list(&workspace, &id, &name).await?;
+    let list = catalog::get_list(&state, &workspace, &id).await?;
+    Ok(Json(body(&state, &workspace, &list).await?))
+}
+
+/// Delete a list: its memberships go, its contacts stay.
+#[utoipa::path(
+    delete, path = "/v1/lists/{id}", tag = "lists",
+    params(("id" = String, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    PathParams(id): PathParams<String>,
+) -> Result<StatusCode> {
+    let id = list_id(&id)?;
+    if state.lists.delete_list(&workspace, &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::ListNotFound(id.to_string()))
+    }
+}
+
+/// The list's members, newest first, with the same filters, columns and
+/// paging as `GET /v1/contacts`.
+#[utoipa::path(
+    get, path = "/v1/lists/{id}/contacts", tag = "lists",
+    params(("id" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    responses(
+        (status = 200, description = "A page of members", body = ContactPage),
+        (status = 400, description = "Unknown or invalid parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn members(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    PathParams(id): PathParams<String>,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<ContactPage>> {
+    let id = list_id(&id)?;
+    let catalog = Catalog::load(&state, &workspace).await?;
+    if catalog.list(&id).is_none() {
+        return Err(Error::ListNotFound(id.to_string()));
+    }
+    if pairs.iter().any(|(key, _)| key == "list") {
+        return Err(Error::invalid("list", "the list is given by the path"));
+    }
+    let mut request = ListRequest::from_pairs(&pairs, &catalog.attributes)?;
+    request.query.filters.insert(0, ContactFilter::InList(id));
+    page_of(&state, &workspace, &catalog, request).await
+}
+
+/// Add contacts to a list (at most 500 a request); contacts already in it
+/// stay, unknown IDs are reported.
+#[utoipa::path(
+    post, path = "/v1/lists/{id}/contacts", tag = "lists",
+    params(("id" = String, Path)),
+    request_body = MembersRequest,
+    responses(
+        (status = 200, description = "What was added", body = MembersResult),
+        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn add_members(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    PathParams(id): PathParams<String>,
+    ApiJson(request): ApiJson<MembersRequest>,
+) -> Result<Json<MembersResult>> {
+    let id = list_id(&id)?;
+    catalog::get_list(&state, &workspace, &id).await?;
+    if request.messaging_ids.len() > MAX_MEMBERS_PER_REQUEST {
+        return Err(Error::invalid(
+            "messaging_ids",
+            format!("at most {MAX_MEMBERS_PER_REQUEST} a request"),
+        ));
+    }
+    let mut result = MembersResult {
+        added: Vec::new(),
+        not_found: Vec::new(),
+    };
+    for raw in request.messaging_ids {
+        let Ok(contact) = MessagingId::parse(&raw) else {
+            result.not_found.push(raw);
+            continue;
+        };
+        match service::add_to_list(state.contacts.as_ref(), &workspace, &contact, &id).await {
+            Ok(_) => result.added.push(contact.to_string()),
+            Err(Error::ContactNotFound(_)) => result.not_found.push(raw),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(Json(result))
+}
+
+/// Remove a contact from a list.
+#[utoipa::path(
+    delete, path = "/v1/lists/{id}/contacts/{messaging_id}", tag = "lists",
+    params(("id" = String, Path), ("messaging_id" = String, Path)),
+    responses(
+        (status = 204, description = "Removed (or was not a member)"),
+        (status = 404, description = "No such list or contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn remove_member(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    PathParams((id, contact)): PathParams<(String, String)>,
+) -> Result<StatusCode> {
+    let id = list_id(&id)?;
+    catalog::get_list(&state, &workspace, &id).await?;
+    let contact = MessagingId::parse(&contact).map_err(|_| Error::ContactNotFound(contact))?;
+    service::remove_from_list(state.contacts.as_ref(), &workspace, &contact, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,76 @@
+//! Workspace settings: the All Contacts table's visible columns.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::State;
+
+use super::auth::Workspace;
+use super::dto::ColumnsBody;
+use super::extract::ApiJson;
+use super::problem::Problem;
+use crate::error::{Collector, Result};
+use crate::query::ColumnChoice;
+use crate::{AppState, catalog};
+
+fn body(columns: &[ColumnChoice]) -> ColumnsBody {
+    ColumnsBody {
+        columns: columns.iter().map(|c| c.name().to_owned()).collect(),
+    }
+}
+
+/// The visible columns (the default until saved).
+#[utoipa::path(
+    get, path = "/v1/settings/columns", tag = "settings",
+    responses((status = 200, description = "The columns", body = ColumnsBody)),
+    security(("bearer" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+) -> Result<Json<ColumnsBody>> {
+    Ok(Json(body(&catalog::columns(&state, &workspace).await?)))
+}
+
+/// Save the visible columns: generic or custom attribute names, in order.
+#[utoipa::path(
+    put, path = "/v1/settings/columns", tag = "settings",
+    request_body = ColumnsBody,
+    responses(
+        (status = 200, description = "Saved", body = ColumnsBody),
+        (status = 400, description = "Unknown or repeated column", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn put(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ApiJson(request): ApiJson<ColumnsBody>,
+) -> Result<Json<ColumnsBody>> {
+    let attributes = state.schema.attributes(&workspace).await?;
+    let mut errors = Collector::default();
+    let mut seen = HashSet::new();
+    if request.columns.is_empty() {
+        errors.push("columns", "choose at least one column");
+    }
+    let columns: Vec<ColumnChoice> = request
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let field = format!("columns[{i}]");
+            if !seen.insert(name.as_str()) {
+                errors.push(field, format!("{name:?} is chosen twice"));
+                return None;
+            }
+            errors.check(&field, ColumnChoice::parse(name, &attributes))
+        })
+        .collect();
+    errors.finish()?;
+    let saved = body(&columns);
+    state
+        .schema
+        .save_columns(&workspace, &saved.columns)
+        .await?;
+    Ok(Json(saved))
+}
