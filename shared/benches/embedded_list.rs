@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use contacts::model::{
-    Channel, ConsentChoice, ConsentSource, Contact, Country, Email, ExternalId, Name, NewContact,
-    PhoneNumber, Reach, WorkspaceId,
+    AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, AttributeValue,
+    Channel, ConsentChoice, ConsentSource, Contact, Country, Email, ExternalId, ListId, Name,
+    NewContact, PhoneNumber, Reach, WorkspaceId,
 };
 use contacts::query::{ListRequest, PageRequest};
 use contacts::store::ContactStore;
@@ -47,7 +48,17 @@ impl Sequence {
     }
 }
 
-fn person(i: usize, seq: &mut Sequence) -> (Contact, Vec<contacts::model::ConsentChange>) {
+/// The custom attribute and the list every tenth contact joins.
+struct Catalog {
+    score: AttributeDefinition,
+    vip: ListId,
+}
+
+fn person(
+    i: usize,
+    seq: &mut Sequence,
+    catalog: &Catalog,
+) -> (Contact, Vec<contacts::model::ConsentChange>) {
     let first = FIRST[seq.next(FIRST.len())];
     let last: String = (0..2 + seq.next(2))
         .map(|_| SYLLABLES[seq.next(SYLLABLES.len())])
@@ -82,8 +93,16 @@ fn person(i: usize, seq: &mut Sequence) -> (Contact, Vec<contacts::model::Consen
         country: Country::parse(COUNTRIES[seq.next(COUNTRIES.len())]).ok(),
         timezone: None,
         consent,
-        attributes: Default::default(),
-        lists: Default::default(),
+        attributes: [(
+            catalog.score.id.clone(),
+            AttributeValue::Number((i % 1000) as f64),
+        )]
+        .into(),
+        lists: if i.is_multiple_of(10) {
+            [catalog.vip.clone()].into()
+        } else {
+            Default::default()
+        },
     };
     let at =
         Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(i as i64);
@@ -116,6 +135,15 @@ async fn main() {
         .expect("temp dir");
     let store = EmbeddedStore::open(dir.path()).expect("open");
     let workspace = WorkspaceId::parse("bench").expect("workspace");
+    let catalog = Catalog {
+        score: AttributeDefinition {
+            id: AttributeId::generate(),
+            name: AttributeName::parse("score").expect("name"),
+            label: AttributeLabel::parse("Score").expect("label"),
+            kind: AttributeType::Number,
+        },
+        vip: ListId::generate(),
+    };
 
     // Seed through the batch write path, timing only the store.
     let mut seq = Sequence(0x9E37_79B9_7F4A_7C15);
@@ -124,7 +152,7 @@ async fn main() {
     let batch_size = 5_000;
     for start in (0..total).step_by(batch_size) {
         let batch: Vec<_> = (start..(start + batch_size).min(total))
-            .map(|i| person(i, &mut seq))
+            .map(|i| person(i, &mut seq, &catalog))
             .collect();
         let t = Instant::now();
         let outcomes = store
@@ -214,6 +242,24 @@ async fn main() {
             vec!["country=DE&sms_consent=unsubscribed".into()],
         ),
         ("email + country", vec!["email=inbox&country=FR".into()]),
+        (
+            "list (10% of contacts)",
+            vec![format!("list={}", catalog.vip)],
+        ),
+        (
+            "list + country",
+            vec![format!("list={}&country=JP", catalog.vip)],
+        ),
+        (
+            "attr.score[gt] (number)",
+            ["990", "500", "0"]
+                .map(|t| format!("attr.score[gt]={t}"))
+                .to_vec(),
+        ),
+        (
+            "attr.score (equals)",
+            ["7", "999"].map(|t| format!("attr.score={t}")).to_vec(),
+        ),
     ];
     let samples = 100;
     let mut report = String::new();
@@ -245,7 +291,8 @@ async fn main() {
         for s in 0..samples {
             let raw = &queries[s % queries.len()];
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).expect("query");
-            let mut request = ListRequest::from_pairs(&pairs, &[]).expect("request");
+            let mut request = ListRequest::from_pairs(&pairs, std::slice::from_ref(&catalog.score))
+                .expect("request");
             request.page = PageRequest::first(50);
             let t = Instant::now();
             let page = store

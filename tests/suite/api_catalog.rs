@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{BETA, Server, contact, expect_problem, problem_fields, send};
+use crate::support::{BETA, Server, contact, expect_problem, external_ids, problem_fields, send};
 
 async fn ok(server: &Server, method: Method, path: &str, body: Option<Value>) -> Value {
     let mut request = server.req(method.clone(), path);
@@ -34,15 +34,6 @@ async fn new_list(server: &Server, name: &str) -> String {
     )
     .await;
     body["id"].as_str().expect("id").to_owned()
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|c| c["external_id"].as_str().unwrap_or("-").to_owned())
-        .collect()
 }
 
 #[tokio::test]
@@ -212,7 +203,7 @@ async fn contacts_carry_typed_custom_values() {
     define(&server, "tier", "number").await;
     assert!(server.get(id).await.1["attributes"].get("tier").is_none());
     let (_, page) = server.list("attr.tier[gt]=0").await;
-    assert_eq!(ids(&page), Vec::<String>::new());
+    assert_eq!(external_ids(&page), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -244,7 +235,7 @@ async fn custom_attributes_filter_and_choose_columns() {
     for (query, expected) in cases {
         let (status, page) = server.list(query).await;
         assert_eq!(status, StatusCode::OK, "{query}: {page}");
-        assert_eq!(ids(&page), expected, "{query}");
+        assert_eq!(external_ids(&page), expected, "{query}");
     }
     let (_, page) = server.list("columns=tier,phone&attr.score[gt]=40").await;
     let item = &page["items"][0];
@@ -327,7 +318,7 @@ async fn lists_hold_members_without_owning_them() {
         None,
     )
     .await;
-    assert_eq!(ids(&members), ["crm-2"]);
+    assert_eq!(external_ids(&members), ["crm-2"]);
     assert!(members["next_cursor"].is_string());
     let filtered = ok(
         &server,
@@ -336,9 +327,9 @@ async fn lists_hold_members_without_owning_them() {
         None,
     )
     .await;
-    assert_eq!(ids(&filtered), ["crm-1"]);
+    assert_eq!(external_ids(&filtered), ["crm-1"]);
     let (_, page) = server.list(&format!("list={vip}")).await;
-    assert_eq!(ids(&page), ["crm-2", "crm-1"]);
+    assert_eq!(external_ids(&page), ["crm-2", "crm-1"]);
     let tab = ok(
         &server,
         Method::GET,
@@ -363,6 +354,14 @@ async fn lists_hold_members_without_owning_them() {
     .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(server.get(&id(&a)).await.1["lists"], json!([]));
+    let empty = ok(
+        &server,
+        Method::GET,
+        &format!("/v1/contacts/{}/lists", id(&a)),
+        None,
+    )
+    .await;
+    assert_eq!(empty, json!([]));
     let renamed = ok(
         &server,
         Method::PATCH,

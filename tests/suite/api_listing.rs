@@ -3,16 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Server, contact, expect_problem, problem_fields};
-
-fn external_ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|c| c["external_id"].as_str().unwrap_or("-").to_owned())
-        .collect()
-}
+use crate::support::{Server, contact, expect_problem, external_ids, problem_fields};
 
 async fn seed(server: &Server) {
     let people = [

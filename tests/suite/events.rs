@@ -10,20 +10,20 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// The Messaging ID the samples carry; replaced by a real one in the test.
+/// The Messaging ID and list ID the samples carry; the test puts real ones in.
 const SAMPLE_ID: &str = "01JDQ3V6Y8M6F3XG2W5T9K0ABC";
+const SAMPLE_LIST: &str = "01JDQ3V6Y8M6F3XG2W5T9K0XYZ";
 
 fn sample(name: &str) -> String {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Runs an API Gateway v2 event through the function's router as Lambda
-/// would: event JSON → `lambda_http` adapter → API Gateway response JSON.
+/// Runs an API Gateway v2 event through a router as Lambda would: event
+/// JSON → `lambda_http` adapter → API Gateway response JSON.
 async fn invoke(router: axum::Router, event: &str) -> (u16, Value) {
     let request: LambdaRequest = serde_json::from_str(event).expect("an API Gateway v2 event");
-    let adapter = lambda_http::Adapter::from(router);
-    let response = adapter
+    let response = lambda_http::Adapter::from(router)
         .oneshot(LambdaEvent::new(request, Context::default()))
         .await
         .expect("handler");
@@ -37,12 +37,31 @@ async fn invoke(router: axum::Router, event: &str) -> (u16, Value) {
     (status, body)
 }
 
-fn routers(state: &AppState) -> [(&'static str, axum::Router); 3] {
-    [
-        ("contacts", contacts::http::contacts_router(state.clone())),
-        ("consent", contacts::http::consent_router(state.clone())),
-        ("listing", contacts::http::listing_router(state.clone())),
-    ]
+/// The router of the function a sample belongs to (its name's first word).
+fn function_router(state: &AppState, sample: &str) -> axum::Router {
+    let routers = [
+        (
+            "contacts",
+            contacts::http::contacts_router as fn(AppState) -> axum::Router,
+        ),
+        ("consent", contacts::http::consent_router),
+        ("listing", contacts::http::listing_router),
+        ("workspace", contacts::http::workspace_router),
+    ];
+    let function = sample.split('-').next().unwrap_or_default();
+    let (_, router) = routers
+        .into_iter()
+        .find(|(f, _)| *f == function)
+        .unwrap_or_else(|| panic!("no function for sample {sample}"));
+    router(state.clone())
+}
+
+/// Runs a sample with the real contact and list IDs put in.
+async fn run(state: &AppState, name: &str, contact: &str, list: &str) -> (u16, Value) {
+    let event = sample(name)
+        .replace(SAMPLE_ID, contact)
+        .replace(SAMPLE_LIST, list);
+    invoke(function_router(state, name), &event).await
 }
 
 #[tokio::test]
@@ -52,56 +71,79 @@ async fn every_api_sample_runs_through_its_function() {
         Arc::new(JwtClaim(DEFAULT_WORKSPACE_CLAIM.to_owned())),
         None,
     );
-    let router = |name: &str| {
-        let function = name.split('-').next().unwrap_or_default();
-        routers(&state)
-            .into_iter()
-            .find(|(f, _)| *f == function)
-            .map(|(_, r)| r)
-            .unwrap_or_else(|| panic!("no function for sample {name}"))
-    };
-
-    let (status, created) = invoke(
-        router("contacts-create.json"),
-        &sample("contacts-create.json"),
+    let (status, body) = run(
+        &state,
+        "workspace-attributes-create.json",
+        SAMPLE_ID,
+        SAMPLE_LIST,
     )
     .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, list) = run(
+        &state,
+        "workspace-lists-create.json",
+        SAMPLE_ID,
+        SAMPLE_LIST,
+    )
+    .await;
+    assert_eq!(status, 201, "{list}");
+    let list = list["id"].as_str().expect("list id").to_owned();
+    let (status, created) = run(&state, "contacts-create.json", SAMPLE_ID, &list).await;
     assert_eq!(status, 201, "{created}");
     let id = created["messaging_id"]
         .as_str()
         .expect("messaging_id")
         .to_owned();
+
     let steps = [
         ("contacts-get.json", 200),
         ("contacts-edit.json", 200),
         ("consent-put.json", 200),
         ("consent-history.json", 200),
+        ("contacts-add-members.json", 200),
+        ("contacts-lists.json", 200),
+        ("listing-members.json", 200),
         ("listing-list.json", 200),
         ("listing-usage.json", 200),
+        ("workspace-attributes-list.json", 200),
+        ("workspace-attributes-edit.json", 200),
+        ("workspace-lists-get.json", 200),
+        ("workspace-lists-rename.json", 200),
+        ("workspace-lists-list.json", 200),
+        ("workspace-settings-put.json", 200),
+        ("workspace-settings-get.json", 200),
+        ("contacts-remove-member.json", 204),
+        ("workspace-lists-delete.json", 204),
+        ("workspace-attributes-delete.json", 204),
         ("contacts-delete.json", 204),
         ("contacts-get.json", 404),
     ];
     for (name, expected) in steps {
-        let event = sample(name).replace(SAMPLE_ID, &id);
-        let (status, body) = invoke(router(name), &event).await;
+        let (status, body) = run(&state, name, &id, &list).await;
         assert_eq!(status, expected, "{name}: {body}");
         match name {
             "contacts-edit.json" => assert_eq!(body["full_name"], "Ann Lee-Smith"),
             "consent-history.json" => assert_eq!(body["items"].as_array().map(Vec::len), Some(3)),
-            "listing-list.json" => assert_eq!(body["items"][0]["messaging_id"], id.as_str()),
+            "contacts-lists.json" => assert_eq!(body[0]["name"], "VIP"),
+            "listing-members.json" => assert_eq!(body["items"][0]["messaging_id"], id.as_str()),
+            "listing-list.json" => assert_eq!(body["items"][0]["attributes"]["tier"], "Gold"),
             "listing-usage.json" => assert_eq!(body["count"], 1),
+            "workspace-lists-get.json" => assert_eq!(body["member_count"], 1),
+            "workspace-settings-get.json" => assert_eq!(body["columns"][2], "tier"),
             _ => {}
         }
     }
 
     // Without the authorizer's claims, nothing is served.
-    let mut anonymous: Value = serde_json::from_str(&sample("listing-usage.json")).expect("json");
-    anonymous["requestContext"]
-        .as_object_mut()
-        .expect("context")
-        .remove("authorizer");
-    let (status, body) = invoke(router("listing-usage.json"), &anonymous.to_string()).await;
-    assert_eq!(status, 401, "{body}");
+    for name in ["listing-usage.json", "workspace-lists-list.json"] {
+        let mut anonymous: Value = serde_json::from_str(&sample(name)).expect("json");
+        anonymous["requestContext"]
+            .as_object_mut()
+            .expect("context")
+            .remove("authorizer");
+        let (status, body) = invoke(function_router(&state, name), &anonymous.to_string()).await;
+        assert_eq!(status, 401, "{name}: {body}");
+    }
 }
 
 #[tokio::test]

@@ -177,3 +177,13 @@ pub async fn expect_problem(request: RequestBuilder, status: StatusCode) -> Valu
     assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     body
 }
+
+/// The `external_id`s of a page's items, in order.
+pub fn external_ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["external_id"].as_str().unwrap_or("-").to_owned())
+        .collect()
+}

@@ -187,19 +187,11 @@ impl DynamoStore {
 
     /// The sum of a sharded counter's items.
     pub(super) async fn sum_counter(&self, partition: String) -> Result<u64> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", AttributeValue::S(partition))
-            .consistent_read(true)
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(unexpected)?;
-        self.record(Units::Read, out.consumed_capacity());
-        out.items().iter().map(items::count_from_item).sum()
+        self.partition(partition)
+            .await?
+            .iter()
+            .map(items::count_from_item)
+            .sum()
     }
 
     fn history_writes(
@@ -510,21 +502,15 @@ impl ContactStore for DynamoStore {
 impl DynamoStore {
     /// Removes a deleted contact's consent history, 25 items a request.
     async fn delete_history(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<()> {
-        let partition = AttributeValue::S(items::history_partition(workspace, id));
         let keys: Vec<Item> = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", partition)
-            .projection_expression("pk, sk")
-            .set_return_consumed_capacity(self.capacity())
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(unexpected)?;
+            .partition(items::history_partition(workspace, id))
+            .await?
+            .into_iter()
+            .map(|mut item| {
+                item.retain(|name, _| name == "pk" || name == "sk");
+                item
+            })
+            .collect();
         for chunk in keys.chunks(25) {
             let requests = chunk
                 .iter()
