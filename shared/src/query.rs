@@ -50,6 +50,9 @@ impl SearchText {
     /// Validates search text.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let text = raw.trim();
+        if text.chars().any(char::is_control) {
+            return Err(InvalidValue("must not contain control characters".into()));
+        }
         match text.chars().count() {
             0 => Err(InvalidValue("must not be empty".into())),
             1..=255 => Ok(Self(text.to_owned())),
@@ -359,12 +362,16 @@ pub fn parse_columns(
     value: &str,
     schema: &[AttributeDefinition],
 ) -> Result<Vec<ColumnChoice>, InvalidValue> {
-    value
+    let columns: Vec<ColumnChoice> = value
         .split(',')
         .map(str::trim)
         .filter(|name| !name.is_empty())
         .map(|name| ColumnChoice::parse(name, schema))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if columns.is_empty() {
+        return Err(InvalidValue("choose at least one column".into()));
+    }
+    Ok(columns)
 }
 
 #[cfg(test)]

@@ -75,6 +75,9 @@ async fn unknown_or_bad_parameters_are_named() {
     let cases = [
         ("nickname=x", vec!["nickname"]),
         ("columns=full_name,shoe_size", vec!["columns"]),
+        ("columns=", vec!["columns"]),
+        ("full_name=ab%00cd", vec!["full_name"]),
+        ("email=ab%0Acd", vec!["email"]),
         ("limit=0", vec!["limit"]),
         ("limit=501", vec!["limit"]),
         ("limit=ten", vec!["limit"]),

@@ -54,7 +54,7 @@ pub async fn put(
     get, path = "/v1/contacts/{messaging_id}/consent-history", tag = "consent",
     params(
         ("messaging_id" = String, Path),
-        ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query),
     ),
     responses(

@@ -369,10 +369,12 @@ impl ContactBody {
     }
 }
 
-/// A page of contacts; with `columns=`, each item holds only those fields.
+/// A page of contacts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ContactPage {
-    #[schema(value_type = Vec<ContactBody>)]
+    /// Each a `ContactBody`; with `columns=`, only those fields of it (and
+    /// `messaging_id`).
+    #[schema(value_type = Vec<Object>)]
     pub items: Vec<Value>,
     /// Pass as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,

@@ -14,6 +14,9 @@ use crate::query::ListRequest;
 
 /// List contacts newest first, filtered (all filters must hold) and paged.
 /// A page may hold fewer than `limit` items and still have a `next_cursor`.
+/// Custom attributes filter as `attr.<name>=<value>` (text contains, ignoring
+/// case; boolean exact; number, date and datetime equal) and, for number,
+/// date and datetime, `attr.<name>[eq|gt|lt]=<value>`.
 #[utoipa::path(
     get, path = "/v1/contacts", tag = "listing",
     params(
@@ -29,9 +32,8 @@ use crate::query::ListRequest;
         ("whatsapp_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
         ("email_consent" = Option<String>, Query, description = "subscribed, unsubscribed or not_subscribed"),
         ("list" = Option<String>, Query, description = "ID of a list the contact belongs to"),
-        ("attr.{name}" = Option<String>, Query, description = "custom attribute: text contains (ignoring case); number, date, datetime equal; boolean exact. Also attr.{name}[eq], [gt], [lt] for number, date and datetime"),
         ("columns" = Option<String>, Query, description = "comma-separated columns to return; messaging_id always comes"),
-        ("limit" = Option<usize>, Query, description = "1 to 500, default 50"),
+        ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(

@@ -150,7 +150,7 @@ pub async fn delete(
 /// paging as `GET /v1/contacts`.
 #[utoipa::path(
     get, path = "/v1/lists/{id}/contacts", tag = "lists",
-    params(("id" = String, Path), ("limit" = Option<usize>, Query), ("cursor" = Option<String>, Query)),
+    params(("id" = String, Path), ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, description = "A page of members", body = ContactPage),
         (status = 400, description = "Unknown or invalid parameter", body = Problem, content_type = "application/problem+json"),

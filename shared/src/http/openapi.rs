@@ -2,6 +2,7 @@
 
 use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{attributes, consent, contacts, listing, lists, settings};
@@ -23,6 +24,9 @@ use super::{attributes, consent, contacts, listing, lists, settings};
 )]
 pub struct ApiDoc;
 
+/// The bearer scheme, and on every operation the problems any request can
+/// meet: 400 (bad input) and 401 (no or unknown token); 413 and 415 where a
+/// body is read.
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -34,6 +38,43 @@ impl Modify for BearerAuth {
                 "bearer",
                 SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
             );
+        let problem = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/problem+json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                responses
+                    .entry("400".to_owned())
+                    .or_insert_with(|| problem("Invalid input").into());
+                responses
+                    .entry("401".to_owned())
+                    .or_insert_with(|| problem("No or unknown bearer token").into());
+                if operation.request_body.is_some() {
+                    responses
+                        .entry("413".to_owned())
+                        .or_insert_with(|| problem("Body larger than 64 KiB").into());
+                    responses
+                        .entry("415".to_owned())
+                        .or_insert_with(|| problem("Body is not JSON").into());
+                }
+            }
+        }
     }
 }
 
