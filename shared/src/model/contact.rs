@@ -102,8 +102,10 @@ pub struct NewContact {
     pub lists: BTreeSet<ListId>,
 }
 
-/// The most lists one contact may belong to.
-pub const MAX_LISTS_PER_CONTACT: usize = 40;
+/// The most lists one contact may belong to. A contact's memberships are
+/// written with it in one transaction; on DynamoDB, moving a contact from 20
+/// lists to 20 others is 86 writes of the 100 a transaction allows.
+pub const MAX_LISTS_PER_CONTACT: usize = 20;
 
 fn check_lists(lists: &BTreeSet<ListId>) -> Result<(), Error> {
     if lists.len() > MAX_LISTS_PER_CONTACT {
@@ -301,6 +303,24 @@ mod tests {
         assert_eq!(edited.messaging_id, c.messaging_id);
         assert_eq!(edited.first_name, None);
         assert_eq!(edited.reach.phone(), c.reach.phone());
+    }
+
+    #[test]
+    fn a_contact_belongs_to_at_most_twenty_lists() {
+        let c = sample();
+        let lists = |n| (0..n).map(|_| ListId::generate()).collect::<BTreeSet<_>>();
+        let at_most = ContactChanges {
+            lists: Some(lists(MAX_LISTS_PER_CONTACT)),
+            ..Default::default()
+        };
+        assert!(c.edited(at_most, Utc::now()).is_ok());
+        let too_many = ContactChanges {
+            lists: Some(lists(MAX_LISTS_PER_CONTACT + 1)),
+            ..Default::default()
+        };
+        assert!(
+            matches!(c.edited(too_many, Utc::now()), Err(Error::Validation(e)) if e[0].field == "lists")
+        );
     }
 
     #[test]

@@ -46,7 +46,8 @@ macro_rules! contract_tests {
             list_members_page_newest_first_with_filters,
             attribute_definitions_are_unique_per_workspace,
             lists_have_unique_names_and_counted_members,
-            columns_are_saved_per_workspace
+            columns_are_saved_per_workspace,
+            a_contact_moves_between_the_most_lists_at_once
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -1181,4 +1182,41 @@ pub async fn columns_are_saved_per_workspace<S: SchemaStore>(store: &S) {
         Some(chosen[..1].to_vec())
     );
     assert_eq!(store.columns(&other).await.expect("columns"), None);
+}
+
+/// A contact in the most lists it may hold can move to as many others in
+/// one edit, and be deleted, without exceeding what one write may carry.
+pub async fn a_contact_moves_between_the_most_lists_at_once(store: &dyn ContactStore) {
+    use crate::model::MAX_LISTS_PER_CONTACT;
+    let w = ws("w1");
+    let lists = |n: usize| (0..n).map(|_| ListId::generate()).collect::<BTreeSet<_>>();
+    let (mut contact, consent) = simple(1);
+    contact.lists = lists(MAX_LISTS_PER_CONTACT);
+    store
+        .insert(&w, &(contact.clone(), consent), None)
+        .await
+        .expect("insert");
+    let moved = edit_stored(store, &w, &contact, |c| {
+        c.lists = lists(MAX_LISTS_PER_CONTACT);
+        c.external_id = ExternalId::parse("moved").expect("id");
+    })
+    .await;
+    assert_eq!(
+        store.get(&w, &contact.messaging_id).await.expect("get"),
+        Some(moved.clone())
+    );
+    let first = moved.lists.iter().next().cloned().expect("a list");
+    let query = ContactQuery {
+        filters: vec![ContactFilter::InList(first)],
+    };
+    assert_eq!(
+        all_ids(store, &w, &query, 10).await,
+        [contact.messaging_id.clone()]
+    );
+    assert!(
+        store
+            .delete(&w, &contact.messaging_id)
+            .await
+            .expect("delete")
+    );
 }
