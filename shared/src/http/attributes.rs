@@ -30,7 +30,6 @@ fn generic(column: Column) -> AttributeBody {
 #[utoipa::path(
     get, path = "/v1/attributes", tag = "attributes",
     responses((status = 200, description = "The schema", body = Vec<AttributeBody>)),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -56,10 +55,8 @@ fn parse_kind(errors: &mut Collector, raw: Option<&str>) -> Option<AttributeType
     request_body = CreateAttributeRequest,
     responses(
         (status = 201, description = "Defined", body = AttributeBody),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -106,11 +103,9 @@ fn custom_name(raw: &str) -> Result<AttributeName> {
     request_body = EditAttributeRequest,
     responses(
         (status = 200, description = "Changed", body = AttributeBody),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such attribute", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Values exist", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn edit(
     State(state): State<AppState>,
@@ -140,7 +135,6 @@ pub async fn edit(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such attribute", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,

@@ -22,11 +22,9 @@ use crate::{AppState, service};
     request_body = ConsentRequest,
     responses(
         (status = 200, description = "The contact", body = ContactBody, headers(("ETag" = String))),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn put(
     State(state): State<AppState>,
@@ -61,7 +59,6 @@ pub async fn put(
         (status = 200, description = "The history", body = ConsentHistoryPage),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn history(
     State(state): State<AppState>,

@@ -33,11 +33,9 @@ pub(super) fn contact_response(
     responses(
         (status = 201, description = "Created", body = ContactBody,
             headers(("ETag" = String), ("Location" = String))),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Contact limit reached", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "External ID already in use", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -69,7 +67,6 @@ pub async fn create(
         (status = 200, description = "The contact", body = ContactBody, headers(("ETag" = String))),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -91,12 +88,10 @@ pub async fn get(
     request_body = EditContactRequest,
     responses(
         (status = 200, description = "The edited contact", body = ContactBody, headers(("ETag" = String))),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "External ID already in use", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn edit(
     State(state): State<AppState>,
@@ -120,7 +115,6 @@ pub async fn edit(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -139,7 +133,6 @@ pub async fn delete(
         (status = 200, description = "Its lists, by name", body = Vec<ListRef>),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn lists(
     State(state): State<AppState>,

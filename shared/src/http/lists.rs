@@ -44,7 +44,6 @@ async fn body(state: &AppState, workspace: &WorkspaceId, list: &ContactList) -> 
 #[utoipa::path(
     get, path = "/v1/lists", tag = "lists",
     responses((status = 200, description = "The lists", body = Vec<ListBody>)),
-    security(("bearer" = []))
 )]
 pub async fn list(
     State(state): State<AppState>,
@@ -63,10 +62,8 @@ pub async fn list(
     request_body = ListNameRequest,
     responses(
         (status = 201, description = "Created", body = ListBody),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn create(
     State(state): State<AppState>,
@@ -86,7 +83,6 @@ pub async fn create(
         (status = 200, description = "The list", body = ListBody),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn get(
     State(state): State<AppState>,
@@ -104,11 +100,9 @@ pub async fn get(
     request_body = ListNameRequest,
     responses(
         (status = 200, description = "Renamed", body = ListBody),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn rename(
     State(state): State<AppState>,
@@ -131,7 +125,6 @@ pub async fn rename(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -153,10 +146,8 @@ pub async fn delete(
     params(("id" = String, Path), ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, description = "A page of members", body = ContactPage),
-        (status = 400, description = "Unknown or invalid parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn members(
     State(state): State<AppState>,
@@ -185,10 +176,8 @@ pub async fn members(
     request_body = MembersRequest,
     responses(
         (status = 200, description = "What was added", body = MembersResult),
-        (status = 400, description = "Invalid input", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such list", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn add_members(
     State(state): State<AppState>,
@@ -230,7 +219,6 @@ pub async fn add_members(
         (status = 204, description = "Removed (or was not a member)"),
         (status = 404, description = "No such list or contact", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("bearer" = []))
 )]
 pub async fn remove_member(
     State(state): State<AppState>,

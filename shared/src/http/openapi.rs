@@ -5,6 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+use super::problem::Problem;
 use super::{attributes, consent, contacts, listing, lists, settings};
 
 /// The API's OpenAPI document.
@@ -20,7 +21,9 @@ use super::{attributes, consent, contacts, listing, lists, settings};
         lists::members, lists::add_members, lists::remove_member,
         settings::get, settings::put,
     ),
+    components(schemas(Problem)),
     modifiers(&BearerAuth),
+    security(("bearer" = [])),
 )]
 pub struct ApiDoc;
 
