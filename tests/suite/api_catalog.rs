@@ -381,6 +381,12 @@ async fn lists_hold_members_without_owning_them() {
     let (status, _) = send(server.req(Method::DELETE, &format!("/v1/lists/{vip}"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(server.get(&id(&b)).await.1["lists"], json!([]));
+    let problem = expect_problem(
+        server.req(Method::GET, &format!("/v1/contacts?list={vip}")),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(problem_fields(&problem), ["list"]);
     let (_, usage) = send(server.req(Method::GET, "/v1/contacts/usage")).await;
     assert_eq!(usage["count"], 3);
     send(server.req(Method::DELETE, &format!("/v1/contacts/{}", id(&c)))).await;

@@ -8,8 +8,8 @@ use super::dto::{ContactBody, ContactPage, UsageBody};
 use super::extract::QueryPairs;
 use crate::AppState;
 use crate::catalog::Catalog;
-use crate::error::Result;
-use crate::query::ListRequest;
+use crate::error::{Error, Result};
+use crate::query::{ContactFilter, ListRequest};
 
 /// List contacts newest first, filtered (all filters must hold) and paged.
 /// A page may hold fewer than `limit` items and still have a `next_cursor`.
@@ -61,6 +61,13 @@ pub(super) async fn page_of(
     catalog: &Catalog,
     request: ListRequest,
 ) -> Result<Json<ContactPage>> {
+    for filter in &request.query.filters {
+        if let ContactFilter::InList(id) = filter
+            && catalog.list(id).is_none()
+        {
+            return Err(Error::invalid("list", format!("no list has ID {id}")));
+        }
+    }
     let page = state
         .contacts
         .list(workspace, &request.query, &request.page)
