@@ -87,9 +87,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ContactId {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Error::RouteNotFound(e.body_text()))?;
+        let PathParams(raw) = PathParams::<String>::from_request_parts(parts, state).await?;
         MessagingId::parse(&raw)
             .map(Self)
             .map_err(|_| Error::ContactNotFound(raw))
