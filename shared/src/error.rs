@@ -58,6 +58,10 @@ pub enum Error {
          clear them (or create a new attribute) first"
     )]
     AttributeHasValues(String),
+    /// A shared link was tampered with, has expired, or is used for another
+    /// method or content type than it was made for.
+    #[error("{0}")]
+    LinkRefused(String),
     /// The path names nothing this API serves.
     #[error("no such resource: {0}")]
     RouteNotFound(String),

@@ -1,7 +1,7 @@
 //! The local server: every router on one port over the embedded store.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::AppState;
 use crate::http::auth::BearerTokens;
 use crate::store::embedded::EmbeddedStore;
+use crate::store::folder::FolderStore;
 
 /// The token that works when `CONTACTS_TOKENS` is not set.
 pub const DEV_TOKEN: &str = "dev-token";
@@ -71,17 +72,24 @@ impl LocalServer {
         let store = EmbeddedStore::open(&config.data_dir)
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
         let state = AppState::over(store, Arc::new(config.tokens.clone()), config.usage_limit);
-        Self::bind_state(config.addr, state).await
+        Self::bind_state(config.addr, state, &config.data_dir).await
     }
 
-    /// Binds `addr` to serve every router over `state`.
-    pub async fn bind_state(addr: SocketAddr, state: AppState) -> anyhow::Result<Self> {
+    /// Binds `addr` to serve every router over `state`, with the embedded
+    /// object store's files under `data_dir/objects`.
+    pub async fn bind_state(
+        addr: SocketAddr,
+        state: AppState,
+        data_dir: &Path,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let objects = FolderStore::open(&data_dir.join("objects"), base_url)?;
         Ok(Self {
             listener,
-            router: crate::http::local_router(state),
+            router: crate::http::local_router(state, objects),
         })
     }
 

@@ -54,3 +54,79 @@ async fn data_survives_a_graceful_restart() {
     let (_, usage) = send(restarted.req(Method::GET, "/v1/contacts/usage")).await;
     assert_eq!(usage["count"], 1);
 }
+
+#[tokio::test]
+async fn object_links_are_served_with_their_limits() {
+    use contacts::store::folder::FolderStore;
+    use contacts::store::objects::{ObjectKey, ObjectStore};
+    use std::time::Duration;
+
+    let server = Server::start().await;
+    // A store over the server's own folder signs links the server honours.
+    let store =
+        FolderStore::open(&server.data.path().join("objects"), server.url("")).expect("store");
+    let key = ObjectKey::parse("uploads/alpha/list.csv").expect("key");
+    let http = reqwest::Client::new();
+    let put = store
+        .presign_put(&key, "text/csv", Duration::from_secs(60))
+        .await
+        .expect("link");
+
+    let wrong_type = http
+        .put(&put.url)
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(wrong_type.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        wrong_type.headers()["content-type"],
+        "application/problem+json"
+    );
+    let unsigned = http
+        .put(server.url("/objects/uploads/alpha/list.csv"))
+        .header("content-type", "text/csv")
+        .body("a")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(unsigned.status(), StatusCode::FORBIDDEN);
+    let escape = http
+        .get(server.url("/objects/uploads/../../etc/passwd?expires=9999999999&signature=00"))
+        .send()
+        .await
+        .expect("get");
+    assert!(escape.status().is_client_error());
+
+    let too_big =
+        vec![b'x'; usize::try_from(contacts::http::objects::UPLOAD_LIMIT).expect("size") + 1];
+    let response = http
+        .put(&put.url)
+        .header("content-type", "text/csv")
+        .body(too_big)
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(
+        store.get(&key).await.expect("get").is_none(),
+        "nothing of an oversize upload is kept"
+    );
+
+    let response = http
+        .put(&put.url)
+        .header("content-type", "text/csv")
+        .body("external_id\nx\n")
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(response.status(), StatusCode::OK);
+    let get = store
+        .presign_get(&key, Duration::from_secs(60))
+        .await
+        .expect("link");
+    let response = http.get(&get.url).send().await.expect("get");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.expect("body"), "external_id\nx\n");
+}

@@ -8,6 +8,7 @@ mod api_listing;
 mod aws;
 mod contract_dynamo;
 mod contract_embedded;
+mod contract_folder;
 mod contract_s3;
 mod events;
 mod local_server;

@@ -49,7 +49,7 @@ impl Server {
                     Arc::new(config.tokens.clone()),
                     limit,
                 );
-                LocalServer::bind_state(config.addr, state).await
+                LocalServer::bind_state(config.addr, state, data.path()).await
             }
             Ok(other) if other != "embedded" => panic!("unknown CONTACTS_TEST_BACKEND {other:?}"),
             _ => LocalServer::bind(&config).await,

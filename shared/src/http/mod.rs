@@ -9,6 +9,7 @@ pub mod dto;
 mod extract;
 mod listing;
 mod lists;
+pub mod objects;
 mod openapi;
 pub mod problem;
 mod settings;
@@ -25,6 +26,7 @@ pub use openapi::ApiDoc;
 
 use crate::AppState;
 use crate::error::Error;
+use crate::store::folder::FolderStore;
 
 /// Create, read, edit and delete one contact.
 pub fn contacts_router(state: AppState) -> Router {
@@ -46,13 +48,15 @@ pub fn workspace_router(state: AppState) -> Router {
     serve(workspace_routes(), state)
 }
 
-/// Every route on one router, with the OpenAPI document at `/openapi.json`.
-pub fn local_router(state: AppState) -> Router {
+/// Every route on one router, with the OpenAPI document at `/openapi.json`
+/// and the links of the embedded object store at `/objects/...`.
+pub fn local_router(state: AppState, objects: FolderStore) -> Router {
     let routes = contact_routes()
         .merge(consent_routes())
         .merge(listing_routes())
         .merge(workspace_routes())
-        .route("/openapi.json", get(openapi::document));
+        .route("/openapi.json", get(openapi::document))
+        .nest_service("/objects", objects::router(objects));
     serve(routes, state)
 }
 

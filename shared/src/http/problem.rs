@@ -61,6 +61,7 @@ impl Error {
                 "attribute-has-values",
                 "Attribute has values",
             ),
+            Error::LinkRefused(_) => (StatusCode::FORBIDDEN, "link-refused", "Link refused"),
             Error::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Error::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

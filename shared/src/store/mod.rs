@@ -18,6 +18,7 @@ pub mod contract;
 #[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod embedded;
+pub mod folder;
 #[cfg(feature = "contract")]
 pub mod object_contract;
 pub mod objects;

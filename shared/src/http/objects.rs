@@ -1,0 +1,112 @@
+//! Serves the links of the embedded object store (`/objects/<key>`), the
+//! local stand-in for S3's presigned URLs: the same expiry, a signature over
+//! method, key, expiry and (for uploads) content type.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::TryStreamExt;
+use tokio::io::AsyncReadExt;
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use super::extract::{PathParams, QueryPairs};
+use crate::error::{Error, Result};
+use crate::store::folder::FolderStore;
+use crate::store::objects::{ObjectKey, ObjectStore};
+
+/// The link routes, to be nested at `/objects`.
+pub fn router(store: FolderStore) -> axum::Router {
+    axum::Router::new()
+        .route("/{*key}", axum::routing::get(download).put(upload))
+        .with_state(store)
+}
+
+/// The largest object a link may upload (a CSV file's limit).
+pub const UPLOAD_LIMIT: u64 = 50 * 1024 * 1024;
+
+/// A link's key and verified claims.
+fn verified(
+    store: &FolderStore,
+    method: &str,
+    raw_key: &str,
+    query: &[(String, String)],
+    content_type: &str,
+) -> Result<ObjectKey> {
+    let param = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let key = ObjectKey::parse(raw_key).map_err(|_| Error::RouteNotFound(raw_key.to_owned()))?;
+    let expires = param("expires").and_then(|e| e.parse().ok());
+    let (Some(expires), Some(signature)) = (expires, param("signature")) else {
+        return Err(Error::LinkRefused(
+            "the link has no expiry or signature".into(),
+        ));
+    };
+    store
+        .verify(method, &key, expires, content_type, signature)
+        .map_err(|e| Error::LinkRefused(e.to_string()))?;
+    Ok(key)
+}
+
+/// `GET /objects/<key>`: the object, streamed.
+pub async fn download(
+    State(store): State<FolderStore>,
+    PathParams(raw_key): PathParams<String>,
+    QueryPairs(query): QueryPairs,
+) -> Result<Response> {
+    let key = verified(&store, "GET", &raw_key, &query, "")?;
+    let reader = store
+        .get(&key)
+        .await?
+        .ok_or_else(|| Error::RouteNotFound(raw_key.clone()))?;
+    let name = raw_key
+        .rsplit('/')
+        .next()
+        .unwrap_or("download")
+        .replace('"', "");
+    Ok((
+        [
+            (CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        Body::from_stream(ReaderStream::new(reader)),
+    )
+        .into_response())
+}
+
+/// `PUT /objects/<key>`: stores the body (up to [`UPLOAD_LIMIT`]), streamed.
+pub async fn upload(
+    State(store): State<FolderStore>,
+    PathParams(raw_key): PathParams<String>,
+    QueryPairs(query): QueryPairs,
+    headers: HeaderMap,
+    request: Request,
+) -> Result<StatusCode> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let key = verified(&store, "PUT", &raw_key, &query, &content_type)?;
+    let stream = request
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other);
+    let body = StreamReader::new(stream).take(UPLOAD_LIMIT + 1);
+    store.put(&key, Box::pin(body), &content_type).await?;
+    if store.size(&key).await? > Some(UPLOAD_LIMIT) {
+        store.delete(&key).await?;
+        return Err(Error::BodyTooLarge {
+            limit: usize::try_from(UPLOAD_LIMIT).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,211 @@
+//! The embedded object store: objects as files under a folder, shared
+//! through links the local server honours (HMAC-signed, expiring), like S3's
+//! presigned URLs.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::Utc;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use tokio::io::AsyncWriteExt;
+
+use super::objects::{ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
+use crate::error::{Error, Result};
+
+/// The file holding the key that signs links, in the store's folder.
+const KEY_FILE: &str = ".link-key";
+/// Where uploads are written before they are complete.
+const PARTIAL: &str = ".partial";
+
+/// Objects as files under one folder.
+#[derive(Clone)]
+pub struct FolderStore {
+    root: PathBuf,
+    base_url: String,
+    key: [u8; 32],
+}
+
+/// Why a link was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    #[error("the link's signature does not match")]
+    BadSignature,
+    #[error("the link has expired")]
+    Expired,
+}
+
+impl FolderStore {
+    /// A store in `root` (created if needed) whose links start with `base_url`
+    /// (e.g. `http://127.0.0.1:3000`). The signing key is kept in the folder,
+    /// so links survive a restart.
+    pub fn open(root: &Path, base_url: impl Into<String>) -> Result<Self> {
+        std::fs::create_dir_all(root.join(PARTIAL))
+            .with_context(|| format!("creating the object folder {}", root.display()))?;
+        let key_path = root.join(KEY_FILE);
+        let key = match std::fs::read(&key_path) {
+            Ok(bytes) if bytes.len() == 32 => {
+                let mut key = [0; 32];
+                key.copy_from_slice(&bytes);
+                key
+            }
+            _ => {
+                let mut key = [0; 32];
+                getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+                std::fs::write(&key_path, key).context("saving the link key")?;
+                key
+            }
+        };
+        Ok(Self {
+            root: root.to_owned(),
+            base_url: base_url.into(),
+            key,
+        })
+    }
+
+    /// The file of an object; keys never leave the folder (no `..`, no empty
+    /// or `.` segments).
+    fn path(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join("objects").join(key.as_ref())
+    }
+
+    fn mac(&self, method: &str, key: &ObjectKey, expires: i64, content_type: &str) -> Hmac<Sha256> {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes a key of any size");
+        mac.update(format!("{method}\n{}\n{expires}\n{content_type}", key.as_ref()).as_bytes());
+        mac
+    }
+
+    fn link(
+        &self,
+        method: &str,
+        key: &ObjectKey,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> PresignedUrl {
+        let expires_at = Utc::now() + chrono::Duration::from_std(expires_in).unwrap_or_default();
+        let expires = expires_at.timestamp();
+        let signature = hex::encode(
+            self.mac(method, key, expires, content_type)
+                .finalize()
+                .into_bytes(),
+        );
+        let path: String = key
+            .as_ref()
+            .split('/')
+            .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
+            .collect::<Vec<_>>()
+            .join("/");
+        PresignedUrl {
+            url: format!(
+                "{}/objects/{path}?expires={expires}&signature={signature}",
+                self.base_url
+            ),
+            expires_at,
+        }
+    }
+
+    /// The size of an object in bytes; `None` when there is none.
+    pub async fn size(&self, key: &ObjectKey) -> Result<Option<u64>> {
+        match tokio::fs::metadata(self.path(key)).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading an object's size")(e)),
+        }
+    }
+
+    /// Checks a link's signature and expiry for `method` (and, for uploads,
+    /// the content type it was signed for).
+    pub fn verify(
+        &self,
+        method: &str,
+        key: &ObjectKey,
+        expires: i64,
+        content_type: &str,
+        signature: &str,
+    ) -> Result<(), LinkError> {
+        let signature = hex::decode(signature).map_err(|_| LinkError::BadSignature)?;
+        self.mac(method, key, expires, content_type)
+            .verify_slice(&signature)
+            .map_err(|_| LinkError::BadSignature)?;
+        if Utc::now().timestamp() > expires {
+            return Err(LinkError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// Characters escaped in a path segment of a link.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+fn io(context: &'static str) -> impl Fn(std::io::Error) -> Error {
+    move |e| Error::Unexpected(anyhow::Error::new(e).context(context))
+}
+
+#[async_trait]
+impl ObjectStore for FolderStore {
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        mut body: ObjectReader,
+        _content_type: &str,
+    ) -> Result<()> {
+        let partial = self.root.join(PARTIAL).join(ulid::Ulid::new().to_string());
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(io("creating an object"))?;
+        let written = async {
+            tokio::io::copy(&mut body, &mut file).await?;
+            file.flush().await?;
+            file.sync_all().await
+        }
+        .await;
+        if let Err(error) = written {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(io("writing an object")(error));
+        }
+        let target = self.path(key);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io("creating an object folder"))?;
+        }
+        tokio::fs::rename(&partial, &target)
+            .await
+            .map_err(io("storing an object"))
+    }
+
+    async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>> {
+        match tokio::fs::File::open(self.path(key)).await {
+            Ok(file) => Ok(Some(Box::pin(file))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading an object")(e)),
+        }
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<()> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("deleting an object")(e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn presign_get(&self, key: &ObjectKey, expires_in: Duration) -> Result<PresignedUrl> {
+        Ok(self.link("GET", key, "", expires_in))
+    }
+
+    async fn presign_put(
+        &self,
+        key: &ObjectKey,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUrl> {
+        Ok(self.link("PUT", key, content_type, expires_in))
+    }
+}
