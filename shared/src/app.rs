@@ -3,7 +3,11 @@
 
 use std::sync::Arc;
 
+use crate::error::{Error, Result};
 use crate::http::auth::WorkspaceResolver;
+use crate::import::queue::ImportQueue;
+use crate::store::imports::ImportStore;
+use crate::store::objects::ObjectStore;
 use crate::store::{ContactStore, ListStore, SchemaStore};
 
 /// The state behind every router; cheap to clone.
@@ -15,6 +19,18 @@ pub struct AppState {
     pub auth: Arc<dyn WorkspaceResolver>,
     /// The most contacts one workspace may hold; `None` for no limit.
     pub usage_limit: Option<u64>,
+    /// Imports, where this deployment serves them.
+    pub imports: Option<ImportPorts>,
+}
+
+/// What imports need beyond the contact stores.
+#[derive(Clone)]
+pub struct ImportPorts {
+    pub store: Arc<dyn ImportStore>,
+    pub objects: Arc<dyn ObjectStore>,
+    /// Runs imports in this process when their CSV lands (the local server);
+    /// `None` where an upload event starts them (AWS).
+    pub queue: Option<ImportQueue>,
 }
 
 impl AppState {
@@ -30,6 +46,38 @@ impl AppState {
             lists: store,
             auth,
             usage_limit,
+            imports: None,
         }
+    }
+
+    /// The same state serving imports through `store` and `objects`.
+    pub fn with_imports(
+        mut self,
+        store: Arc<dyn ImportStore>,
+        objects: Arc<dyn ObjectStore>,
+    ) -> Self {
+        self.imports = Some(ImportPorts {
+            store,
+            objects,
+            queue: None,
+        });
+        self
+    }
+
+    /// The same state with imports run by `queue` in this process.
+    pub fn with_queue(mut self, queue: ImportQueue) -> Self {
+        if let Some(ports) = &mut self.imports {
+            ports.queue = Some(queue);
+        }
+        self
+    }
+
+    /// The import ports, or an error where imports are not served.
+    pub fn import_ports(&self) -> Result<&ImportPorts> {
+        self.imports.as_ref().ok_or_else(|| {
+            Error::Unexpected(anyhow::anyhow!(
+                "imports are not configured in this deployment"
+            ))
+        })
     }
 }

@@ -46,6 +46,9 @@ pub enum Error {
     /// No list with this ID exists in the workspace.
     #[error("no list has ID {0}")]
     ListNotFound(String),
+    /// No import with this ID exists in the workspace.
+    #[error("no import has ID {0}")]
+    ImportNotFound(String),
     /// No custom attribute has this name in the workspace.
     #[error("no custom attribute is named {0:?}")]
     AttributeNotFound(String),

@@ -6,6 +6,7 @@ pub mod app;
 pub mod catalog;
 pub mod error;
 pub mod http;
+pub mod import;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod local;
@@ -14,5 +15,5 @@ pub mod query;
 pub mod service;
 pub mod store;
 
-pub use app::AppState;
+pub use app::{AppState, ImportPorts};
 pub use error::{Error, FieldError, Result};

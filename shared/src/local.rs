@@ -2,6 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+use crate::import::ImportJob;
+use crate::model::WorkspaceId;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -9,8 +12,11 @@ use tokio::net::TcpListener;
 
 use crate::AppState;
 use crate::http::auth::BearerTokens;
+use crate::import::queue::ImportQueue;
+use crate::import::{Budget, Runner};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::folder::FolderStore;
+use crate::store::imports::ImportStore;
 
 /// The token that works when `CONTACTS_TOKENS` is not set.
 pub const DEV_TOKEN: &str = "dev-token";
@@ -28,7 +34,16 @@ pub struct LocalConfig {
     pub tokens: BearerTokens,
     /// `CONTACTS_USAGE_LIMIT`: contacts per workspace; unset for no limit.
     pub usage_limit: Option<u64>,
+    /// `CONTACTS_IMPORT_BATCH_ROWS`: rows an import commits at a time
+    /// (default 2,000).
+    pub import_batch_rows: usize,
+    /// How much one import run may do before it stops at a checkpoint (the
+    /// next start of the server continues it); unlimited by default.
+    pub import_budget: Budget,
 }
+
+/// Rows an import commits at a time unless configured otherwise.
+pub const DEFAULT_IMPORT_BATCH_ROWS: usize = 2_000;
 
 impl LocalConfig {
     /// Reads the configuration from the process environment.
@@ -56,6 +71,17 @@ impl LocalConfig {
                     })
                 })
                 .transpose()?,
+            import_batch_rows: lookup("CONTACTS_IMPORT_BATCH_ROWS")
+                .map(|rows| {
+                    rows.parse().ok().filter(|&n| n > 0).with_context(|| {
+                        format!(
+                            "CONTACTS_IMPORT_BATCH_ROWS={rows:?} is not a positive whole number"
+                        )
+                    })
+                })
+                .transpose()?
+                .unwrap_or(DEFAULT_IMPORT_BATCH_ROWS),
+            import_budget: Budget::default(),
         })
     }
 }
@@ -64,6 +90,7 @@ impl LocalConfig {
 pub struct LocalServer {
     listener: TcpListener,
     router: axum::Router,
+    queue: Option<ImportQueue>,
 }
 
 impl LocalServer {
@@ -71,25 +98,45 @@ impl LocalServer {
     pub async fn bind(config: &LocalConfig) -> anyhow::Result<Self> {
         let store = EmbeddedStore::open(&config.data_dir)
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-        let state = AppState::over(store, Arc::new(config.tokens.clone()), config.usage_limit);
-        Self::bind_state(config.addr, state, &config.data_dir).await
+        let state = AppState::over(
+            store.clone(),
+            Arc::new(config.tokens.clone()),
+            config.usage_limit,
+        );
+        Self::bind_state(config, state, Some(Arc::new(store))).await
     }
 
-    /// Binds `addr` to serve every router over `state`, with the embedded
-    /// object store's files under `data_dir/objects`.
+    /// Binds `config.addr` to serve every router over `state`, with the
+    /// embedded object store's files under `data_dir/objects`, and imports
+    /// through `imports` (run in this process; unfinished ones resume now).
     pub async fn bind_state(
-        addr: SocketAddr,
+        config: &LocalConfig,
         state: AppState,
-        data_dir: &Path,
+        imports: Option<Arc<dyn ImportStore>>,
     ) -> anyhow::Result<Self> {
+        let addr = config.addr;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
         let base_url = format!("http://{}", listener.local_addr()?);
-        let objects = FolderStore::open(&data_dir.join("objects"), base_url)?;
+        let objects = FolderStore::open(&config.data_dir.join("objects"), base_url)?;
+        let (state, queue) = match imports {
+            Some(imports) => {
+                let state = state.with_imports(imports, Arc::new(objects.clone()));
+                let runner = Runner::new(state.clone(), config.import_batch_rows)?;
+                let queue = ImportQueue::new(runner, config.import_budget.clone());
+                let resumed = queue.resume().await?;
+                if resumed > 0 {
+                    tracing::info!(resumed, "resuming unfinished imports");
+                }
+                (state.with_queue(queue.clone()), Some(queue))
+            }
+            None => (state, None),
+        };
         Ok(Self {
             listener,
             router: crate::http::local_router(state, objects),
+            queue,
         })
     }
 
@@ -105,6 +152,83 @@ impl LocalServer {
     ) -> std::io::Result<()> {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await?;
+        if let Some(queue) = self.queue {
+            queue.stop().await;
+        }
+        Ok(())
+    }
+}
+
+/// Imports `file` into `workspace` of the store in `config.data_dir`, with
+/// the settings in `settings` (a sidecar JSON; the defaults when `None`), in
+/// this process, and returns the finished import. The error CSV, if any, is
+/// the file [`errors_file`] names.
+pub async fn import_file(
+    config: &LocalConfig,
+    workspace: &WorkspaceId,
+    settings: Option<&Path>,
+    file: &Path,
+) -> anyhow::Result<ImportJob> {
+    use crate::store::objects::ObjectStore;
+    let settings = match settings {
+        Some(path) => {
+            let json = std::fs::read(path)
+                .with_context(|| format!("reading the settings {}", path.display()))?;
+            crate::import::settings::parse_settings(&json)
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), describe(e)))?
+        }
+        None => crate::import::ImportSettings::default(),
+    };
+    let store = EmbeddedStore::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let objects = FolderStore::open(
+        &config.data_dir.join("objects"),
+        format!("http://{}", config.addr),
+    )?;
+    let state = AppState::over(
+        store.clone(),
+        Arc::new(config.tokens.clone()),
+        config.usage_limit,
+    )
+    .with_imports(Arc::new(store), Arc::new(objects.clone()));
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let job = crate::import::service::create(&state, workspace, settings, name)
+        .await
+        .map_err(describe)?;
+    let input = tokio::fs::File::open(file)
+        .await
+        .with_context(|| format!("opening {}", file.display()))?;
+    objects
+        .put(&job.csv_key()?, Box::pin(input), "text/csv")
+        .await
+        .map_err(describe)?;
+    let runner = Runner::new(state, config.import_batch_rows).map_err(describe)?;
+    runner
+        .run(workspace, &job.id, config.import_budget.clone())
+        .await
+        .map_err(describe)
+}
+
+/// Where [`import_file`] leaves an import's error CSV.
+pub fn errors_file(config: &LocalConfig, job: &ImportJob) -> anyhow::Result<PathBuf> {
+    Ok(config
+        .data_dir
+        .join("objects/objects")
+        .join(job.errors_key()?.as_ref()))
+}
+
+/// An error in words, with every invalid field.
+fn describe(error: crate::Error) -> anyhow::Error {
+    match error {
+        crate::Error::Validation(errors) => anyhow::anyhow!(
+            "invalid settings: {}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::Error::new(other),
     }
 }

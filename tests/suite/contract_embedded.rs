@@ -34,6 +34,7 @@ mod default_window {
         super::open_with_window(None).await
     }
     contacts::contract_tests!(open);
+    contacts::import_store_contract_tests!(open);
 }
 
 mod small_window {

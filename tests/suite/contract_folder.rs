@@ -33,8 +33,10 @@ pub async fn open() -> Fresh {
         .expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
     let store = FolderStore::open(dir.path(), base_url).expect("open");
-    let router = axum::Router::new()
-        .nest_service("/objects", contacts::http::objects::router(store.clone()));
+    let router = axum::Router::new().nest_service(
+        "/objects",
+        contacts::http::objects::router(store.clone(), None),
+    );
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

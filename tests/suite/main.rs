@@ -11,6 +11,7 @@ mod contract_embedded;
 mod contract_folder;
 mod contract_s3;
 mod events;
+mod imports;
 mod local_server;
 mod openapi;
 mod support;

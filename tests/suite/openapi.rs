@@ -38,6 +38,10 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         ("/v1/lists/{id}/contacts/{messaging_id}", "delete"),
         ("/v1/settings/columns", "get"),
         ("/v1/settings/columns", "put"),
+        ("/v1/imports", "post"),
+        ("/v1/imports", "get"),
+        ("/v1/imports/{import_id}", "get"),
+        ("/v1/imports/preview", "post"),
     ];
     for (path, method) in operations {
         assert!(
@@ -64,6 +68,10 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         "Problem",
         "ContactPage",
         "UsageBody",
+        "ImportSettings",
+        "ImportBody",
+        "CreatedImport",
+        "Preview",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }

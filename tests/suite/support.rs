@@ -36,11 +36,34 @@ impl Server {
     /// With `CONTACTS_TEST_BACKEND=dynamodb` it serves a fresh DynamoDB table
     /// instead of the embedded store in `data`.
     pub async fn start_with(limit: Option<u64>, data: TempDir) -> Self {
+        Self::start_importing(
+            limit,
+            data,
+            contacts::local::DEFAULT_IMPORT_BATCH_ROWS,
+            None,
+        )
+        .await
+    }
+
+    /// A server whose imports commit `batch_rows` rows at a time and, with
+    /// `stop_after`, stop each run after that many batches (as if the
+    /// process died there).
+    pub async fn start_importing(
+        limit: Option<u64>,
+        data: TempDir,
+        batch_rows: usize,
+        stop_after: Option<u64>,
+    ) -> Self {
         let config = LocalConfig {
             addr: "127.0.0.1:0".parse().expect("addr"),
             data_dir: data.path().to_owned(),
             tokens: BearerTokens::parse(&format!("{ALPHA}=alpha,{BETA}=beta")).expect("tokens"),
             usage_limit: limit,
+            import_batch_rows: batch_rows,
+            import_budget: contacts::import::Budget {
+                batches: stop_after,
+                ..Default::default()
+            },
         };
         let server = match std::env::var("CONTACTS_TEST_BACKEND").as_deref() {
             Ok("dynamodb") => {
@@ -49,7 +72,7 @@ impl Server {
                     Arc::new(config.tokens.clone()),
                     limit,
                 );
-                LocalServer::bind_state(config.addr, state, data.path()).await
+                LocalServer::bind_state(&config, state, None).await
             }
             Ok(other) if other != "embedded" => panic!("unknown CONTACTS_TEST_BACKEND {other:?}"),
             _ => LocalServer::bind(&config).await,

@@ -1,7 +1,15 @@
-//! `contacts-local`: the whole API on one port over the embedded store.
+//! `contacts-local`: the whole API on one port over the embedded store, or
+//! `contacts-local import --workspace W [--settings s.json] FILE.csv` to
+//! import a file into the same store without the API.
 
-use contacts::local::{DEV_TOKEN, LocalConfig, LocalServer};
+use std::path::PathBuf;
+
+use contacts::local::{DEV_TOKEN, LocalConfig, LocalServer, errors_file, import_file};
+use contacts::model::WorkspaceId;
 use tracing_subscriber::EnvFilter;
+
+const USAGE: &str =
+    "usage: contacts-local [import --workspace WORKSPACE [--settings SETTINGS.json] FILE.csv]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -9,6 +17,15 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let config = LocalConfig::from_env()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => serve(config).await,
+        Some("import") => import(config, &args[1..]).await,
+        Some(_) => anyhow::bail!("{USAGE}"),
+    }
+}
+
+async fn serve(config: LocalConfig) -> anyhow::Result<()> {
     let server = LocalServer::bind(&config).await?;
     let addr = server.local_addr()?;
     tracing::info!(data_dir = %config.data_dir.display(), "contacts-local listening on http://{addr}");
@@ -19,6 +36,40 @@ async fn main() -> anyhow::Result<()> {
     }
     server.serve(shutdown_signal()).await?;
     tracing::info!("stopped; every committed change is on disk");
+    Ok(())
+}
+
+async fn import(config: LocalConfig, args: &[String]) -> anyhow::Result<()> {
+    let (mut workspace, mut settings, mut file) = (None, None, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--workspace" => workspace = args.next().cloned(),
+            "--settings" => settings = args.next().map(PathBuf::from),
+            other if !other.starts_with("--") && file.is_none() => {
+                file = Some(PathBuf::from(other))
+            }
+            _ => anyhow::bail!("{USAGE}"),
+        }
+    }
+    let (Some(workspace), Some(file)) = (workspace, file) else {
+        anyhow::bail!("{USAGE}");
+    };
+    let workspace = WorkspaceId::parse(&workspace)?;
+    let job = import_file(&config, &workspace, settings.as_deref(), &file).await?;
+    let mut report = serde_json::json!({
+        "import_id": job.id.to_string(),
+        "status": job.status,
+        "counts": job.counts,
+        "failure": job.failure,
+    });
+    if job.counts.rejected > 0 {
+        report["errors_csv"] = errors_file(&config, &job)?.display().to_string().into();
+    }
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    if job.failure.is_some() {
+        std::process::exit(1);
+    }
     Ok(())
 }
 

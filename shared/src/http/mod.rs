@@ -7,6 +7,7 @@ mod consent;
 mod contacts;
 pub mod dto;
 mod extract;
+mod imports;
 mod listing;
 mod lists;
 pub mod objects;
@@ -48,16 +49,34 @@ pub fn workspace_router(state: AppState) -> Router {
     serve(workspace_routes(), state)
 }
 
+/// Imports: start, follow, list and preview.
+pub fn imports_router(state: AppState) -> Router {
+    serve(import_routes(), state)
+}
+
 /// Every route on one router, with the OpenAPI document at `/openapi.json`
-/// and the links of the embedded object store at `/objects/...`.
+/// and the links of the embedded object store at `/objects/...` (an upload
+/// to an import's CSV key queues that import).
 pub fn local_router(state: AppState, objects: FolderStore) -> Router {
+    let queue = state.imports.as_ref().and_then(|ports| ports.queue.clone());
     let routes = contact_routes()
         .merge(consent_routes())
         .merge(listing_routes())
         .merge(workspace_routes())
+        .merge(import_routes())
         .route("/openapi.json", get(openapi::document))
-        .nest_service("/objects", objects::router(objects));
+        .nest_service("/objects", objects::router(objects, queue));
     serve(routes, state)
+}
+
+fn import_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/imports", post(imports::create).get(imports::list))
+        .route("/v1/imports/{import_id}", get(imports::get))
+        .route(
+            "/v1/imports/preview",
+            post(imports::preview).layer(DefaultBodyLimit::max(crate::import::preview::MAX_BYTES)),
+        )
 }
 
 fn contact_routes() -> Router<AppState> {

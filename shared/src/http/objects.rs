@@ -13,14 +13,23 @@ use tokio_util::io::{ReaderStream, StreamReader};
 
 use super::extract::{PathParams, QueryPairs};
 use crate::error::{Error, Result};
+use crate::import::queue::ImportQueue;
 use crate::store::folder::FolderStore;
 use crate::store::objects::{ObjectKey, ObjectStore};
 
-/// The link routes, to be nested at `/objects`.
-pub fn router(store: FolderStore) -> axum::Router {
+/// The link routes, to be nested at `/objects`; a completed upload of an
+/// import's CSV is handed to `queue`.
+pub fn router(store: FolderStore, queue: Option<ImportQueue>) -> axum::Router {
     axum::Router::new()
         .route("/{*key}", axum::routing::get(download).put(upload))
-        .with_state(store)
+        .with_state(Links { store, queue })
+}
+
+/// What the link routes serve from.
+#[derive(Clone)]
+pub struct Links {
+    store: FolderStore,
+    queue: Option<ImportQueue>,
 }
 
 /// The largest object a link may upload (a CSV file's limit).
@@ -55,7 +64,7 @@ fn verified(
 
 /// `GET /objects/<key>`: the object, streamed.
 pub async fn download(
-    State(store): State<FolderStore>,
+    State(Links { store, .. }): State<Links>,
     PathParams(raw_key): PathParams<String>,
     QueryPairs(query): QueryPairs,
 ) -> Result<Response> {
@@ -84,7 +93,7 @@ pub async fn download(
 
 /// `PUT /objects/<key>`: stores the body (up to [`UPLOAD_LIMIT`]), streamed.
 pub async fn upload(
-    State(store): State<FolderStore>,
+    State(Links { store, queue }): State<Links>,
     PathParams(raw_key): PathParams<String>,
     QueryPairs(query): QueryPairs,
     headers: HeaderMap,
@@ -107,6 +116,9 @@ pub async fn upload(
         return Err(Error::BodyTooLarge {
             limit: usize::try_from(UPLOAD_LIMIT).unwrap_or(usize::MAX),
         });
+    }
+    if let Some(queue) = queue {
+        queue.uploaded(&key);
     }
     Ok(StatusCode::OK)
 }

@@ -6,7 +6,7 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
-use super::{attributes, consent, contacts, listing, lists, settings};
+use super::{attributes, consent, contacts, imports, listing, lists, settings};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use super::{attributes, consent, contacts, listing, lists, settings};
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,
         settings::get, settings::put,
+        imports::create, imports::get, imports::list, imports::preview,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

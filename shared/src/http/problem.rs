@@ -50,6 +50,11 @@ impl Error {
                 "Contact not found",
             ),
             Error::ListNotFound(_) => (StatusCode::NOT_FOUND, "list-not-found", "List not found"),
+            Error::ImportNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "import-not-found",
+                "Import not found",
+            ),
             Error::AttributeNotFound(_) => (
                 StatusCode::NOT_FOUND,
                 "attribute-not-found",

@@ -75,6 +75,28 @@ impl Column {
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)
     }
+
+    /// The column's header in CSV files (what export writes and import
+    /// recognises).
+    pub fn header(self) -> &'static str {
+        match self {
+            Column::MessagingId => "Messaging ID",
+            Column::ExternalId => "External ID",
+            Column::FirstName => "First Name",
+            Column::LastName => "Last Name",
+            Column::FullName => "Full Name",
+            Column::Phone => "Phone Number",
+            Column::Email => "Email",
+            Column::Country => "Country",
+            Column::Timezone => "Timezone",
+            Column::SmsConsent => "SMS Consent",
+            Column::WhatsappConsent => "WhatsApp Consent",
+            Column::EmailConsent => "Email Consent",
+            Column::Lists => "Lists",
+            Column::CreatedAt => "Created At",
+            Column::UpdatedAt => "Updated At",
+        }
+    }
 }
 
 /// A path of keys into a JSON document.
@@ -91,5 +113,11 @@ mod tests {
             assert_eq!(Column::parse(column.name()), Some(column));
         }
         assert_eq!(Column::parse("consent"), None);
+    }
+
+    #[test]
+    fn headers_are_distinct() {
+        let headers: std::collections::HashSet<_> = Column::ALL.map(Column::header).into();
+        assert_eq!(headers.len(), Column::ALL.len());
     }
 }

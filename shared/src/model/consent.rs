@@ -35,7 +35,9 @@ impl Channel {
 }
 
 /// Where a contact stands on one channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentStatus {
     /// Never recorded.
@@ -163,6 +165,11 @@ impl ConsentSource {
     /// A change made through the API.
     pub fn api() -> Self {
         Self("api".to_owned())
+    }
+
+    /// A change made by an import.
+    pub fn import(id: &impl std::fmt::Display) -> Self {
+        Self(format!("import:{id}"))
     }
 
     /// Rebuilds a source this crate stored.

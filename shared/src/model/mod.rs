@@ -96,4 +96,4 @@ macro_rules! string_type {
         }
     };
 }
-use string_type;
+pub(crate) use string_type;

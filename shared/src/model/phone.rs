@@ -1,4 +1,6 @@
-use super::{InvalidValue, string_type};
+use std::str::FromStr;
+
+use super::{Country, InvalidValue, string_type};
 
 string_type!(
     /// A phone number in E.164 form (`+12345678902`) that is valid for its region.
@@ -29,6 +31,44 @@ impl PhoneNumber {
         Ok(Self(
             number.format().mode(phonenumber::Mode::E164).to_string(),
         ))
+    }
+}
+
+impl PhoneNumber {
+    /// Reads a phone number as people write it: E.164 with spaces, dashes,
+    /// dots or parentheses (`+1 (202) 555-0143`), or a national number when
+    /// `country` says where it belongs. Anything ambiguous or invalid is refused.
+    pub fn parse_loose(raw: &str, country: Option<&Country>) -> Result<Self, InvalidValue> {
+        let text = raw.trim();
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+            .collect();
+        if compact.starts_with('+') {
+            return Self::parse(&compact).map_err(|_| invalid_loose(text, None));
+        }
+        if compact.is_empty() || !compact.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid_loose(text, None));
+        }
+        let region = country
+            .and_then(|c| phonenumber::country::Id::from_str(c.as_ref()).ok())
+            .ok_or_else(|| invalid_loose(text, country))?;
+        phonenumber::parse(Some(region), &compact)
+            .ok()
+            .filter(phonenumber::is_valid)
+            .map(|number| Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+            .ok_or_else(|| invalid_loose(text, country))
+    }
+}
+
+fn invalid_loose(text: &str, country: Option<&Country>) -> InvalidValue {
+    match country {
+        Some(country) => InvalidValue(format!(
+            "{text:?} is not a valid phone number, in E.164 (+12345678902) or national for {country}"
+        )),
+        None => InvalidValue(format!(
+            "{text:?} is not a phone number in E.164 format (e.g. +12345678902); a national number needs a Country"
+        )),
     }
 }
 
@@ -63,6 +103,31 @@ mod tests {
             "+١٢٣٤٥٦٧٨٩٠٢",
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn loose_numbers_normalise_when_unambiguous() {
+        let us = Country::parse("US").unwrap();
+        let gb = Country::parse("GB").unwrap();
+        for (raw, country, e164) in [
+            ("+1 (202) 555-0143", None, "+12025550143"),
+            ("+44 7911 123456", None, "+447911123456"),
+            ("(202) 555-0143", Some(&us), "+12025550143"),
+            ("07911 123456", Some(&gb), "+447911123456"),
+        ] {
+            assert_eq!(
+                PhoneNumber::parse_loose(raw, country).unwrap().as_ref(),
+                e164
+            );
+        }
+        for (raw, country) in [
+            ("202 555 0143", None),
+            ("+1 000 555 0143", None),
+            ("call me", Some(&us)),
+            ("07911 123456", Some(&us)),
+        ] {
+            assert!(PhoneNumber::parse_loose(raw, country).is_err(), "{raw}");
         }
     }
 }

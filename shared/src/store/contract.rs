@@ -61,7 +61,7 @@ macro_rules! contract_tests {
     };
 }
 
-fn ws(name: &str) -> WorkspaceId {
+pub(crate) fn ws(name: &str) -> WorkspaceId {
     WorkspaceId::parse(name).expect("test workspace")
 }
 
@@ -96,7 +96,7 @@ fn record(i: usize, first: &str, last: &str, email: &str) -> NewRecord {
     (contact, changes)
 }
 
-fn simple(i: usize) -> NewRecord {
+pub(crate) fn simple(i: usize) -> NewRecord {
     record(i, "Ann", &format!("Lee{i}"), &format!("ann{i}@example.com"))
 }
 

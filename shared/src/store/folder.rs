@@ -107,15 +107,6 @@ impl FolderStore {
         }
     }
 
-    /// The size of an object in bytes; `None` when there is none.
-    pub async fn size(&self, key: &ObjectKey) -> Result<Option<u64>> {
-        match tokio::fs::metadata(self.path(key)).await {
-            Ok(meta) => Ok(Some(meta.len())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("reading an object's size")(e)),
-        }
-    }
-
     /// Checks a link's signature and expiry for `method` (and, for uploads,
     /// the content type it was signed for).
     pub fn verify(
@@ -186,6 +177,28 @@ impl ObjectStore for FolderStore {
             Ok(file) => Ok(Some(Box::pin(file))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("reading an object")(e)),
+        }
+    }
+
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<Option<ObjectReader>> {
+        use tokio::io::AsyncSeekExt;
+        match tokio::fs::File::open(self.path(key)).await {
+            Ok(mut file) => {
+                file.seek(std::io::SeekFrom::Start(offset))
+                    .await
+                    .map_err(io("reading an object"))?;
+                Ok(Some(Box::pin(file)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading an object")(e)),
+        }
+    }
+
+    async fn size(&self, key: &ObjectKey) -> Result<Option<u64>> {
+        match tokio::fs::metadata(self.path(key)).await {
+            Ok(meta) => Ok(Some(meta.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading an object's size")(e)),
         }
     }
 

@@ -20,6 +20,9 @@ pub mod dynamo;
 pub mod embedded;
 pub mod folder;
 #[cfg(feature = "contract")]
+pub mod import_contract;
+pub mod imports;
+#[cfg(feature = "contract")]
 pub mod object_contract;
 pub mod objects;
 #[cfg(feature = "aws")]

@@ -17,7 +17,8 @@ macro_rules! object_store_contract_tests {
             a_large_body_streams_through_in_parts,
             missing_and_deleted_objects_are_none,
             presigned_links_upload_and_download,
-            a_tampered_or_expired_link_is_refused
+            a_tampered_or_expired_link_is_refused,
+            reads_resume_from_an_offset_and_sizes_are_known
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -198,4 +199,28 @@ pub async fn a_tampered_or_expired_link_is_refused(store: &dyn ObjectStore) {
         "expired: {}",
         response.status()
     );
+}
+
+/// `get_from` streams from a byte offset to the end; `size` knows the length.
+pub async fn reads_resume_from_an_offset_and_sizes_are_known(store: &dyn ObjectStore) {
+    let k = key("imports/ws/resume.csv");
+    assert_eq!(store.size(&k).await.expect("size"), None);
+    assert!(store.get_from(&k, 3).await.expect("get_from").is_none());
+    store
+        .put(&k, body(b"header\nrow 1\nrow 2\n"), "text/csv")
+        .await
+        .expect("put");
+    assert_eq!(store.size(&k).await.expect("size"), Some(19));
+    let rest = store
+        .get_from(&k, 7)
+        .await
+        .expect("get_from")
+        .expect("found");
+    assert_eq!(read_all(rest).await, b"row 1\nrow 2\n");
+    let all = store
+        .get_from(&k, 0)
+        .await
+        .expect("get_from")
+        .expect("found");
+    assert_eq!(read_all(all).await.len(), 19);
 }

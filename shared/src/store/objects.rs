@@ -58,6 +58,13 @@ pub trait ObjectStore: Send + Sync {
     /// Streams the object; `None` when there is none.
     async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>>;
 
+    /// Streams the object from byte `offset` (less than its size) to its end;
+    /// `None` when there is none.
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<Option<ObjectReader>>;
+
+    /// The object's size in bytes; `None` when there is none.
+    async fn size(&self, key: &ObjectKey) -> Result<Option<u64>>;
+
     /// Removes the object; removing a missing one is not an error.
     async fn delete(&self, key: &ObjectKey) -> Result<()>;
 

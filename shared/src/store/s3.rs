@@ -139,16 +139,42 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>> {
-        match self
+        self.get_from(key, 0).await
+    }
+
+    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<Option<ObjectReader>> {
+        let request = self
             .client
             .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_ref());
+        let request = if offset > 0 {
+            request.range(format!("bytes={offset}-"))
+        } else {
+            request
+        };
+        match request.send().await {
+            Ok(out) => Ok(Some(Box::pin(out.body.into_async_read()))),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(error) => Err(unexpected(error)),
+        }
+    }
+
+    async fn size(&self, key: &ObjectKey) -> Result<Option<u64>> {
+        match self
+            .client
+            .head_object()
             .bucket(&self.bucket)
             .key(key.as_ref())
             .send()
             .await
         {
-            Ok(out) => Ok(Some(Box::pin(out.body.into_async_read()))),
-            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Ok(out) => Ok(Some(
+                out.content_length()
+                    .and_then(|n| u64::try_from(n).ok())
+                    .unwrap_or(0),
+            )),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(unexpected(error)),
         }
     }

@@ -94,43 +94,8 @@ impl ContactStore for EmbeddedStore {
         consent: &[ConsentChange],
     ) -> Result<()> {
         let (workspace, contact, consent) = (workspace.clone(), contact.clone(), consent.to_vec());
-        self.write(move |tx| {
-            let ws = workspace.as_ref();
-            let stored: Option<i64> = tx
-                .prepare_cached(
-                    "SELECT version FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
-                )?
-                .query_row(params![ws, contact.messaging_id.as_ref()], |row| row.get(0))
-                .optional()?;
-            match stored {
-                None => return Err(Error::ContactNotFound(contact.messaging_id.to_string())),
-                Some(version) if rows::unsigned(version)? != expected_version => {
-                    return Err(Error::PreconditionFailed {
-                        expected: expected_version,
-                    });
-                }
-                Some(_) => {}
-            }
-            if let Some(holder) = holder_of(tx, ws, &contact.external_id)?
-                && holder != contact.messaging_id
-            {
-                return Err(duplicate(&contact.external_id, holder));
-            }
-            let values = rows::contact_values(&contact);
-            let params = [Value::Text(ws.to_owned()), values[0].clone()]
-                .into_iter()
-                .chain(values);
-            tx.prepare_cached(&UPDATE)?
-                .execute(params_from_iter(params))?;
-            let row: i64 = tx
-                .prepare_cached(
-                    "SELECT id FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
-                )?
-                .query_row(params![ws, contact.messaging_id.as_ref()], |row| row.get(0))?;
-            set_lists(tx, row, &contact)?;
-            append_history(tx, ws, &contact.messaging_id, &consent)
-        })
-        .await
+        self.write(move |tx| update_record(tx, &workspace, &contact, expected_version, &consent))
+            .await
     }
 
     async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool> {
@@ -204,7 +169,50 @@ impl ContactStore for EmbeddedStore {
     }
 }
 
-fn insert_record(
+/// Replaces a contact stored at `expected_version`, with its memberships and
+/// new consent history.
+pub(super) fn update_record(
+    tx: &Transaction<'_>,
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    expected_version: u64,
+    consent: &[ConsentChange],
+) -> Result<()> {
+    let ws = workspace.as_ref();
+    let stored: Option<(i64, i64)> = tx
+        .prepare_cached(
+            "SELECT id, version FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
+        )?
+        .query_row(params![ws, contact.messaging_id.as_ref()], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .optional()?;
+    let row = match stored {
+        None => return Err(Error::ContactNotFound(contact.messaging_id.to_string())),
+        Some((_, version)) if rows::unsigned(version)? != expected_version => {
+            return Err(Error::PreconditionFailed {
+                expected: expected_version,
+            });
+        }
+        Some((row, _)) => row,
+    };
+    if let Some(holder) = holder_of(tx, ws, &contact.external_id)?
+        && holder != contact.messaging_id
+    {
+        return Err(duplicate(&contact.external_id, holder));
+    }
+    let values = rows::contact_values(contact);
+    let params = [Value::Text(ws.to_owned()), values[0].clone()]
+        .into_iter()
+        .chain(values);
+    tx.prepare_cached(&UPDATE)?
+        .execute(params_from_iter(params))?;
+    set_lists(tx, row, contact)?;
+    append_history(tx, ws, &contact.messaging_id, consent)
+}
+
+/// Stores a new contact with its memberships and consent history.
+pub(super) fn insert_record(
     tx: &Transaction<'_>,
     workspace: &WorkspaceId,
     (contact, consent): &NewRecord,
@@ -267,7 +275,7 @@ fn append_history(
     Ok(())
 }
 
-fn one_contact(
+pub(super) fn one_contact(
     conn: &rusqlite::Connection,
     key_column: &str,
     workspace: &str,

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod contacts;
+mod imports;
 mod listing;
 mod rows;
 mod schema;

@@ -128,6 +128,29 @@ CREATE TABLE settings (
     PRIMARY KEY (workspace, key)
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE imports (
+    workspace TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    finished  INTEGER NOT NULL,
+    job       TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX imports_unfinished ON imports (finished, id);
+CREATE TABLE import_seen (
+    import TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    line   INTEGER NOT NULL,
+    PRIMARY KEY (import, key)
+) WITHOUT ROWID;
+CREATE TABLE import_rejected (
+    import TEXT NOT NULL,
+    line   INTEGER NOT NULL,
+    cells  TEXT NOT NULL,
+    error  TEXT NOT NULL,
+    PRIMARY KEY (import, line)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares.

@@ -1,0 +1,229 @@
+//! An import as the store keeps it: status, settings, progress, counts and
+//! the checkpoint a resumed run continues from.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::settings::ImportSettings;
+use crate::model::{InvalidValue, WorkspaceId, string_type};
+use crate::store::objects::ObjectKey;
+
+string_type!(
+    /// The ID of an import: a ULID, so imports sort by creation time.
+    ImportId
+);
+
+impl ImportId {
+    /// A new, never-before-issued import ID, greater than every ID this
+    /// process issued before (so imports list in the order they were made).
+    pub fn generate() -> Self {
+        static GENERATOR: std::sync::LazyLock<std::sync::Mutex<ulid::Generator>> =
+            std::sync::LazyLock::new(|| std::sync::Mutex::new(ulid::Generator::new()));
+        let next = GENERATOR
+            .lock()
+            .ok()
+            .and_then(|mut generator| generator.generate().ok());
+        match next {
+            Some(id) => Self(id.to_string()),
+            // The random part overflowed within one millisecond: start afresh.
+            None => Self(ulid::Ulid::new().to_string()),
+        }
+    }
+
+    /// Checks that `raw` has the form of an import ID.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        ulid::Ulid::from_string(raw)
+            .map(|id| Self::from_stored(id.to_string()))
+            .map_err(|_| InvalidValue(format!("{raw:?} is not an import ID")))
+    }
+}
+
+impl<'de> Deserialize<'de> for ImportId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Created; the CSV has not arrived yet.
+    WaitingForUpload,
+    /// The CSV arrived; waiting for the workspace's previous import to end.
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl ImportStatus {
+    /// Whether the import has ended, one way or the other.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// What an import did, row by row.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Counts {
+    /// Data rows read (the header and blank lines are not rows).
+    pub rows: u64,
+    pub created: u64,
+    pub updated: u64,
+    /// Rows that matched a contact and would change nothing.
+    pub unchanged: u64,
+    /// Rows matching an existing contact when updating is off.
+    pub skipped_existing: u64,
+    /// Rows refused; each is in the error CSV with its reason.
+    pub rejected: u64,
+    /// Invalid values cleared because `replace_invalid_values` is on.
+    pub replaced_values: u64,
+    /// Contacts deleted (or, in a dry run, that would be) by `remove`.
+    pub removed: u64,
+}
+
+impl std::ops::Add for Counts {
+    type Output = Counts;
+
+    fn add(self, other: Counts) -> Counts {
+        Counts {
+            rows: self.rows + other.rows,
+            created: self.created + other.created,
+            updated: self.updated + other.updated,
+            unchanged: self.unchanged + other.unchanged,
+            skipped_existing: self.skipped_existing + other.skipped_existing,
+            rejected: self.rejected + other.rejected,
+            replaced_values: self.replaced_values + other.replaced_values,
+            removed: self.removed + other.removed,
+        }
+    }
+}
+
+/// How far an import has read its file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Progress {
+    pub rows_done: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// The uploaded file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FileInfo {
+    pub name: String,
+    /// Its size, once it has arrived.
+    pub bytes: Option<u64>,
+}
+
+/// Which part of the work a run is in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Reading rows.
+    #[default]
+    Rows,
+    /// Every row is done; removing contacts the file did not identify.
+    Removing,
+    /// Writing the error CSV.
+    Report,
+}
+
+/// Where a resumed run continues: committed with each batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub phase: Phase,
+    /// Byte offset of the first row not yet committed.
+    pub byte_offset: u64,
+    /// Line number (1-based) that row starts on.
+    pub line: u64,
+    /// The file's delimiter and header, fixed by the first run.
+    pub delimiter: Option<u8>,
+    pub headers: Vec<String>,
+    /// The removal phase's position, an adapter's cursor.
+    pub remove_cursor: Option<String>,
+}
+
+/// One import of one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportJob {
+    pub id: ImportId,
+    pub workspace: String,
+    pub status: ImportStatus,
+    pub settings: ImportSettings,
+    pub file: FileInfo,
+    pub progress: Progress,
+    pub counts: Counts,
+    pub checkpoint: Checkpoint,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it failed, for a person.
+    pub failure: Option<String>,
+}
+
+impl ImportJob {
+    /// A new import waiting for its CSV.
+    pub fn new(workspace: &WorkspaceId, settings: ImportSettings, file_name: String) -> Self {
+        Self {
+            id: ImportId::generate(),
+            workspace: workspace.as_ref().to_owned(),
+            status: ImportStatus::WaitingForUpload,
+            settings,
+            file: FileInfo {
+                name: file_name,
+                bytes: None,
+            },
+            progress: Progress::default(),
+            counts: Counts::default(),
+            checkpoint: Checkpoint::default(),
+            created_at: crate::model::now(),
+            started_at: None,
+            finished_at: None,
+            failure: None,
+        }
+    }
+
+    /// The workspace it belongs to.
+    pub fn workspace_id(&self) -> Result<WorkspaceId, InvalidValue> {
+        WorkspaceId::parse(&self.workspace)
+    }
+
+    /// Where its CSV goes: `imports/<workspace>/<id>.csv`.
+    pub fn csv_key(&self) -> Result<ObjectKey, InvalidValue> {
+        ObjectKey::parse(&format!("imports/{}/{}.csv", self.workspace, self.id))
+    }
+
+    /// Where its settings go, beside the CSV: `imports/<workspace>/<id>.json`.
+    pub fn sidecar_key(&self) -> Result<ObjectKey, InvalidValue> {
+        ObjectKey::parse(&format!("imports/{}/{}.json", self.workspace, self.id))
+    }
+
+    /// Where its error CSV goes.
+    pub fn errors_key(&self) -> Result<ObjectKey, InvalidValue> {
+        ObjectKey::parse(&format!(
+            "imports/{}/{}.errors.csv",
+            self.workspace, self.id
+        ))
+    }
+
+    /// The import a CSV key belongs to: `imports/<workspace>/<id>.csv`.
+    pub fn parse_csv_key(key: &ObjectKey) -> Option<(WorkspaceId, ImportId)> {
+        let rest = key.as_ref().strip_prefix("imports/")?;
+        let (workspace, file) = rest.split_once('/')?;
+        let id = file.strip_suffix(".csv")?;
+        Some((
+            WorkspaceId::parse(workspace).ok()?,
+            ImportId::parse(id).ok()?,
+        ))
+    }
+
+    /// Marks the import failed with a reason a person can act on.
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.status = ImportStatus::Failed;
+        self.failure = Some(reason.into());
+        self.finished_at = Some(crate::model::now());
+    }
+}

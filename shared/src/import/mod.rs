@@ -1,0 +1,21 @@
+//! CSV import: a pipeline of pure stages over the ports. `csvfile` reads
+//! records, `mapping` maps headers to attributes once per file, `row` turns a
+//! record into typed values or errors, `plan` decides a batch against the
+//! contacts it names; `runner` owns checkpoints, progress and the `report`
+//! (the error CSV). `preview` shows the mapping step of the upload wizard.
+
+pub mod csvfile;
+pub mod job;
+pub mod mapping;
+pub mod plan;
+pub mod preview;
+pub mod queue;
+pub mod report;
+pub mod row;
+pub mod runner;
+pub mod service;
+pub mod settings;
+
+pub use job::{Counts, ImportId, ImportJob, ImportStatus};
+pub use runner::{Budget, Runner};
+pub use settings::ImportSettings;

@@ -1,0 +1,428 @@
+//! A batch of rows and the contacts they name → what to write. Pure: the
+//! runner looks the contacts up before and commits the plan after.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use super::job::Counts;
+use super::row::{Cell, Row};
+use super::settings::{MatchBy, MissingAttributes, Rules, UpdateExisting};
+use crate::model::{
+    AttributeId, Channel, ConsentChoice, ConsentSource, ConsentStatus, Contact, ContactChanges,
+    NewContact, Patch, Reach,
+};
+use crate::store::NewRecord;
+use crate::store::imports::{Lookup, Rejected, Update};
+
+/// What planning needs besides the rows.
+pub struct Context<'a> {
+    pub rules: &'a Rules,
+    pub source: &'a ConsentSource,
+    pub now: DateTime<Utc>,
+    /// Contacts the workspace may still add; `None` for no limit.
+    pub capacity: Option<u64>,
+    /// Custom attributes no column fills (cleared by `missing_attributes: delete`).
+    pub unmapped: &'a [AttributeId],
+}
+
+/// What a batch writes, and what it counts.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub creates: Vec<NewRecord>,
+    pub updates: Vec<Update>,
+    pub seen: Vec<(String, u64)>,
+    pub rejected: Vec<Rejected>,
+    pub counts: Counts,
+}
+
+/// The identifiers of `rows` to look contacts up by.
+pub fn lookup_keys(rows: &[Row], rules: &Rules) -> Lookup {
+    let mut lookup = Lookup::default();
+    for row in rows {
+        lookup.external_ids.extend(row.external_id.clone());
+        lookup.messaging_ids.extend(row.messaging_id.clone());
+        if rules.update.is_none() {
+            lookup.emails.extend(row.email.value().cloned());
+            lookup.phones.extend(row.phone.value().cloned());
+        }
+    }
+    lookup
+}
+
+/// The keys a row claims in the file: a later row with one of them is a
+/// duplicate. Email and phone identify rows only when updating is off.
+pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, &'static str)> {
+    let mut keys = Vec::new();
+    if let Some(id) = &row.external_id {
+        keys.push((format!("x:{id}"), "External ID"));
+    }
+    if let Some(id) = &row.messaging_id {
+        keys.push((format!("m:{id}"), "Messaging ID"));
+    }
+    if rules.update.is_none() {
+        if let Some(email) = row.email.value() {
+            keys.push((format!("e:{}", email.as_ref().to_lowercase()), "Email"));
+        }
+        if let Some(phone) = row.phone.value() {
+            keys.push((format!("p:{phone}"), "Phone Number"));
+        }
+    }
+    keys
+}
+
+/// The key that marks a contact as identified by the file (kept by `remove`).
+pub fn identified_key(contact: &Contact) -> String {
+    format!("c:{}", contact.messaging_id)
+}
+
+/// The contacts found, indexed by each identifier.
+struct Known<'a> {
+    by_external: HashMap<&'a str, &'a Contact>,
+    by_messaging: HashMap<&'a str, &'a Contact>,
+    by_email: HashMap<String, &'a Contact>,
+    by_phone: HashMap<&'a str, &'a Contact>,
+}
+
+impl<'a> Known<'a> {
+    fn new(contacts: &'a [Contact]) -> Self {
+        let mut known = Self {
+            by_external: HashMap::new(),
+            by_messaging: HashMap::new(),
+            by_email: HashMap::new(),
+            by_phone: HashMap::new(),
+        };
+        for c in contacts {
+            known.by_external.insert(c.external_id.as_ref(), c);
+            known.by_messaging.insert(c.messaging_id.as_ref(), c);
+            if let Some(email) = c.reach.email() {
+                known.by_email.insert(email.as_ref().to_lowercase(), c);
+            }
+            if let Some(phone) = c.reach.phone() {
+                known.by_phone.insert(phone.as_ref(), c);
+            }
+        }
+        known
+    }
+
+    fn external(&self, row: &Row) -> Option<&'a Contact> {
+        row.external_id
+            .as_ref()
+            .and_then(|id| self.by_external.get(id.as_ref()).copied())
+    }
+
+    fn messaging(&self, row: &Row) -> Option<&'a Contact> {
+        row.messaging_id
+            .as_ref()
+            .and_then(|id| self.by_messaging.get(id.as_ref()).copied())
+    }
+
+    /// The first contact sharing the row's email or phone.
+    fn reach(&self, row: &Row) -> Option<&'a Contact> {
+        row.email
+            .value()
+            .and_then(|e| self.by_email.get(&e.as_ref().to_lowercase()).copied())
+            .or_else(|| {
+                row.phone
+                    .value()
+                    .and_then(|p| self.by_phone.get(p.as_ref()).copied())
+            })
+    }
+}
+
+/// Decides every row of a batch. `contacts` are those the rows' identifiers
+/// name; `seen` the keys earlier batches remembered.
+pub fn plan(
+    rows: &[Row],
+    contacts: &[Contact],
+    seen: &HashMap<String, u64>,
+    context: &Context<'_>,
+) -> Plan {
+    let known = Known::new(contacts);
+    let mut plan = Plan::default();
+    let mut batch_seen: HashMap<String, u64> = HashMap::new();
+    let mut capacity = context.capacity;
+    for row in rows {
+        plan.counts.rows += 1;
+        let rejected_before = plan.counts.rejected;
+        // Contacts the row names stay when `remove` runs, whatever the row's fate.
+        for contact in [known.external(row), known.messaging(row)]
+            .into_iter()
+            .flatten()
+        {
+            plan.seen.push((identified_key(contact), row.line));
+        }
+        let keys = row_keys(row, context.rules);
+        let earlier = keys.iter().find_map(|(key, what)| {
+            seen.get(key)
+                .or_else(|| batch_seen.get(key))
+                .map(|line| (*what, *line))
+        });
+        if let Some((what, line)) = earlier {
+            reject(
+                &mut plan,
+                row,
+                format!("duplicate {what}: row {line} has the same"),
+            );
+            continue;
+        }
+        for (key, _) in keys {
+            batch_seen.insert(key.clone(), row.line);
+            plan.seen.push((key, row.line));
+        }
+        if let Some(reason) = row.rejection() {
+            reject(&mut plan, row, reason);
+            continue;
+        }
+        match decide(row, &known, context) {
+            Decision::Reject(reason) => reject(&mut plan, row, reason),
+            Decision::Skip(contact) => {
+                plan.seen.push((identified_key(contact), row.line));
+                plan.counts.skipped_existing += 1;
+            }
+            Decision::Create => {
+                if capacity == Some(0) {
+                    reject(
+                        &mut plan,
+                        row,
+                        "the workspace has reached its contact limit".into(),
+                    );
+                    continue;
+                }
+                match create(row, context) {
+                    Ok(record) => {
+                        capacity = capacity.map(|c| c - 1);
+                        plan.counts.created += 1;
+                        plan.creates.push(record);
+                    }
+                    Err(reason) => reject(&mut plan, row, reason),
+                }
+            }
+            Decision::Update(current, update) => match updated(row, current, update, context) {
+                Ok(None) => plan.counts.unchanged += 1,
+                Ok(Some(change)) => {
+                    plan.counts.updated += 1;
+                    plan.updates.push(change);
+                }
+                Err(reason) => reject(&mut plan, row, reason),
+            },
+        }
+        if plan.counts.rejected == rejected_before {
+            plan.counts.replaced_values += row.replaced;
+        }
+    }
+    plan
+}
+
+fn reject(plan: &mut Plan, row: &Row, error: String) {
+    plan.counts.rejected += 1;
+    plan.rejected.push(Rejected {
+        line: row.line,
+        cells: row.cells.clone(),
+        error,
+    });
+}
+
+enum Decision<'a> {
+    Reject(String),
+    Skip(&'a Contact),
+    Create,
+    Update(&'a Contact, UpdateExisting),
+}
+
+fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'a> {
+    let Some(update) = context.rules.update else {
+        return match known.external(row).or_else(|| known.reach(row)) {
+            Some(contact) => Decision::Skip(contact),
+            None => Decision::Create,
+        };
+    };
+    match update.match_by {
+        MatchBy::ExternalId => match (&row.external_id, known.external(row)) {
+            (None, _) => {
+                Decision::Reject("External ID is empty; it matches rows to contacts".into())
+            }
+            (Some(_), Some(contact)) => Decision::Update(contact, update),
+            (Some(_), None) => Decision::Create,
+        },
+        MatchBy::MessagingId => match (&row.messaging_id, known.messaging(row)) {
+            (Some(id), None) => Decision::Reject(format!(
+                "no contact has Messaging ID {id}; Messaging IDs are assigned by the system: leave the cell empty to create a contact"
+            )),
+            (Some(_), Some(contact)) => match known.external(row) {
+                Some(holder) if holder.messaging_id != contact.messaging_id => {
+                    Decision::Reject(held_by(holder))
+                }
+                _ => Decision::Update(contact, update),
+            },
+            (None, _) => match known.external(row) {
+                Some(holder) => Decision::Reject(format!(
+                    "{}; put its Messaging ID in the row to update it",
+                    held_by(holder)
+                )),
+                None => Decision::Create,
+            },
+        },
+    }
+}
+
+fn held_by(holder: &Contact) -> String {
+    format!(
+        "External ID {:?} is already used by contact {}",
+        holder.external_id.as_ref(),
+        holder.messaging_id
+    )
+}
+
+/// The consent a row records: what its cells say, else the defaults where
+/// nothing was recorded yet (`current` is `NotSubscribed` for a new contact).
+fn consent_choices(
+    row: &Row,
+    current: impl Fn(Channel) -> ConsentStatus,
+    context: &Context<'_>,
+) -> Vec<(Channel, ConsentChoice)> {
+    Channel::ALL
+        .into_iter()
+        .zip(row.consent)
+        .zip(context.rules.default_consent.by_channel())
+        .filter_map(|((channel, given), (_, default))| {
+            let status = match given {
+                Some(ConsentStatus::Subscribed | ConsentStatus::Unsubscribed) => given?,
+                _ if current(channel) == ConsentStatus::NotSubscribed => default,
+                _ => return None,
+            };
+            let choice = match status {
+                ConsentStatus::Subscribed => ConsentChoice::Subscribed,
+                ConsentStatus::Unsubscribed => ConsentChoice::Unsubscribed,
+                ConsentStatus::NotSubscribed => return None,
+            };
+            Some((channel, choice))
+        })
+        .collect()
+}
+
+fn lists_of(
+    row: &Row,
+    current: Option<&BTreeSet<crate::model::ListId>>,
+    rules: &Rules,
+) -> Option<BTreeSet<crate::model::ListId>> {
+    let from_file = row.lists.value();
+    if from_file.is_none() && rules.lists.is_empty() {
+        return None;
+    }
+    let base = from_file.or(current).cloned().unwrap_or_default();
+    Some(base.union(&rules.lists).cloned().collect())
+}
+
+fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
+    let external_id = row
+        .external_id
+        .clone()
+        .ok_or("External ID is empty; a new contact needs one")?;
+    let reach = Reach::new(row.phone.value().cloned(), row.email.value().cloned())
+        .map_err(|e| e.to_string())?;
+    let new = NewContact {
+        external_id,
+        first_name: row.first_name.value().cloned(),
+        last_name: row.last_name.value().cloned(),
+        reach,
+        country: row.country.value().cloned(),
+        timezone: context
+            .rules
+            .timezone
+            .clone()
+            .or_else(|| row.timezone.value().cloned()),
+        consent: consent_choices(row, |_| ConsentStatus::NotSubscribed, context),
+        attributes: row
+            .attributes
+            .iter()
+            .filter_map(|(id, cell)| Some((id.clone(), cell.value()?.clone())))
+            .collect(),
+        lists: lists_of(row, None, context.rules).unwrap_or_default(),
+    };
+    Contact::create(new, context.source, context.now).map_err(|e| match e {
+        crate::error::Error::Validation(errors) => errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })
+}
+
+/// A field's change: a value sets it; an empty cell or a missing column
+/// keeps it, or with `delete` clears it.
+fn patch<T: Clone>(cell: &Cell<T>, missing: MissingAttributes) -> Patch<T> {
+    match (cell, missing) {
+        (Cell::Value(value), _) => Patch::Set(value.clone()),
+        (_, MissingAttributes::Keep) => Patch::Keep,
+        (_, MissingAttributes::Delete) => Patch::Clear,
+    }
+}
+
+/// Email and phone are how a contact is reached: a missing column keeps
+/// them even with `delete`; an empty cell clears them then.
+fn reach_patch<T: Clone>(cell: &Cell<T>, missing: MissingAttributes) -> Patch<T> {
+    match cell {
+        Cell::Absent => Patch::Keep,
+        cell => patch(cell, missing),
+    }
+}
+
+fn updated(
+    row: &Row,
+    current: &Contact,
+    update: UpdateExisting,
+    context: &Context<'_>,
+) -> Result<Option<Update>, String> {
+    let missing = update.missing_attributes;
+    let mut attributes: std::collections::BTreeMap<_, _> = row
+        .attributes
+        .iter()
+        .filter_map(|(id, cell)| match patch(cell, missing) {
+            Patch::Set(value) => Some((id.clone(), Some(value))),
+            Patch::Clear => Some((id.clone(), None)),
+            Patch::Keep => None,
+        })
+        .collect();
+    if missing == MissingAttributes::Delete {
+        attributes.extend(context.unmapped.iter().map(|id| (id.clone(), None)));
+    }
+    let changes = ContactChanges {
+        external_id: match update.match_by {
+            MatchBy::MessagingId => row.external_id.clone(),
+            MatchBy::ExternalId => None,
+        },
+        first_name: patch(&row.first_name, missing),
+        last_name: patch(&row.last_name, missing),
+        phone: reach_patch(&row.phone, missing),
+        email: reach_patch(&row.email, missing),
+        country: patch(&row.country, missing),
+        timezone: match &context.rules.timezone {
+            Some(timezone) => Patch::Set(timezone.clone()),
+            None => patch(&row.timezone, missing),
+        },
+        attributes,
+        lists: lists_of(row, Some(&current.lists), context.rules),
+    };
+    let mut next = current
+        .edited(changes, context.now)
+        .map_err(|e| e.to_string())?;
+    let consent: Vec<_> = consent_choices(row, |c| current.consent.get(c), context)
+        .into_iter()
+        .filter_map(|(channel, choice)| {
+            next.consent
+                .record(channel, choice, context.source, context.now)
+        })
+        .collect();
+    let unchanged = Contact {
+        version: current.version,
+        updated_at: current.updated_at,
+        ..next.clone()
+    } == *current;
+    Ok((!unchanged).then_some(Update {
+        contact: next,
+        expected_version: current.version,
+        consent,
+    }))
+}

@@ -1,0 +1,142 @@
+//! The mapping step of the upload wizard: what the first bytes of a file
+//! say, and what importing them would do to each column.
+
+use csv_async::ByteRecord;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::csvfile::{self, Sniffed};
+use super::mapping::{check_headers, propose};
+use super::row::read_row;
+use super::settings::Rules;
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+
+/// The most bytes a preview reads.
+pub const MAX_BYTES: usize = 1024 * 1024;
+/// Rows shown as samples.
+const SAMPLES: usize = 10;
+
+/// What a preview shows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preview {
+    /// `,`, `;` or `tab`.
+    pub delimiter: String,
+    /// `utf-8`, or `utf-8 with BOM`.
+    pub encoding: String,
+    pub headers: Vec<String>,
+    /// Per column, in file order.
+    pub columns: Vec<ColumnPreview>,
+    /// Up to 10 rows as in the file.
+    pub sample_rows: Vec<Vec<String>>,
+    /// Rows read from the bytes given.
+    pub rows_read: u64,
+    /// Whether the mapping can be imported as it is; when not, `problem` says why.
+    pub importable: bool,
+    pub problem: Option<String>,
+}
+
+/// One column's proposed mapping.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ColumnPreview {
+    pub header: String,
+    /// The attribute it fills; `null` when skipped.
+    pub attribute: Option<String>,
+    /// Why it maps there, or why it is skipped.
+    pub reason: String,
+    /// Values in the rows read that are invalid for the attribute.
+    pub invalid: u64,
+}
+
+/// Previews `bytes`, the start of a file (a last, cut-off row is ignored
+/// when `complete` is false).
+pub async fn preview(
+    bytes: &[u8],
+    complete: bool,
+    rules: &Rules,
+    catalog: &Catalog,
+) -> Result<Preview> {
+    let sniffed = Sniffed::from_head(bytes);
+    let start = usize::try_from(sniffed.start())
+        .unwrap_or(0)
+        .min(bytes.len());
+    let mut body = &bytes[start..];
+    if !complete {
+        // Drop the last line: it may be cut off.
+        if let Some(end) = body.iter().rposition(|&b| b == b'\n') {
+            body = &body[..=end];
+        }
+    }
+    let mut reader = csvfile::records(body, sniffed.delimiter);
+    let mut record = ByteRecord::new();
+    let not_csv = |what: String| Error::invalid("body", what);
+    let found = reader
+        .read_byte_record(&mut record)
+        .await
+        .map_err(|e| not_csv(e.to_string()))?;
+    if !found || csvfile::is_blank(&record) {
+        return Err(not_csv(
+            "the file is empty; it needs a header row naming its columns".into(),
+        ));
+    }
+    let headers: Vec<String> = csvfile::cells(&record)
+        .map_err(|column| {
+            not_csv(format!(
+                "the header row is not valid UTF-8 (column {column}); save the file as UTF-8"
+            ))
+        })?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    check_headers(&headers).map_err(not_csv)?;
+    let (mapping, problems) = propose(&headers, rules, catalog);
+    let mut columns: Vec<ColumnPreview> = mapping
+        .columns
+        .iter()
+        .map(|c| ColumnPreview {
+            header: c.header.clone(),
+            attribute: c.target.as_ref().map(|t| t.name().to_owned()),
+            reason: c.reason.clone(),
+            invalid: 0,
+        })
+        .collect();
+    let mut sample_rows = Vec::new();
+    let mut rows_read = 0;
+    while reader
+        .read_byte_record(&mut record)
+        .await
+        .map_err(|e| not_csv(e.to_string()))?
+    {
+        if csvfile::is_blank(&record) {
+            continue;
+        }
+        let Ok(cells) = csvfile::cells(&record) else {
+            break;
+        };
+        rows_read += 1;
+        let row = read_row(0, cells.clone(), &mapping, catalog, false);
+        for error in &row.errors {
+            if let Some(column) = columns.iter_mut().find(|c| c.header == error.header) {
+                column.invalid += 1;
+            }
+        }
+        if sample_rows.len() < SAMPLES {
+            sample_rows.push(cells);
+        }
+    }
+    Ok(Preview {
+        delimiter: sniffed.delimiter_name().to_owned(),
+        encoding: if sniffed.bom {
+            "utf-8 with BOM"
+        } else {
+            "utf-8"
+        }
+        .to_owned(),
+        headers,
+        columns,
+        sample_rows,
+        rows_read,
+        importable: problems.is_empty(),
+        problem: (!problems.is_empty()).then(|| problems.join("; ")),
+    })
+}

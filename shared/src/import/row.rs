@@ -1,0 +1,260 @@
+//! One CSV record → the values it gives each attribute, or why it can't be
+//! imported. Pure: no I/O.
+
+use std::collections::BTreeSet;
+
+use super::mapping::{Mapping, Target};
+use crate::catalog::Catalog;
+use crate::model::{
+    AttributeId, AttributeValue, Column, ConsentStatus, Country, Email, ExternalId, InvalidValue,
+    ListId, MessagingId, Name, PhoneNumber, Timezone,
+};
+
+/// What a row says about one attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Cell<T> {
+    /// The file has no column for it.
+    #[default]
+    Absent,
+    /// The cell is empty (or held an invalid value that was cleared).
+    Empty,
+    Value(T),
+}
+
+impl<T> Cell<T> {
+    /// The value, if the cell has one.
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Cell::Value(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// One rejected cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellError {
+    pub header: String,
+    pub reason: String,
+}
+
+/// A row read against the mapping.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Row {
+    /// The line the row starts on (the header is line 1).
+    pub line: u64,
+    /// The cells exactly as uploaded.
+    pub cells: Vec<String>,
+    pub external_id: Option<ExternalId>,
+    pub messaging_id: Option<MessagingId>,
+    pub first_name: Cell<Name>,
+    pub last_name: Cell<Name>,
+    pub phone: Cell<PhoneNumber>,
+    pub email: Cell<Email>,
+    pub country: Cell<Country>,
+    pub timezone: Cell<Timezone>,
+    /// The consent each channel's cell gives (sms, whatsapp, email);
+    /// `None` where it gives none.
+    pub consent: [Option<ConsentStatus>; 3],
+    pub attributes: Vec<(AttributeId, Cell<AttributeValue>)>,
+    pub lists: Cell<BTreeSet<ListId>>,
+    /// Invalid values that reject the row.
+    pub errors: Vec<CellError>,
+    /// Invalid values cleared instead (`replace_invalid_values`).
+    pub replaced: u64,
+}
+
+impl Row {
+    /// Why the row can't be imported, if it can't.
+    pub fn rejection(&self) -> Option<String> {
+        if !self.errors.is_empty() {
+            return Some(
+                self.errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.header, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            );
+        }
+        if self.phone.value().is_none() && self.email.value().is_none() {
+            return Some("the row has no valid Phone Number or Email; a contact needs one".into());
+        }
+        None
+    }
+}
+
+/// A cell as read: surrounding spaces trimmed, and the `'` that exports put
+/// before `=`, `+`, `-` or `@` (so spreadsheets don't run formulas) removed.
+pub fn cell_text(raw: &str) -> &str {
+    let text = raw.trim();
+    match text.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+        _ => text,
+    }
+}
+
+/// Reads a consent cell: `subscribed`, `unsubscribed`, `not_subscribed`,
+/// yes/no, true/false, 1/0, ignoring case.
+pub fn parse_consent(raw: &str) -> Result<ConsentStatus, InvalidValue> {
+    match raw.to_lowercase().replace([' ', '-'], "_").as_str() {
+        "subscribed" | "yes" | "true" | "1" => Ok(ConsentStatus::Subscribed),
+        "unsubscribed" | "no" | "false" | "0" => Ok(ConsentStatus::Unsubscribed),
+        "not_subscribed" => Ok(ConsentStatus::NotSubscribed),
+        _ => Err(InvalidValue(format!(
+            "{raw:?} is not a consent: use subscribed, unsubscribed or not_subscribed (or yes/no)"
+        ))),
+    }
+}
+
+/// Reads list names separated by `;` (a `\;` is part of a name).
+fn parse_lists(raw: &str, catalog: &Catalog) -> Result<BTreeSet<ListId>, InvalidValue> {
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            ';' => names.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    names.push(current);
+    names
+        .iter()
+        .map(|name| name.trim())
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            catalog
+                .lists
+                .iter()
+                .find(|l| l.name.folded() == name.to_lowercase())
+                .map(|l| l.id.clone())
+                .ok_or_else(|| InvalidValue(format!("no list is named {name:?}")))
+        })
+        .collect()
+}
+
+/// Reads one record. `replace` clears invalid values (counting them) instead
+/// of rejecting the row; invalid identifiers always reject it.
+pub fn read_row(
+    line: u64,
+    cells: Vec<String>,
+    mapping: &Mapping,
+    catalog: &Catalog,
+    replace: bool,
+) -> Row {
+    let mut row = Row {
+        line,
+        ..Row::default()
+    };
+    if cells.len() != mapping.columns.len() {
+        row.errors.push(CellError {
+            header: "row".into(),
+            reason: format!(
+                "has {} cells, but the header has {} columns",
+                cells.len(),
+                mapping.columns.len()
+            ),
+        });
+        row.cells = cells;
+        return row;
+    }
+    // Country first: a national phone number is read in its country.
+    let country_at = mapping.position(Column::Country);
+    let country = country_at
+        .map(|i| cell_text(&cells[i]))
+        .and_then(|text| Country::parse(text).ok());
+    for (i, column) in mapping.columns.iter().enumerate() {
+        let Some(target) = &column.target else {
+            continue;
+        };
+        let text = cell_text(&cells[i]);
+        let mut reader = CellReader {
+            row: &mut row,
+            header: &column.header,
+            text,
+            replace,
+        };
+        match target {
+            Target::Generic(generic) => reader.generic(*generic, country.as_ref(), catalog),
+            Target::Custom(definition) => {
+                let value = reader.read(|t| AttributeValue::from_text(definition.kind, t));
+                row.attributes.push((definition.id.clone(), value));
+            }
+        }
+    }
+    row.cells = cells;
+    row
+}
+
+struct CellReader<'a> {
+    row: &'a mut Row,
+    header: &'a str,
+    text: &'a str,
+    replace: bool,
+}
+
+impl CellReader<'_> {
+    /// The cell's value, `Empty`, or (when invalid) an error or a replacement.
+    fn read<T>(&mut self, parse: impl FnOnce(&str) -> Result<T, InvalidValue>) -> Cell<T> {
+        if self.text.is_empty() {
+            return Cell::Empty;
+        }
+        match parse(self.text) {
+            Ok(value) => Cell::Value(value),
+            Err(_) if self.replace => {
+                self.row.replaced += 1;
+                Cell::Empty
+            }
+            Err(error) => {
+                self.reject(error.to_string());
+                Cell::Empty
+            }
+        }
+    }
+
+    /// An identifier: an invalid one always rejects the row.
+    fn identifier<T>(&mut self, parse: impl FnOnce(&str) -> Result<T, InvalidValue>) -> Option<T> {
+        if self.text.is_empty() {
+            return None;
+        }
+        parse(self.text)
+            .map_err(|error| self.reject(error.to_string()))
+            .ok()
+    }
+
+    fn reject(&mut self, reason: String) {
+        let reason = if reason.contains(self.text) {
+            reason
+        } else {
+            format!("{:?} {reason}", self.text)
+        };
+        self.row.errors.push(CellError {
+            header: self.header.to_owned(),
+            reason,
+        });
+    }
+
+    fn generic(&mut self, column: Column, country: Option<&Country>, catalog: &Catalog) {
+        match column {
+            Column::ExternalId => self.row.external_id = self.identifier(ExternalId::parse),
+            Column::MessagingId => self.row.messaging_id = self.identifier(MessagingId::parse),
+            Column::FirstName => self.row.first_name = self.read(Name::parse),
+            Column::LastName => self.row.last_name = self.read(Name::parse),
+            Column::Phone => self.row.phone = self.read(|t| PhoneNumber::parse_loose(t, country)),
+            Column::Email => self.row.email = self.read(Email::parse),
+            Column::Country => self.row.country = self.read(Country::parse),
+            Column::Timezone => self.row.timezone = self.read(Timezone::parse),
+            Column::SmsConsent | Column::WhatsappConsent | Column::EmailConsent => {
+                let slot = match column {
+                    Column::SmsConsent => 0,
+                    Column::WhatsappConsent => 1,
+                    _ => 2,
+                };
+                self.row.consent[slot] = self.read(parse_consent).value().copied();
+            }
+            Column::Lists => self.row.lists = self.read(|t| parse_lists(t, catalog)),
+            Column::FullName | Column::CreatedAt | Column::UpdatedAt => {}
+        }
+    }
+}

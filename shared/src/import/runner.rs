@@ -1,0 +1,502 @@
+//! Runs an import from its checkpoint: reads the file in batches, plans and
+//! commits each (with the checkpoint it reaches), removes what `remove`
+//! says, writes the error CSV. Whatever stops a run, the next one continues
+//! exactly where the last commit left off.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use csv_async::ByteRecord;
+use futures::TryFutureExt;
+use tokio::io::AsyncReadExt;
+
+use super::csvfile::{self, MAX_BYTES, Sniffed};
+use super::job::{ImportId, ImportJob, ImportStatus, Phase};
+use super::mapping::{Mapping, Target, check_headers, map_columns};
+use super::plan::{Context, lookup_keys, plan, row_keys};
+use super::report;
+use super::row::{Row, read_row};
+use super::settings::{ChosenTarget, Rules};
+use crate::catalog::{self, Catalog};
+use crate::error::{Error, Result};
+use crate::model::{AttributeId, ConsentSource, WorkspaceId, now};
+use crate::store::imports::Commit;
+use crate::{AppState, ImportPorts};
+
+/// How much one run may do before it stops at a checkpoint (the rest is
+/// left for the next run).
+#[derive(Debug, Clone, Default)]
+pub struct Budget {
+    /// Stop once this moment has passed.
+    pub deadline: Option<Instant>,
+    /// Stop after committing this many batches.
+    pub batches: Option<u64>,
+    /// Stop once this is set (the process is shutting down).
+    pub stop: Option<Arc<AtomicBool>>,
+}
+
+/// Runs imports over the state's stores.
+#[derive(Clone)]
+pub struct Runner {
+    state: AppState,
+    ports: ImportPorts,
+    batch_rows: usize,
+}
+
+/// Why a run stopped before the end.
+enum Stop {
+    /// The import can't go on; the reason is for the user.
+    Failed(String),
+    /// The budget ran out at a checkpoint.
+    Paused,
+    Error(Error),
+}
+
+impl From<crate::model::InvalidValue> for Stop {
+    fn from(error: crate::model::InvalidValue) -> Self {
+        Stop::Error(error.into())
+    }
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Self {
+        Stop::Error(error)
+    }
+}
+
+/// How many times a batch is planned again after losing a race.
+const ATTEMPTS: usize = 5;
+/// Contacts deleted per commit by `remove`.
+const REMOVE_BATCH: usize = 500;
+/// Rejected rows read per page for the error CSV.
+const REPORT_PAGE: usize = 1000;
+
+impl Runner {
+    /// A runner over `state`, which must have the import ports.
+    pub fn new(state: AppState, batch_rows: usize) -> Result<Self> {
+        let ports = state.import_ports()?.clone();
+        Ok(Self {
+            state,
+            ports,
+            batch_rows: batch_rows.max(1),
+        })
+    }
+
+    /// The stores it runs on.
+    pub fn ports(&self) -> &ImportPorts {
+        &self.ports
+    }
+
+    /// Runs the import until it ends or `budget` runs out; returns its state.
+    pub async fn run(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ImportId,
+        budget: Budget,
+    ) -> Result<ImportJob> {
+        let mut job = self
+            .ports
+            .store
+            .import(workspace, id)
+            .await?
+            .ok_or_else(|| Error::ImportNotFound(id.to_string()))?;
+        if job.status.is_finished() {
+            return Ok(job);
+        }
+        let mut run = Run {
+            runner: self,
+            workspace,
+            budget,
+            batches: 0,
+        };
+        match run.drive(&mut job).await {
+            Ok(()) | Err(Stop::Paused) => Ok(job),
+            Err(Stop::Failed(reason)) => {
+                job.fail(reason);
+                run.finish(&mut job).await?;
+                Ok(job)
+            }
+            Err(Stop::Error(error)) => {
+                tracing::error!(import = %id, error = ?error, "import stopped by an internal error");
+                job.fail(
+                    "an internal error stopped the import; rows already imported are kept, and \
+                     importing the same file again with the same settings completes it",
+                );
+                run.finish(&mut job).await?;
+                Ok(job)
+            }
+        }
+    }
+}
+
+/// One run of one import.
+struct Run<'a> {
+    runner: &'a Runner,
+    workspace: &'a WorkspaceId,
+    budget: Budget,
+    batches: u64,
+}
+
+impl Run<'_> {
+    fn ports(&self) -> &ImportPorts {
+        &self.runner.ports
+    }
+
+    async fn drive(&mut self, job: &mut ImportJob) -> Result<(), Stop> {
+        if job.status != ImportStatus::Running {
+            job.status = ImportStatus::Running;
+            job.started_at.get_or_insert_with(now);
+            self.ports().store.save_import(job).await?;
+        }
+        let mut catalog = Catalog::load(&self.runner.state, self.workspace).await?;
+        let rules = job
+            .settings
+            .check(&catalog)
+            .map_err(|e| Stop::Failed(settings_failure(e)))?;
+        if job.checkpoint.phase == Phase::Rows {
+            if job.checkpoint.delimiter.is_none() {
+                self.start(job, &rules).await?;
+                catalog = Catalog::load(&self.runner.state, self.workspace).await?;
+            }
+            let mapping =
+                map_columns(&job.checkpoint.headers, &rules, &catalog).map_err(Stop::Failed)?;
+            self.rows(job, &rules, &catalog, &mapping).await?;
+        }
+        if job.checkpoint.phase == Phase::Removing {
+            self.remove(job, &rules).await?;
+        }
+        job.status = ImportStatus::Completed;
+        job.finished_at = Some(now());
+        self.finish(job).await?;
+        Ok(())
+    }
+
+    /// First run: checks the size, reads the header row, defines the
+    /// attributes the settings create, and checks the mapping.
+    async fn start(&mut self, job: &mut ImportJob, rules: &Rules) -> Result<(), Stop> {
+        let key = job.csv_key()?;
+        let objects = &self.ports().objects;
+        let size = objects
+            .size(&key)
+            .await?
+            .ok_or_else(|| Stop::Failed("the CSV file has not been uploaded".into()))?;
+        job.file.bytes = Some(size);
+        job.progress.bytes_total = size;
+        if size > MAX_BYTES {
+            return Err(Stop::Failed(format!(
+                "the file has {:.1} MB; at most 50 MB can be imported at once: split it into smaller files",
+                size as f64 / 1_048_576.0
+            )));
+        }
+        let mut head = Vec::new();
+        objects
+            .get(&key)
+            .await?
+            .ok_or_else(|| Stop::Failed("the CSV file has not been uploaded".into()))?
+            .take(64 * 1024)
+            .read_to_end(&mut head)
+            .await
+            .map_err(|e| Error::Unexpected(e.into()))?;
+        let sniffed = Sniffed::from_head(&head);
+        let start = usize::try_from(sniffed.start()).unwrap_or(0);
+        let mut reader = csvfile::records(&head[start.min(head.len())..], sniffed.delimiter);
+        let mut record = ByteRecord::new();
+        let found = reader
+            .read_byte_record(&mut record)
+            .await
+            .map_err(|e| Error::Unexpected(e.into()))?;
+        if !found || csvfile::is_blank(&record) {
+            return Err(Stop::Failed(
+                "the file is empty; it needs a header row naming its columns".into(),
+            ));
+        }
+        let headers = csvfile::cells(&record).map_err(|column| {
+            Stop::Failed(format!(
+                "the header row is not valid UTF-8 (column {column}); save the file as UTF-8 and upload it again"
+            ))
+        })?;
+        let headers: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
+        check_headers(&headers).map_err(Stop::Failed)?;
+        for target in rules.columns.values() {
+            if let ChosenTarget::Create(new) = target {
+                catalog::create_attribute(
+                    &self.runner.state,
+                    self.workspace,
+                    new.name.clone(),
+                    new.label.clone(),
+                    new.kind,
+                )
+                .await?;
+            }
+        }
+        let catalog = Catalog::load(&self.runner.state, self.workspace).await?;
+        map_columns(&headers, rules, &catalog).map_err(Stop::Failed)?;
+        job.checkpoint.delimiter = Some(sniffed.delimiter);
+        job.checkpoint.byte_offset = sniffed.start() + reader.position().byte();
+        job.checkpoint.line = reader.position().line();
+        job.checkpoint.headers = headers;
+        job.progress.bytes_done = job.checkpoint.byte_offset;
+        self.ports().store.save_import(job).await?;
+        Ok(())
+    }
+
+    async fn rows(
+        &mut self,
+        job: &mut ImportJob,
+        rules: &Rules,
+        catalog: &Catalog,
+        mapping: &Mapping,
+    ) -> Result<(), Stop> {
+        let key = job.csv_key()?;
+        let base = job.checkpoint.byte_offset;
+        let base_line = job.checkpoint.line;
+        let size = job.progress.bytes_total;
+        let input = if base < size {
+            self.ports()
+                .objects
+                .get_from(&key, base)
+                .await?
+                .ok_or_else(|| Stop::Failed("the CSV file is gone".into()))?
+        } else {
+            Box::pin(tokio::io::empty())
+        };
+        let delimiter = job.checkpoint.delimiter.unwrap_or(b',');
+        let mut reader = csvfile::records(input, delimiter);
+        let mut record = ByteRecord::new();
+        let mapped: Vec<&AttributeId> = mapping
+            .columns
+            .iter()
+            .filter_map(|c| match &c.target {
+                Some(Target::Custom(d)) => Some(&d.id),
+                _ => None,
+            })
+            .collect();
+        let unmapped: Vec<AttributeId> = catalog
+            .attributes
+            .iter()
+            .map(|d| d.id.clone())
+            .filter(|id| !mapped.contains(&id))
+            .collect();
+        loop {
+            let mut batch = Vec::with_capacity(self.runner.batch_rows);
+            let mut bad_text = None;
+            let mut end = false;
+            while batch.len() < self.runner.batch_rows {
+                let found = reader
+                    .read_byte_record(&mut record)
+                    .await
+                    .map_err(|e| Error::Unexpected(e.into()))?;
+                if !found {
+                    end = true;
+                    break;
+                }
+                let line = base_line + record.position().map_or(1, |p| p.line()) - 1;
+                if !csvfile::is_blank(&record) {
+                    match csvfile::cells(&record) {
+                        Ok(cells) => batch.push(read_row(
+                            line,
+                            cells,
+                            mapping,
+                            catalog,
+                            rules.replace_invalid,
+                        )),
+                        Err(column) => {
+                            bad_text = Some(format!(
+                                "row {line} (column {column}) is not valid UTF-8; save the file as UTF-8 and upload it again"
+                            ));
+                            break;
+                        }
+                    }
+                }
+                job.checkpoint.byte_offset = base + reader.position().byte();
+                job.checkpoint.line = base_line + reader.position().line() - 1;
+            }
+            if !batch.is_empty() || end {
+                job.progress.bytes_done = job.checkpoint.byte_offset;
+                if end {
+                    job.progress.bytes_done = size;
+                    job.checkpoint.phase = if rules.remove_missing {
+                        Phase::Removing
+                    } else {
+                        Phase::Report
+                    };
+                }
+                self.commit_rows(job, rules, &batch, &unmapped).await?;
+            }
+            if let Some(reason) = bad_text {
+                return Err(Stop::Failed(reason));
+            }
+            if end {
+                return Ok(());
+            }
+            self.spend()?;
+        }
+    }
+
+    /// Plans and commits one batch, planning again if a concurrent change
+    /// made the plan stale.
+    async fn commit_rows(
+        &mut self,
+        job: &mut ImportJob,
+        rules: &Rules,
+        rows: &[Row],
+        unmapped: &[AttributeId],
+    ) -> Result<(), Stop> {
+        let store = &self.ports().store;
+        let contacts_store = &self.runner.state.contacts;
+        let limit = self.runner.state.usage_limit;
+        let source = ConsentSource::import(&job.id);
+        let keys: Vec<String> = rows
+            .iter()
+            .flat_map(|row| row_keys(row, rules))
+            .map(|(key, _)| key)
+            .collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let lookup = lookup_keys(rows, rules);
+            let (contacts, seen, count) = tokio::try_join!(
+                store.lookup(self.workspace, &lookup),
+                store.seen(self.workspace, &job.id, &keys),
+                async {
+                    match limit {
+                        Some(_) => contacts_store.count(self.workspace).await.map(Some),
+                        None => Ok(None),
+                    }
+                }
+            )?;
+            let context = Context {
+                rules,
+                source: &source,
+                now: now(),
+                capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
+                unmapped,
+            };
+            let planned = plan(rows, &contacts, &seen, &context);
+            let mut next = job.clone();
+            next.counts = next.counts + planned.counts;
+            next.progress.rows_done = next.counts.rows;
+            let commit = Commit {
+                job: next,
+                creates: if rules.dry_run {
+                    Vec::new()
+                } else {
+                    planned.creates
+                },
+                updates: if rules.dry_run {
+                    Vec::new()
+                } else {
+                    planned.updates
+                },
+                deletes: Vec::new(),
+                seen: planned.seen,
+                rejected: planned.rejected,
+            };
+            match store.commit(self.workspace, &commit, limit).await {
+                Ok(()) => {
+                    *job = commit.job;
+                    self.batches += 1;
+                    return Ok(());
+                }
+                Err(
+                    Error::PreconditionFailed { .. }
+                    | Error::ContactNotFound(_)
+                    | Error::DuplicateExternalId { .. }
+                    | Error::UsageLimitReached { .. },
+                ) if attempt < ATTEMPTS => continue,
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// Deletes (or in a dry run, counts) the contacts that existed before the
+    /// import and that no row identified.
+    async fn remove(&mut self, job: &mut ImportJob, rules: &Rules) -> Result<(), Stop> {
+        let before = job.started_at.unwrap_or_else(now);
+        loop {
+            let (ids, next) = self
+                .ports()
+                .store
+                .unseen(
+                    self.workspace,
+                    &job.id,
+                    before,
+                    job.checkpoint.remove_cursor.as_deref(),
+                    REMOVE_BATCH,
+                )
+                .await?;
+            let mut after = job.clone();
+            after.counts.removed += ids.len() as u64;
+            after.checkpoint.remove_cursor = next.clone();
+            if next.is_none() {
+                after.checkpoint.phase = Phase::Report;
+            }
+            let commit = Commit {
+                job: after,
+                creates: Vec::new(),
+                updates: Vec::new(),
+                deletes: if rules.dry_run { Vec::new() } else { ids },
+                seen: Vec::new(),
+                rejected: Vec::new(),
+            };
+            self.ports()
+                .store
+                .commit(self.workspace, &commit, None)
+                .await?;
+            *job = commit.job;
+            self.batches += 1;
+            if next.is_none() {
+                return Ok(());
+            }
+            self.spend()?;
+        }
+    }
+
+    /// Stops at this checkpoint if the budget is spent.
+    fn spend(&self) -> Result<(), Stop> {
+        let late = self.budget.deadline.is_some_and(|d| Instant::now() >= d);
+        let done = self.budget.batches.is_some_and(|b| self.batches >= b);
+        let stopping = self
+            .budget
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed));
+        if late || done || stopping {
+            Err(Stop::Paused)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes the error CSV (when rows were rejected), forgets the import's
+    /// keys and stores its final state.
+    async fn finish(&self, job: &mut ImportJob) -> Result<()> {
+        if job.counts.rejected > 0 {
+            report::write(self.ports(), self.workspace, job, REPORT_PAGE)
+                .or_else(|error| async move {
+                    tracing::error!(error = ?error, "the error CSV could not be written");
+                    Ok::<(), Error>(())
+                })
+                .await?;
+        }
+        self.ports().store.forget(self.workspace, &job.id).await?;
+        self.ports().store.save_import(job).await
+    }
+}
+
+/// Settings that no longer fit the workspace (a list or attribute deleted
+/// since), in words.
+fn settings_failure(error: Error) -> String {
+    match error {
+        Error::Validation(errors) => format!(
+            "the settings no longer fit the workspace: {}",
+            errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,322 @@
+//! [`ImportStore`] over SQLite: a batch, its remembered keys, its rejected
+//! rows and the import's checkpoint commit in one transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::EmbeddedStore;
+use super::contacts::{insert_record, one_contact, update_record};
+use crate::error::{Error, Result};
+use crate::import::job::{ImportId, ImportJob};
+use crate::model::{Contact, MessagingId, WorkspaceId};
+use crate::query::{Page, PageRequest};
+use crate::store::imports::{Commit, ImportStore, Lookup, Rejected};
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Unexpected(e.into()))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| Error::Unexpected(e.into()))
+}
+
+fn save(tx: &Transaction<'_>, job: &ImportJob) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO imports (workspace, id, finished, job) VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (workspace, id) DO UPDATE SET finished = excluded.finished, job = excluded.job",
+    )?
+    .execute(params![
+        job.workspace,
+        job.id.as_ref(),
+        job.status.is_finished(),
+        to_json(job)?
+    ])?;
+    Ok(())
+}
+
+fn contacts_by(
+    conn: &Connection,
+    workspace: &str,
+    column: &str,
+    keys: impl Iterator<Item = String>,
+    found: &mut HashMap<String, Contact>,
+) -> Result<()> {
+    for key in keys {
+        if let Some(contact) = one_contact(conn, column, workspace, &key)? {
+            found.insert(contact.messaging_id.to_string(), contact);
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ImportStore for EmbeddedStore {
+    async fn create_import(&self, job: &ImportJob) -> Result<()> {
+        let job = job.clone();
+        self.write(move |tx| save(tx, &job)).await
+    }
+
+    async fn save_import(&self, job: &ImportJob) -> Result<()> {
+        let job = job.clone();
+        self.write(move |tx| save(tx, &job)).await
+    }
+
+    async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>> {
+        let (workspace, id) = (workspace.clone(), id.clone());
+        self.read(move |conn| {
+            conn.prepare_cached("SELECT job FROM imports WHERE workspace = ?1 AND id = ?2")?
+                .query_row(params![workspace.as_ref(), id.as_ref()], |row| {
+                    row.get::<_, String>(0)
+                })
+                .optional()?
+                .map(|json| from_json(&json))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn imports(
+        &self,
+        workspace: &WorkspaceId,
+        page: &PageRequest,
+    ) -> Result<Page<ImportJob>> {
+        let (workspace, page) = (workspace.clone(), page.clone());
+        self.read(move |conn| {
+            let before = match &page.cursor {
+                Some(cursor) => ImportId::parse(&cursor.0)
+                    .map_err(|_| Error::invalid("cursor", "is not a cursor this listing returned"))?
+                    .to_string(),
+                None => "~".to_owned(),
+            };
+            let mut stmt = conn.prepare_cached(
+                "SELECT job FROM imports WHERE workspace = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+            )?;
+            let mut rows = stmt.query(params![
+                workspace.as_ref(),
+                before,
+                i64::try_from(page.limit + 1).unwrap_or(i64::MAX)
+            ])?;
+            let mut items: Vec<ImportJob> = Vec::new();
+            while let Some(row) = rows.next()? {
+                items.push(from_json(&row.get::<_, String>(0)?)?);
+            }
+            let next_cursor = if items.len() > page.limit {
+                items.truncate(page.limit);
+                items.last().map(|job| crate::query::Cursor(job.id.to_string()))
+            } else {
+                None
+            };
+            Ok(Page { items, next_cursor })
+        })
+        .await
+    }
+
+    async fn unfinished_imports(&self) -> Result<Vec<ImportJob>> {
+        self.read(|conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT job FROM imports WHERE finished = 0 ORDER BY id")?;
+            let mut rows = stmt.query([])?;
+            let mut jobs = Vec::new();
+            while let Some(row) = rows.next()? {
+                jobs.push(from_json(&row.get::<_, String>(0)?)?);
+            }
+            Ok(jobs)
+        })
+        .await
+    }
+
+    async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
+        let (workspace, keys) = (workspace.clone(), keys.clone());
+        self.read(move |conn| {
+            let ws = workspace.as_ref();
+            let mut found = HashMap::new();
+            let text = |v: &dyn AsRef<str>| v.as_ref().to_owned();
+            contacts_by(
+                conn,
+                ws,
+                "c.external_id",
+                keys.external_ids.iter().map(|k| text(k)),
+                &mut found,
+            )?;
+            contacts_by(
+                conn,
+                ws,
+                "c.messaging_id",
+                keys.messaging_ids.iter().map(|k| text(k)),
+                &mut found,
+            )?;
+            contacts_by(
+                conn,
+                ws,
+                "lower(c.email)",
+                keys.emails.iter().map(|k| k.as_ref().to_lowercase()),
+                &mut found,
+            )?;
+            contacts_by(
+                conn,
+                ws,
+                "c.phone",
+                keys.phones.iter().map(|k| text(k)),
+                &mut found,
+            )?;
+            Ok(found.into_values().collect())
+        })
+        .await
+    }
+
+    async fn seen(
+        &self,
+        _workspace: &WorkspaceId,
+        import: &ImportId,
+        keys: &[String],
+    ) -> Result<HashMap<String, u64>> {
+        let (import, keys) = (import.clone(), keys.to_vec());
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT line FROM import_seen WHERE import = ?1 AND key = ?2")?;
+            let mut seen = HashMap::new();
+            for key in keys {
+                let line: Option<i64> = stmt
+                    .query_row(params![import.as_ref(), key], |row| row.get(0))
+                    .optional()?;
+                if let Some(line) = line {
+                    seen.insert(key, u64::try_from(line).unwrap_or(0));
+                }
+            }
+            Ok(seen)
+        })
+        .await
+    }
+
+    async fn commit(
+        &self,
+        workspace: &WorkspaceId,
+        commit: &Commit,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let (workspace, commit) = (workspace.clone(), commit.clone());
+        self.write(move |tx| {
+            let ws = workspace.as_ref();
+            let import = commit.job.id.as_ref();
+            for record in &commit.creates {
+                insert_record(tx, &workspace, record, limit)?;
+            }
+            for update in &commit.updates {
+                update_record(
+                    tx,
+                    &workspace,
+                    &update.contact,
+                    update.expected_version,
+                    &update.consent,
+                )?;
+            }
+            let mut delete =
+                tx.prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?;
+            for id in &commit.deletes {
+                delete.execute(params![ws, id.as_ref()])?;
+            }
+            let mut remember = tx.prepare_cached(
+                "INSERT OR IGNORE INTO import_seen (import, key, line) VALUES (?1, ?2, ?3)",
+            )?;
+            for (key, line) in &commit.seen {
+                remember.execute(params![import, key, i64::try_from(*line).unwrap_or(i64::MAX)])?;
+            }
+            let mut reject = tx.prepare_cached(
+                "INSERT OR REPLACE INTO import_rejected (import, line, cells, error) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for row in &commit.rejected {
+                reject.execute(params![
+                    import,
+                    i64::try_from(row.line).unwrap_or(i64::MAX),
+                    to_json(&row.cells)?,
+                    row.error
+                ])?;
+            }
+            save(tx, &commit.job)
+        })
+        .await
+    }
+
+    async fn unseen(
+        &self,
+        workspace: &WorkspaceId,
+        import: &ImportId,
+        before: DateTime<Utc>,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<MessagingId>, Option<String>)> {
+        let after: i64 = after.and_then(|a| a.parse().ok()).unwrap_or(0);
+        let (workspace, import) = (workspace.clone(), import.clone());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT c.id, c.messaging_id FROM contacts c \
+                 WHERE c.workspace = ?1 AND c.id > ?2 AND c.created_at < ?3 \
+                 AND NOT EXISTS (SELECT 1 FROM import_seen s \
+                     WHERE s.import = ?4 AND s.key = 'c:' || c.messaging_id) \
+                 ORDER BY c.id LIMIT ?5",
+            )?;
+            let mut rows = stmt.query(params![
+                workspace.as_ref(),
+                after,
+                before.timestamp_micros(),
+                import.as_ref(),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ])?;
+            let mut ids = Vec::new();
+            let mut last = after;
+            while let Some(row) = rows.next()? {
+                last = row.get(0)?;
+                ids.push(MessagingId::from_stored(row.get(1)?));
+            }
+            let next = (ids.len() == limit).then(|| last.to_string());
+            Ok((ids, next))
+        })
+        .await
+    }
+
+    async fn rejected(
+        &self,
+        _workspace: &WorkspaceId,
+        import: &ImportId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Rejected>> {
+        let import = import.clone();
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT line, cells, error FROM import_rejected \
+                 WHERE import = ?1 AND line > ?2 ORDER BY line LIMIT ?3",
+            )?;
+            let mut rows = stmt.query(params![
+                import.as_ref(),
+                i64::try_from(after).unwrap_or(i64::MAX),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ])?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next()? {
+                found.push(Rejected {
+                    line: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
+                    cells: from_json(&row.get::<_, String>(1)?)?,
+                    error: row.get(2)?,
+                });
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn forget(&self, _workspace: &WorkspaceId, import: &ImportId) -> Result<()> {
+        let import = import.clone();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM import_seen WHERE import = ?1")?
+                .execute(params![import.as_ref()])?;
+            tx.prepare_cached("DELETE FROM import_rejected WHERE import = ?1")?
+                .execute(params![import.as_ref()])?;
+            Ok(())
+        })
+        .await
+    }
+}

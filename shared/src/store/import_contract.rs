@@ -1,0 +1,226 @@
+//! The import-store contract: one suite, run against every adapter that
+//! serves imports.
+
+use std::collections::HashMap;
+
+use chrono::Duration;
+
+use crate::error::Error;
+use crate::import::job::{ImportJob, ImportStatus};
+use crate::import::settings::ImportSettings;
+use crate::model::Contact;
+use crate::query::PageRequest;
+use crate::store::contract::{simple, ws};
+use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, Update};
+use crate::store::{ContactStore, NewRecord};
+
+/// Declares one `#[tokio::test]` per import-store check, each on a fresh
+/// store from `$open` (an async fn whose result derefs to a store serving
+/// both [`ContactStore`] and [`ImportStore`]).
+#[macro_export]
+macro_rules! import_store_contract_tests {
+    ($open:path) => {
+        $crate::import_store_contract_tests!(@each $open;
+            imports_round_trip_newest_first_per_workspace,
+            a_commit_is_all_or_nothing,
+            lookups_find_every_identifier_and_unseen_skips_identified
+        );
+    };
+    (@each $open:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let store = $open().await;
+                $crate::store::import_contract::$check(&*store, &*store).await;
+            }
+        )*
+    };
+}
+
+fn job(workspace: &str) -> ImportJob {
+    ImportJob::new(&ws(workspace), ImportSettings::default(), "f.csv".into())
+}
+
+fn commit(job: &ImportJob) -> Commit {
+    Commit {
+        job: job.clone(),
+        creates: Vec::new(),
+        updates: Vec::new(),
+        deletes: Vec::new(),
+        seen: Vec::new(),
+        rejected: Vec::new(),
+    }
+}
+
+/// Imports are kept per workspace, listed newest first in pages; unfinished
+/// ones of every workspace can be found.
+pub async fn imports_round_trip_newest_first_per_workspace(
+    _contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let (a, b) = (ws("a"), ws("b"));
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let j = job("a");
+        store.create_import(&j).await.expect("create");
+        jobs.push(j);
+    }
+    store.create_import(&job("b")).await.expect("create");
+    let mut done = jobs[0].clone();
+    done.status = ImportStatus::Completed;
+    store.save_import(&done).await.expect("save");
+    assert_eq!(
+        store.import(&a, &done.id).await.expect("get"),
+        Some(done.clone())
+    );
+    assert_eq!(store.import(&b, &done.id).await.expect("get"), None);
+    let first = store
+        .imports(&a, &PageRequest::first(2))
+        .await
+        .expect("page");
+    assert_eq!(first.items, [jobs[2].clone(), jobs[1].clone()]);
+    let rest = store
+        .imports(
+            &a,
+            &PageRequest {
+                limit: 2,
+                cursor: first.next_cursor,
+            },
+        )
+        .await
+        .expect("page");
+    assert_eq!((rest.items, rest.next_cursor), (vec![done], None));
+    let unfinished = store.unfinished_imports().await.expect("unfinished");
+    assert_eq!(unfinished.len(), 3);
+}
+
+/// A commit whose update is stale writes nothing at all: no create, no
+/// remembered key, no rejected row, no new checkpoint.
+pub async fn a_commit_is_all_or_nothing(contacts: &dyn ContactStore, store: &dyn ImportStore) {
+    let a = ws("a");
+    let existing = simple(1);
+    contacts.insert(&a, &existing, None).await.expect("insert");
+    let j = job("a");
+    store.create_import(&j).await.expect("create");
+    let mut stale = commit(&j);
+    stale.job.counts.rows = 3;
+    stale.creates = vec![simple(2)];
+    stale.updates = vec![Update {
+        contact: Contact {
+            version: 2,
+            ..existing.0.clone()
+        },
+        expected_version: 7,
+        consent: Vec::new(),
+    }];
+    stale.seen = vec![("x:ext-2".into(), 2)];
+    stale.rejected = vec![Rejected {
+        line: 4,
+        cells: vec!["bad".into()],
+        error: "why".into(),
+    }];
+    let error = store.commit(&a, &stale, None).await.expect_err("stale");
+    assert!(
+        matches!(error, Error::PreconditionFailed { .. }),
+        "{error:?}"
+    );
+    assert_eq!(contacts.count(&a).await.expect("count"), 1);
+    assert_eq!(store.import(&a, &j.id).await.expect("get"), Some(j.clone()));
+    assert!(
+        store
+            .seen(&a, &j.id, &["x:ext-2".into()])
+            .await
+            .expect("seen")
+            .is_empty()
+    );
+    assert!(
+        store
+            .rejected(&a, &j.id, 0, 10)
+            .await
+            .expect("rejected")
+            .is_empty()
+    );
+
+    let mut good = stale;
+    good.updates[0].expected_version = 1;
+    store.commit(&a, &good, None).await.expect("commit");
+    assert_eq!(contacts.count(&a).await.expect("count"), 2);
+    assert_eq!(
+        store.import(&a, &j.id).await.expect("get"),
+        Some(good.job.clone())
+    );
+    assert_eq!(
+        store
+            .seen(&a, &j.id, &["x:ext-2".into(), "x:other".into()])
+            .await
+            .expect("seen"),
+        HashMap::from([("x:ext-2".to_owned(), 2)])
+    );
+    assert_eq!(
+        store.rejected(&a, &j.id, 0, 10).await.expect("rejected"),
+        good.rejected
+    );
+    store.forget(&a, &j.id).await.expect("forget");
+    assert!(
+        store
+            .rejected(&a, &j.id, 0, 10)
+            .await
+            .expect("rejected")
+            .is_empty()
+    );
+}
+
+/// `lookup` finds contacts by each identifier; `unseen` pages through the
+/// contacts created before a moment that the import did not identify.
+pub async fn lookups_find_every_identifier_and_unseen_skips_identified(
+    contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let a = ws("a");
+    let records: Vec<NewRecord> = (1..=5).map(simple).collect();
+    for r in &records {
+        contacts.insert(&a, r, None).await.expect("insert");
+        contacts.insert(&ws("b"), &simple(9), None).await.ok();
+    }
+    let c = |i: usize| &records[i].0;
+    let lookup = Lookup {
+        external_ids: vec![c(0).external_id.clone()],
+        messaging_ids: vec![c(1).messaging_id.clone()],
+        emails: vec![c(2).reach.email().cloned().expect("email")],
+        phones: vec![c(3).reach.phone().cloned().expect("phone")],
+    };
+    let mut found: Vec<_> = store
+        .lookup(&a, &lookup)
+        .await
+        .expect("lookup")
+        .into_iter()
+        .map(|contact| contact.external_id.to_string())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["ext-1", "ext-2", "ext-3", "ext-4"]);
+
+    let j = job("a");
+    store.create_import(&j).await.expect("create");
+    let mut marks = commit(&j);
+    marks.seen = vec![(format!("c:{}", c(1).messaging_id), 2)];
+    store.commit(&a, &marks, None).await.expect("commit");
+    let before = c(3).created_at + Duration::microseconds(1);
+    let mut unseen = Vec::new();
+    let mut after = None;
+    loop {
+        let (ids, next) = store
+            .unseen(&a, &j.id, before, after.as_deref(), 2)
+            .await
+            .expect("unseen");
+        unseen.extend(ids);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<_> = [0, 2, 3]
+        .iter()
+        .map(|&i| c(i).messaging_id.clone())
+        .collect();
+    assert_eq!(unseen, expected);
+}
