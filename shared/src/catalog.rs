@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::AppState;
-use crate::error::{Error, Result};
+use crate::error::{Collector, Error, Result};
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, Column,
     ContactList, ListId, ListName, WorkspaceId, now,
@@ -41,6 +41,24 @@ impl Catalog {
     /// The list with this ID.
     pub fn list(&self, id: &ListId) -> Option<&ContactList> {
         self.lists.iter().find(|l| &l.id == id)
+    }
+
+    /// List IDs (under `lists[i]`) that name lists of the workspace; bad
+    /// ones are recorded in `errors`.
+    pub fn parse_lists(&self, errors: &mut Collector, lists: &[String]) -> BTreeSet<ListId> {
+        lists
+            .iter()
+            .enumerate()
+            .filter_map(|(i, raw)| {
+                let field = format!("lists[{i}]");
+                let id = errors.check(&field, ListId::parse(raw))?;
+                if self.list(&id).is_none() {
+                    errors.push(field, format!("no list has ID {raw:?}"));
+                    return None;
+                }
+                Some(id)
+            })
+            .collect()
     }
 
     /// The lists of `ids` that still exist, in name order.

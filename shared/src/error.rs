@@ -92,6 +92,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error for a person: each invalid field with its message, or the
+    /// error itself.
+    pub fn in_words(&self) -> String {
+        match self {
+            Error::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
     /// A validation error about one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])

@@ -176,7 +176,7 @@ pub async fn import_file(
             let json = std::fs::read(path)
                 .with_context(|| format!("reading the settings {}", path.display()))?;
             crate::import::settings::parse_settings(&json)
-                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), describe(e)))?
+                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.in_words()))?
         }
         None => crate::import::ImportSettings::default(),
     };
@@ -220,15 +220,5 @@ pub fn errors_file(config: &LocalConfig, job: &ImportJob) -> anyhow::Result<Path
 
 /// An error in words, with every invalid field.
 fn describe(error: crate::Error) -> anyhow::Error {
-    match error {
-        crate::Error::Validation(errors) => anyhow::anyhow!(
-            "invalid settings: {}",
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        other => anyhow::Error::new(other),
-    }
+    anyhow::anyhow!("{}", error.in_words())
 }

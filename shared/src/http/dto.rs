@@ -6,14 +6,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::catalog::Catalog;
 use crate::error::{Collector, Result};
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeValue, Channel, Consent, ConsentChange,
     ConsentChoice, Contact, ContactChanges, ContactList, Country, Email, ExternalId, InvalidValue,
-    ListId, Name, NewContact, Patch, PhoneNumber, Reach, Timezone, owned_text,
+    Name, NewContact, Patch, PhoneNumber, Reach, Timezone, owned_text,
 };
 use crate::query::{ColumnChoice, Page};
 
@@ -147,7 +147,7 @@ impl CreateContactRequest {
             .consent
             .unwrap_or_default()
             .choices(&mut errors, "consent.");
-        let lists = parse_lists(&mut errors, &request.lists, catalog);
+        let lists = catalog.parse_lists(&mut errors, &request.lists);
         let attributes = parse_attributes(&mut errors, &request.attributes, catalog)
             .into_iter()
             .filter_map(|(id, value)| Some((id, value?)))
@@ -204,7 +204,7 @@ impl EditContactRequest {
             ),
             lists: request
                 .lists
-                .map(|lists| parse_lists(&mut errors, &lists, catalog)),
+                .map(|lists| catalog.parse_lists(&mut errors, &lists)),
         };
         errors.finish()?;
         Ok(changes)
@@ -229,23 +229,6 @@ fn patch<T>(
     errors
         .check(field, raw.try_map(|raw| parse(&raw)))
         .unwrap_or_default()
-}
-
-/// List IDs that name lists of the workspace.
-fn parse_lists(errors: &mut Collector, lists: &[String], catalog: &Catalog) -> BTreeSet<ListId> {
-    lists
-        .iter()
-        .enumerate()
-        .filter_map(|(i, raw)| {
-            let field = format!("lists[{i}]");
-            let id = errors.check(&field, ListId::parse(raw))?;
-            if catalog.list(&id).is_none() {
-                errors.push(field, format!("no list has ID {raw:?}"));
-                return None;
-            }
-            Some(id)
-        })
-        .collect()
 }
 
 /// Custom values by attribute name → by attribute ID; `null` clears.

@@ -340,14 +340,7 @@ fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
             .collect(),
         lists: lists_of(row, None, context.rules).unwrap_or_default(),
     };
-    Contact::create(new, context.source, context.now).map_err(|e| match e {
-        crate::error::Error::Validation(errors) => errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; "),
-        other => other.to_string(),
-    })
+    Contact::create(new, context.source, context.now).map_err(|e| e.in_words())
 }
 
 /// A field's change: a value sets it; an empty cell or a missing column

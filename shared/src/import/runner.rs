@@ -488,15 +488,8 @@ impl Run<'_> {
 /// Settings that no longer fit the workspace (a list or attribute deleted
 /// since), in words.
 fn settings_failure(error: Error) -> String {
-    match error {
-        Error::Validation(errors) => format!(
-            "the settings no longer fit the workspace: {}",
-            errors
-                .iter()
-                .map(|e| format!("{}: {}", e.field, e.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        other => other.to_string(),
-    }
+    format!(
+        "the settings no longer fit the workspace: {}",
+        error.in_words()
+    )
 }

@@ -164,20 +164,7 @@ impl ImportSettings {
     /// Checks every field against the catalog, naming each bad one.
     pub fn check(&self, catalog: &Catalog) -> Result<Rules> {
         let mut errors = Collector::default();
-        let lists = self
-            .lists
-            .iter()
-            .enumerate()
-            .filter_map(|(i, raw)| {
-                let field = format!("lists[{i}]");
-                let id = errors.check(&field, ListId::parse(raw))?;
-                if catalog.list(&id).is_none() {
-                    errors.push(field, format!("no list has ID {raw:?}"));
-                    return None;
-                }
-                Some(id)
-            })
-            .collect();
+        let lists = catalog.parse_lists(&mut errors, &self.lists);
         let timezone = self
             .timezone
             .as_deref()
