@@ -22,8 +22,26 @@ pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::from_conf(config)
 }
 
+/// The store whose table's name is kept in `dir` (a new, empty table the
+/// first time), so a server restarted over `dir` finds its data again.
+pub async fn dynamo_store_in(dir: &std::path::Path) -> DynamoStore {
+    let file = dir.join("dynamodb-table");
+    match std::fs::read_to_string(&file) {
+        Ok(table) => DynamoStore::new(dynamodb_client(), table.trim()),
+        Err(_) => {
+            let (store, table) = fresh_table().await;
+            std::fs::write(&file, table).expect("remember the table");
+            store
+        }
+    }
+}
+
 /// A store over a new, empty table.
 pub async fn fresh_dynamo_store() -> DynamoStore {
+    fresh_table().await.0
+}
+
+async fn fresh_table() -> (DynamoStore, String) {
     let client = dynamodb_client();
     let table = format!(
         "contacts-{}",
@@ -32,7 +50,7 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
             .to_lowercase()
     );
     create_table(&client, &table).await.expect("create table");
-    DynamoStore::new(client, table)
+    (DynamoStore::new(client, table.clone()), table)
 }
 
 /// An in-process S3 stand-in (`s3s-fs`, which checks signatures) on a free

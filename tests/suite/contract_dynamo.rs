@@ -15,3 +15,4 @@ async fn open() -> Fresh {
 }
 
 contacts::contract_tests!(open);
+contacts::import_store_contract_tests!(open);

@@ -130,3 +130,49 @@ async fn object_links_are_served_with_their_limits() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.expect("body"), "external_id\nx\n");
 }
+
+#[tokio::test]
+async fn a_file_imports_from_the_command_line_without_the_api() {
+    use contacts::import::ImportStatus;
+    use contacts::local::{errors_file, import_file};
+    use contacts::model::WorkspaceId;
+
+    let data = tempfile::TempDir::new().expect("dir");
+    let config = LocalConfig::from_lookup(|key| {
+        (key == "CONTACTS_DATA_DIR").then(|| data.path().display().to_string())
+    })
+    .expect("config");
+    let csv = data.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "External ID,Email\ncli-1,a@example.com\ncli-2,broken\n",
+    )
+    .expect("csv");
+    let settings = data.path().join("settings.json");
+    std::fs::write(&settings, r#"{"dry_run": false, "colour": 1}"#).expect("settings");
+    let workspace = WorkspaceId::parse("alpha").expect("workspace");
+    let refused = import_file(&config, &workspace, Some(&settings), &csv)
+        .await
+        .expect_err("unknown setting");
+    assert!(refused.to_string().contains("colour"), "{refused}");
+
+    std::fs::write(&settings, r#"{"existing_contacts": "retain"}"#).expect("settings");
+    let job = import_file(&config, &workspace, Some(&settings), &csv)
+        .await
+        .expect("import");
+    assert_eq!(job.status, ImportStatus::Completed);
+    assert_eq!((job.counts.created, job.counts.rejected), (1, 1));
+    assert_eq!(job.file.name, "people.csv");
+    let errors =
+        std::fs::read_to_string(errors_file(&config, &job).expect("path")).expect("errors");
+    assert!(
+        errors.starts_with("External ID,Email,error_row,error\ncli-2,broken,3,"),
+        "{errors}"
+    );
+
+    let server = Server::start_with(None, data).await;
+    let (_, page) = send(server.req(Method::GET, "/v1/imports")).await;
+    assert_eq!(page["items"][0]["import_id"], job.id.to_string());
+    assert_eq!(page["items"][0]["counts"]["created"], 1);
+    assert!(page["items"][0]["errors_url"].is_string());
+}

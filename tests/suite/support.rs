@@ -67,12 +67,9 @@ impl Server {
         };
         let server = match std::env::var("CONTACTS_TEST_BACKEND").as_deref() {
             Ok("dynamodb") => {
-                let state = AppState::over(
-                    crate::aws::fresh_dynamo_store().await,
-                    Arc::new(config.tokens.clone()),
-                    limit,
-                );
-                LocalServer::bind_state(&config, state, None).await
+                let store = crate::aws::dynamo_store_in(data.path()).await;
+                let state = AppState::over(store.clone(), Arc::new(config.tokens.clone()), limit);
+                LocalServer::bind_state(&config, state, Some(Arc::new(store))).await
             }
             Ok(other) if other != "embedded" => panic!("unknown CONTACTS_TEST_BACKEND {other:?}"),
             _ => LocalServer::bind(&config).await,

@@ -17,6 +17,7 @@
 
 mod catalog;
 mod contacts;
+mod imports;
 mod items;
 mod listing;
 mod meter;
