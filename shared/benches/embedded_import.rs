@@ -57,8 +57,10 @@ async fn main() -> anyhow::Result<()> {
         .to_string(),
     )?;
     let dir = data.path().join("store");
+    // The benchmark file is 53 MB (50.6 MiB): the size limit is raised for it.
     let config = LocalConfig::from_lookup(|key| match key {
         "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
+        "CONTACTS_IMPORT_MAX_MB" => Some("64".into()),
         _ => None,
     })?;
     let bytes = std::fs::metadata(&csv)?.len();
@@ -82,7 +84,8 @@ async fn main() -> anyhow::Result<()> {
     let per_second = |s: f64| rows as f64 / s;
     let report = format!(
         "# Embedded import\n\n\
-         {rows} rows ({:.1} MB), {} created, {} rejected; batches of {} rows.\n\n\
+         {rows} rows ({:.1} MB), {} created, {} rejected; batches of {} rows \
+         (size limit raised to 64 MiB for this file).\n\n\
          | what | seconds | rows/s |\n|---|---:|---:|\n\
          | engine (`contacts-local import`, release) | {engine:.2} | {:.0} |\n\
          | same-schema floor (`sqlite3`, no validation) | {floor:.2} | {:.0} |\n\n\

@@ -37,6 +37,9 @@ pub struct LocalConfig {
     /// `CONTACTS_IMPORT_BATCH_ROWS`: rows an import commits at a time
     /// (default 2,000).
     pub import_batch_rows: usize,
+    /// `CONTACTS_IMPORT_MAX_MB`: the largest CSV an import reads, in MiB
+    /// (default 50).
+    pub import_max_bytes: u64,
     /// How much one import run may do before it stops at a checkpoint (the
     /// next start of the server continues it); unlimited by default.
     pub import_budget: Budget,
@@ -81,6 +84,18 @@ impl LocalConfig {
                 })
                 .transpose()?
                 .unwrap_or(DEFAULT_IMPORT_BATCH_ROWS),
+            import_max_bytes: lookup("CONTACTS_IMPORT_MAX_MB")
+                .map(|mb| {
+                    mb.parse::<u64>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .map(|n| n * 1024 * 1024)
+                        .with_context(|| {
+                            format!("CONTACTS_IMPORT_MAX_MB={mb:?} is not a positive whole number")
+                        })
+                })
+                .transpose()?
+                .unwrap_or(crate::import::csvfile::MAX_BYTES),
             import_budget: Budget::default(),
         })
     }
@@ -123,7 +138,8 @@ impl LocalServer {
         let (state, queue) = match imports {
             Some(imports) => {
                 let state = state.with_imports(imports, Arc::new(objects.clone()));
-                let runner = Runner::new(state.clone(), config.import_batch_rows)?;
+                let runner = Runner::new(state.clone(), config.import_batch_rows)?
+                    .with_max_bytes(config.import_max_bytes);
                 let queue = ImportQueue::new(runner, config.import_budget.clone());
                 let resumed = queue.resume().await?;
                 if resumed > 0 {
@@ -203,7 +219,9 @@ pub async fn import_file(
         .put(&job.csv_key()?, Box::pin(input), "text/csv")
         .await
         .map_err(describe)?;
-    let runner = Runner::new(state, config.import_batch_rows).map_err(describe)?;
+    let runner = Runner::new(state, config.import_batch_rows)
+        .map_err(describe)?
+        .with_max_bytes(config.import_max_bytes);
     runner
         .run(workspace, &job.id, config.import_budget.clone())
         .await

@@ -60,6 +60,7 @@ impl Server {
             tokens: BearerTokens::parse(&format!("{ALPHA}=alpha,{BETA}=beta")).expect("tokens"),
             usage_limit: limit,
             import_batch_rows: batch_rows,
+            import_max_bytes: contacts::import::csvfile::MAX_BYTES,
             import_budget: contacts::import::Budget {
                 batches: stop_after,
                 ..Default::default()

@@ -7,7 +7,7 @@ use tokio::io::AsyncRead;
 /// The UTF-8 byte order mark some editors write first.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The largest file an import reads.
+/// The largest file an import reads unless configured otherwise (50 MiB).
 pub const MAX_BYTES: u64 = 50 * 1024 * 1024;
 
 /// What the start of a file says about the rest.

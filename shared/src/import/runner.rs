@@ -15,8 +15,9 @@ use super::csvfile::{self, MAX_BYTES, Sniffed};
 use super::job::{ImportId, ImportJob, ImportStatus, Phase};
 use super::mapping::{Mapping, Target, check_headers, map_columns};
 use super::plan::{Context, lookup_keys, plan, row_keys};
+use super::reader::{self, RowReading, Start};
 use super::report;
-use super::row::{Row, read_row};
+use super::row::Row;
 use super::settings::{ChosenTarget, Rules};
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
@@ -42,6 +43,7 @@ pub struct Runner {
     state: AppState,
     ports: ImportPorts,
     batch_rows: usize,
+    max_bytes: u64,
 }
 
 /// Why a run stopped before the end.
@@ -80,7 +82,14 @@ impl Runner {
             state,
             ports,
             batch_rows: batch_rows.max(1),
+            max_bytes: MAX_BYTES,
         })
+    }
+
+    /// The same runner, refusing files larger than `max_bytes`.
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     /// The stores it runs on.
@@ -183,10 +192,11 @@ impl Run<'_> {
             .ok_or_else(|| Stop::Failed("the CSV file has not been uploaded".into()))?;
         job.file.bytes = Some(size);
         job.progress.bytes_total = size;
-        if size > MAX_BYTES {
+        if size > self.runner.max_bytes {
             return Err(Stop::Failed(format!(
-                "the file has {:.1} MB; at most 50 MB can be imported at once: split it into smaller files",
-                size as f64 / 1_048_576.0
+                "the file has {:.1} MB; at most {:.0} MB can be imported at once: split it into smaller files",
+                size as f64 / 1_048_576.0,
+                self.runner.max_bytes as f64 / 1_048_576.0
             )));
         }
         let mut head = Vec::new();
@@ -250,7 +260,6 @@ impl Run<'_> {
     ) -> Result<(), Stop> {
         let key = job.csv_key()?;
         let base = job.checkpoint.byte_offset;
-        let base_line = job.checkpoint.line;
         let size = job.progress.bytes_total;
         let input = if base < size {
             self.ports()
@@ -261,9 +270,17 @@ impl Run<'_> {
         } else {
             Box::pin(tokio::io::empty())
         };
-        let delimiter = job.checkpoint.delimiter.unwrap_or(b',');
-        let mut reader = csvfile::records(input, delimiter);
-        let mut record = ByteRecord::new();
+        let start = Start {
+            byte_offset: base,
+            line: job.checkpoint.line,
+            delimiter: job.checkpoint.delimiter.unwrap_or(b','),
+        };
+        let how = RowReading {
+            mapping: mapping.clone(),
+            catalog: catalog.clone(),
+            replace_invalid: rules.replace_invalid,
+            batch_rows: self.runner.batch_rows,
+        };
         let mapped: Vec<&AttributeId> = mapping
             .columns
             .iter()
@@ -278,60 +295,31 @@ impl Run<'_> {
             .map(|d| d.id.clone())
             .filter(|id| !mapped.contains(&id))
             .collect();
-        loop {
-            let mut batch = Vec::with_capacity(self.runner.batch_rows);
-            let mut bad_text = None;
-            let mut end = false;
-            while batch.len() < self.runner.batch_rows {
-                let found = reader
-                    .read_byte_record(&mut record)
-                    .await
-                    .map_err(|e| Error::Unexpected(e.into()))?;
-                if !found {
-                    end = true;
-                    break;
-                }
-                let line = base_line + record.position().map_or(1, |p| p.line()) - 1;
-                if !csvfile::is_blank(&record) {
-                    match csvfile::cells(&record) {
-                        Ok(cells) => batch.push(read_row(
-                            line,
-                            cells,
-                            mapping,
-                            catalog,
-                            rules.replace_invalid,
-                        )),
-                        Err(column) => {
-                            bad_text = Some(format!(
-                                "row {line} (column {column}) is not valid UTF-8; save the file as UTF-8 and upload it again"
-                            ));
-                            break;
-                        }
-                    }
-                }
-                job.checkpoint.byte_offset = base + reader.position().byte();
-                job.checkpoint.line = base_line + reader.position().line() - 1;
+        let mut batches = reader::batches(input, start, how);
+        while let Some(batch) = batches.recv().await {
+            let batch = batch?;
+            job.checkpoint.byte_offset = batch.byte_offset;
+            job.checkpoint.line = batch.line;
+            job.progress.bytes_done = if batch.end { size } else { batch.byte_offset };
+            if batch.end {
+                job.checkpoint.phase = if rules.remove_missing {
+                    Phase::Removing
+                } else {
+                    Phase::Report
+                };
             }
-            if !batch.is_empty() || end {
-                job.progress.bytes_done = job.checkpoint.byte_offset;
-                if end {
-                    job.progress.bytes_done = size;
-                    job.checkpoint.phase = if rules.remove_missing {
-                        Phase::Removing
-                    } else {
-                        Phase::Report
-                    };
-                }
-                self.commit_rows(job, rules, &batch, &unmapped).await?;
+            if !batch.rows.is_empty() || batch.end {
+                self.commit_rows(job, rules, &batch.rows, &unmapped).await?;
             }
-            if let Some(reason) = bad_text {
+            if let Some(reason) = batch.bad_text {
                 return Err(Stop::Failed(reason));
             }
-            if end {
+            if batch.end {
                 return Ok(());
             }
             self.spend()?;
         }
+        Err(Error::Unexpected(anyhow::anyhow!("the file reader stopped early")).into())
     }
 
     /// Plans and commits one batch, planning again if a concurrent change

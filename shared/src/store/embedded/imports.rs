@@ -131,6 +131,9 @@ impl ImportStore for EmbeddedStore {
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
         let (workspace, keys) = (workspace.clone(), keys.clone());
         self.read(move |conn| {
+            // One read transaction for every lookup: one snapshot, one lock.
+            let tx = conn.unchecked_transaction()?;
+            let conn = &*tx;
             let ws = workspace.as_ref();
             let mut found = HashMap::new();
             let text = |v: &dyn AsRef<str>| v.as_ref().to_owned();
@@ -175,8 +178,9 @@ impl ImportStore for EmbeddedStore {
     ) -> Result<HashMap<String, u64>> {
         let (import, keys) = (import.clone(), keys.to_vec());
         self.read(move |conn| {
+            let tx = conn.unchecked_transaction()?;
             let mut stmt =
-                conn.prepare_cached("SELECT line FROM import_seen WHERE import = ?1 AND key = ?2")?;
+                tx.prepare_cached("SELECT line FROM import_seen WHERE import = ?1 AND key = ?2")?;
             let mut seen = HashMap::new();
             for key in keys {
                 let line: Option<i64> = stmt

@@ -160,6 +160,9 @@ pub(super) fn connect(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -64_000)?;
+    // Statement journals (a statement that fires triggers keeps one) stay in
+    // memory instead of a temporary file.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.create_scalar_function(
         "contains_folded",
         2,
