@@ -642,3 +642,35 @@ async fn a_preview_proposes_the_mapping_with_samples_and_invalid_counts() {
     assert_eq!(preview["columns"][0]["attribute"], "external_id");
     assert_eq!(preview["importable"], true);
 }
+
+#[tokio::test]
+async fn imported_and_updated_contacts_are_found_by_text_search_and_counted() {
+    let server = Server::start().await;
+    let mut ann = contact(1);
+    ann["last_name"] = json!("Leeson");
+    server.create(ann).await;
+    let csv = "External ID,Email,First Name,Last Name\n\
+        crm-1,ann1@example.com,Ann,Zimmermann\n\
+        new-1,bob@example.com,Bob,Quixote\n";
+    let settings = json!({"update_existing": {"match_by": "external_id"}});
+    let body = import(&server, settings, csv.as_bytes()).await;
+    assert_eq!(
+        (
+            body["counts"]["created"].clone(),
+            body["counts"]["updated"].clone()
+        ),
+        (json!(1), json!(1)),
+        "{body}"
+    );
+    for (query, expected) in [
+        ("last_name=zimmer", vec!["crm-1"]),
+        ("last_name=leeson", vec![]),
+        ("full_name=bob%20quix", vec!["new-1"]),
+        ("email=bob@exa", vec!["new-1"]),
+    ] {
+        let (_, page) = server.list(query).await;
+        assert_eq!(crate::support::external_ids(&page), expected, "{query}");
+    }
+    let (_, usage) = send(server.req(Method::GET, "/v1/contacts/usage")).await;
+    assert_eq!(usage["count"], 2);
+}

@@ -305,7 +305,7 @@ fn holder_of(
         .map(MessagingId::from_stored))
 }
 
-fn usage(conn: &rusqlite::Connection, workspace: &str) -> Result<u64> {
+pub(super) fn usage(conn: &rusqlite::Connection, workspace: &str) -> Result<u64> {
     conn.prepare_cached("SELECT contacts FROM usage WHERE workspace = ?1")?
         .query_row(params![workspace], |row| row.get(0))
         .optional()?

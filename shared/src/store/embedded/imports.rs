@@ -8,12 +8,25 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::EmbeddedStore;
-use super::contacts::{insert_record, one_contact, update_record};
+use super::contacts::{insert_record, one_contact, update_record, usage};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected};
+
+/// Where a bulk write keeps the text of the rows it updates, as it was.
+const STALE_TEXT: &str = "CREATE TEMP TABLE IF NOT EXISTS stale_text (\
+    rowid INTEGER PRIMARY KEY, full_name, first_name, last_name, phone, email)";
+
+/// Replaces the text index entries of the updated rows, in two statements.
+const REINDEX_STALE_TEXT: &str = "\
+    INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email) \
+    SELECT 'delete', rowid, full_name, first_name, last_name, phone, email FROM temp.stale_text;
+    INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
+    SELECT c.id, c.full_name, c.first_name, c.last_name, c.phone, c.email \
+    FROM contacts c JOIN temp.stale_text s ON c.id = s.rowid;
+    DELETE FROM temp.stale_text;";
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| Error::Unexpected(e.into()))
@@ -202,13 +215,29 @@ impl ImportStore for EmbeddedStore {
         limit: Option<u64>,
     ) -> Result<()> {
         let (workspace, commit) = (workspace.clone(), commit.clone());
-        self.write(move |tx| {
+        self.write_bulk(move |tx| {
             let ws = workspace.as_ref();
             let import = commit.job.id.as_ref();
-            for record in &commit.creates {
-                insert_record(tx, &workspace, record, limit)?;
+            if let Some(limit) = limit
+                && !commit.creates.is_empty()
+                && usage(tx, ws)? + commit.creates.len() as u64 > limit
+            {
+                return Err(Error::UsageLimitReached { limit });
             }
+            let last: i64 = tx
+                .prepare_cached("SELECT coalesce(max(id), 0) FROM contacts")?
+                .query_row([], |row| row.get(0))?;
+            for record in &commit.creates {
+                insert_record(tx, &workspace, record, None)?;
+            }
+            tx.execute_batch(STALE_TEXT)?;
             for update in &commit.updates {
+                tx.prepare_cached(
+                    "INSERT OR IGNORE INTO temp.stale_text \
+                     SELECT id, full_name, first_name, last_name, phone, email FROM contacts \
+                     WHERE workspace = ?1 AND messaging_id = ?2",
+                )?
+                .execute(params![ws, update.contact.messaging_id.as_ref()])?;
                 update_record(
                     tx,
                     &workspace,
@@ -216,6 +245,19 @@ impl ImportStore for EmbeddedStore {
                     update.expected_version,
                     &update.consent,
                 )?;
+            }
+            tx.execute_batch(REINDEX_STALE_TEXT)?;
+            tx.prepare_cached(
+                "INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
+                 SELECT id, full_name, first_name, last_name, phone, email FROM contacts WHERE id > ?1",
+            )?
+            .execute(params![last])?;
+            if !commit.creates.is_empty() {
+                tx.prepare_cached(
+                    "INSERT INTO usage (workspace, contacts) VALUES (?1, ?2) \
+                     ON CONFLICT (workspace) DO UPDATE SET contacts = contacts + excluded.contacts",
+                )?
+                .execute(params![ws, commit.creates.len() as i64])?;
             }
             let mut delete =
                 tx.prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?;

@@ -9,7 +9,7 @@ mod rows;
 mod schema;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context;
@@ -19,6 +19,10 @@ use crate::error::{Error, Result};
 
 /// Readers open beside the one writer.
 const READERS: usize = 4;
+/// Page cache of the writer, in KiB: it holds the pages a batch dirties.
+const WRITER_CACHE_KIB: i64 = 32_000;
+/// Page cache of each reader, in KiB: the operating system caches the file too.
+const READER_CACHE_KIB: i64 = 16_000;
 
 /// The SQLite-backed store. Cheap to clone; all clones share connections.
 #[derive(Clone)]
@@ -29,6 +33,8 @@ pub struct EmbeddedStore {
 
 struct Pool {
     writer: Mutex<Connection>,
+    /// Whether the writer is in a bulk write (see [`EmbeddedStore::write_bulk`]).
+    bulk: Arc<AtomicBool>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
 }
@@ -39,14 +45,16 @@ impl EmbeddedStore {
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data folder {}", dir.display()))?;
         let path = dir.join("contacts.sqlite3");
-        let mut writer = schema::connect(&path)?;
+        let bulk = Arc::new(AtomicBool::new(false));
+        let mut writer = schema::connect(&path, WRITER_CACHE_KIB, Arc::clone(&bulk))?;
         schema::migrate(&mut writer)?;
         let readers = (0..READERS)
-            .map(|_| schema::connect(&path).map(Mutex::new))
+            .map(|_| schema::connect(&path, READER_CACHE_KIB, Arc::default()).map(Mutex::new))
             .collect::<Result<_>>()?;
         Ok(Self {
             pool: Arc::new(Pool {
                 writer: Mutex::new(writer),
+                bulk,
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
@@ -78,6 +86,27 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Runs `f` in one transaction on the writer in bulk mode: inserts and
+    /// updates don't touch the text index or the usage count, so `f` must
+    /// bring both up to date before it returns (once, for the whole batch:
+    /// the FTS5 index then takes the batch in one segment).
+    async fn write_bulk<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.pool);
+        blocking(move || {
+            let mut conn = lock(&pool.writer)?;
+            let _bulk = BulkMode::on(&pool.bulk);
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+        .await
+    }
+
     /// Runs `f` on one of the readers, off the async runtime.
     async fn read<T, F>(&self, f: F) -> Result<T>
     where
@@ -90,6 +119,22 @@ impl EmbeddedStore {
             f(&*lock(&pool.readers[i])?)
         })
         .await
+    }
+}
+
+/// Bulk mode for as long as it lives.
+struct BulkMode<'a>(&'a AtomicBool);
+
+impl<'a> BulkMode<'a> {
+    fn on(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Relaxed);
+        Self(flag)
+    }
+}
+
+impl Drop for BulkMode<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
     }
 }
 

@@ -1,6 +1,8 @@
 //! Connections and the schema, versioned with `PRAGMA user_version`.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -151,15 +153,37 @@ CREATE TABLE import_rejected (
     PRIMARY KEY (import, line)
 ) WITHOUT ROWID;
 "#,
+    r#"
+DROP TRIGGER contacts_text_insert;
+CREATE TRIGGER contacts_text_insert AFTER INSERT ON contacts WHEN NOT contacts_bulk() BEGIN
+    INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email)
+    VALUES (new.id, new.full_name, new.first_name, new.last_name, new.phone, new.email);
+END;
+DROP TRIGGER contacts_text_update;
+CREATE TRIGGER contacts_text_update AFTER UPDATE OF full_name, first_name, last_name, phone, email ON contacts
+WHEN NOT contacts_bulk() BEGIN
+    INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email)
+    VALUES ('delete', old.id, old.full_name, old.first_name, old.last_name, old.phone, old.email);
+    INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email)
+    VALUES (new.id, new.full_name, new.first_name, new.last_name, new.phone, new.email);
+END;
+DROP TRIGGER usage_insert;
+CREATE TRIGGER usage_insert AFTER INSERT ON contacts WHEN NOT contacts_bulk() BEGIN
+    INSERT INTO usage (workspace, contacts) VALUES (new.workspace, 1)
+    ON CONFLICT (workspace) DO UPDATE SET contacts = contacts + 1;
+END;
+"#,
 ];
 
-/// Opens a connection with the settings every connection shares.
-pub(super) fn connect(path: &Path) -> Result<Connection> {
+/// Opens a connection with the settings every connection shares. While
+/// `bulk` is set, inserts and updates leave the text index and the usage
+/// count to the writer, which brings both up to date once per batch.
+pub(super) fn connect(path: &Path, cache_kib: i64, bulk: Arc<AtomicBool>) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "cache_size", -64_000)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     // Statement journals (a statement that fires triggers keeps one) stay in
     // memory instead of a temporary file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
@@ -173,6 +197,9 @@ pub(super) fn connect(path: &Path) -> Result<Connection> {
             Ok(haystack.is_some_and(|h| h.to_lowercase().contains(&needle)))
         },
     )?;
+    conn.create_scalar_function("contacts_bulk", 0, FunctionFlags::SQLITE_UTF8, move |_| {
+        Ok(bulk.load(Ordering::Relaxed))
+    })?;
     Ok(conn)
 }
 
