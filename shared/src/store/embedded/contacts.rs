@@ -56,16 +56,26 @@ impl ContactStore for EmbeddedStore {
         limit: Option<u64>,
     ) -> Result<Vec<Result<()>>> {
         let (workspace, records) = (workspace.clone(), records.to_vec());
-        self.write(move |tx| {
-            records
-                .iter()
-                .map(
-                    |record| match insert_record(tx, &workspace, record, limit) {
-                        Err(Error::Unexpected(e)) => Err(Error::Unexpected(e)),
-                        outcome => Ok(outcome),
-                    },
-                )
-                .collect()
+        self.write_bulk(move |tx| {
+            let ws = workspace.as_ref();
+            let last = last_row_id(tx)?;
+            let mut held = usage(tx, ws)?;
+            let mut outcomes = Vec::with_capacity(records.len());
+            for record in &records {
+                let outcome = match limit {
+                    Some(limit) if held >= limit => Err(Error::UsageLimitReached { limit }),
+                    _ => insert_record(tx, &workspace, record, None),
+                };
+                match outcome {
+                    Err(Error::Unexpected(e)) => return Err(Error::Unexpected(e)),
+                    Ok(()) => held += 1,
+                    Err(_) => {}
+                }
+                outcomes.push(outcome);
+            }
+            let inserted = outcomes.iter().filter(|o| o.is_ok()).count();
+            index_new_rows(tx, ws, last, inserted)?;
+            Ok(outcomes)
         })
         .await
     }
@@ -167,6 +177,40 @@ impl ContactStore for EmbeddedStore {
         })
         .await
     }
+}
+
+/// The highest row ID so far (rows inserted after it have greater ones).
+pub(super) fn last_row_id(tx: &Transaction<'_>) -> Result<i64> {
+    Ok(tx
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM contacts")?
+        .query_row([], |row| row.get(0))?)
+}
+
+/// After a bulk write: puts the rows inserted after row `last` into the text
+/// index (one statement, so FTS5 writes them as one segment) and adds the
+/// `inserted` contacts to the workspace's usage count.
+pub(super) fn index_new_rows(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    last: i64,
+    inserted: usize,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
+         SELECT id, full_name, first_name, last_name, phone, email FROM contacts WHERE id > ?1",
+    )?
+    .execute(params![last])?;
+    if inserted > 0 {
+        tx.prepare_cached(
+            "INSERT INTO usage (workspace, contacts) VALUES (?1, ?2) \
+             ON CONFLICT (workspace) DO UPDATE SET contacts = contacts + excluded.contacts",
+        )?
+        .execute(params![
+            workspace,
+            i64::try_from(inserted).unwrap_or(i64::MAX)
+        ])?;
+    }
+    Ok(())
 }
 
 /// Replaces a contact stored at `expected_version`, with its memberships and

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::EmbeddedStore;
-use super::contacts::{insert_record, one_contact, update_record, usage};
+use super::contacts::{
+    index_new_rows, insert_record, last_row_id, one_contact, update_record, usage,
+};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::model::{Contact, MessagingId, WorkspaceId};
@@ -224,9 +226,7 @@ impl ImportStore for EmbeddedStore {
             {
                 return Err(Error::UsageLimitReached { limit });
             }
-            let last: i64 = tx
-                .prepare_cached("SELECT coalesce(max(id), 0) FROM contacts")?
-                .query_row([], |row| row.get(0))?;
+            let last = last_row_id(tx)?;
             for record in &commit.creates {
                 insert_record(tx, &workspace, record, None)?;
             }
@@ -247,18 +247,7 @@ impl ImportStore for EmbeddedStore {
                 )?;
             }
             tx.execute_batch(REINDEX_STALE_TEXT)?;
-            tx.prepare_cached(
-                "INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
-                 SELECT id, full_name, first_name, last_name, phone, email FROM contacts WHERE id > ?1",
-            )?
-            .execute(params![last])?;
-            if !commit.creates.is_empty() {
-                tx.prepare_cached(
-                    "INSERT INTO usage (workspace, contacts) VALUES (?1, ?2) \
-                     ON CONFLICT (workspace) DO UPDATE SET contacts = contacts + excluded.contacts",
-                )?
-                .execute(params![ws, commit.creates.len() as i64])?;
-            }
+            index_new_rows(tx, ws, last, commit.creates.len())?;
             let mut delete =
                 tx.prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?;
             for id in &commit.deletes {
