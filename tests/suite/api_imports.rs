@@ -674,3 +674,35 @@ async fn imported_and_updated_contacts_are_found_by_text_search_and_counted() {
     let (_, usage) = send(server.req(Method::GET, "/v1/contacts/usage")).await;
     assert_eq!(usage["count"], 2);
 }
+
+#[tokio::test]
+async fn a_workspace_runs_one_import_at_a_time_and_queues_the_next() {
+    let server = Server::start_importing(None, TempDir::new().expect("dir"), 1, None).await;
+    let mut long = String::from("External ID,Email\n");
+    for n in 0..300 {
+        long.push_str(&format!("q-{n},q{n}@example.com\n"));
+    }
+    let first = upload(&server, json!({}), long.as_bytes()).await;
+    let second = upload(
+        &server,
+        json!({}),
+        b"External ID,Email\nlast,last@example.com\n",
+    )
+    .await;
+    let mut saw_queued = false;
+    loop {
+        let (_, a) = send(server.req(Method::GET, &format!("/v1/imports/{first}"))).await;
+        let (_, b) = send(server.req(Method::GET, &format!("/v1/imports/{second}"))).await;
+        assert!(
+            !(a["status"] == "running" && b["status"] == "running"),
+            "two imports of one workspace ran at once"
+        );
+        saw_queued |= b["status"] == "queued" && a["status"] == "running";
+        if b["status"] == "completed" {
+            assert_eq!(a["status"], "completed");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(saw_queued, "the second import waited in queued");
+}

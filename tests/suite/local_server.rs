@@ -176,3 +176,34 @@ async fn a_file_imports_from_the_command_line_without_the_api() {
     assert_eq!(page["items"][0]["counts"]["created"], 1);
     assert!(page["items"][0]["errors_url"].is_string());
 }
+
+#[tokio::test]
+async fn a_file_over_the_size_limit_fails_before_any_contact_is_written() {
+    use contacts::import::ImportStatus;
+    use contacts::local::import_file;
+    use contacts::model::WorkspaceId;
+
+    let data = tempfile::TempDir::new().expect("dir");
+    let mut config = LocalConfig::from_lookup(|key| {
+        (key == "CONTACTS_DATA_DIR").then(|| data.path().display().to_string())
+    })
+    .expect("config");
+    config.import_max_bytes = 1024 * 1024;
+    let csv = data.path().join("big.csv");
+    let mut text = String::from("External ID,Email\n");
+    for n in 0..40_000 {
+        text.push_str(&format!("big-{n},big{n}@example.com\n"));
+    }
+    std::fs::write(&csv, text).expect("csv");
+    let workspace = WorkspaceId::parse("alpha").expect("workspace");
+    let job = import_file(&config, &workspace, None, &csv)
+        .await
+        .expect("import");
+    assert_eq!(job.status, ImportStatus::Failed);
+    let failure = job.failure.expect("failure");
+    assert!(failure.contains("at most 1 MB"), "{failure}");
+    assert_eq!(job.counts.rows, 0);
+    let server = Server::start_with(None, data).await;
+    let (_, usage) = send(server.req(Method::GET, "/v1/contacts/usage")).await;
+    assert_eq!(usage["count"], 0);
+}
