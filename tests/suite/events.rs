@@ -39,6 +39,11 @@ async fn invoke(router: axum::Router, event: &str) -> (u16, Value) {
 
 /// The router of the function a sample belongs to (its name's first word).
 fn function_router(state: &AppState, sample: &str) -> axum::Router {
+    named_router(state, sample.split('-').next().unwrap_or_default())
+}
+
+/// The router of function `fn-<function>`.
+fn named_router(state: &AppState, function: &str) -> axum::Router {
     let routers = [
         (
             "contacts",
@@ -48,11 +53,10 @@ fn function_router(state: &AppState, sample: &str) -> axum::Router {
         ("listing", contacts::http::listing_router),
         ("workspace", contacts::http::workspace_router),
     ];
-    let function = sample.split('-').next().unwrap_or_default();
     let (_, router) = routers
         .into_iter()
         .find(|(f, _)| *f == function)
-        .unwrap_or_else(|| panic!("no function for sample {sample}"));
+        .unwrap_or_else(|| panic!("no function fn-{function}"));
     router(state.clone())
 }
 
@@ -144,6 +148,87 @@ async fn every_api_sample_runs_through_its_function() {
         let (status, body) = invoke(function_router(&state, name), &anonymous.to_string()).await;
         assert_eq!(status, 401, "{name}: {body}");
     }
+}
+
+/// The README's sequence of `cargo lambda invoke` calls, as written: each
+/// call's function and event file, the `sed` lines that put the created
+/// contact's ID into a copy of a sample, and which call's output is kept.
+#[tokio::test]
+async fn the_readme_lambda_sequence_works_as_written() {
+    let readme = std::fs::read_to_string(format!("{}/../README.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("README.md");
+    let section = readme
+        .split("### The Lambda functions on this machine")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("the README's Lambda section");
+    let block = section
+        .split("```sh")
+        .nth(2)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the invoke sequence");
+    let state = AppState::over(
+        crate::aws::fresh_dynamo_store().await,
+        Arc::new(JwtClaim(DEFAULT_WORKSPACE_CLAIM.to_owned())),
+        None,
+    );
+    let mut copies: Vec<(String, String)> = Vec::new();
+    let mut created = None;
+    let mut calls = Vec::new();
+    for line in block.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let ["sed", expression, sample, ">", copy] = words[..] {
+            assert!(expression.contains(SAMPLE_ID), "{line}");
+            copies.push((
+                (*copy).to_owned(),
+                sample.trim_start_matches("events/").to_owned(),
+            ));
+        }
+        let Some(rest) = line.strip_prefix("cargo lambda invoke fn-") else {
+            continue;
+        };
+        let function = rest.split_whitespace().next().expect("function");
+        let file = rest
+            .split("--data-file ")
+            .nth(1)
+            .and_then(|f| f.split_whitespace().next())
+            .expect("--data-file");
+        let (sample, substituted) = match file.strip_prefix("events/") {
+            Some(sample) => (sample.to_owned(), false),
+            None => {
+                let (_, sample) = copies.iter().find(|(c, _)| c == file).expect("a sed copy");
+                (sample.clone(), true)
+            }
+        };
+        let mut event = self::sample(&sample);
+        if substituted {
+            let id: &String = created.as_ref().expect("the contact was created first");
+            event = event.replace(SAMPLE_ID, id);
+        }
+        let (status, body) = invoke(named_router(&state, function), &event).await;
+        assert!((200..300).contains(&status), "{line}: {status} {body}");
+        if line.contains("tee created.json") {
+            created = body["messaging_id"].as_str().map(str::to_owned);
+        }
+        calls.push((sample, status, body));
+    }
+    let outcomes: Vec<(&str, u16)> = calls.iter().map(|(s, c, _)| (s.as_str(), *c)).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("workspace-attributes-create.json", 201),
+            ("contacts-create.json", 201),
+            ("listing-list.json", 200),
+            ("contacts-delete.json", 204),
+        ]
+    );
+    assert_eq!(
+        calls[2].2["items"][0]["attributes"]["tier"], "Gold",
+        "the listing shows the contact"
+    );
+    let id = created.expect("created");
+    let (status, _) = run(&state, "contacts-get.json", &id, SAMPLE_LIST).await;
+    assert_eq!(status, 404, "the contact is gone");
 }
 
 #[tokio::test]

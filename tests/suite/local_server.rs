@@ -207,3 +207,30 @@ async fn a_file_over_the_size_limit_fails_before_any_contact_is_written() {
     let (_, usage) = send(server.req(Method::GET, "/v1/contacts/usage")).await;
     assert_eq!(usage["count"], 0);
 }
+
+#[tokio::test]
+async fn the_data_folder_and_the_link_key_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let data = tempfile::TempDir::new().expect("dir");
+    let folder = data.path().join("fresh");
+    let config = LocalConfig::from_lookup(|key| match key {
+        "CONTACTS_DATA_DIR" => Some(folder.display().to_string()),
+        "CONTACTS_ADDR" => Some("127.0.0.1:0".into()),
+        _ => None,
+    })
+    .expect("config");
+    let server = contacts::local::LocalServer::bind(&config)
+        .await
+        .expect("bind");
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&folder), 0o700);
+    assert_eq!(mode(&folder.join("objects/.link-key")), 0o600);
+    drop(server);
+}

@@ -2,6 +2,7 @@
 //! `contacts-local import --workspace W [--settings s.json] FILE.csv` to
 //! import a file into the same store without the API.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use contacts::local::{DEV_TOKEN, LocalConfig, LocalServer, errors_file, import_file};
@@ -13,9 +14,7 @@ const USAGE: &str =
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    init_logging()?;
     let config = LocalConfig::from_env()?;
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -69,6 +68,20 @@ async fn import(config: LocalConfig, args: &[String]) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(&report)?);
     if job.failure.is_some() {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+/// Logs to stdout: plain text (coloured only on a terminal), or one JSON
+/// object per line with `CONTACTS_LOG_FORMAT=json`; `RUST_LOG` filters.
+fn init_logging() -> anyhow::Result<()> {
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_ansi(std::io::stdout().is_terminal());
+    match std::env::var("CONTACTS_LOG_FORMAT").as_deref() {
+        Err(_) | Ok("text") => logs.init(),
+        Ok("json") => logs.json().init(),
+        Ok(other) => anyhow::bail!("CONTACTS_LOG_FORMAT={other:?} is not text or json"),
     }
     Ok(())
 }

@@ -404,8 +404,13 @@ pub async fn listing_is_newest_first_and_pages_cover_everything_once(store: &dyn
         .list(&w, &ContactQuery::default(), &PageRequest::first(23))
         .await
         .expect("list");
-    assert_eq!(first.next_cursor, None, "an exact last page has no cursor");
     assert_eq!(first.items[0], records[22].0);
+    // A page bounds its work: it may stop short with a cursor (DynamoDB, when
+    // one shard holds more than its share), but a page that holds
+    // everything is the last.
+    if first.items.len() == records.len() {
+        assert_eq!(first.next_cursor, None, "an exact last page has no cursor");
+    }
 }
 
 /// Contacts added while a client pages through never make it skip or repeat one.

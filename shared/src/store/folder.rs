@@ -2,6 +2,8 @@
 //! through links the local server honours (HMAC-signed, expiring), like S3's
 //! presigned URLs.
 
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -54,10 +56,20 @@ impl FolderStore {
             _ => {
                 let mut key = [0; 32];
                 getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-                std::fs::write(&key_path, key).context("saving the link key")?;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .open(&key_path)
+                    .and_then(|mut file| file.write_all(&key))
+                    .context("saving the link key")?;
                 key
             }
         };
+        // Whoever reads the key can forge links: its owner only.
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+            .context("protecting the link key")?;
         Ok(Self {
             root: root.to_owned(),
             base_url: base_url.into(),

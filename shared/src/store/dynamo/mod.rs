@@ -116,6 +116,21 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
     Ok(())
 }
 
+/// Creates the table unless it exists; `true` when it was created.
+pub async fn ensure_table(client: &Client, table: &str) -> Result<bool> {
+    match client.describe_table().table_name(table).send().await {
+        Ok(_) => Ok(false),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
+            create_table(client, table).await.map(|()| true)
+        }
+        Err(error) => Err(unexpected(error)),
+    }
+}
+
 /// Wraps an SDK or mapping failure; the caller cannot act on it.
 fn unexpected(error: impl std::error::Error + Send + Sync + 'static) -> Error {
     Error::Unexpected(anyhow::Error::new(error).context("DynamoDB"))

@@ -42,8 +42,7 @@ struct Pool {
 impl EmbeddedStore {
     /// Opens (creating if needed) the store in `dir`, bringing its schema up to date.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("creating the data folder {}", dir.display()))?;
+        private_folder(dir)?;
         let path = dir.join("contacts.sqlite3");
         let bulk = Arc::new(AtomicBool::new(false));
         let mut writer = schema::connect(&path, WRITER_CACHE_KIB, Arc::clone(&bulk))?;
@@ -75,15 +74,7 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        let pool = Arc::clone(&self.pool);
-        blocking(move || {
-            let mut conn = lock(&pool.writer)?;
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let value = f(&tx)?;
-            tx.commit()?;
-            Ok(value)
-        })
-        .await
+        self.transaction(false, f).await
     }
 
     /// Runs `f` in one transaction on the writer in bulk mode: inserts and
@@ -95,10 +86,18 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
     {
+        self.transaction(true, f).await
+    }
+
+    async fn transaction<T, F>(&self, bulk: bool, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<T> + Send + 'static,
+    {
         let pool = Arc::clone(&self.pool);
         blocking(move || {
             let mut conn = lock(&pool.writer)?;
-            let _bulk = BulkMode::on(&pool.bulk);
+            let _bulk = bulk.then(|| BulkMode::on(&pool.bulk));
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
@@ -136,6 +135,19 @@ impl Drop for BulkMode<'_> {
     fn drop(&mut self) {
         self.0.store(false, Ordering::Relaxed);
     }
+}
+
+/// Creates `dir` if needed and makes it readable by its owner only: it holds
+/// personal data.
+pub(crate) fn private_folder(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+        .with_context(|| format!("creating the data folder {}", dir.display()))?;
+    Ok(())
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
