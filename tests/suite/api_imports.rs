@@ -426,11 +426,12 @@ async fn lists_and_custom_attributes_come_from_settings_and_columns() {
             .json(&json!({"name": "score", "label": "Score", "type": "number"})),
     )
     .await;
-    let csv = "External ID,Email,Lists,Score,Plan,Ignored\n\
-        crm-1,a@example.com,VIP,12.5,gold,x\n\
-        crm-2,b@example.com,,7,,y\n";
+    let csv = "External ID\tEmail\tLists\tScore\tPlan\tIgnored\tTimezone\n\
+        crm-1\ta@example.com\tVIP\t12.5\tgold\tx\tAsia/Tokyo\n\
+        crm-2\tb@example.com\t\t7\t\ty\t\n";
     let settings = json!({
         "lists": [all["id"]],
+        "timezone": "Europe/Tallinn",
         "columns": {"Plan": {"create": {"name": "plan", "label": "Plan", "type": "text"}}, "Ignored": null}
     });
     let body = import(&server, settings, csv.as_bytes()).await;
@@ -442,9 +443,14 @@ async fn lists_and_custom_attributes_come_from_settings_and_columns() {
     expected.sort_by_key(|v| v.as_str().unwrap_or_default().to_owned());
     assert_eq!(lists, expected);
     assert_eq!(a["attributes"], json!({"score": 12.5, "plan": "gold"}));
+    assert_eq!(
+        a["timezone"], "Europe/Tallinn",
+        "the setting overrides the file"
+    );
     let b = by_external_id(&server, "crm-2").await.expect("crm-2");
     assert_eq!(b["lists"], json!([all["id"]]));
     assert_eq!(b["attributes"], json!({"score": 7.0}));
+    assert_eq!(b["timezone"], "Europe/Tallinn");
 }
 
 #[tokio::test]
@@ -691,8 +697,9 @@ async fn a_workspace_runs_one_import_at_a_time_and_queues_the_next() {
     .await;
     let mut saw_queued = false;
     loop {
-        let (_, a) = send(server.req(Method::GET, &format!("/v1/imports/{first}"))).await;
+        // The second first: if the first is still running after it, both were.
         let (_, b) = send(server.req(Method::GET, &format!("/v1/imports/{second}"))).await;
+        let (_, a) = send(server.req(Method::GET, &format!("/v1/imports/{first}"))).await;
         assert!(
             !(a["status"] == "running" && b["status"] == "running"),
             "two imports of one workspace ran at once"

@@ -319,7 +319,7 @@ fn append_history(
     Ok(())
 }
 
-pub(super) fn one_contact(
+fn one_contact(
     conn: &rusqlite::Connection,
     key_column: &str,
     workspace: &str,

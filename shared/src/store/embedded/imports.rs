@@ -8,9 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::EmbeddedStore;
-use super::contacts::{
-    index_new_rows, insert_record, last_row_id, one_contact, update_record, usage,
-};
+use super::contacts::{index_new_rows, insert_record, last_row_id, update_record, usage};
+use super::rows::{self, CONTACT_COLUMNS};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::model::{Contact, MessagingId, WorkspaceId};
@@ -52,6 +51,8 @@ fn save(tx: &Transaction<'_>, job: &ImportJob) -> Result<()> {
     Ok(())
 }
 
+/// The contacts whose `column` is one of `keys`: one statement for them all
+/// (the keys go in as a JSON array, the column's index answers each).
 fn contacts_by(
     conn: &Connection,
     workspace: &str,
@@ -59,10 +60,18 @@ fn contacts_by(
     keys: impl Iterator<Item = String>,
     found: &mut HashMap<String, Contact>,
 ) -> Result<()> {
-    for key in keys {
-        if let Some(contact) = one_contact(conn, column, workspace, &key)? {
-            found.insert(contact.messaging_id.to_string(), contact);
-        }
+    let keys: Vec<String> = keys.collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONTACT_COLUMNS} FROM contacts c \
+         WHERE c.workspace = ?1 AND {column} IN (SELECT value FROM json_each(?2))"
+    ))?;
+    let mut rows = stmt.query(params![workspace, to_json(&keys)?])?;
+    while let Some(row) = rows.next()? {
+        let (_, contact) = rows::contact(row)?;
+        found.insert(contact.messaging_id.to_string(), contact);
     }
     Ok(())
 }
@@ -193,17 +202,15 @@ impl ImportStore for EmbeddedStore {
     ) -> Result<HashMap<String, u64>> {
         let (import, keys) = (import.clone(), keys.to_vec());
         self.read(move |conn| {
-            let tx = conn.unchecked_transaction()?;
-            let mut stmt =
-                tx.prepare_cached("SELECT line FROM import_seen WHERE import = ?1 AND key = ?2")?;
+            let mut stmt = conn.prepare_cached(
+                "SELECT key, line FROM import_seen \
+                 WHERE import = ?1 AND key IN (SELECT value FROM json_each(?2))",
+            )?;
+            let mut found = stmt.query(params![import.as_ref(), to_json(&keys)?])?;
             let mut seen = HashMap::new();
-            for key in keys {
-                let line: Option<i64> = stmt
-                    .query_row(params![import.as_ref(), key], |row| row.get(0))
-                    .optional()?;
-                if let Some(line) = line {
-                    seen.insert(key, u64::try_from(line).unwrap_or(0));
-                }
+            while let Some(row) = found.next()? {
+                let line: i64 = row.get(1)?;
+                seen.insert(row.get(0)?, u64::try_from(line).unwrap_or(0));
             }
             Ok(seen)
         })
