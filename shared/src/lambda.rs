@@ -94,8 +94,9 @@ fn decode_key(raw: &str) -> Result<String, String> {
         .map_err(|_| format!("{raw:?} is not UTF-8 once decoded"))
 }
 
-/// The `import` function's handler. CSV import is not built yet: each
-/// created object is logged and left untouched; the decoded keys are returned.
+/// The `import` function's handler. The import engine is not wired to S3
+/// events yet: each created object is logged and left untouched; the
+/// decoded keys are returned.
 pub async fn handle_upload(
     event: lambda_runtime::LambdaEvent<S3Event>,
 ) -> Result<Vec<String>, lambda_runtime::Error> {
