@@ -251,7 +251,10 @@ pub(super) fn update_record(
         .chain(values);
     tx.prepare_cached(&UPDATE)?
         .execute(params_from_iter(params))?;
-    set_lists(tx, row, contact)?;
+    // The memberships become those of `contact.lists`.
+    tx.prepare_cached("DELETE FROM list_members WHERE contact = ?1")?
+        .execute(params![row])?;
+    add_lists(tx, row, contact)?;
     append_history(tx, ws, &contact.messaging_id, consent)
 }
 
@@ -279,14 +282,13 @@ pub(super) fn insert_record(
     .chain(rows::contact_values(contact));
     tx.prepare_cached(&INSERT)?
         .execute(params_from_iter(params))?;
-    set_lists(tx, tx.last_insert_rowid(), contact)?;
+    // A new row ID was never used (AUTOINCREMENT): it has no memberships yet.
+    add_lists(tx, tx.last_insert_rowid(), contact)?;
     append_history(tx, ws, &contact.messaging_id, consent)
 }
 
-/// Makes the contact's memberships those of `contact.lists`.
-fn set_lists(tx: &Transaction<'_>, row: i64, contact: &Contact) -> Result<()> {
-    tx.prepare_cached("DELETE FROM list_members WHERE contact = ?1")?
-        .execute(params![row])?;
+/// Adds the memberships of `contact.lists` to row `row`.
+fn add_lists(tx: &Transaction<'_>, row: i64, contact: &Contact) -> Result<()> {
     let mut insert =
         tx.prepare_cached("INSERT INTO list_members (list_id, contact) VALUES (?1, ?2)")?;
     for list in &contact.lists {
