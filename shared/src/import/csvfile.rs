@@ -4,6 +4,8 @@
 use csv_async::{AsyncReader, AsyncReaderBuilder, ByteRecord};
 use tokio::io::AsyncRead;
 
+use super::mapping::check_headers;
+
 /// The UTF-8 byte order mark some editors write first.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -60,6 +62,51 @@ impl Sniffed {
             _ => ",",
         }
     }
+}
+
+/// The header row at the start of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub sniffed: Sniffed,
+    /// Column names, trimmed; none empty, none repeated.
+    pub names: Vec<String>,
+    /// Byte offset and line of the first row after the header.
+    pub end: u64,
+    pub line: u64,
+}
+
+/// Reads and checks the header row from the first bytes of a file; `Err`
+/// says why the file can't be imported, for the user.
+pub async fn header(head: &[u8]) -> Result<Header, String> {
+    let sniffed = Sniffed::from_head(head);
+    let start = usize::try_from(sniffed.start())
+        .unwrap_or(0)
+        .min(head.len());
+    let mut reader = records(&head[start..], sniffed.delimiter);
+    let mut record = ByteRecord::new();
+    let found = reader
+        .read_byte_record(&mut record)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !found || is_blank(&record) {
+        return Err("the file is empty; it needs a header row naming its columns".into());
+    }
+    let names: Vec<String> = cells(&record)
+        .map_err(|column| {
+            format!(
+                "the header row is not valid UTF-8 (column {column}); save the file as UTF-8 and upload it again"
+            )
+        })?
+        .iter()
+        .map(|h| h.trim().to_owned())
+        .collect();
+    check_headers(&names)?;
+    Ok(Header {
+        sniffed,
+        names,
+        end: sniffed.start() + reader.position().byte(),
+        line: reader.position().line(),
+    })
 }
 
 /// A reader of records (no header handling; rows may have any length).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::settings::{ChosenTarget, MatchBy, Rules, importable};
 use crate::catalog::Catalog;
-use crate::model::{AttributeDefinition, Column};
+use crate::model::{AttributeDefinition, AttributeId, Column};
 
 /// Where one column's values go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,7 +131,7 @@ pub fn propose(headers: &[String], rules: &Rules, catalog: &Catalog) -> (Mapping
     // The user's choices claim their attributes first.
     let mut claimed: BTreeMap<String, String> = BTreeMap::new();
     for (header, target) in &chosen {
-        if let Some(name) = chosen_name(target) {
+        if let Some(name) = target.attribute_name() {
             claimed.insert(name, (*header).to_owned());
         }
     }
@@ -157,15 +157,6 @@ pub fn propose(headers: &[String], rules: &Rules, catalog: &Catalog) -> (Mapping
     let mapping = Mapping { columns };
     problems.extend(mapping.missing(rules));
     (mapping, problems)
-}
-
-fn chosen_name(target: &ChosenTarget) -> Option<String> {
-    match target {
-        ChosenTarget::Skip => None,
-        ChosenTarget::Generic(column) => Some(column.name().to_owned()),
-        ChosenTarget::Custom(name) => Some(name.to_string()),
-        ChosenTarget::Create(new) => Some(new.name.to_string()),
-    }
 }
 
 fn chosen_mapping(
@@ -245,6 +236,21 @@ impl Mapping {
         self.columns
             .iter()
             .position(|c| c.target == Some(Target::Generic(column)))
+    }
+
+    /// The custom attributes of `catalog` that no column fills.
+    pub fn unmapped(&self, catalog: &Catalog) -> Vec<AttributeId> {
+        catalog
+            .attributes
+            .iter()
+            .filter(|d| {
+                !self
+                    .columns
+                    .iter()
+                    .any(|c| matches!(&c.target, Some(Target::Custom(m)) if m.id == d.id))
+            })
+            .map(|d| d.id.clone())
+            .collect()
     }
 
     /// What the rules need mapped and is not.

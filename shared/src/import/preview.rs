@@ -5,8 +5,8 @@ use csv_async::ByteRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::csvfile::{self, Sniffed};
-use super::mapping::{check_headers, propose};
+use super::csvfile;
+use super::mapping::propose;
 use super::row::read_row;
 use super::settings::Rules;
 use crate::catalog::Catalog;
@@ -56,39 +56,19 @@ pub async fn preview(
     rules: &Rules,
     catalog: &Catalog,
 ) -> Result<Preview> {
-    let sniffed = Sniffed::from_head(bytes);
-    let start = usize::try_from(sniffed.start())
-        .unwrap_or(0)
-        .min(bytes.len());
-    let mut body = &bytes[start..];
+    let mut bytes = bytes;
     if !complete {
         // Drop the last line: it may be cut off.
-        if let Some(end) = body.iter().rposition(|&b| b == b'\n') {
-            body = &body[..=end];
+        if let Some(end) = bytes.iter().rposition(|&b| b == b'\n') {
+            bytes = &bytes[..=end];
         }
     }
-    let mut reader = csvfile::records(body, sniffed.delimiter);
-    let mut record = ByteRecord::new();
     let not_csv = |what: String| Error::invalid("body", what);
-    let found = reader
-        .read_byte_record(&mut record)
-        .await
-        .map_err(|e| not_csv(e.to_string()))?;
-    if !found || csvfile::is_blank(&record) {
-        return Err(not_csv(
-            "the file is empty; it needs a header row naming its columns".into(),
-        ));
-    }
-    let headers: Vec<String> = csvfile::cells(&record)
-        .map_err(|column| {
-            not_csv(format!(
-                "the header row is not valid UTF-8 (column {column}); save the file as UTF-8"
-            ))
-        })?
-        .iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    check_headers(&headers).map_err(not_csv)?;
+    let header = csvfile::header(bytes).await.map_err(not_csv)?;
+    let rest = usize::try_from(header.end).unwrap_or(0).min(bytes.len());
+    let mut reader = csvfile::records(&bytes[rest..], header.sniffed.delimiter);
+    let mut record = ByteRecord::new();
+    let (sniffed, headers) = (header.sniffed, header.names);
     let (mapping, problems) = propose(&headers, rules, catalog);
     let mut columns: Vec<ColumnPreview> = mapping
         .columns

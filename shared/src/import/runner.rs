@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use csv_async::ByteRecord;
 use futures::TryFutureExt;
 use tokio::io::AsyncReadExt;
 
-use super::csvfile::{self, MAX_BYTES, Sniffed};
+use super::csvfile::{self, MAX_BYTES};
 use super::job::{ImportId, ImportJob, ImportStatus, Phase};
-use super::mapping::{Mapping, Target, check_headers, map_columns};
+use super::mapping::{Mapping, map_columns};
 use super::plan::{Context, lookup_keys, plan, row_keys};
 use super::reader::{self, RowReading, Start};
 use super::report;
@@ -119,23 +118,19 @@ impl Runner {
             budget,
             batches: 0,
         };
-        match run.drive(&mut job).await {
-            Ok(()) | Err(Stop::Paused) => Ok(job),
-            Err(Stop::Failed(reason)) => {
-                job.fail(reason);
-                run.finish(&mut job).await?;
-                Ok(job)
-            }
+        let failure = match run.drive(&mut job).await {
+            Ok(()) | Err(Stop::Paused) => return Ok(job),
+            Err(Stop::Failed(reason)) => reason,
             Err(Stop::Error(error)) => {
                 tracing::error!(import = %id, error = ?error, "import stopped by an internal error");
-                job.fail(
-                    "an internal error stopped the import; rows already imported are kept, and \
-                     importing the same file again with the same settings completes it",
-                );
-                run.finish(&mut job).await?;
-                Ok(job)
+                "an internal error stopped the import; rows already imported are kept, and \
+                 importing the same file again with the same settings completes it"
+                    .to_owned()
             }
-        }
+        };
+        job.fail(failure);
+        run.finish(&mut job).await?;
+        Ok(job)
     }
 }
 
@@ -181,8 +176,9 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// First run: checks the size, reads the header row, defines the
-    /// attributes the settings create, and checks the mapping.
+    /// First run: checks the size, reads the header row and defines the
+    /// attributes the settings create (the caller then checks the mapping,
+    /// before any row is written).
     async fn start(&mut self, job: &mut ImportJob, rules: &Rules) -> Result<(), Stop> {
         let key = job.csv_key()?;
         let objects = &self.ports().objects;
@@ -208,26 +204,7 @@ impl Run<'_> {
             .read_to_end(&mut head)
             .await
             .map_err(|e| Error::Unexpected(e.into()))?;
-        let sniffed = Sniffed::from_head(&head);
-        let start = usize::try_from(sniffed.start()).unwrap_or(0);
-        let mut reader = csvfile::records(&head[start.min(head.len())..], sniffed.delimiter);
-        let mut record = ByteRecord::new();
-        let found = reader
-            .read_byte_record(&mut record)
-            .await
-            .map_err(|e| Error::Unexpected(e.into()))?;
-        if !found || csvfile::is_blank(&record) {
-            return Err(Stop::Failed(
-                "the file is empty; it needs a header row naming its columns".into(),
-            ));
-        }
-        let headers = csvfile::cells(&record).map_err(|column| {
-            Stop::Failed(format!(
-                "the header row is not valid UTF-8 (column {column}); save the file as UTF-8 and upload it again"
-            ))
-        })?;
-        let headers: Vec<String> = headers.iter().map(|h| h.trim().to_owned()).collect();
-        check_headers(&headers).map_err(Stop::Failed)?;
+        let header = csvfile::header(&head).await.map_err(Stop::Failed)?;
         for target in rules.columns.values() {
             if let ChosenTarget::Create(new) = target {
                 catalog::create_attribute(
@@ -240,12 +217,10 @@ impl Run<'_> {
                 .await?;
             }
         }
-        let catalog = Catalog::load(&self.runner.state, self.workspace).await?;
-        map_columns(&headers, rules, &catalog).map_err(Stop::Failed)?;
-        job.checkpoint.delimiter = Some(sniffed.delimiter);
-        job.checkpoint.byte_offset = sniffed.start() + reader.position().byte();
-        job.checkpoint.line = reader.position().line();
-        job.checkpoint.headers = headers;
+        job.checkpoint.delimiter = Some(header.sniffed.delimiter);
+        job.checkpoint.byte_offset = header.end;
+        job.checkpoint.line = header.line;
+        job.checkpoint.headers = header.names;
         job.progress.bytes_done = job.checkpoint.byte_offset;
         self.ports().store.save_import(job).await?;
         Ok(())
@@ -281,20 +256,7 @@ impl Run<'_> {
             replace_invalid: rules.replace_invalid,
             batch_rows: self.runner.batch_rows,
         };
-        let mapped: Vec<&AttributeId> = mapping
-            .columns
-            .iter()
-            .filter_map(|c| match &c.target {
-                Some(Target::Custom(d)) => Some(&d.id),
-                _ => None,
-            })
-            .collect();
-        let unmapped: Vec<AttributeId> = catalog
-            .attributes
-            .iter()
-            .map(|d| d.id.clone())
-            .filter(|id| !mapped.contains(&id))
-            .collect();
+        let unmapped = mapping.unmapped(catalog);
         let mut batches = reader::batches(input, start, how);
         while let Some(batch) = batches.recv().await {
             let batch = batch?;

@@ -138,6 +138,18 @@ pub enum ChosenTarget {
     Create(AttributeToCreate),
 }
 
+impl ChosenTarget {
+    /// The attribute the column fills; `None` when it is skipped.
+    pub fn attribute_name(&self) -> Option<String> {
+        match self {
+            ChosenTarget::Skip => None,
+            ChosenTarget::Generic(column) => Some(column.name().to_owned()),
+            ChosenTarget::Custom(name) => Some(name.to_string()),
+            ChosenTarget::Create(new) => Some(new.name.to_string()),
+        }
+    }
+}
+
 /// Settings checked against the workspace: what the engine runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rules {
@@ -218,13 +230,7 @@ impl ImportSettings {
                     }
                 }
             };
-            let name = match &target {
-                ChosenTarget::Skip => None,
-                ChosenTarget::Generic(column) => Some(column.name().to_owned()),
-                ChosenTarget::Custom(name) => Some(name.to_string()),
-                ChosenTarget::Create(new) => Some(new.name.to_string()),
-            };
-            if let Some(name) = name
+            if let Some(name) = target.attribute_name()
                 && let Some(other) = taken.insert(name.clone(), header)
             {
                 errors.push(

@@ -121,3 +121,13 @@ pub trait ImportStore: Send + Sync {
     /// Drops what the import remembered (keys, rejected rows) once it ends.
     async fn forget(&self, workspace: &WorkspaceId, import: &ImportId) -> Result<()>;
 }
+
+/// Import documents and rejected rows are kept as JSON by both adapters.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| crate::error::Error::Unexpected(e.into()))
+}
+
+/// A value [`to_json`] stored.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| crate::error::Error::Unexpected(e.into()))
+}

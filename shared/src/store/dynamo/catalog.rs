@@ -18,11 +18,13 @@ use crate::model::{
 };
 use crate::store::{ListStore, SchemaStore};
 
-fn s(value: impl Into<String>) -> AttributeValue {
+/// A string attribute.
+pub(super) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn key(pk: String, sk: impl Into<String>) -> Item {
+/// The key of the item `pk` / `sk`.
+pub(super) fn key(pk: String, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
 }
 

@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 
+use super::catalog::{key, s};
 use super::items::Item;
 use super::meter::Units;
 use super::{DynamoStore, unexpected};
@@ -28,7 +29,7 @@ use crate::import::job::{ImportId, ImportJob};
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::query::{ContactFilter, ContactQuery, Cursor, Page, PageRequest};
 use crate::store::ContactStore;
-use crate::store::imports::{Commit, ImportStore, Lookup, Rejected};
+use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
 
 /// Requests in flight at once for per-item work.
 const CONCURRENCY: usize = 16;
@@ -37,14 +38,6 @@ const WRITE_BATCH: usize = 25;
 /// Keys per `BatchGetItem`.
 const GET_BATCH: usize = 100;
 
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
-}
-
-fn key(pk: String, sk: impl Into<String>) -> Item {
-    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
-}
-
 fn text(item: &Item, name: &str) -> Result<String> {
     match item.get(name) {
         Some(AttributeValue::S(value)) => Ok(value.clone()),
@@ -52,17 +45,9 @@ fn text(item: &Item, name: &str) -> Result<String> {
     }
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Unexpected(e.into()))
-}
-
-fn parse<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T> {
-    serde_json::from_str(raw).map_err(|e| Error::Unexpected(e.into()))
-}
-
 fn job_item(job: &ImportJob) -> Result<Item> {
     let mut item = key(format!("I#{}", job.workspace), job.id.to_string());
-    item.insert("job".into(), s(json(job)?));
+    item.insert("job".into(), s(to_json(job)?));
     Ok(item)
 }
 
@@ -80,6 +65,20 @@ fn rejected_partition(import: &ImportId) -> String {
 
 fn line_key(line: u64) -> String {
     format!("{line:020}")
+}
+
+fn put_request(item: Item) -> Result<WriteRequest> {
+    let put = PutRequest::builder().set_item(Some(item)).build();
+    Ok(WriteRequest::builder()
+        .put_request(put.map_err(unexpected)?)
+        .build())
+}
+
+fn delete_request(key: Item) -> Result<WriteRequest> {
+    let delete = DeleteRequest::builder().set_key(Some(key)).build();
+    Ok(WriteRequest::builder()
+        .delete_request(delete.map_err(unexpected)?)
+        .build())
 }
 
 impl DynamoStore {
@@ -174,44 +173,12 @@ impl DynamoStore {
 
     async fn save_job(&self, job: &ImportJob) -> Result<()> {
         let marker = if job.status.is_finished() {
-            WriteRequest::builder()
-                .delete_request(
-                    DeleteRequest::builder()
-                        .set_key(Some(marker_key(job)))
-                        .build()
-                        .map_err(unexpected)?,
-                )
-                .build()
+            delete_request(marker_key(job))?
         } else {
-            WriteRequest::builder()
-                .put_request(
-                    PutRequest::builder()
-                        .set_item(Some(marker_key(job)))
-                        .build()
-                        .map_err(unexpected)?,
-                )
-                .build()
+            put_request(marker_key(job))?
         };
-        let record = WriteRequest::builder()
-            .put_request(
-                PutRequest::builder()
-                    .set_item(Some(job_item(job)?))
-                    .build()
-                    .map_err(unexpected)?,
-            )
-            .build();
+        let record = put_request(job_item(job)?)?;
         self.write_batches(vec![marker, record]).await
-    }
-
-    fn put_request(item: Item) -> Result<WriteRequest> {
-        Ok(WriteRequest::builder()
-            .put_request(
-                PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(unexpected)?,
-            )
-            .build())
     }
 
     /// Checks what a commit's writes are conditional on, before any is made.
@@ -283,7 +250,7 @@ impl ImportStore for DynamoStore {
             .await?;
         found
             .first()
-            .map(|item| parse(&text(item, "job")?))
+            .map(|item| from_json(&text(item, "job")?))
             .transpose()
     }
 
@@ -317,7 +284,7 @@ impl ImportStore for DynamoStore {
             .items
             .unwrap_or_default()
             .iter()
-            .map(|item| parse(&text(item, "job")?))
+            .map(|item| from_json(&text(item, "job")?))
             .collect::<Result<_>>()?;
         let next_cursor = if items.len() > page.limit {
             items.truncate(page.limit);
@@ -344,7 +311,7 @@ impl ImportStore for DynamoStore {
             .get_batches(keys)
             .await?
             .iter()
-            .map(|item| parse(&text(item, "job")?))
+            .map(|item| from_json(&text(item, "job")?))
             .collect::<Result<_>>()?;
         jobs.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(jobs)
@@ -442,14 +409,14 @@ impl ImportStore for DynamoStore {
             if known.insert(k.clone(), *line).is_none() {
                 let mut item = key(seen_partition(import), k.clone());
                 item.insert("line".into(), AttributeValue::N(line.to_string()));
-                requests.push(Self::put_request(item)?);
+                requests.push(put_request(item)?);
             }
         }
         for row in &commit.rejected {
             let mut item = key(rejected_partition(import), line_key(row.line));
-            item.insert("cells".into(), s(json(&row.cells)?));
+            item.insert("cells".into(), s(to_json(&row.cells)?));
             item.insert("error".into(), s(row.error.clone()));
-            requests.push(Self::put_request(item)?);
+            requests.push(put_request(item)?);
         }
         self.write_batches(requests).await?;
         self.save_job(&commit.job).await
@@ -515,7 +482,7 @@ impl ImportStore for DynamoStore {
             .map(|item| {
                 Ok(Rejected {
                     line: text(item, "sk")?.parse().unwrap_or(0),
-                    cells: parse(&text(item, "cells")?)?,
+                    cells: from_json(&text(item, "cells")?)?,
                     error: text(item, "error")?,
                 })
             })
@@ -528,17 +495,7 @@ impl ImportStore for DynamoStore {
                 .partition(partition)
                 .await?
                 .into_iter()
-                .map(|item| {
-                    let k = key(text(&item, "pk")?, text(&item, "sk")?);
-                    Ok(WriteRequest::builder()
-                        .delete_request(
-                            DeleteRequest::builder()
-                                .set_key(Some(k))
-                                .build()
-                                .map_err(unexpected)?,
-                        )
-                        .build())
-                })
+                .map(|item| delete_request(key(text(&item, "pk")?, text(&item, "sk")?)))
                 .collect::<Result<Vec<_>>>()?;
             self.write_batches(requests).await?;
         }

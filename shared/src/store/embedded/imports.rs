@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
-use crate::store::imports::{Commit, ImportStore, Lookup, Rejected};
+use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
 
 /// Where a bulk write keeps the text of the rows it updates, as it was.
 const STALE_TEXT: &str = "CREATE TEMP TABLE IF NOT EXISTS stale_text (\
@@ -28,14 +28,6 @@ const REINDEX_STALE_TEXT: &str = "\
     SELECT c.id, c.full_name, c.first_name, c.last_name, c.phone, c.email \
     FROM contacts c JOIN temp.stale_text s ON c.id = s.rowid;
     DELETE FROM temp.stale_text;";
-
-fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| Error::Unexpected(e.into()))
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Unexpected(e.into()))
-}
 
 fn save(tx: &Transaction<'_>, job: &ImportJob) -> Result<()> {
     tx.prepare_cached(
