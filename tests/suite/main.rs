@@ -12,6 +12,7 @@ mod contract_embedded;
 mod contract_folder;
 mod contract_s3;
 mod events;
+mod import_function;
 mod local_server;
 mod openapi;
 mod support;

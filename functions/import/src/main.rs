@@ -1,7 +1,13 @@
-//! The `import` function, triggered by `ObjectCreated` under `uploads/`.
+//! The `import` function: CSV uploads under `imports/` and continuations
+//! from its queue run the import engine.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    lambda_runtime::run(lambda_runtime::service_fn(contacts::lambda::handle_upload)).await
+    let function = contacts::lambda::import::ImportFunction::from_env().await?;
+    let function = &function;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        function.handle(event)
+    }))
+    .await
 }

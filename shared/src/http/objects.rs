@@ -111,7 +111,7 @@ pub async fn upload(
         .map_err(std::io::Error::other);
     let body = StreamReader::new(stream).take(UPLOAD_LIMIT + 1);
     store.put(&key, Box::pin(body), &content_type).await?;
-    if store.size(&key).await? > Some(UPLOAD_LIMIT) {
+    if store.head(&key).await?.map(|o| o.bytes) > Some(UPLOAD_LIMIT) {
         store.delete(&key).await?;
         return Err(Error::BodyTooLarge {
             limit: usize::try_from(UPLOAD_LIMIT).unwrap_or(usize::MAX),

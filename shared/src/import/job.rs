@@ -144,6 +144,34 @@ pub struct Checkpoint {
     pub headers: Vec<String>,
     /// The removal phase's position, an adapter's cursor.
     pub remove_cursor: Option<String>,
+    /// The version of the file the first run read: later runs read only it.
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// Who may run an import now: the holder of `token`, until `until`. A run
+/// ends before its lease does, so an expired lease has no live holder; a
+/// lease handed to a continuation is released at once (`until` = the
+/// moment of handing over) for the bearer of its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lease {
+    pub token: String,
+    pub until: DateTime<Utc>,
+}
+
+impl Lease {
+    /// A new lease, with a token never issued before.
+    pub fn new(until: DateTime<Utc>) -> Self {
+        Self {
+            token: ulid::Ulid::new().to_string(),
+            until,
+        }
+    }
+
+    /// Whether `now` is past it.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.until <= now
+    }
 }
 
 /// One import of one workspace.
@@ -162,6 +190,13 @@ pub struct ImportJob {
     pub finished_at: Option<DateTime<Utc>>,
     /// Why it failed, for a person.
     pub failure: Option<String>,
+    /// Where its CSV is when that is not `imports/<workspace>/<id>.csv`: a
+    /// file put straight into the bucket.
+    #[serde(default)]
+    pub object: Option<String>,
+    /// Who is running it (on AWS, where several invocations may try).
+    #[serde(default)]
+    pub lease: Option<Lease>,
 }
 
 impl ImportJob {
@@ -183,6 +218,8 @@ impl ImportJob {
             started_at: None,
             finished_at: None,
             failure: None,
+            object: None,
+            lease: None,
         }
     }
 
@@ -191,9 +228,13 @@ impl ImportJob {
         WorkspaceId::parse(&self.workspace)
     }
 
-    /// Where its CSV goes: `imports/<workspace>/<id>.csv`.
+    /// Where its CSV goes: `imports/<workspace>/<id>.csv`, unless it was
+    /// put into the bucket under a name of its own.
     pub fn csv_key(&self) -> Result<ObjectKey, InvalidValue> {
-        ObjectKey::parse(&format!("imports/{}/{}.csv", self.workspace, self.id))
+        match &self.object {
+            Some(key) => ObjectKey::parse(key),
+            None => ObjectKey::parse(&format!("imports/{}/{}.csv", self.workspace, self.id)),
+        }
     }
 
     /// Where its settings go, beside the CSV: `imports/<workspace>/<id>.json`.
@@ -201,23 +242,19 @@ impl ImportJob {
         ObjectKey::parse(&format!("imports/{}/{}.json", self.workspace, self.id))
     }
 
-    /// Where its error CSV goes.
+    /// Where its error CSV goes: `reports/<workspace>/<id>.errors.csv`
+    /// (outside `imports/`, whose new CSVs start imports).
     pub fn errors_key(&self) -> Result<ObjectKey, InvalidValue> {
         ObjectKey::parse(&format!(
-            "imports/{}/{}.errors.csv",
+            "reports/{}/{}.errors.csv",
             self.workspace, self.id
         ))
     }
 
     /// The import a CSV key belongs to: `imports/<workspace>/<id>.csv`.
     pub fn parse_csv_key(key: &ObjectKey) -> Option<(WorkspaceId, ImportId)> {
-        let rest = key.as_ref().strip_prefix("imports/")?;
-        let (workspace, file) = rest.split_once('/')?;
-        let id = file.strip_suffix(".csv")?;
-        Some((
-            WorkspaceId::parse(workspace).ok()?,
-            ImportId::parse(id).ok()?,
-        ))
+        let upload = Upload::parse(key)?;
+        Some((upload.workspace, ImportId::parse(&upload.name).ok()?))
     }
 
     /// Marks the import failed with a reason a person can act on.
@@ -225,5 +262,43 @@ impl ImportJob {
         self.status = ImportStatus::Failed;
         self.failure = Some(reason.into());
         self.finished_at = Some(crate::model::now());
+    }
+}
+
+/// A CSV under `imports/<workspace>/`: an import's upload (named by its ID)
+/// or a file put into the bucket directly (any other name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub key: ObjectKey,
+    pub workspace: WorkspaceId,
+    /// The file name without `.csv`.
+    pub name: String,
+}
+
+impl Upload {
+    /// The upload at `key`, if the key is `imports/<workspace>/<name>.csv`.
+    pub fn parse(key: &ObjectKey) -> Option<Self> {
+        let rest = key.as_ref().strip_prefix("imports/")?;
+        let (workspace, file) = rest.split_once('/')?;
+        let name = file.strip_suffix(".csv").filter(|n| !n.contains('/'))?;
+        Some(Self {
+            key: key.clone(),
+            workspace: WorkspaceId::parse(workspace).ok()?,
+            name: name.to_owned(),
+        })
+    }
+
+    /// Where its settings are: `imports/<workspace>/<name>.json`.
+    pub fn sidecar_key(&self) -> Result<ObjectKey, InvalidValue> {
+        ObjectKey::parse(&format!(
+            "imports/{}/{}.json",
+            self.workspace.as_ref(),
+            self.name
+        ))
+    }
+
+    /// The import it belongs to when it is named by an import ID.
+    pub fn import_id(&self) -> Option<ImportId> {
+        ImportId::parse(&self.name).ok()
     }
 }

@@ -117,7 +117,7 @@ impl ImportQueue {
         for job in ports.store.unfinished_imports().await? {
             let arrived = match job.status {
                 ImportStatus::WaitingForUpload => {
-                    ports.objects.size(&job.csv_key()?).await?.is_some()
+                    ports.objects.head(&job.csv_key()?).await?.is_some()
                 }
                 _ => true,
             };

@@ -70,6 +70,9 @@ impl From<Error> for Stop {
 const ATTEMPTS: usize = 5;
 /// Contacts deleted per commit by `remove`.
 const REMOVE_BATCH: usize = 500;
+/// Why an import stops when its file changes under it.
+const REPLACED: &str = "the CSV file was replaced or deleted while it was being imported; \
+                        rows already imported are kept: import the new file as a new import";
 /// Rejected rows read per page for the error CSV.
 const REPORT_PAGE: usize = 1000;
 
@@ -89,6 +92,11 @@ impl Runner {
     pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
         self.max_bytes = max_bytes;
         self
+    }
+
+    /// The state it runs over.
+    pub fn state(&self) -> &AppState {
+        &self.state
     }
 
     /// The stores it runs on.
@@ -182,10 +190,14 @@ impl Run<'_> {
     async fn start(&mut self, job: &mut ImportJob, rules: &Rules) -> Result<(), Stop> {
         let key = job.csv_key()?;
         let objects = &self.ports().objects;
-        let size = objects
-            .size(&key)
+        let file = objects
+            .head(&key)
             .await?
             .ok_or_else(|| Stop::Failed("the CSV file has not been uploaded".into()))?;
+        if job.checkpoint.version.get_or_insert(file.version.clone()) != &file.version {
+            return Err(Stop::Failed(REPLACED.into()));
+        }
+        let size = file.bytes;
         job.file.bytes = Some(size);
         job.progress.bytes_total = size;
         if size > self.runner.max_bytes {
@@ -197,9 +209,9 @@ impl Run<'_> {
         }
         let mut head = Vec::new();
         objects
-            .get(&key)
+            .get_from(&key, 0, Some(&file.version))
             .await?
-            .ok_or_else(|| Stop::Failed("the CSV file has not been uploaded".into()))?
+            .ok_or_else(|| Stop::Failed(REPLACED.into()))?
             .take(64 * 1024)
             .read_to_end(&mut head)
             .await
@@ -239,9 +251,9 @@ impl Run<'_> {
         let input = if base < size {
             self.ports()
                 .objects
-                .get_from(&key, base)
+                .get_from(&key, base, job.checkpoint.version.as_deref())
                 .await?
-                .ok_or_else(|| Stop::Failed("the CSV file is gone".into()))?
+                .ok_or_else(|| Stop::Failed(REPLACED.into()))?
         } else {
             Box::pin(tokio::io::empty())
         };

@@ -60,7 +60,7 @@ pub async fn errors_link(state: &AppState, job: &ImportJob) -> Result<Option<Pre
     }
     let objects = &state.import_ports()?.objects;
     let key = job.errors_key()?;
-    if objects.size(&key).await?.is_none() {
+    if objects.head(&key).await?.is_none() {
         return Ok(None);
     }
     objects.presign_get(&key, ERRORS_LINK).await.map(Some)

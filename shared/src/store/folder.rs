@@ -14,7 +14,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 
-use super::objects::{ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
+use super::objects::{ObjectInfo, ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
 use crate::error::{Error, Result};
 
 /// The file holding the key that signs links, in the store's folder.
@@ -151,6 +151,21 @@ fn io(context: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::Unexpected(anyhow::Error::new(e).context(context))
 }
 
+/// An object's size and version: a replaced object is a new file (written
+/// aside, then renamed into place), so its inode and time tell versions apart.
+fn info(meta: &std::fs::Metadata) -> ObjectInfo {
+    use std::os::unix::fs::MetadataExt;
+    ObjectInfo {
+        bytes: meta.len(),
+        version: format!(
+            "{:x}-{:x}-{:x}",
+            meta.ino(),
+            meta.mtime_nsec() + meta.mtime() * 1_000_000_000,
+            meta.len()
+        ),
+    }
+}
+
 #[async_trait]
 impl ObjectStore for FolderStore {
     async fn put(
@@ -192,23 +207,33 @@ impl ObjectStore for FolderStore {
         }
     }
 
-    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<Option<ObjectReader>> {
+    async fn get_from(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        version: Option<&str>,
+    ) -> Result<Option<ObjectReader>> {
         use tokio::io::AsyncSeekExt;
-        match tokio::fs::File::open(self.path(key)).await {
-            Ok(mut file) => {
-                file.seek(std::io::SeekFrom::Start(offset))
-                    .await
-                    .map_err(io("reading an object"))?;
-                Ok(Some(Box::pin(file)))
+        let mut file = match tokio::fs::File::open(self.path(key)).await {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("reading an object")(e)),
+        };
+        if let Some(version) = version {
+            let meta = file.metadata().await.map_err(io("reading an object"))?;
+            if info(&meta).version != version {
+                return Ok(None);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("reading an object")(e)),
         }
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io("reading an object"))?;
+        Ok(Some(Box::pin(file)))
     }
 
-    async fn size(&self, key: &ObjectKey) -> Result<Option<u64>> {
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>> {
         match tokio::fs::metadata(self.path(key)).await {
-            Ok(meta) => Ok(Some(meta.len())),
+            Ok(meta) => Ok(Some(info(&meta))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("reading an object's size")(e)),
         }

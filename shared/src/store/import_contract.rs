@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::Duration;
 
 use crate::error::Error;
-use crate::import::job::{ImportJob, ImportStatus};
+use crate::import::job::{ImportId, ImportJob, ImportStatus, Lease};
 use crate::import::settings::ImportSettings;
 use crate::model::Contact;
 use crate::query::PageRequest;
@@ -23,7 +23,9 @@ macro_rules! import_store_contract_tests {
         $crate::import_store_contract_tests!(@each $open;
             imports_round_trip_newest_first_per_workspace,
             a_commit_is_all_or_nothing,
-            lookups_find_every_identifier_and_unseen_skips_identified
+            lookups_find_every_identifier_and_unseen_skips_identified,
+            an_object_version_is_claimed_once,
+            a_lease_passes_only_from_its_holder
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -225,4 +227,88 @@ pub async fn lookups_find_every_identifier_and_unseen_skips_identified(
     unseen.sort();
     expected.sort();
     assert_eq!(unseen, expected, "in any order");
+}
+
+/// The first claim of an object version wins; claiming it again (an upload
+/// delivered twice) names that first import; another version or another
+/// workspace is a claim of its own.
+pub async fn an_object_version_is_claimed_once(
+    _contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let (first, second) = (ImportId::generate(), ImportId::generate());
+    let object = "imports/claims/contacts list é.csv";
+    let claim = |workspace: &'static str, version: &'static str, import: ImportId| async move {
+        store
+            .claim(&ws(workspace), object, version, &import)
+            .await
+            .expect("claim")
+    };
+    assert_eq!(claim("claims", "v1", first.clone()).await, first);
+    assert_eq!(
+        claim("claims", "v1", second.clone()).await,
+        first,
+        "claimed once"
+    );
+    assert_eq!(
+        claim("claims", "v2", second.clone()).await,
+        second,
+        "a new version"
+    );
+    assert_eq!(
+        claim("other", "v1", second.clone()).await,
+        second,
+        "another workspace"
+    );
+}
+
+/// A lease changes hands only from the token the store holds: the first
+/// taker of a free import wins, a stale holder loses, and the holder can
+/// hand it on.
+pub async fn a_lease_passes_only_from_its_holder(
+    _contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let job = job("leases");
+    assert!(
+        !store.hand_over(&job, None).await.expect("hand over"),
+        "no such import yet"
+    );
+    store.create_import(&job).await.expect("create");
+    let now = crate::model::now();
+    let mine = ImportJob {
+        lease: Some(Lease::new(now + Duration::minutes(15))),
+        ..job.clone()
+    };
+    let theirs = ImportJob {
+        lease: Some(Lease::new(now + Duration::minutes(15))),
+        ..job.clone()
+    };
+    assert!(store.hand_over(&mine, None).await.expect("take"));
+    assert!(
+        !store.hand_over(&theirs, None).await.expect("take again"),
+        "already taken"
+    );
+    let token = |job: &ImportJob| job.lease.as_ref().map(|l| l.token.clone());
+    let stale = Some("01JDQ3V6Y8M6F3XG2W5T9K0ABC");
+    assert!(!store.hand_over(&theirs, stale).await.expect("stale"));
+    assert!(
+        store
+            .hand_over(&theirs, token(&mine).as_deref())
+            .await
+            .expect("hand on")
+    );
+    let stored = store
+        .import(&ws("leases"), &job.id)
+        .await
+        .expect("read")
+        .expect("found");
+    assert_eq!(token(&stored), token(&theirs));
+    assert!(
+        !store
+            .hand_over(&mine, token(&mine).as_deref())
+            .await
+            .expect("the old holder"),
+        "the old holder lost it"
+    );
 }

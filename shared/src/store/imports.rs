@@ -63,6 +63,22 @@ pub trait ImportStore: Send + Sync {
     /// Replaces an import's state.
     async fn save_import(&self, job: &ImportJob) -> Result<()>;
 
+    /// Saves `job`, which carries a new lease, if the stored import's lease
+    /// token is `from` (`None`: it has no lease); false, saving nothing, if
+    /// not (another run took it first).
+    async fn hand_over(&self, job: &ImportJob, from: Option<&str>) -> Result<bool>;
+
+    /// Claims the version `version` of the object at `object` for `import`,
+    /// unless an import has claimed it already; returns the import that
+    /// holds the claim. An upload delivered twice is claimed once.
+    async fn claim(
+        &self,
+        workspace: &WorkspaceId,
+        object: &str,
+        version: &str,
+        import: &ImportId,
+    ) -> Result<ImportId>;
+
     /// One import of the workspace.
     async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>>;
 

@@ -48,6 +48,14 @@ pub struct PresignedUrl {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What is known of a stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub bytes: u64,
+    /// Changes whenever the object is replaced (S3's ETag, without quotes).
+    pub version: String,
+}
+
 /// Stores objects.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
@@ -59,11 +67,17 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>>;
 
     /// Streams the object from byte `offset` (less than its size) to its end;
-    /// `None` when there is none.
-    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<Option<ObjectReader>>;
+    /// `None` when there is none, or when `version` is given and the object
+    /// has been replaced since.
+    async fn get_from(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        version: Option<&str>,
+    ) -> Result<Option<ObjectReader>>;
 
-    /// The object's size in bytes; `None` when there is none.
-    async fn size(&self, key: &ObjectKey) -> Result<Option<u64>>;
+    /// The object's size and version; `None` when there is none.
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>>;
 
     /// Removes the object; removing a missing one is not an error.
     async fn delete(&self, key: &ObjectKey) -> Result<()>;

@@ -10,7 +10,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncReadExt;
 
-use super::objects::{ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
+use super::objects::{ObjectInfo, ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
 use crate::error::{Error, Result};
 
 /// Size of each part of a multipart upload (S3's minimum is 5 MiB).
@@ -66,6 +66,11 @@ impl S3ObjectStore {
         }
         Ok(parts)
     }
+}
+
+/// An ETag without its quotes.
+fn unquoted(etag: &str) -> &str {
+    etag.trim_matches('"')
 }
 
 /// Reads up to [`PART_SIZE`] bytes.
@@ -139,28 +144,43 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>> {
-        self.get_from(key, 0).await
+        self.get_from(key, 0, None).await
     }
 
-    async fn get_from(&self, key: &ObjectKey, offset: u64) -> Result<Option<ObjectReader>> {
+    async fn get_from(
+        &self,
+        key: &ObjectKey,
+        offset: u64,
+        version: Option<&str>,
+    ) -> Result<Option<ObjectReader>> {
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(key.as_ref());
+            .key(key.as_ref())
+            .set_if_match(version.map(|v| format!("\"{v}\"")));
         let request = if offset > 0 {
             request.range(format!("bytes={offset}-"))
         } else {
             request
         };
         match request.send().await {
+            // Checked here too: not every S3-compatible server honours If-Match.
+            Ok(out) if version.is_some_and(|v| out.e_tag().map(unquoted) != Some(v)) => Ok(None),
             Ok(out) => Ok(Some(Box::pin(out.body.into_async_read()))),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => Ok(None),
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 412) =>
+            {
+                Ok(None)
+            }
             Err(error) => Err(unexpected(error)),
         }
     }
 
-    async fn size(&self, key: &ObjectKey) -> Result<Option<u64>> {
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>> {
         match self
             .client
             .head_object()
@@ -169,11 +189,13 @@ impl ObjectStore for S3ObjectStore {
             .send()
             .await
         {
-            Ok(out) => Ok(Some(
-                out.content_length()
+            Ok(out) => Ok(Some(ObjectInfo {
+                bytes: out
+                    .content_length()
                     .and_then(|n| u64::try_from(n).ok())
                     .unwrap_or(0),
-            )),
+                version: out.e_tag().map(unquoted).unwrap_or_default().to_owned(),
+            })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(unexpected(error)),
         }

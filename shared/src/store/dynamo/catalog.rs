@@ -91,7 +91,7 @@ impl DynamoStore {
         }
     }
 
-    async fn put_item(&self, item: Item, condition: Option<&str>) -> Result<bool> {
+    pub(super) async fn put_item(&self, item: Item, condition: Option<&str>) -> Result<bool> {
         let result = self
             .client
             .put_item()

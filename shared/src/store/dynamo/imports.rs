@@ -2,7 +2,10 @@
 //! - import `I#<ws>`, `<import id>` — the job document (JSON);
 //! - unfinished marker `IU`, `<ws>#<import id>` — while the import runs;
 //! - remembered key `IS#<import id>`, `<key>` — with its `line`;
-//! - rejected row `IR#<import id>`, `<line, 20 digits>` — cells (JSON) and error.
+//! - rejected row `IR#<import id>`, `<line, 20 digits>` — cells (JSON) and error;
+//! - claim `IC#<ws>#<object key>`, `<object version>` — the `import` that holds it.
+//!
+//! The job item repeats its lease token as `lease`, for conditional hand-overs.
 //!
 //! A commit checks every condition first (External IDs free, versions
 //! current, the usage limit) and only then writes, so a stale batch writes
@@ -48,6 +51,9 @@ fn text(item: &Item, name: &str) -> Result<String> {
 fn job_item(job: &ImportJob) -> Result<Item> {
     let mut item = key(format!("I#{}", job.workspace), job.id.to_string());
     item.insert("job".into(), s(to_json(job)?));
+    if let Some(lease) = &job.lease {
+        item.insert("lease".into(), s(lease.token.clone()));
+    }
     Ok(item)
 }
 
@@ -239,6 +245,67 @@ impl ImportStore for DynamoStore {
 
     async fn save_import(&self, job: &ImportJob) -> Result<()> {
         self.save_job(job).await
+    }
+
+    async fn hand_over(&self, job: &ImportJob, from: Option<&str>) -> Result<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)?))
+            .set_return_consumed_capacity(self.capacity());
+        let put = match from {
+            Some(token) => put
+                .condition_expression("lease = :from")
+                .expression_attribute_values(":from", s(token.to_owned())),
+            None => {
+                put.condition_expression("attribute_exists(pk) AND attribute_not_exists(lease)")
+            }
+        };
+        match put.send().await {
+            Ok(out) => self.record(Units::Write, out.consumed_capacity()),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(false);
+            }
+            Err(error) => return Err(unexpected(error)),
+        }
+        if !job.status.is_finished() {
+            self.write_batches(vec![put_request(marker_key(job))?])
+                .await?;
+        }
+        Ok(true)
+    }
+
+    async fn claim(
+        &self,
+        workspace: &WorkspaceId,
+        object: &str,
+        version: &str,
+        import: &ImportId,
+    ) -> Result<ImportId> {
+        let claim = key(
+            format!("IC#{}#{object}", workspace.as_ref()),
+            version.to_owned(),
+        );
+        let mut item = claim.clone();
+        item.insert("import".into(), s(import.to_string()));
+        if self
+            .put_item(item, Some("attribute_not_exists(pk)"))
+            .await?
+        {
+            return Ok(import.clone());
+        }
+        let found = self.get_batches(vec![claim]).await?;
+        let holder = found
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("a claim vanished"))
+            .map_err(Error::from)
+            .and_then(|item| text(item, "import"))?;
+        Ok(ImportId::parse(&holder)?)
     }
 
     async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>> {

@@ -43,6 +43,14 @@ fn save(tx: &Transaction<'_>, job: &ImportJob) -> Result<()> {
     Ok(())
 }
 
+fn stored_job(conn: &Connection, workspace: &str, id: &str) -> Result<Option<ImportJob>> {
+    conn.prepare_cached("SELECT job FROM imports WHERE workspace = ?1 AND id = ?2")?
+        .query_row(params![workspace, id], |row| row.get::<_, String>(0))
+        .optional()?
+        .map(|json| from_json(&json))
+        .transpose()
+}
+
 /// The contacts whose `column` is one of `keys`: one statement for them all
 /// (the keys go in as a JSON array, the column's index answers each).
 fn contacts_by(
@@ -80,18 +88,65 @@ impl ImportStore for EmbeddedStore {
         self.write(move |tx| save(tx, &job)).await
     }
 
-    async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>> {
-        let (workspace, id) = (workspace.clone(), id.clone());
-        self.read(move |conn| {
-            conn.prepare_cached("SELECT job FROM imports WHERE workspace = ?1 AND id = ?2")?
-                .query_row(params![workspace.as_ref(), id.as_ref()], |row| {
-                    row.get::<_, String>(0)
-                })
-                .optional()?
-                .map(|json| from_json(&json))
-                .transpose()
+    async fn hand_over(&self, job: &ImportJob, from: Option<&str>) -> Result<bool> {
+        let (job, from) = (job.clone(), from.map(str::to_owned));
+        self.write(move |tx| {
+            let stored = stored_job(tx, &job.workspace, job.id.as_ref())?;
+            let held = stored
+                .as_ref()
+                .and_then(|s| s.lease.as_ref())
+                .map(|l| &l.token);
+            if stored.is_none() || held != from.as_ref() {
+                return Ok(false);
+            }
+            save(tx, &job)?;
+            Ok(true)
         })
         .await
+    }
+
+    async fn claim(
+        &self,
+        workspace: &WorkspaceId,
+        object: &str,
+        version: &str,
+        import: &ImportId,
+    ) -> Result<ImportId> {
+        let (workspace, object, version, import) = (
+            workspace.clone(),
+            object.to_owned(),
+            version.to_owned(),
+            import.clone(),
+        );
+        let holder: String = self
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO import_claims (workspace, object, version, import) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![
+                    workspace.as_ref(),
+                    object,
+                    version,
+                    import.as_ref()
+                ])?;
+                Ok(tx
+                    .prepare_cached(
+                        "SELECT import FROM import_claims \
+                         WHERE workspace = ?1 AND object = ?2 AND version = ?3",
+                    )?
+                    .query_row(params![workspace.as_ref(), object, version], |row| {
+                        row.get(0)
+                    })?)
+            })
+            .await?;
+        Ok(ImportId::parse(&holder)?)
+    }
+
+    async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>> {
+        let (workspace, id) = (workspace.clone(), id.clone());
+        self.read(move |conn| stored_job(conn, workspace.as_ref(), id.as_ref()))
+            .await
     }
 
     async fn imports(

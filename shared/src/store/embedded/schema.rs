@@ -173,6 +173,15 @@ CREATE TRIGGER usage_insert AFTER INSERT ON contacts WHEN NOT contacts_bulk() BE
     ON CONFLICT (workspace) DO UPDATE SET contacts = contacts + 1;
 END;
 "#,
+    r#"
+CREATE TABLE import_claims (
+    workspace TEXT NOT NULL,
+    object    TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    import    TEXT NOT NULL,
+    PRIMARY KEY (workspace, object, version)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While

@@ -1,5 +1,9 @@
 //! What the Lambda functions share: state from the environment, the
-//! workspace from the JWT authorizer, and S3 event decoding.
+//! workspace from the JWT authorizer, and S3 event decoding; and the import
+//! function.
+
+pub mod continuations;
+pub mod import;
 
 use std::sync::Arc;
 
@@ -14,6 +18,7 @@ use crate::http::auth::WorkspaceResolver;
 use crate::model::WorkspaceId;
 use crate::store::dynamo::DynamoStore;
 use crate::store::objects::ObjectKey;
+use crate::store::s3::S3ObjectStore;
 
 /// The JWT claim that names the workspace, unless `CONTACTS_WORKSPACE_CLAIM` says otherwise.
 pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
@@ -42,11 +47,17 @@ impl WorkspaceResolver for JwtClaim {
 }
 
 /// Builds the state of an HTTP function from its environment, once per
-/// cold start: `CONTACTS_TABLE` (required), `CONTACTS_WORKSPACE_CLAIM`,
+/// cold start: `CONTACTS_TABLE` (required), `CONTACTS_BUCKET` (imports are
+/// served where it is set), `CONTACTS_WORKSPACE_CLAIM`,
 /// `CONTACTS_USAGE_LIMIT`, and the SDK's own (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` to point at a stand-in, …).
 pub async fn state_from_env() -> anyhow::Result<AppState> {
-    let config = aws_config::load_from_env().await;
+    state_over(&aws_config::load_from_env().await)
+}
+
+/// The state over the table `CONTACTS_TABLE` names, with imports over the
+/// bucket `CONTACTS_BUCKET` names, if it is set.
+fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
     let table = std::env::var("CONTACTS_TABLE").context("CONTACTS_TABLE is not set")?;
     let claim = std::env::var("CONTACTS_WORKSPACE_CLAIM")
         .unwrap_or_else(|_| DEFAULT_WORKSPACE_CLAIM.to_owned());
@@ -58,16 +69,44 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
                 .with_context(|| format!("CONTACTS_USAGE_LIMIT={limit:?} is not a whole number"))
         })
         .transpose()?;
-    Ok(AppState::over(
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table),
-        Arc::new(JwtClaim(claim)),
-        usage_limit,
-    ))
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
+    let state = AppState::over(store.clone(), Arc::new(JwtClaim(claim)), usage_limit);
+    Ok(match std::env::var("CONTACTS_BUCKET") {
+        Ok(bucket) => state.with_imports(
+            Arc::new(store),
+            Arc::new(S3ObjectStore::new(s3_client(config), bucket)),
+        ),
+        Err(_) => state,
+    })
 }
 
-/// The objects an S3 notification reports as created, with keys decoded
-/// (S3 sends them URL-encoded, `+` for a space).
-pub fn created_objects(event: &S3Event) -> Vec<(String, Result<ObjectKey, String>)> {
+/// An S3 client; with path-style addressing when an endpoint is configured
+/// (`AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`: a stand-in on this machine,
+/// where `<bucket>.127.0.0.1` would not resolve).
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let stand_in = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some());
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(stand_in)
+            .build(),
+    )
+}
+
+/// An object an S3 notification reports as created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedObject {
+    pub bucket: String,
+    /// The key, decoded (S3 sends it URL-encoded, `+` for a space), or why
+    /// it can't be used.
+    pub key: Result<ObjectKey, String>,
+    /// The ETag of the version that was created, without quotes.
+    pub version: Option<String>,
+}
+
+/// The objects an S3 notification reports as created.
+pub fn created_objects(event: &S3Event) -> Vec<CreatedObject> {
     event
         .records
         .iter()
@@ -82,7 +121,17 @@ pub fn created_objects(event: &S3Event) -> Vec<(String, Result<ObjectKey, String
             let raw = record.s3.object.key.as_deref()?;
             let key =
                 decode_key(raw).and_then(|key| ObjectKey::parse(&key).map_err(|e| e.to_string()));
-            Some((bucket, key))
+            let version = record
+                .s3
+                .object
+                .e_tag
+                .as_deref()
+                .map(|etag| etag.trim_matches('"').to_owned());
+            Some(CreatedObject {
+                bucket,
+                key,
+                version,
+            })
         })
         .collect()
 }
@@ -92,29 +141,4 @@ fn decode_key(raw: &str) -> Result<String, String> {
         .decode_utf8()
         .map(|key| key.into_owned())
         .map_err(|_| format!("{raw:?} is not UTF-8 once decoded"))
-}
-
-/// The `import` function's handler. The import engine is not wired to S3
-/// events yet: each created object is logged and left untouched; the
-/// decoded keys are returned.
-pub async fn handle_upload(
-    event: lambda_runtime::LambdaEvent<S3Event>,
-) -> Result<Vec<String>, lambda_runtime::Error> {
-    let mut seen = Vec::new();
-    for (bucket, key) in created_objects(&event.payload) {
-        match key {
-            Ok(key) => {
-                tracing::warn!(
-                    bucket,
-                    key = key.as_ref(),
-                    "CSV import is not available yet; the upload is left untouched"
-                );
-                seen.push(key.as_ref().to_owned());
-            }
-            Err(reason) => {
-                tracing::error!(bucket, reason, "an uploaded object has an unusable key")
-            }
-        }
-    }
-    Ok(seen)
 }

@@ -1,0 +1,608 @@
+//! The import function's handler on S3 events and continuation messages,
+//! as Lambda delivers them: objects in the S3 stand-in, the table in
+//! DynamoDB Local, continuations through the SQS stand-in.
+
+use std::sync::Arc;
+
+use contacts::AppState;
+use contacts::import::job::{ImportJob, ImportStatus, Lease};
+use contacts::import::{ImportSettings, Runner};
+use contacts::lambda::continuations::ContinuationQueue;
+use contacts::lambda::import::{Handled, ImportFunction, Outcome};
+use contacts::lambda::{DEFAULT_WORKSPACE_CLAIM, JwtClaim};
+use contacts::model::{Contact, WorkspaceId};
+use contacts::query::{ContactQuery, PageRequest};
+use contacts::store::ContactStore;
+use contacts::store::dynamo::DynamoStore;
+use contacts::store::imports::ImportStore;
+use contacts::store::objects::{ObjectKey, ObjectStore};
+use contacts::store::s3::S3ObjectStore;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+
+use crate::aws::{S3StandIn, fresh_dynamo_store, fresh_queue, sqs_client};
+
+const WS: &str = "acme";
+
+/// The function over fresh stores, with its continuation queue.
+struct Rig {
+    function: ImportFunction,
+    store: DynamoStore,
+    objects: S3ObjectStore,
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
+    state: AppState,
+    _s3: S3StandIn,
+}
+
+impl Rig {
+    /// Batches of `batch_rows` rows; no time is reserved before a deadline.
+    async fn start(batch_rows: usize) -> Self {
+        let s3 = S3StandIn::start().await;
+        let objects = s3.fresh_store().await;
+        let store = fresh_dynamo_store().await;
+        let sqs = sqs_client();
+        let queue = fresh_queue(&sqs).await;
+        let state = AppState::over(
+            store.clone(),
+            Arc::new(JwtClaim(DEFAULT_WORKSPACE_CLAIM.to_owned())),
+            None,
+        )
+        .with_imports(Arc::new(store.clone()), Arc::new(objects.clone()));
+        let runner = Runner::new(state.clone(), batch_rows).expect("runner");
+        let function = ImportFunction::new(runner, ContinuationQueue::new(sqs.clone(), &queue))
+            .with_margin(std::time::Duration::ZERO);
+        Self {
+            function,
+            store,
+            objects,
+            sqs,
+            queue,
+            state,
+            _s3: s3,
+        }
+    }
+
+    fn ws(&self) -> WorkspaceId {
+        WorkspaceId::parse(WS).expect("workspace")
+    }
+
+    /// Puts an object; returns its version (ETag).
+    async fn put(&self, key: &str, body: &str) -> String {
+        let key = ObjectKey::parse(key).expect("key");
+        self.objects
+            .put(
+                &key,
+                Box::pin(std::io::Cursor::new(body.as_bytes().to_vec())),
+                "text/csv",
+            )
+            .await
+            .expect("put");
+        self.objects
+            .head(&key)
+            .await
+            .expect("head")
+            .expect("found")
+            .version
+    }
+
+    /// Runs the handler on an event, with `ms` milliseconds to its deadline.
+    async fn invoke(&self, event: Value, ms: i64) -> Vec<Handled> {
+        let mut context = Context::default();
+        context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + ms).expect("ms");
+        self.function
+            .handle(LambdaEvent::new(event, context))
+            .await
+            .expect("handler")
+    }
+
+    /// Delivers the S3 event for `key` at `version`, with plenty of time.
+    async fn uploaded(&self, key: &str, version: &str) -> Vec<Handled> {
+        self.invoke(s3_event(key, version), 600_000).await
+    }
+
+    /// Receives the continuation messages that are due, as Lambda's SQS
+    /// event source would deliver them (and deletes them, as it does once
+    /// the handler succeeds).
+    async fn due_messages(&self, wait_seconds: i32) -> Vec<Value> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait_seconds)
+            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive");
+        let mut records = Vec::new();
+        for message in out.messages.unwrap_or_default() {
+            let attributes: serde_json::Map<String, Value> = message
+                .attributes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, value)| (name.as_str().to_owned(), Value::String(value)))
+                .collect();
+            records.push(json!({
+                "messageId": message.message_id,
+                "receiptHandle": message.receipt_handle,
+                "body": message.body,
+                "attributes": attributes,
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "awsRegion": "us-east-1",
+            }));
+            self.sqs
+                .delete_message()
+                .queue_url(&self.queue)
+                .receipt_handle(message.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        records
+    }
+
+    /// Contacts imported by a bucket drop, before the test's own import.
+    async fn seed(&self, text: &str) {
+        let key = format!("imports/{WS}/seed.csv");
+        let version = self.put(&key, text).await;
+        let handled = self.uploaded(&key, &version).await;
+        assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    }
+
+    async fn job(&self, id: &contacts::import::ImportId) -> ImportJob {
+        self.store
+            .import(&self.ws(), id)
+            .await
+            .expect("read")
+            .expect("found")
+    }
+
+    async fn contacts(&self) -> Vec<Contact> {
+        let mut all = Vec::new();
+        let mut page = PageRequest::first(500);
+        loop {
+            let found = self
+                .store
+                .list(&self.ws(), &ContactQuery::default(), &page)
+                .await
+                .expect("list");
+            all.extend(found.items);
+            match found.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return all,
+            }
+        }
+    }
+
+    async fn external_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .contacts()
+            .await
+            .iter()
+            .map(|c| c.external_id.to_string())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// The `events/` sample with another key (encoded as S3 does: `+` for a
+/// space, `%XX` for other bytes) and ETag.
+fn s3_event(key: &str, version: &str) -> Value {
+    let mut event: Value =
+        serde_json::from_str(&crate::events::sample("import-s3-object-created.json"))
+            .expect("an S3 event");
+    let object = &mut event["Records"][0]["s3"]["object"];
+    object["key"] = Value::String(encode_key(key));
+    object["eTag"] = Value::String(version.to_owned());
+    event
+}
+
+fn encode_key(key: &str) -> String {
+    key.bytes()
+        .map(|b| match b {
+            b' ' => "+".to_owned(),
+            b'/' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            b if b.is_ascii_alphanumeric() => (b as char).to_string(),
+            b => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn outcomes(handled: &[Handled]) -> Vec<Outcome> {
+    handled.iter().map(|h| h.outcome).collect()
+}
+
+fn csv(rows: impl IntoIterator<Item = usize>) -> String {
+    let mut text = String::from("External ID,First Name,Email\n");
+    for n in rows {
+        text.push_str(&format!("x-{n:03},Person {n},p{n}@example.com\n"));
+    }
+    text
+}
+
+/// Creates an import the way the API does (sidecar first); returns it.
+async fn api_import(rig: &Rig, settings: ImportSettings) -> ImportJob {
+    contacts::import::service::create(&rig.state, &rig.ws(), settings, Some("list.csv".into()))
+        .await
+        .expect("create")
+}
+
+/// Starts an API import of `rows` whose first invocation has a moment: it
+/// commits one batch and hands over to a continuation. Returns the import
+/// and the S3 event that started it.
+async fn handed_over(
+    rig: &Rig,
+    settings: ImportSettings,
+    rows: std::ops::RangeInclusive<usize>,
+) -> (ImportJob, Value) {
+    let job = api_import(rig, settings).await;
+    let key = job.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), &csv(rows)).await;
+    let event = s3_event(key.as_ref(), &version);
+    let first = rig.invoke(event.clone(), 1).await;
+    assert_eq!(outcomes(&first), [Outcome::Continued]);
+    (job, event)
+}
+
+#[tokio::test]
+async fn the_sample_event_imports_its_bucket_drop_once() {
+    let rig = Rig::start(100).await;
+    let key = "imports/demo/My Contacts é+1.csv";
+    let version = rig.put(key, &csv(1..=3)).await;
+    let mut event: Value =
+        serde_json::from_str(&crate::events::sample("import-s3-object-created.json"))
+            .expect("an S3 event");
+    event["Records"][0]["s3"]["object"]["eTag"] = Value::String(version);
+    let handled = rig.invoke(event.clone(), 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let id = handled[0].import_id.clone().expect("an import");
+    let demo = WorkspaceId::parse("demo").expect("ws");
+    let job = rig
+        .store
+        .import(&demo, &id)
+        .await
+        .expect("read")
+        .expect("listed in the workspace");
+    assert_eq!(job.file.name, "My Contacts é+1.csv");
+    assert_eq!(job.counts.created, 3);
+
+    let again = rig.invoke(event, 600_000).await;
+    assert_eq!(outcomes(&again), [Outcome::Finished], "a second delivery");
+    assert_eq!(again[0].import_id, Some(id));
+    let page = rig
+        .store
+        .list(&demo, &ContactQuery::default(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(page.items.len(), 3, "imported once");
+}
+
+#[tokio::test]
+async fn an_api_import_runs_with_its_settings_when_its_csv_lands() {
+    let rig = Rig::start(100).await;
+    let settings: ImportSettings = serde_json::from_value(json!({
+        "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
+    }))
+    .expect("settings");
+    rig.seed("External ID,First Name,Email\nx-001,Old,old@example.com\n")
+        .await;
+    let job = api_import(&rig, settings).await;
+    let key = job.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), &csv(1..=2)).await;
+    let handled = rig.uploaded(key.as_ref(), &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    assert_eq!(handled[0].import_id, Some(job.id.clone()));
+    let done = rig.job(&job.id).await;
+    assert_eq!((done.counts.created, done.counts.updated), (1, 1));
+    let names: Vec<String> = rig
+        .contacts()
+        .await
+        .iter()
+        .map(|c| {
+            c.first_name
+                .as_ref()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(names.contains(&"Person 1".to_owned()), "{names:?}");
+}
+
+#[tokio::test]
+async fn a_bucket_drop_takes_safe_defaults_and_a_bad_sidecar_fails_writing_nothing() {
+    let rig = Rig::start(100).await;
+    rig.seed("External ID,First Name,Email\nx-001,Kept,kept@example.com\n")
+        .await;
+
+    let drop = format!("imports/{WS}/weekly export.csv");
+    let version = rig.put(&drop, &csv(1..=3)).await;
+    let handled = rig.uploaded(&drop, &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let job = rig.job(handled[0].import_id.as_ref().expect("id")).await;
+    assert_eq!(job.settings, ImportSettings::default());
+    assert_eq!(
+        (job.counts.created, job.counts.skipped_existing),
+        (2, 1),
+        "new contacts only"
+    );
+    let kept = rig
+        .store
+        .get_by_external_id(
+            &rig.ws(),
+            &contacts::model::ExternalId::parse("x-001").expect("id"),
+        )
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        kept.first_name.map(|n| n.to_string()).as_deref(),
+        Some("Kept")
+    );
+    let listed = rig
+        .store
+        .imports(&rig.ws(), &PageRequest::first(10))
+        .await
+        .expect("imports");
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|j| j.file.name == "weekly export.csv"),
+        "listed like any import"
+    );
+
+    let bad = format!("imports/{WS}/bad.csv");
+    rig.put(
+        &format!("imports/{WS}/bad.json"),
+        r#"{"existing_contacts": "forget"}"#,
+    )
+    .await;
+    let version = rig.put(&bad, &csv(10..=12)).await;
+    let handled = rig.uploaded(&bad, &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Failed]);
+    let failed = rig.job(handled[0].import_id.as_ref().expect("id")).await;
+    assert_eq!(failed.status, ImportStatus::Failed);
+    let failure = failed.failure.unwrap_or_default();
+    assert!(
+        failure.contains("bad.json") && failure.contains("existing_contacts"),
+        "{failure}"
+    );
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-003"],
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn events_out_of_order_run_only_the_version_that_is_there() {
+    let rig = Rig::start(100).await;
+    let key = format!("imports/{WS}/daily.csv");
+    let old = rig.put(&key, &csv(1..=2)).await;
+    let new = rig.put(&key, &csv(5..=6)).await;
+    assert_ne!(old, new);
+    let handled = rig.uploaded(&key, &new).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let late = rig.uploaded(&key, &old).await;
+    assert_eq!(
+        outcomes(&late),
+        [Outcome::Stale],
+        "the overwritten version never runs"
+    );
+    assert_eq!(rig.external_ids().await, ["x-005", "x-006"]);
+}
+
+#[tokio::test]
+async fn a_continuation_carries_an_import_across_three_invocations() {
+    let rig = Rig::start(2).await;
+    // Each invocation has a moment: one batch of 2 rows (the last one, the
+    // file's end), then it hands over.
+    let (job, event) = handed_over(&rig, ImportSettings::default(), 1..=5).await;
+    let again = rig.invoke(event, 1).await;
+    assert_eq!(
+        outcomes(&again),
+        [Outcome::Running],
+        "a repeated delivery does nothing"
+    );
+
+    let mut invocations = 1;
+    let mut seen = Vec::new();
+    while !rig.job(&job.id).await.status.is_finished() {
+        let messages = rig.due_messages(1).await;
+        for message in messages {
+            let handled = rig.invoke(json!({"Records": [message]}), 1).await;
+            if matches!(handled[0].outcome, Outcome::Continued | Outcome::Completed) {
+                invocations += 1;
+            }
+            seen.extend(outcomes(&handled));
+        }
+        assert!(invocations <= 3, "{seen:?}");
+    }
+    assert_eq!(invocations, 3, "{seen:?}");
+    let done = rig.job(&job.id).await;
+    assert_eq!(done.status, ImportStatus::Completed);
+    assert_eq!((done.counts.rows, done.counts.created), (5, 5));
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-003", "x-004", "x-005"]
+    );
+}
+
+#[tokio::test]
+async fn a_watchdog_resumes_an_import_whose_invocation_died() {
+    let rig = Rig::start(2).await;
+    let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=4).await;
+    // The continuation is lost; the run it went to died holding a lease
+    // that has now expired.
+    let _lost = rig.due_messages(1).await;
+    let mut died = rig.job(&job.id).await;
+    let handed = died.lease.clone().map(|l| l.token);
+    let dead = Lease::new(contacts::model::now() - chrono::TimeDelta::seconds(1));
+    died.lease = Some(dead.clone());
+    assert!(
+        rig.store
+            .hand_over(&died, handed.as_deref())
+            .await
+            .expect("hand over")
+    );
+    let watchdog = json!({"Records": [{
+        "messageId": "watchdog",
+        "body": json!({"workspace": WS, "import_id": job.id, "lease": dead.token}).to_string(),
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+    }]});
+    let handled = rig.invoke(watchdog.clone(), 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    assert_eq!(rig.external_ids().await.len(), 4);
+    let late = rig.invoke(watchdog, 600_000).await;
+    assert_eq!(outcomes(&late), [Outcome::Finished]);
+}
+
+#[tokio::test]
+async fn a_continuation_that_keeps_failing_fails_the_import_and_removes_nothing() {
+    let rig = Rig::start(2).await;
+    rig.seed(&csv(100..=101)).await;
+    let settings: ImportSettings =
+        serde_json::from_value(json!({"existing_contacts": "remove"})).expect("settings");
+    let (job, _) = handed_over(&rig, settings, 1..=6).await;
+    let mut messages = rig.due_messages(1).await;
+    assert_eq!(
+        messages.len(),
+        1,
+        "the continuation (the watchdog is later)"
+    );
+    let mut message = messages.remove(0);
+    message["attributes"]["ApproximateReceiveCount"] = json!("4");
+    let handled = rig.invoke(json!({"Records": [message]}), 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Failed]);
+    let failed = rig.job(&job.id).await;
+    assert_eq!(failed.status, ImportStatus::Failed);
+    assert!(
+        failed.failure.unwrap_or_default().contains("3 times"),
+        "says why"
+    );
+    assert_eq!(failed.counts.removed, 0);
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-100", "x-101"],
+        "the first batch is kept, nothing is removed"
+    );
+}
+
+#[tokio::test]
+async fn the_api_samples_start_an_import_that_its_upload_runs() {
+    let rig = Rig::start(100).await;
+    let router = contacts::http::imports_router(rig.state.clone());
+    let (status, created) = crate::events::invoke(
+        router.clone(),
+        &crate::events::sample("imports-create.json"),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let url = created["upload_url"].as_str().expect("upload_url");
+    let response = reqwest::Client::new()
+        .put(url)
+        .header("content-type", "text/csv")
+        .body(csv(1..=3))
+        .send()
+        .await
+        .expect("upload");
+    assert!(response.status().is_success(), "{}", response.status());
+
+    // S3 now notifies the import function.
+    let id = created["import_id"].as_str().expect("import_id");
+    let key = format!("imports/demo/{id}.csv");
+    let version = rig
+        .objects
+        .head(&ObjectKey::parse(&key).expect("key"))
+        .await
+        .expect("head")
+        .expect("uploaded")
+        .version;
+    let handled = rig.uploaded(&key, &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+
+    let (status, listed) =
+        crate::events::invoke(router, &crate::events::sample("imports-list.json")).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"][0]["import_id"], id);
+    assert_eq!(listed["items"][0]["status"], "completed");
+    assert_eq!(listed["items"][0]["counts"]["created"], 3);
+    assert_eq!(listed["items"][0]["file"]["name"], "customers.csv");
+}
+
+/// The README's import on the Lambda stand-ins, as written: the file its
+/// `printf` writes, put at the key its `curl` names (the sample's key,
+/// decoded), and the sample with the ETag its `sed` puts in, run through
+/// the import function; then its listing sample shows the import.
+#[tokio::test]
+async fn the_readme_lambda_import_works_as_written() {
+    let readme = std::fs::read_to_string(format!("{}/../README.md", env!("CARGO_MANIFEST_DIR")))
+        .expect("README.md");
+    let block = readme
+        .split("An import on the same stand-ins")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README's import sequence");
+    let line = |start: &str| {
+        block
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line starting {start:?}"))
+    };
+    let content = line("printf '")
+        .split('\'')
+        .nth(1)
+        .expect("printf's text")
+        .replace("\\n", "\n");
+    let url = line("curl ").split('"').rev().nth(1).expect("curl's URL");
+    let encoded = url
+        .split("/contacts-local/")
+        .nth(1)
+        .expect("a key in the bucket");
+    let key = percent_encoding::percent_decode_str(encoded)
+        .decode_utf8()
+        .expect("UTF-8")
+        .into_owned();
+    let sample = crate::events::sample("import-s3-object-created.json");
+    let sed = line("sed ");
+    let placeholder = sed
+        .split("s/")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("sed's pattern");
+    assert!(
+        sample.contains(&format!("\"eTag\": \"{placeholder}\"")),
+        "{sed}"
+    );
+    assert!(sed.contains("events/import-s3-object-created.json > uploaded.json"));
+    assert!(block.contains("cargo lambda invoke fn-import $L --data-file uploaded.json"));
+    assert!(
+        block.contains("cargo lambda invoke fn-imports $L --data-file events/imports-list.json")
+    );
+
+    let rig = Rig::start(100).await;
+    let version = rig.put(&key, &content).await;
+    let event: Value =
+        serde_json::from_str(&sample.replace(placeholder, &version)).expect("an S3 event");
+    assert_eq!(
+        crate::aws::decoded_sample_key(&event),
+        key,
+        "the curl puts the object the sample names"
+    );
+    let handled = rig.invoke(event, 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let (status, listed) = crate::events::invoke(
+        contacts::http::imports_router(rig.state.clone()),
+        &crate::events::sample("imports-list.json"),
+    )
+    .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"][0]["status"], "completed");
+    assert_eq!(listed["items"][0]["counts"]["created"], 2);
+}
