@@ -243,7 +243,8 @@ async fn new_contacts_only_skips_existing_and_rejects_duplicates_into_the_error_
     assert_eq!(
         counts(&body),
         json!({"rows": 6, "created": 1, "updated": 0, "unchanged": 0, "skipped_existing": 2,
-               "rejected": 3, "replaced_values": 0, "removed": 0})
+               "rejected": 3, "replaced_values": 0, "removed": 0}),
+        "{body}"
     );
     let existing = by_external_id(&server, "crm-1").await.expect("crm-1");
     assert_eq!(existing["first_name"], "Ann");

@@ -606,3 +606,47 @@ async fn the_readme_lambda_import_works_as_written() {
     assert_eq!(listed["items"][0]["status"], "completed");
     assert_eq!(listed["items"][0]["counts"]["created"], 2);
 }
+
+/// A run that stopped after writing a batch's contacts and remembered keys
+/// but before its checkpoint (a crash inside a commit) repeats that batch:
+/// it finds the contacts it created by their IDs and counts them as
+/// created, takes its own remembered keys for no duplicates, and the import
+/// ends with exactly the file's contacts and counts.
+#[tokio::test]
+async fn a_batch_repeated_after_a_crash_inside_its_commit_counts_exactly() {
+    let rig = Rig::start(2).await;
+    let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=5).await;
+    let after = rig.job(&job.id).await;
+    assert_eq!(after.counts.created, 2);
+    // The checkpoint as it was before the first batch: right after the header.
+    let mut rolled_back = after.clone();
+    rolled_back.counts = Default::default();
+    rolled_back.progress.rows_done = 0;
+    rolled_back.checkpoint.byte_offset = "External ID,First Name,Email\n".len() as u64;
+    rolled_back.checkpoint.line = 2;
+    rig.store
+        .save_import(&rolled_back)
+        .await
+        .expect("roll back");
+
+    while !rig.job(&job.id).await.status.is_finished() {
+        for message in rig.due_messages(1).await {
+            rig.invoke(json!({"Records": [message]}), 600_000).await;
+        }
+    }
+    let done = rig.job(&job.id).await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!(
+        (
+            done.counts.rows,
+            done.counts.created,
+            done.counts.skipped_existing,
+            done.counts.rejected
+        ),
+        (5, 5, 0, 0)
+    );
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-003", "x-004", "x-005"]
+    );
+}

@@ -5,18 +5,20 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
-use super::job::Counts;
+use super::job::{Counts, ImportId};
 use super::row::{Cell, Row};
 use super::settings::{MatchBy, MissingAttributes, Rules, UpdateExisting};
 use crate::model::{
     AttributeId, Channel, ConsentChoice, ConsentSource, ConsentStatus, Contact, ContactChanges,
-    NewContact, Patch, Reach,
+    MessagingId, NewContact, Patch, Reach,
 };
 use crate::store::NewRecord;
 use crate::store::imports::{Lookup, Rejected, Update};
 
 /// What planning needs besides the rows.
 pub struct Context<'a> {
+    /// The import; a contact it creates has the ID [`created_id`] gives.
+    pub import: &'a ImportId,
     pub rules: &'a Rules,
     pub source: &'a ConsentSource,
     pub now: DateTime<Utc>,
@@ -69,6 +71,14 @@ pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, &'static str)> {
         }
     }
     keys
+}
+
+/// The Messaging ID of the contact the row at `line` creates: the same on
+/// every run, so a run that repeats a commit an interrupted run began finds
+/// the contacts that commit created and counts them as created.
+pub fn created_id(import: &ImportId, line: u64) -> MessagingId {
+    let at_ms = ulid::Ulid::from_string(import.as_ref()).map_or(0, |id| id.timestamp_ms());
+    MessagingId::derived(at_ms, format!("{import}#{line}").as_bytes())
 }
 
 /// The key that marks a contact as identified by the file (kept by `remove`).
@@ -153,8 +163,11 @@ pub fn plan(
             plan.seen.push((identified_key(contact), row.line));
         }
         let keys = row_keys(row, context.rules);
+        // A key remembered from this very row is not a duplicate: a commit
+        // of this batch was interrupted after remembering it.
         let earlier = keys.iter().find_map(|(key, what)| {
             seen.get(key)
+                .filter(|&&line| line != row.line)
                 .or_else(|| batch_seen.get(key))
                 .map(|line| (*what, *line))
         });
@@ -179,6 +192,10 @@ pub fn plan(
             Decision::Skip(contact) => {
                 plan.seen.push((identified_key(contact), row.line));
                 plan.counts.skipped_existing += 1;
+            }
+            Decision::Created(contact) => {
+                plan.seen.push((identified_key(contact), row.line));
+                plan.counts.created += 1;
             }
             Decision::Create => {
                 if capacity == Some(0) {
@@ -226,11 +243,19 @@ fn reject(plan: &mut Plan, row: &Row, error: String) {
 enum Decision<'a> {
     Reject(String),
     Skip(&'a Contact),
+    /// This row created the contact in a commit that was interrupted.
+    Created(&'a Contact),
     Create,
     Update(&'a Contact, UpdateExisting),
 }
 
 fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'a> {
+    if let Some(own) = known
+        .external(row)
+        .filter(|c| c.messaging_id == created_id(context.import, row.line))
+    {
+        return Decision::Created(own);
+    }
     let Some(update) = context.rules.update else {
         return match known.external(row).or_else(|| known.reach(row)) {
             Some(contact) => Decision::Skip(contact),
@@ -340,7 +365,10 @@ fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
             .collect(),
         lists: lists_of(row, None, context.rules).unwrap_or_default(),
     };
-    Contact::create(new, context.source, context.now).map_err(|e| e.in_words())
+    let (mut contact, consent) =
+        Contact::create(new, context.source, context.now).map_err(|e| e.in_words())?;
+    contact.messaging_id = created_id(context.import, row.line);
+    Ok((contact, consent))
 }
 
 /// A field's change: a value sets it; an empty cell or a missing column

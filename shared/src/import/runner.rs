@@ -329,6 +329,7 @@ impl Run<'_> {
                 }
             )?;
             let context = Context {
+                import: &job.id,
                 rules,
                 source: &source,
                 now: now(),

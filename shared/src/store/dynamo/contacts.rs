@@ -144,7 +144,7 @@ impl DynamoStore {
     }
 
     /// Adds `by` to one counter shard.
-    fn counter_write(&self, key: Item, by: i64) -> Result<TransactWriteItem> {
+    pub(super) fn counter_write(&self, key: Item, by: i64) -> Result<TransactWriteItem> {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key))
@@ -230,7 +230,7 @@ impl DynamoStore {
         }
     }
 
-    async fn insert_unchecked(
+    pub(super) async fn insert_unchecked(
         &self,
         workspace: &WorkspaceId,
         (contact, consent): &NewRecord,
@@ -238,13 +238,15 @@ impl DynamoStore {
         let absent: Option<(&str, &[(&str, AttributeValue)])> =
             Some(("attribute_not_exists(pk)", &[]));
         let mut writes = vec![
-            self.put(items::contact_item(workspace, contact)?, absent)?,
+            self.put(
+                items::new_contact_item(workspace, contact, consent)?,
+                absent,
+            )?,
             self.put(items::guard_item(workspace, contact), absent)?,
             self.count_write(workspace, &contact.messaging_id, 1)?,
         ];
         let none = BTreeSet::new();
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
-        writes.extend(self.history_writes(workspace, contact, consent)?);
         match self.transact(writes).await? {
             None => Ok(()),
             Some(failed) if failed.get(1) == Some(&true) => {
@@ -349,17 +351,23 @@ impl ContactStore for DynamoStore {
         consent: &[ConsentChange],
     ) -> Result<()> {
         let id = &contact.messaging_id;
-        let current = self
-            .get(workspace, id)
+        let stored = self
+            .get_item(items::contact_key(workspace, id))
             .await?
             .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
+        let creation = stored.get(items::CREATION_CONSENT).cloned();
+        let (_, current) = items::contact_from_item(stored)?;
         if current.version != expected_version {
             return Err(Error::PreconditionFailed {
                 expected: expected_version,
             });
         }
+        let mut item = items::contact_item(workspace, contact)?;
+        if let Some(creation) = creation {
+            item.insert(items::CREATION_CONSENT.to_owned(), creation);
+        }
         let mut writes = vec![self.put(
-            items::contact_item(workspace, contact)?,
+            item,
             Some(("version = :v", &[(":v", version(expected_version))])),
         )?];
         let moved = current.external_id != contact.external_id;
@@ -470,7 +478,7 @@ impl ContactStore for DynamoStore {
             )
             .expression_attribute_values(
                 ":c",
-                AttributeValue::S(before.unwrap_or_else(|| "~".to_owned())),
+                AttributeValue::S(before.clone().unwrap_or_else(|| "~".to_owned())),
             )
             .scan_index_forward(false)
             .limit(i32::try_from(page.limit + 1).unwrap_or(i32::MAX))
@@ -486,6 +494,18 @@ impl ContactStore for DynamoStore {
             .into_iter()
             .map(items::change_from_item)
             .collect::<Result<Vec<_>>>()?;
+        if changes.len() <= page.limit {
+            // The oldest entries, the consent the contact was created with,
+            // are on the contact's item.
+            if let Some(item) = self.get_item(items::contact_key(workspace, id)).await? {
+                changes.extend(
+                    items::creation_changes(&item)?
+                        .into_iter()
+                        .rev()
+                        .filter(|(sk, _)| before.as_ref().is_none_or(|b| sk < b)),
+                );
+            }
+        }
         let next_cursor = if changes.len() > page.limit {
             changes.truncate(page.limit);
             changes.last().map(|(sk, _)| listing::encode_cursor(sk))

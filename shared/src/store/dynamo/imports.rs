@@ -7,10 +7,11 @@
 //!
 //! The job item repeats its lease token as `lease`, for conditional hand-overs.
 //!
-//! A commit checks every condition first (External IDs free, versions
-//! current, the usage limit) and only then writes, so a stale batch writes
-//! nothing; the writes themselves are separate requests, not one
-//! transaction.
+//! A commit writes its creates in grouped transactions (`bulk`), then its
+//! updates, deletes, remembered keys, rejected rows and the job: separate
+//! requests, so a commit can stop part-way. It is exact when repeated: the
+//! contacts it created carry IDs derived from their rows, which the next
+//! plan recognises.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -24,7 +25,7 @@ use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::catalog::{key, s};
-use super::items::Item;
+use super::items::{self, Item};
 use super::meter::Units;
 use super::{DynamoStore, unexpected};
 use crate::error::{Error, Result};
@@ -187,46 +188,13 @@ impl DynamoStore {
         self.write_batches(vec![marker, record]).await
     }
 
-    /// Checks what a commit's writes are conditional on, before any is made.
-    async fn check(
+    /// Refuses a commit whose creates would take the workspace over `limit`.
+    async fn check_limit(
         &self,
         workspace: &WorkspaceId,
         commit: &Commit,
         limit: Option<u64>,
     ) -> Result<()> {
-        for update in &commit.updates {
-            let id = &update.contact.messaging_id;
-            let current = self
-                .get(workspace, id)
-                .await?
-                .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
-            if current.version != update.expected_version {
-                return Err(Error::PreconditionFailed {
-                    expected: update.expected_version,
-                });
-            }
-            if let Some(holder) = self
-                .get_by_external_id(workspace, &update.contact.external_id)
-                .await?
-                && holder.messaging_id != *id
-            {
-                return Err(Error::DuplicateExternalId {
-                    external_id: update.contact.external_id.to_string(),
-                    holder: holder.messaging_id,
-                });
-            }
-        }
-        for (contact, _) in &commit.creates {
-            if let Some(holder) = self
-                .get_by_external_id(workspace, &contact.external_id)
-                .await?
-            {
-                return Err(Error::DuplicateExternalId {
-                    external_id: contact.external_id.to_string(),
-                    holder: holder.messaging_id,
-                });
-            }
-        }
         if let Some(limit) = limit
             && !commit.creates.is_empty()
             && self.count(workspace).await? + commit.creates.len() as u64 > limit
@@ -234,6 +202,26 @@ impl DynamoStore {
             return Err(Error::UsageLimitReached { limit });
         }
         Ok(())
+    }
+
+    /// The Messaging IDs holding `ids`, from their guards (read in batches).
+    async fn by_external_ids(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[crate::model::ExternalId],
+    ) -> Result<Vec<MessagingId>> {
+        let mut unique: Vec<&crate::model::ExternalId> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let guards = self
+            .get_batches(
+                unique
+                    .into_iter()
+                    .map(|id| items::guard_key(workspace, id))
+                    .collect(),
+            )
+            .await?;
+        guards.into_iter().map(items::holder_from_item).collect()
     }
 }
 
@@ -386,13 +374,23 @@ impl ImportStore for DynamoStore {
 
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
         type Found<'a> = Pin<Box<dyn Future<Output = Result<Option<Contact>>> + Send + 'a>>;
+        let mut ids: Vec<MessagingId> = self.by_external_ids(workspace, &keys.external_ids).await?;
+        ids.extend(keys.messaging_ids.iter().cloned());
+        ids.sort();
+        ids.dedup();
+        let mut found = HashMap::new();
+        let items = self
+            .get_batches(
+                ids.iter()
+                    .map(|id| items::contact_key(workspace, id))
+                    .collect(),
+            )
+            .await?;
+        for item in items {
+            let (_, contact) = items::contact_from_item(item)?;
+            found.insert(contact.messaging_id.to_string(), contact);
+        }
         let mut lookups: Vec<Found<'_>> = Vec::new();
-        for id in &keys.external_ids {
-            lookups.push(Box::pin(self.get_by_external_id(workspace, id)));
-        }
-        for id in &keys.messaging_ids {
-            lookups.push(Box::pin(self.get(workspace, id)));
-        }
         for email in &keys.emails {
             let filter = ContactFilter::EmailIs(email.clone());
             lookups.push(Box::pin(self.first_match(workspace, filter)));
@@ -405,7 +403,6 @@ impl ImportStore for DynamoStore {
             .buffer_unordered(CONCURRENCY)
             .try_collect()
             .await?;
-        let mut found = HashMap::new();
         for contact in contacts.into_iter().flatten() {
             found.insert(contact.messaging_id.to_string(), contact);
         }
@@ -447,12 +444,8 @@ impl ImportStore for DynamoStore {
         commit: &Commit,
         limit: Option<u64>,
     ) -> Result<()> {
-        self.check(workspace, commit, limit).await?;
-        stream::iter(0..commit.creates.len())
-            .map(|i| async move { self.insert(workspace, &commit.creates[i], limit).await })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>()
-            .await?;
+        self.check_limit(workspace, commit, limit).await?;
+        self.insert_grouped(workspace, &commit.creates).await?;
         stream::iter(0..commit.updates.len())
             .map(|i| async move {
                 let u = &commit.updates[i];

@@ -162,6 +162,19 @@ pub(super) fn contact_item(workspace: &WorkspaceId, contact: &Contact) -> Result
     serde_dynamo::to_item(record).map_err(unexpected)
 }
 
+/// The item of a new contact, with the consent it was created with.
+pub(super) fn new_contact_item(
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    consent: &[ConsentChange],
+) -> Result<Item> {
+    let mut item = contact_item(workspace, contact)?;
+    if let Some(creation) = creation_consent(consent) {
+        item.insert(CREATION_CONSENT.to_owned(), creation);
+    }
+    Ok(item)
+}
+
 /// The copy of a contact that makes it a member of `list` in the `by_list`
 /// index: in the contact's partition, out of the other indexes.
 pub(super) fn membership_item(
@@ -284,6 +297,72 @@ struct ChangeRecord {
     source: String,
 }
 
+/// A consent change's place in its contact's history: time, the version it
+/// was written with, and its place among that version's changes.
+fn change_sort_key(change: &ConsentChange, version: u64, n: usize) -> String {
+    format!("{:016}#{version:010}#{n:02}", change.at.timestamp_micros())
+}
+
+/// The attribute of a contact item holding the consent it was created with
+/// (its first history entries, kept on the item instead of items of their own).
+pub(super) const CREATION_CONSENT: &str = "c0";
+
+/// The creation consent as one compact string: `<at µs>|<channel>:<old>:<new>,…|<source>`.
+pub(super) fn creation_consent(changes: &[ConsentChange]) -> Option<AttributeValue> {
+    let first = changes.first()?;
+    let channels: Vec<String> = changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}:{}:{}",
+                c.channel.as_str(),
+                c.old.as_str(),
+                c.new.as_str()
+            )
+        })
+        .collect();
+    Some(AttributeValue::S(format!(
+        "{}|{}|{}",
+        first.at.timestamp_micros(),
+        channels.join(","),
+        first.source.as_ref()
+    )))
+}
+
+/// The creation consent an item holds, as history entries with their sort keys.
+pub(super) fn creation_changes(item: &Item) -> Result<Vec<(String, ConsentChange)>> {
+    let Some(AttributeValue::S(text)) = item.get(CREATION_CONSENT) else {
+        return Ok(Vec::new());
+    };
+    let malformed = || Error::Unexpected(anyhow::anyhow!("a malformed creation consent {text:?}"));
+    let mut parts = text.splitn(3, '|');
+    let (Some(at), Some(channels), Some(source)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed());
+    };
+    let at = time(at.parse().map_err(|_| malformed())?)?;
+    channels
+        .split(',')
+        .enumerate()
+        .map(|(n, entry)| {
+            let mut fields = entry.split(':');
+            let (Some(channel), Some(old), Some(new)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
+                return Err(malformed());
+            };
+            let change = ConsentChange {
+                at,
+                channel: Channel::parse(channel)?,
+                old: ConsentStatus::parse(old)?,
+                new: ConsentStatus::parse(new)?,
+                source: ConsentSource::from_stored(source.to_owned()),
+            };
+            Ok((change_sort_key(&change, 1, n), change))
+        })
+        .collect()
+}
+
 /// The items of the consent changes written with `contact`'s version.
 pub(super) fn change_items(
     workspace: &WorkspaceId,
@@ -296,11 +375,7 @@ pub(super) fn change_items(
         .map(|(n, change)| {
             serde_dynamo::to_item(ChangeRecord {
                 pk: history_partition(workspace, &contact.messaging_id),
-                sk: format!(
-                    "{:016}#{:010}#{n:02}",
-                    change.at.timestamp_micros(),
-                    contact.version
-                ),
+                sk: change_sort_key(change, contact.version, n),
                 at: change.at.timestamp_micros(),
                 channel: change.channel.as_str().to_owned(),
                 old: change.old.as_str().to_owned(),

@@ -15,6 +15,7 @@
 //! - list `L#<ws>`, `<list id>` and its name guard `N#<ws>#<folded name>`, `N`;
 //! - attribute definition `A#<ws>`, `<name>`; settings `S#<ws>`, `<key>`.
 
+mod bulk;
 mod catalog;
 mod contacts;
 mod imports;
