@@ -9,19 +9,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use contacts::local::{LocalConfig, import_file};
-use contacts::model::WorkspaceId;
 
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+mod support;
+use contacts::model::WorkspaceId;
+use support::{import_settings, peak_rss_mb};
 
 /// Seconds `sqlite3` takes to run the floor script beside a copy of the CSV.
 fn floor_seconds(csv: &Path, floor_sql: &Path) -> anyhow::Result<f64> {
@@ -47,15 +38,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let data = tempfile::TempDir::new()?;
     let settings = data.path().join("settings.json");
-    std::fs::write(
-        &settings,
-        serde_json::json!({"columns": {
-            "plan": {"create": {"name": "plan", "label": "Plan", "type": "text"}},
-            "score": {"create": {"name": "score", "label": "Score", "type": "number"}},
-            "signup_date": {"create": {"name": "signup_date", "label": "Signup date", "type": "date"}},
-        }})
-        .to_string(),
-    )?;
+    std::fs::write(&settings, import_settings().to_string())?;
     let dir = data.path().join("store");
     // The benchmark file is 53 MB (50.6 MiB): the size limit is raised for it.
     let config = LocalConfig::from_lookup(|key| match key {

@@ -13,11 +13,23 @@ pub fn dynamodb_endpoint() -> String {
 
 /// A DynamoDB client for the stand-in.
 pub fn dynamodb_client() -> aws_sdk_dynamodb::Client {
+    dynamodb_client_at(
+        &dynamodb_endpoint(),
+        aws_config::retry::RetryConfig::standard(),
+    )
+}
+
+/// A DynamoDB client for `endpoint` (the stand-in, or a proxy in front of it).
+pub fn dynamodb_client_at(
+    endpoint: &str,
+    retry: aws_config::retry::RetryConfig,
+) -> aws_sdk_dynamodb::Client {
     let config = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .endpoint_url(dynamodb_endpoint())
+        .endpoint_url(endpoint)
+        .retry_config(retry)
         .build();
     aws_sdk_dynamodb::Client::from_conf(config)
 }
@@ -41,7 +53,8 @@ pub async fn fresh_dynamo_store() -> DynamoStore {
     fresh_table().await.0
 }
 
-async fn fresh_table() -> (DynamoStore, String) {
+/// A new, empty table: a store over it, and its name.
+pub async fn fresh_table() -> (DynamoStore, String) {
     let client = dynamodb_client();
     let table = format!(
         "contacts-{}",

@@ -38,9 +38,13 @@ struct Rig {
 impl Rig {
     /// Batches of `batch_rows` rows; no time is reserved before a deadline.
     async fn start(batch_rows: usize) -> Self {
+        Self::over(fresh_dynamo_store().await, batch_rows).await
+    }
+
+    /// The same, over `store`.
+    async fn over(store: DynamoStore, batch_rows: usize) -> Self {
         let s3 = S3StandIn::start().await;
         let objects = s3.fresh_store().await;
-        let store = fresh_dynamo_store().await;
         let sqs = sqs_client();
         let queue = fresh_queue(&sqs).await;
         let state = AppState::over(
@@ -648,5 +652,59 @@ async fn a_batch_repeated_after_a_crash_inside_its_commit_counts_exactly() {
     assert_eq!(
         rig.external_ids().await,
         ["x-001", "x-002", "x-003", "x-004", "x-005"]
+    );
+}
+
+/// Under throttling — requests refused with `ProvisionedThroughputExceeded`
+/// or `ThrottlingException`, batch items handed back unprocessed — an
+/// import (creates, then updates of the same contacts) retries and ends
+/// with exactly the file's contacts, counts and usage.
+#[tokio::test]
+async fn an_import_under_throttling_loses_nothing_and_applies_nothing_twice() {
+    let (_, table) = crate::aws::fresh_table().await;
+    let proxy = crate::throttling::ThrottlingProxy::start(crate::aws::dynamodb_endpoint(), 5).await;
+    let client =
+        crate::aws::dynamodb_client_at(&proxy.endpoint, contacts::lambda::import::retry_config());
+    let rig = Rig::over(DynamoStore::new(client, table), 10).await;
+    rig.seed(&csv(1..=40)).await;
+    let settings: ImportSettings = serde_json::from_value(json!({
+        "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
+    }))
+    .expect("settings");
+    let job = api_import(&rig, settings).await;
+    let key = job.csv_key().expect("key");
+    let edited = csv(21..=60).replace("Person", "Renamed");
+    let version = rig.put(key.as_ref(), &edited).await;
+    let handled = rig.uploaded(key.as_ref(), &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let done = rig.job(&job.id).await;
+    assert_eq!(
+        (
+            done.counts.rows,
+            done.counts.created,
+            done.counts.updated,
+            done.counts.rejected
+        ),
+        (40, 20, 20, 0)
+    );
+    assert!(
+        proxy.refused.load(std::sync::atomic::Ordering::Relaxed) > 10,
+        "throttled"
+    );
+    let contacts = rig.contacts().await;
+    assert_eq!(contacts.len(), 60);
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 60);
+    let renamed = contacts
+        .iter()
+        .filter(|c| {
+            c.first_name
+                .as_ref()
+                .is_some_and(|n| n.as_ref().starts_with("Renamed"))
+        })
+        .count();
+    assert_eq!(renamed, 40);
+    assert!(
+        contacts.iter().all(|c| c.version <= 2),
+        "no update applied twice"
     );
 }

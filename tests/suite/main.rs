@@ -16,3 +16,4 @@ mod import_function;
 mod local_server;
 mod openapi;
 mod support;
+mod throttling;

@@ -73,12 +73,38 @@ pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, &'static str)> {
     keys
 }
 
-/// The Messaging ID of the contact the row at `line` creates: the same on
-/// every run, so a run that repeats a commit an interrupted run began finds
-/// the contacts that commit created and counts them as created.
+/// The Messaging ID of the contact the row at `line` creates: the import's
+/// time, 48 bits of a hash of the import and the line (a ULID's 80 random
+/// bits). The same on every run, and it tells which row of which import
+/// created a contact ([`created_line`]): a repeated commit finds what it
+/// created, and a later row naming that contact is that row's duplicate,
+/// with no key remembered for it.
 pub fn created_id(import: &ImportId, line: u64) -> MessagingId {
-    let at_ms = ulid::Ulid::from_string(import.as_ref()).map_or(0, |id| id.timestamp_ms());
-    MessagingId::derived(at_ms, format!("{import}#{line}").as_bytes())
+    let line = u128::from(u32::try_from(line).unwrap_or(u32::MAX));
+    MessagingId::from_parts(
+        import_ms(import),
+        (u128::from(import_tag(import)) << 32) | line,
+    )
+}
+
+/// The line of the row of `import` that created `contact`, if one did.
+pub fn created_line(import: &ImportId, contact: &Contact) -> Option<u64> {
+    let (at_ms, random) = contact.messaging_id.parts()?;
+    let ours = at_ms == import_ms(import) && (random >> 32) == u128::from(import_tag(import));
+    ours.then(|| u64::try_from(random & 0xFFFF_FFFF).unwrap_or(u64::MAX))
+}
+
+fn import_ms(import: &ImportId) -> u64 {
+    ulid::Ulid::from_string(import.as_ref()).map_or(0, |id| id.timestamp_ms())
+}
+
+/// 48 bits of SHA-256 of the import's ID.
+fn import_tag(import: &ImportId) -> u64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(import.as_ref().as_bytes());
+    digest[..6]
+        .iter()
+        .fold(0, |tag, byte| (tag << 8) | u64::from(*byte))
 }
 
 /// The key that marks a contact as identified by the file (kept by `remove`).
@@ -127,16 +153,38 @@ impl<'a> Known<'a> {
             .and_then(|id| self.by_messaging.get(id.as_ref()).copied())
     }
 
-    /// The first contact sharing the row's email or phone.
-    fn reach(&self, row: &Row) -> Option<&'a Contact> {
+    fn email(&self, row: &Row) -> Option<&'a Contact> {
         row.email
             .value()
             .and_then(|e| self.by_email.get(&e.as_ref().to_lowercase()).copied())
-            .or_else(|| {
-                row.phone
-                    .value()
-                    .and_then(|p| self.by_phone.get(p.as_ref()).copied())
-            })
+    }
+
+    fn phone(&self, row: &Row) -> Option<&'a Contact> {
+        row.phone
+            .value()
+            .and_then(|p| self.by_phone.get(p.as_ref()).copied())
+    }
+
+    /// The first contact sharing the row's email or phone.
+    fn reach(&self, row: &Row) -> Option<&'a Contact> {
+        self.email(row).or_else(|| self.phone(row))
+    }
+
+    /// An earlier row of this import that created a contact this row names
+    /// (by External ID, or by email or phone when not updating): which
+    /// identifier, and the row's line.
+    fn created_earlier(&self, row: &Row, context: &Context<'_>) -> Option<(&'static str, u64)> {
+        let reach = context.rules.update.is_none();
+        [
+            ("External ID", self.external(row)),
+            ("Email", self.email(row).filter(|_| reach)),
+            ("Phone Number", self.phone(row).filter(|_| reach)),
+        ]
+        .into_iter()
+        .find_map(|(what, contact)| {
+            let line = created_line(context.import, contact?)?;
+            (line != row.line).then_some((what, line))
+        })
     }
 }
 
@@ -165,12 +213,15 @@ pub fn plan(
         let keys = row_keys(row, context.rules);
         // A key remembered from this very row is not a duplicate: a commit
         // of this batch was interrupted after remembering it.
-        let earlier = keys.iter().find_map(|(key, what)| {
-            seen.get(key)
-                .filter(|&&line| line != row.line)
-                .or_else(|| batch_seen.get(key))
-                .map(|line| (*what, *line))
-        });
+        let earlier = keys
+            .iter()
+            .find_map(|(key, what)| {
+                seen.get(key)
+                    .filter(|&&line| line != row.line)
+                    .or_else(|| batch_seen.get(key))
+                    .map(|line| (*what, *line))
+            })
+            .or_else(|| known.created_earlier(row, context));
         if let Some((what, line)) = earlier {
             reject(
                 &mut plan,
@@ -179,50 +230,70 @@ pub fn plan(
             );
             continue;
         }
-        for (key, _) in keys {
+        for (key, _) in &keys {
             batch_seen.insert(key.clone(), row.line);
-            plan.seen.push((key, row.line));
         }
+        // Keys later batches must know, unless the contact this row creates
+        // names itself (`created_line`): then only a Messaging ID the row
+        // gave.
+        let remember = |plan: &mut Plan, created: bool| {
+            for (key, _) in &keys {
+                if !created || key.starts_with("m:") {
+                    plan.seen.push((key.clone(), row.line));
+                }
+            }
+        };
         if let Some(reason) = row.rejection() {
+            remember(&mut plan, false);
             reject(&mut plan, row, reason);
             continue;
         }
         match decide(row, &known, context) {
-            Decision::Reject(reason) => reject(&mut plan, row, reason),
+            Decision::Reject(reason) => {
+                remember(&mut plan, false);
+                reject(&mut plan, row, reason);
+            }
             Decision::Skip(contact) => {
+                remember(&mut plan, false);
                 plan.seen.push((identified_key(contact), row.line));
                 plan.counts.skipped_existing += 1;
             }
-            Decision::Created(contact) => {
-                plan.seen.push((identified_key(contact), row.line));
+            Decision::Created => {
+                remember(&mut plan, true);
                 plan.counts.created += 1;
             }
-            Decision::Create => {
-                if capacity == Some(0) {
-                    reject(
-                        &mut plan,
-                        row,
-                        "the workspace has reached its contact limit".into(),
-                    );
-                    continue;
+            Decision::Create if capacity == Some(0) => {
+                remember(&mut plan, false);
+                reject(
+                    &mut plan,
+                    row,
+                    "the workspace has reached its contact limit".into(),
+                );
+                continue;
+            }
+            Decision::Create => match create(row, context) {
+                Ok(record) => {
+                    remember(&mut plan, true);
+                    capacity = capacity.map(|c| c - 1);
+                    plan.counts.created += 1;
+                    plan.creates.push(record);
                 }
-                match create(row, context) {
-                    Ok(record) => {
-                        capacity = capacity.map(|c| c - 1);
-                        plan.counts.created += 1;
-                        plan.creates.push(record);
+                Err(reason) => {
+                    remember(&mut plan, false);
+                    reject(&mut plan, row, reason);
+                }
+            },
+            Decision::Update(current, update) => {
+                remember(&mut plan, false);
+                match updated(row, current, update, context) {
+                    Ok(None) => plan.counts.unchanged += 1,
+                    Ok(Some(change)) => {
+                        plan.counts.updated += 1;
+                        plan.updates.push(change);
                     }
                     Err(reason) => reject(&mut plan, row, reason),
                 }
             }
-            Decision::Update(current, update) => match updated(row, current, update, context) {
-                Ok(None) => plan.counts.unchanged += 1,
-                Ok(Some(change)) => {
-                    plan.counts.updated += 1;
-                    plan.updates.push(change);
-                }
-                Err(reason) => reject(&mut plan, row, reason),
-            },
         }
         if plan.counts.rejected == rejected_before {
             plan.counts.replaced_values += row.replaced;
@@ -244,17 +315,17 @@ enum Decision<'a> {
     Reject(String),
     Skip(&'a Contact),
     /// This row created the contact in a commit that was interrupted.
-    Created(&'a Contact),
+    Created,
     Create,
     Update(&'a Contact, UpdateExisting),
 }
 
 fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'a> {
-    if let Some(own) = known
+    if known
         .external(row)
-        .filter(|c| c.messaging_id == created_id(context.import, row.line))
+        .is_some_and(|c| created_line(context.import, c) == Some(row.line))
     {
-        return Decision::Created(own);
+        return Decision::Created;
     }
     let Some(update) = context.rules.update else {
         return match known.external(row).or_else(|| known.reach(row)) {
@@ -446,4 +517,43 @@ fn updated(
         expected_version: current.version,
         consent,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact_with(id: MessagingId) -> Contact {
+        let new = NewContact {
+            external_id: crate::model::ExternalId::parse("x-1").expect("id"),
+            first_name: None,
+            last_name: None,
+            reach: Reach::new(None, crate::model::Email::parse("a@example.com").ok())
+                .expect("reach"),
+            country: None,
+            timezone: None,
+            consent: Vec::new(),
+            attributes: Default::default(),
+            lists: Default::default(),
+        };
+        let (mut contact, _) =
+            Contact::create(new, &ConsentSource::api(), crate::model::now()).expect("contact");
+        contact.messaging_id = id;
+        contact
+    }
+
+    #[test]
+    fn a_created_contact_tells_its_import_and_row() {
+        let import = ImportId::generate();
+        let other = ImportId::generate();
+        for line in [2, 3, 40_001, u64::from(u32::MAX)] {
+            let contact = contact_with(created_id(&import, line));
+            assert_eq!(created_line(&import, &contact), Some(line));
+            assert_eq!(created_line(&other, &contact), None, "another import's");
+        }
+        assert_ne!(created_id(&import, 2), created_id(&import, 3));
+        assert_ne!(created_id(&import, 2), created_id(&other, 2));
+        let made_by_hand = contact_with(MessagingId::generate());
+        assert_eq!(created_line(&import, &made_by_hand), None);
+    }
 }

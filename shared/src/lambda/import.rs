@@ -104,10 +104,8 @@ impl ImportFunction {
     /// `CONTACTS_IMPORT_QUEUE` (the continuation queue's URL), optionally
     /// `CONTACTS_IMPORT_BATCH_ROWS` and `CONTACTS_IMPORT_MARGIN_SECONDS`.
     pub async fn from_env() -> anyhow::Result<Self> {
-        use aws_config::retry::RetryConfig;
-        // Throttled requests are retried with exponential backoff and jitter.
         let config = aws_config::from_env()
-            .retry_config(RetryConfig::standard().with_max_attempts(10))
+            .retry_config(retry_config())
             .load()
             .await;
         std::env::var("CONTACTS_BUCKET").context("CONTACTS_BUCKET is not set")?;
@@ -409,6 +407,14 @@ impl ImportFunction {
         }
         handled(Outcome::Continued)
     }
+}
+
+/// How the import function's clients retry: throttling errors
+/// (`ProvisionedThroughputExceeded`, `ThrottlingException`, …) and
+/// transient ones up to 10 attempts, with exponential backoff and jitter
+/// (the SDK's standard mode).
+pub fn retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(10)
 }
 
 /// An invocation's deadline, as a time and as an instant.

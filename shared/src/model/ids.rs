@@ -35,16 +35,16 @@ impl MessagingId {
             .map_err(|_| InvalidValue::new("is not a Messaging ID"))
     }
 
-    /// The ID derived from `seed`, with time part `at_ms`: the same seed and
-    /// time always give the same ID (a write that is repeated finds its own
-    /// contact), different seeds practically never collide (80 bits of
-    /// SHA-256).
-    pub fn derived(at_ms: u64, seed: &[u8]) -> Self {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(seed);
-        let mut random = [0u8; 16];
-        random[6..].copy_from_slice(&digest[..10]);
-        Self(ulid::Ulid::from_parts(at_ms, u128::from_be_bytes(random)).to_string())
+    /// The ID with time part `at_ms` and random part `random` (its low 80
+    /// bits): for IDs a writer must be able to make again, and read back.
+    pub fn from_parts(at_ms: u64, random: u128) -> Self {
+        Self(ulid::Ulid::from_parts(at_ms, random).to_string())
+    }
+
+    /// The ID's time and random parts.
+    pub fn parts(&self) -> Option<(u64, u128)> {
+        let id = ulid::Ulid::from_string(&self.0).ok()?;
+        Some((id.timestamp_ms(), id.random()))
     }
 }
 

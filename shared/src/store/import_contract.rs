@@ -25,6 +25,7 @@ macro_rules! import_store_contract_tests {
             a_stale_commit_leaves_the_import_where_it_was,
             lookups_find_every_identifier_and_unseen_skips_identified,
             an_object_version_is_claimed_once,
+            external_ids_stay_unique_when_commits_race_inserts,
             a_lease_passes_only_from_its_holder
         );
     };
@@ -329,4 +330,76 @@ pub async fn a_lease_passes_only_from_its_holder(
             .expect("the old holder"),
         "the old holder lost it"
     );
+}
+
+/// A commit racing API inserts of the same External IDs: whoever loses a
+/// contact gets `DuplicateExternalId`; every External ID ends up held by
+/// exactly one contact, its guard names that contact, and the usage count
+/// is the number of contacts.
+pub async fn external_ids_stay_unique_when_commits_race_inserts(
+    contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let a = ws("race");
+    let j = job("race");
+    store.create_import(&j).await.expect("create");
+    let mut batch = commit(&j);
+    batch.creates = (0..90).map(simple).collect();
+    let rivals: Vec<NewRecord> = (0..90)
+        .step_by(3)
+        .map(|i| {
+            let (mut contact, consent) = simple(i);
+            contact.messaging_id = crate::model::MessagingId::generate();
+            (contact, consent)
+        })
+        .collect();
+    let inserts = futures::future::join_all(rivals.iter().map(|r| contacts.insert(&a, r, None)));
+    let (committed, inserted) = tokio::join!(store.commit(&a, &batch, None), inserts);
+    for outcome in inserted
+        .iter()
+        .map(|r| r.as_ref().map(|_| ()))
+        .chain([committed.as_ref().map(|_| ())])
+    {
+        assert!(
+            matches!(outcome, Ok(()) | Err(Error::DuplicateExternalId { .. })),
+            "{outcome:?}"
+        );
+    }
+    let mut stored = Vec::new();
+    let mut page = PageRequest::first(500);
+    loop {
+        let found = contacts
+            .list(&a, &crate::query::ContactQuery::default(), &page)
+            .await
+            .expect("list");
+        stored.extend(found.items);
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let mut holders: HashMap<String, Vec<crate::model::MessagingId>> = HashMap::new();
+    for contact in &stored {
+        holders
+            .entry(contact.external_id.to_string())
+            .or_default()
+            .push(contact.messaging_id.clone());
+    }
+    for (external_id, ids) in &holders {
+        assert_eq!(ids.len(), 1, "{external_id} is held by {ids:?}");
+        let holder = contacts
+            .get_by_external_id(
+                &a,
+                &crate::model::ExternalId::parse(external_id).expect("id"),
+            )
+            .await
+            .expect("get")
+            .expect("held");
+        assert_eq!(holder.messaging_id, ids[0]);
+    }
+    assert_eq!(
+        contacts.count(&a).await.expect("count"),
+        stored.len() as u64
+    );
+    assert!(stored.len() <= 90);
 }

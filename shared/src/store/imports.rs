@@ -134,7 +134,8 @@ pub trait ImportStore: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Rejected>>;
 
-    /// Drops what the import remembered (keys, rejected rows) once it ends.
+    /// Drops what the import remembered (keys, rejected rows) once it ends;
+    /// an adapter may leave the remembered keys to expire instead.
     async fn forget(&self, workspace: &WorkspaceId, import: &ImportId) -> Result<()>;
 }
 

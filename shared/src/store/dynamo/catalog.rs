@@ -82,7 +82,7 @@ impl DynamoStore {
                 .send()
                 .await
                 .map_err(unexpected)?;
-            self.record(Units::Read, out.consumed_capacity());
+            self.record(Units::Read, "Query", out.consumed_capacity());
             items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
             if start.is_none() {
@@ -103,7 +103,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(out) => {
-                self.record(Units::Write, out.consumed_capacity());
+                self.record(Units::Write, "PutItem", out.consumed_capacity());
                 Ok(true)
             }
             Err(error)
@@ -128,7 +128,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unexpected)?;
-        self.record(Units::Write, out.consumed_capacity());
+        self.record(Units::Write, "DeleteItem", out.consumed_capacity());
         Ok(out.attributes.is_some())
     }
 

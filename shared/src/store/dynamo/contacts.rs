@@ -32,10 +32,11 @@ impl DynamoStore {
     pub(super) fn record<'a>(
         &self,
         units: Units,
+        operation: &'static str,
         consumed: impl IntoIterator<Item = &'a aws_sdk_dynamodb::types::ConsumedCapacity>,
     ) {
         if let Some(meter) = &self.meter {
-            meter.record(units, consumed);
+            meter.record(units, operation, consumed);
         }
     }
 
@@ -51,7 +52,7 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unexpected)?;
-        self.record(Units::Read, out.consumed_capacity());
+        self.record(Units::Read, "GetItem", out.consumed_capacity());
         Ok(out.item)
     }
 
@@ -71,7 +72,7 @@ impl DynamoStore {
                 .await;
             let error = match result {
                 Ok(out) => {
-                    self.record(Units::Write, out.consumed_capacity());
+                    self.record(Units::Write, "TransactWriteItems", out.consumed_capacity());
                     return Ok(None);
                 }
                 Err(error) => error,
@@ -487,7 +488,7 @@ impl ContactStore for DynamoStore {
             .send()
             .await
             .map_err(unexpected)?;
-        self.record(Units::Read, out.consumed_capacity());
+        self.record(Units::Read, "Query", out.consumed_capacity());
         let mut changes = out
             .items
             .unwrap_or_default()
@@ -557,7 +558,7 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(unexpected)?;
-                self.record(Units::Write, out.consumed_capacity());
+                self.record(Units::Write, "BatchWriteItem", out.consumed_capacity());
                 unprocessed = out.unprocessed_items;
             }
         }

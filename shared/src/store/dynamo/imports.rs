@@ -3,19 +3,19 @@
 //! - unfinished marker `IU`, `<ws>#<import id>` — while the import runs;
 //! - remembered key `IS#<import id>`, `<key>` — with its `line`;
 //! - rejected row `IR#<import id>`, `<line, 20 digits>` — cells (JSON) and error;
+//!   both with `expires` (time to live: a week), so an import's keys vanish
+//!   without a request per 25 of them;
 //! - claim `IC#<ws>#<object key>`, `<object version>` — the `import` that holds it.
 //!
 //! The job item repeats its lease token as `lease`, for conditional hand-overs.
 //!
-//! A commit writes its creates in grouped transactions (`bulk`), then its
-//! updates, deletes, remembered keys, rejected rows and the job: separate
-//! requests, so a commit can stop part-way. It is exact when repeated: the
+//! A commit writes its creates in grouped transactions (`bulk`), its
+//! updates and deletes side by side, then its remembered keys and rejected
+//! rows, and the job last: separate requests, so a commit can stop part-way. It is exact when repeated: the
 //! contacts it created carry IDs derived from their rows, which the next
 //! plan recognises.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -31,7 +31,7 @@ use super::{DynamoStore, unexpected};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::model::{Contact, MessagingId, WorkspaceId};
-use crate::query::{ContactFilter, ContactQuery, Cursor, Page, PageRequest};
+use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 use crate::store::ContactStore;
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
 
@@ -41,6 +41,10 @@ const CONCURRENCY: usize = 16;
 const WRITE_BATCH: usize = 25;
 /// Keys per `BatchGetItem`.
 const GET_BATCH: usize = 100;
+/// Tries of a batch whose items keep coming back unprocessed.
+const BATCH_ATTEMPTS: u32 = 10;
+/// Index keys per PartiQL `IN` (DynamoDB's limit for key values).
+const INDEX_KEYS: usize = 50;
 
 fn text(item: &Item, name: &str) -> Result<String> {
     match item.get(name) {
@@ -70,8 +74,23 @@ fn rejected_partition(import: &ImportId) -> String {
     format!("IR#{import}")
 }
 
+/// When an item the import keeps only while it runs expires: in a week.
+fn expires() -> AttributeValue {
+    let at = Utc::now() + chrono::TimeDelta::days(7);
+    AttributeValue::N(at.timestamp().to_string())
+}
+
 fn line_key(line: u64) -> String {
     format!("{line:020}")
+}
+
+/// How long to wait before try `attempt` (1, 2, …) of a batch: exponential
+/// from 25 ms, capped at 3.2 s, with full jitter (a random share of it), so
+/// throttled writers spread out instead of retrying in step.
+fn backoff(attempt: u32) -> std::time::Duration {
+    let ceiling = 25_u64 << attempt.min(7);
+    let random = getrandom::u64().unwrap_or(ceiling / 2);
+    std::time::Duration::from_millis(random % (ceiling + 1))
 }
 
 fn put_request(item: Item) -> Result<WriteRequest> {
@@ -89,92 +108,97 @@ fn delete_request(key: Item) -> Result<WriteRequest> {
 }
 
 impl DynamoStore {
-    /// Writes and deletes items in batches, retrying what comes back unprocessed.
+    /// Writes and deletes items in batches (several in flight), retrying
+    /// what comes back unprocessed.
     async fn write_batches(&self, requests: Vec<WriteRequest>) -> Result<()> {
-        for chunk in requests.chunks(WRITE_BATCH) {
-            let mut pending = chunk.to_vec();
-            for attempt in 0..10u32 {
-                if pending.is_empty() {
-                    break;
-                }
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .set_return_consumed_capacity(self.capacity())
-                    .send()
-                    .await
-                    .map_err(unexpected)?;
-                self.record(Units::Write, out.consumed_capacity());
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(&self.table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-                }
-            }
-            if !pending.is_empty() {
-                return Err(anyhow::anyhow!("DynamoDB kept batch writes unprocessed").into());
-            }
-        }
-        Ok(())
+        let chunks: Vec<&[WriteRequest]> = requests.chunks(WRITE_BATCH).collect();
+        stream::iter(0..chunks.len())
+            .map(|i| self.write_batch(chunks[i].to_vec()))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(|_| ())
     }
 
-    /// Reads items by key in batches (strongly consistent); missing ones are absent.
+    async fn write_batch(&self, mut pending: Vec<WriteRequest>) -> Result<()> {
+        for attempt in 0..BATCH_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, pending)
+                .set_return_consumed_capacity(self.capacity())
+                .send()
+                .await
+                .map_err(unexpected)?;
+            self.record(Units::Write, "BatchWriteItem", out.consumed_capacity());
+            pending = out
+                .unprocessed_items
+                .and_then(|mut left| left.remove(&self.table))
+                .unwrap_or_default();
+        }
+        if pending.is_empty() {
+            Ok(())
+        } else {
+            Err(anyhow::anyhow!("DynamoDB kept batch writes unprocessed").into())
+        }
+    }
+
+    /// Reads items by key in batches (strongly consistent, several in
+    /// flight, unprocessed keys asked again); missing ones are absent.
     async fn get_batches(&self, keys: Vec<Item>) -> Result<Vec<Item>> {
-        let mut found = Vec::new();
-        for chunk in keys.chunks(GET_BATCH) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(unexpected)?,
-            );
-            while let Some(request) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .set_return_consumed_capacity(self.capacity())
-                    .send()
-                    .await
-                    .map_err(unexpected)?;
-                self.record(Units::Read, out.consumed_capacity());
-                found.extend(
-                    out.responses
-                        .and_then(|mut r| r.remove(&self.table))
-                        .unwrap_or_default(),
-                );
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut left| left.remove(&self.table))
-                    .filter(|left| !left.keys().is_empty());
-            }
-        }
-        Ok(found)
+        let chunks: Vec<&[Item]> = keys.chunks(GET_BATCH).collect();
+        let found: Vec<Vec<Item>> = stream::iter(0..chunks.len())
+            .map(|i| self.get_batch(chunks[i].to_vec()))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
-    /// The first contact an exact filter finds.
-    async fn first_match(
-        &self,
-        workspace: &WorkspaceId,
-        filter: ContactFilter,
-    ) -> Result<Option<Contact>> {
-        let query = ContactQuery {
-            filters: vec![filter],
-        };
-        let mut page = PageRequest::first(1);
-        loop {
-            let found = self.list(workspace, &query, &page).await?;
-            if let Some(contact) = found.items.into_iter().next() {
-                return Ok(Some(contact));
+    async fn get_batch(&self, keys: Vec<Item>) -> Result<Vec<Item>> {
+        let mut found = Vec::new();
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(unexpected)?,
+        );
+        for attempt in 0..BATCH_ATTEMPTS {
+            let Some(request) = pending.take() else {
+                return Ok(found);
+            };
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
             }
-            match found.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
-                None => return Ok(None),
-            }
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .set_return_consumed_capacity(self.capacity())
+                .send()
+                .await
+                .map_err(unexpected)?;
+            self.record(Units::Read, "BatchGetItem", out.consumed_capacity());
+            found.extend(
+                out.responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut left| left.remove(&self.table))
+                .filter(|left| !left.keys().is_empty());
+        }
+        match pending {
+            None => Ok(found),
+            Some(_) => Err(anyhow::anyhow!("DynamoDB kept batch reads unprocessed").into()),
         }
     }
 
@@ -202,6 +226,62 @@ impl DynamoStore {
             return Err(Error::UsageLimitReached { limit });
         }
         Ok(())
+    }
+
+    /// The items of an index whose key `attribute` is one of `values`: a
+    /// PartiQL `IN` of up to 50 keys a statement (an index can't be read
+    /// with `BatchGetItem`), statements 16 at a time, pages followed.
+    async fn by_index_keys(
+        &self,
+        index: &str,
+        attribute: &str,
+        mut values: Vec<String>,
+    ) -> Result<Vec<Item>> {
+        values.sort();
+        values.dedup();
+        let statements: Vec<(String, Vec<AttributeValue>)> = values
+            .chunks(INDEX_KEYS)
+            .map(|chunk| {
+                let marks = vec!["?"; chunk.len()].join(", ");
+                (
+                    format!(
+                        "SELECT * FROM \"{}\".\"{index}\" WHERE {attribute} IN [{marks}]",
+                        self.table
+                    ),
+                    chunk.iter().cloned().map(AttributeValue::S).collect(),
+                )
+            })
+            .collect();
+        let pages: Vec<Vec<Item>> = stream::iter(0..statements.len())
+            .map(|i| self.statement(&statements[i].0, &statements[i].1))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+
+    /// Every item a PartiQL statement returns, following its pages.
+    async fn statement(&self, statement: &str, parameters: &[AttributeValue]) -> Result<Vec<Item>> {
+        let mut found = Vec::new();
+        let mut next = None;
+        loop {
+            let out = self
+                .client
+                .execute_statement()
+                .statement(statement)
+                .set_parameters(Some(parameters.to_vec()))
+                .set_next_token(next)
+                .set_return_consumed_capacity(self.capacity())
+                .send()
+                .await
+                .map_err(unexpected)?;
+            self.record(Units::Read, "ExecuteStatement", out.consumed_capacity());
+            found.extend(out.items.unwrap_or_default());
+            next = out.next_token;
+            if next.is_none() {
+                return Ok(found);
+            }
+        }
     }
 
     /// The Messaging IDs holding `ids`, from their guards (read in batches).
@@ -251,7 +331,7 @@ impl ImportStore for DynamoStore {
             }
         };
         match put.send().await {
-            Ok(out) => self.record(Units::Write, out.consumed_capacity()),
+            Ok(out) => self.record(Units::Write, "PutItem", out.consumed_capacity()),
             Err(error)
                 if error
                     .as_service_error()
@@ -334,7 +414,7 @@ impl ImportStore for DynamoStore {
             .send()
             .await
             .map_err(unexpected)?;
-        self.record(Units::Read, out.consumed_capacity());
+        self.record(Units::Read, "Query", out.consumed_capacity());
         let mut items: Vec<ImportJob> = out
             .items
             .unwrap_or_default()
@@ -373,37 +453,29 @@ impl ImportStore for DynamoStore {
     }
 
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
-        type Found<'a> = Pin<Box<dyn Future<Output = Result<Option<Contact>>> + Send + 'a>>;
         let mut ids: Vec<MessagingId> = self.by_external_ids(workspace, &keys.external_ids).await?;
         ids.extend(keys.messaging_ids.iter().cloned());
         ids.sort();
         ids.dedup();
-        let mut found = HashMap::new();
-        let items = self
-            .get_batches(
+        let ws = workspace.as_ref();
+        let emails: Vec<String> = keys
+            .emails
+            .iter()
+            .map(|e| format!("{ws}#{}", e.as_ref().to_lowercase()))
+            .collect();
+        let phones: Vec<String> = keys.phones.iter().map(|p| format!("{ws}#{p}")).collect();
+        let (by_id, by_email, by_phone) = tokio::try_join!(
+            self.get_batches(
                 ids.iter()
                     .map(|id| items::contact_key(workspace, id))
-                    .collect(),
-            )
-            .await?;
-        for item in items {
+                    .collect()
+            ),
+            self.by_index_keys("by_email", "epk", emails),
+            self.by_index_keys("by_phone", "ppk", phones),
+        )?;
+        let mut found = HashMap::new();
+        for item in by_id.into_iter().chain(by_email).chain(by_phone) {
             let (_, contact) = items::contact_from_item(item)?;
-            found.insert(contact.messaging_id.to_string(), contact);
-        }
-        let mut lookups: Vec<Found<'_>> = Vec::new();
-        for email in &keys.emails {
-            let filter = ContactFilter::EmailIs(email.clone());
-            lookups.push(Box::pin(self.first_match(workspace, filter)));
-        }
-        for phone in &keys.phones {
-            let filter = ContactFilter::PhoneIs(phone.clone());
-            lookups.push(Box::pin(self.first_match(workspace, filter)));
-        }
-        let contacts: Vec<Option<Contact>> = stream::iter(lookups)
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        for contact in contacts.into_iter().flatten() {
             found.insert(contact.messaging_id.to_string(), contact);
         }
         Ok(found.into_values().collect())
@@ -445,39 +517,47 @@ impl ImportStore for DynamoStore {
         limit: Option<u64>,
     ) -> Result<()> {
         self.check_limit(workspace, commit, limit).await?;
-        self.insert_grouped(workspace, &commit.creates).await?;
-        stream::iter(0..commit.updates.len())
+        let import = &commit.job.id;
+        // The plan gives only keys no earlier row gave (or this row, in a
+        // commit that was interrupted); a key given twice in the batch keeps
+        // its first line.
+        let mut first: HashMap<&str, u64> = HashMap::new();
+        for (k, line) in &commit.seen {
+            first.entry(k).or_insert(*line);
+        }
+        let mut requests = Vec::new();
+        for (k, line) in first {
+            let mut item = key(seen_partition(import), k.to_owned());
+            item.insert("line".into(), AttributeValue::N(line.to_string()));
+            item.insert(super::EXPIRES.into(), expires());
+            requests.push(put_request(item)?);
+        }
+        for row in &commit.rejected {
+            let mut item = key(rejected_partition(import), line_key(row.line));
+            item.insert("cells".into(), s(to_json(&row.cells)?));
+            item.insert("error".into(), s(row.error.clone()));
+            item.insert(super::EXPIRES.into(), expires());
+            requests.push(put_request(item)?);
+        }
+        // The contact writes side by side; then what the import remembers;
+        // the job, with its checkpoint, last.
+        let updates = stream::iter(0..commit.updates.len())
             .map(|i| async move {
                 let u = &commit.updates[i];
                 self.update(workspace, &u.contact, u.expected_version, &u.consent)
                     .await
             })
             .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>()
-            .await?;
-        stream::iter(0..commit.deletes.len())
+            .try_collect::<Vec<_>>();
+        let deletes = stream::iter(0..commit.deletes.len())
             .map(|i| async move { self.delete(workspace, &commit.deletes[i]).await })
             .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>()
-            .await?;
-        let import = &commit.job.id;
-        // A key keeps the line that first gave it.
-        let keys: Vec<String> = commit.seen.iter().map(|(k, _)| k.clone()).collect();
-        let mut known = self.seen(workspace, import, &keys).await?;
-        let mut requests = Vec::new();
-        for (k, line) in &commit.seen {
-            if known.insert(k.clone(), *line).is_none() {
-                let mut item = key(seen_partition(import), k.clone());
-                item.insert("line".into(), AttributeValue::N(line.to_string()));
-                requests.push(put_request(item)?);
-            }
-        }
-        for row in &commit.rejected {
-            let mut item = key(rejected_partition(import), line_key(row.line));
-            item.insert("cells".into(), s(to_json(&row.cells)?));
-            item.insert("error".into(), s(row.error.clone()));
-            requests.push(put_request(item)?);
-        }
+            .try_collect::<Vec<_>>();
+        tokio::try_join!(
+            self.insert_grouped(workspace, &commit.creates),
+            updates,
+            deletes
+        )?;
         self.write_batches(requests).await?;
         self.save_job(&commit.job).await
     }
@@ -535,7 +615,7 @@ impl ImportStore for DynamoStore {
             .send()
             .await
             .map_err(unexpected)?;
-        self.record(Units::Read, out.consumed_capacity());
+        self.record(Units::Read, "Query", out.consumed_capacity());
         out.items
             .unwrap_or_default()
             .iter()
@@ -549,16 +629,15 @@ impl ImportStore for DynamoStore {
             .collect()
     }
 
+    /// Deletes the rejected rows (the error CSV has them by now); the
+    /// remembered keys, one or more per row, are left to expire.
     async fn forget(&self, _workspace: &WorkspaceId, import: &ImportId) -> Result<()> {
-        for partition in [seen_partition(import), rejected_partition(import)] {
-            let requests = self
-                .partition(partition)
-                .await?
-                .into_iter()
-                .map(|item| delete_request(key(text(&item, "pk")?, text(&item, "sk")?)))
-                .collect::<Result<Vec<_>>>()?;
-            self.write_batches(requests).await?;
-        }
-        Ok(())
+        let requests = self
+            .partition(rejected_partition(import))
+            .await?
+            .into_iter()
+            .map(|item| delete_request(key(text(&item, "pk")?, text(&item, "sk")?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.write_batches(requests).await
     }
 }

@@ -107,7 +107,7 @@ pub(super) async fn list(
         request = filter.apply(request);
         async move {
             let out = request.send().await.map_err(unexpected)?;
-            store.record(Units::Read, out.consumed_capacity());
+            store.record(Units::Read, "Query", out.consumed_capacity());
             let stopped_at = out.last_evaluated_key.as_ref().and_then(position_of);
             Ok::<_, Error>((out.items.unwrap_or_default(), stopped_at))
         }
@@ -304,7 +304,7 @@ pub(super) async fn any_holds(
             .send();
         while let Some(page) = pages.next().await {
             let page = page.map_err(unexpected)?;
-            store.record(Units::Read, page.consumed_capacity());
+            store.record(Units::Read, "Query", page.consumed_capacity());
             if page.count > 0 {
                 return Ok(true);
             }

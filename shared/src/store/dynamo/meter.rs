@@ -1,5 +1,6 @@
 //! Counts DynamoDB requests and the capacity they consume, for benchmarks.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use aws_sdk_dynamodb::types::ConsumedCapacity;
@@ -19,35 +20,60 @@ pub(super) enum Units {
     Write,
 }
 
-/// A shared tally of [`Usage`].
+/// A shared tally of [`Usage`], in total and per DynamoDB operation.
 #[derive(Debug, Default)]
-pub struct CapacityMeter(Mutex<Usage>);
+pub struct CapacityMeter(Mutex<BTreeMap<&'static str, Usage>>);
+
+impl Usage {
+    fn add(&mut self, other: Usage) {
+        self.requests += other.requests;
+        self.read_units += other.read_units;
+        self.write_units += other.write_units;
+    }
+}
 
 impl CapacityMeter {
-    /// Records one request and the units it consumed (read or write units).
+    /// Records one request of `operation` and the units it consumed (read
+    /// or write units).
     pub(super) fn record<'a>(
         &self,
         kind: Units,
+        operation: &'static str,
         consumed: impl IntoIterator<Item = &'a ConsumedCapacity>,
     ) {
-        if let Ok(mut usage) = self.0.lock() {
-            usage.requests += 1;
-            let units: f64 = consumed
-                .into_iter()
-                .filter_map(|c| c.capacity_units())
-                .sum();
-            match kind {
-                Units::Read => usage.read_units += units,
-                Units::Write => usage.write_units += units,
-            }
+        let units: f64 = consumed
+            .into_iter()
+            .filter_map(|c| c.capacity_units())
+            .sum();
+        let (read_units, write_units) = match kind {
+            Units::Read => (units, 0.0),
+            Units::Write => (0.0, units),
+        };
+        if let Ok(mut tally) = self.0.lock() {
+            tally.entry(operation).or_default().add(Usage {
+                requests: 1,
+                read_units,
+                write_units,
+            });
         }
     }
 
     /// The tally so far, resetting it.
     pub fn take(&self) -> Usage {
+        self.take_by_operation()
+            .into_values()
+            .fold(Usage::default(), |mut total, usage| {
+                total.add(usage);
+                total
+            })
+    }
+
+    /// The tally so far per operation (`TransactWriteItems`, `Query`, …),
+    /// resetting it.
+    pub fn take_by_operation(&self) -> BTreeMap<&'static str, Usage> {
         self.0
             .lock()
-            .map(|mut u| std::mem::take(&mut *u))
+            .map(|mut tally| std::mem::take(&mut *tally))
             .unwrap_or_default()
     }
 }

@@ -71,7 +71,8 @@ impl DynamoStore {
     }
 }
 
-/// Creates the table with its indexes, on-demand, as the SAM template does.
+/// Creates the table with its indexes, on-demand, and time to live on
+/// [`EXPIRES`], as the SAM template does.
 pub async fn create_table(client: &Client, table: &str) -> Result<()> {
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
@@ -114,8 +115,26 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
             );
     }
     request.send().await.map_err(unexpected)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                .attribute_name(EXPIRES)
+                .enabled(true)
+                .build()
+                .map_err(unexpected)?,
+        )
+        .send()
+        .await
+        .map_err(unexpected)?;
     Ok(())
 }
+
+/// The attribute DynamoDB's time to live reads: items an import keeps only
+/// while it runs (remembered keys, rejected rows) expire a week after they
+/// were written, for free, instead of being deleted one request per 25.
+pub const EXPIRES: &str = "expires";
 
 /// Creates the table unless it exists; `true` when it was created.
 pub async fn ensure_table(client: &Client, table: &str) -> Result<bool> {

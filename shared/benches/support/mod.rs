@@ -1,0 +1,24 @@
+//! What the import benchmarks share.
+
+/// The settings both import benchmarks use: the generated file's three
+/// custom columns are created by the import.
+pub fn import_settings() -> serde_json::Value {
+    serde_json::json!({"columns": {
+        "plan": {"create": {"name": "plan", "label": "Plan", "type": "text"}},
+        "score": {"create": {"name": "score", "label": "Score", "type": "number"}},
+        "signup_date": {"create": {"name": "signup_date", "label": "Signup date", "type": "date"}},
+    }})
+}
+
+/// The process's peak resident memory so far, in MB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
