@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use contacts::AppState;
 use contacts::import::job::{ImportJob, ImportStatus, Lease};
 use contacts::import::{ImportSettings, Runner};
@@ -153,6 +154,29 @@ impl Rig {
         let version = self.put(&key, text).await;
         let handled = self.uploaded(&key, &version).await;
         assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    }
+
+    /// Puts the import's checkpoint back to where its first batch began,
+    /// as if no commit had finished.
+    async fn roll_back_to_the_header(&self, job: &ImportJob) {
+        let mut rolled_back = self.job(&job.id).await;
+        rolled_back.counts = Default::default();
+        rolled_back.progress.rows_done = 0;
+        rolled_back.checkpoint.byte_offset = "External ID,First Name,Email\n".len() as u64;
+        rolled_back.checkpoint.line = 2;
+        self.store
+            .save_import(&rolled_back)
+            .await
+            .expect("roll back");
+    }
+
+    /// Delivers continuations until the import has ended.
+    async fn run_to_the_end(&self, job: &ImportJob) {
+        while !self.job(&job.id).await.status.is_finished() {
+            for message in self.due_messages(1).await {
+                self.invoke(json!({"Records": [message]}), 600_000).await;
+            }
+        }
     }
 
     async fn job(&self, id: &contacts::import::ImportId) -> ImportJob {
@@ -620,24 +644,9 @@ async fn the_readme_lambda_import_works_as_written() {
 async fn a_batch_repeated_after_a_crash_inside_its_commit_counts_exactly() {
     let rig = Rig::start(2).await;
     let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=5).await;
-    let after = rig.job(&job.id).await;
-    assert_eq!(after.counts.created, 2);
-    // The checkpoint as it was before the first batch: right after the header.
-    let mut rolled_back = after.clone();
-    rolled_back.counts = Default::default();
-    rolled_back.progress.rows_done = 0;
-    rolled_back.checkpoint.byte_offset = "External ID,First Name,Email\n".len() as u64;
-    rolled_back.checkpoint.line = 2;
-    rig.store
-        .save_import(&rolled_back)
-        .await
-        .expect("roll back");
-
-    while !rig.job(&job.id).await.status.is_finished() {
-        for message in rig.due_messages(1).await {
-            rig.invoke(json!({"Records": [message]}), 600_000).await;
-        }
-    }
+    assert_eq!(rig.job(&job.id).await.counts.created, 2);
+    rig.roll_back_to_the_header(&job).await;
+    rig.run_to_the_end(&job).await;
     let done = rig.job(&job.id).await;
     assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
     assert_eq!(
@@ -707,4 +716,107 @@ async fn an_import_under_throttling_loses_nothing_and_applies_nothing_twice() {
         contacts.iter().all(|c| c.version <= 2),
         "no update applied twice"
     );
+}
+
+/// Deletes the contact items of the workspace, leaving their guards and
+/// counts: what a run that died between its guards and its contacts leaves.
+async fn drop_contact_items(rig: &Rig, table: &str) {
+    let raw = crate::aws::dynamodb_client();
+    for contact in rig.contacts().await {
+        raw.delete_item()
+            .table_name(table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("C#{WS}#{}", contact.messaging_id)),
+            )
+            .key("sk", AttributeValue::S("C".into()))
+            .send()
+            .await
+            .expect("delete");
+    }
+}
+
+/// A run that died after its batch's guards and counts but before its
+/// contacts: the repeat finds the guards its rows' IDs hold, writes the
+/// contacts without counting them again, and the import ends exact.
+#[tokio::test]
+async fn a_batch_repeated_after_its_guards_but_before_its_contacts_counts_exactly() {
+    let (store, table) = crate::aws::fresh_table().await;
+    let rig = Rig::over(store, 2).await;
+    let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=5).await;
+    drop_contact_items(&rig, &table).await;
+    rig.roll_back_to_the_header(&job).await;
+    rig.run_to_the_end(&job).await;
+    let done = rig.job(&job.id).await;
+    assert_eq!(
+        (done.counts.rows, done.counts.created, done.counts.rejected),
+        (5, 5, 0)
+    );
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-003", "x-004", "x-005"]
+    );
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 5);
+}
+
+/// A guard whose contact never came holds its External ID only for a while:
+/// a create naming it is refused at first, and succeeds once the guard is
+/// older than any run could be; the usage count stays exact.
+#[tokio::test]
+async fn a_guard_left_without_its_contact_is_freed_once_old() {
+    let (store, table) = crate::aws::fresh_table().await;
+    let rig = Rig::over(store, 1).await;
+    handed_over(&rig, ImportSettings::default(), 1..=3).await;
+    drop_contact_items(&rig, &table).await;
+    let record = || {
+        let new = contacts::model::NewContact {
+            external_id: contacts::model::ExternalId::parse("x-001").expect("id"),
+            first_name: None,
+            last_name: None,
+            reach: contacts::model::Reach::new(
+                None,
+                contacts::model::Email::parse("api@example.com").ok(),
+            )
+            .expect("reach"),
+            country: None,
+            timezone: None,
+            consent: Vec::new(),
+            attributes: Default::default(),
+            lists: Default::default(),
+        };
+        Contact::create(
+            new,
+            &contacts::model::ConsentSource::api(),
+            contacts::model::now(),
+        )
+        .expect("contact")
+    };
+    let fresh = rig.store.insert(&rig.ws(), &record(), None).await;
+    assert!(
+        matches!(
+            fresh,
+            Err(contacts::error::Error::DuplicateExternalId { .. })
+        ),
+        "{fresh:?}"
+    );
+    let two_hours_ago = contacts::model::now() - chrono::TimeDelta::hours(2);
+    crate::aws::dynamodb_client()
+        .update_item()
+        .table_name(&table)
+        .key("pk", AttributeValue::S(format!("X#{WS}#x-001")))
+        .key("sk", AttributeValue::S("X".into()))
+        .update_expression("SET guarded_at = :at")
+        .expression_attribute_values(
+            ":at",
+            AttributeValue::N(two_hours_ago.timestamp_micros().to_string()),
+        )
+        .send()
+        .await
+        .expect("age the guard");
+    rig.store
+        .insert(&rig.ws(), &record(), None)
+        .await
+        .expect("the old guard is freed");
+    assert_eq!(rig.external_ids().await, ["x-001"]);
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 1);
 }

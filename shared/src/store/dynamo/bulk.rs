@@ -1,81 +1,82 @@
-//! The bulk path for new contacts: many contacts per `TransactWriteItems`,
-//! each with its conditions, and the counters they move summed per
-//! transaction.
+//! The bulk path for new contacts, in two steps per group of up to ~98:
 //!
-//! A transaction holds at most 100 writes: per contact its item and its
-//! External ID guard (both `attribute_not_exists`) and its membership copies,
-//! plus one `ADD` per counter shard the group moves (usage, list members).
-//! Contacts are grouped by usage shard, so a group of 40 moves one or two
-//! usage items instead of 40. A group whose condition fails (an External ID
-//! taken since it was looked up) is written again one contact at a time,
-//! which names the contact that lost.
+//! 1. One `TransactWriteItems` puts the group's External ID guards (each
+//!    `attribute_not_exists`) and moves the counter shards the group moves
+//!    (usage, list members), summed: all or nothing.
+//! 2. `BatchWriteItem`s put the contact items and membership copies.
+//!
+//! A contact's ID is made from its import and row, so writing its item again
+//! is harmless, and a guard already held by that very ID (a repeat of a
+//! commit that stopped between the steps) was counted already: the contact's
+//! item is written, its guard and counters are not. A guard held by another
+//! contact loses that one row its creation (`DuplicateExternalId`); the rest
+//! of the group is created all the same. A guard whose contact never came (a
+//! run that died between the steps and never came back) is freed, with the
+//! counts it moved, once it is older than [`ORPHAN_AGE`]: longer than any
+//! run, so never under a run that is still going to write the contact.
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{StreamExt, stream};
 
 use super::DynamoStore;
+use super::imports::put_request;
 use super::items::{self, Item};
-use crate::error::Result;
-use crate::model::WorkspaceId;
+use crate::error::{Error, Result};
+use crate::model::{ExternalId, MessagingId, WorkspaceId, now};
 use crate::store::NewRecord;
 
 /// DynamoDB's limit on writes in one transaction.
 const TRANSACTION_WRITES: usize = 100;
 /// Transactions in flight at once.
 const CONCURRENCY: usize = 8;
+/// Tries of a group's guards while guards of its rows keep changing hands.
+const GUARD_ATTEMPTS: usize = 4;
+/// How old a guard without its contact must be to be freed.
+pub(super) const ORPHAN_AGE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// The writes of one transaction, and the records they create.
-#[derive(Default)]
-struct Group<'a> {
-    records: Vec<&'a NewRecord>,
-    writes: usize,
-    /// Counter shard → its key and how much the group adds to it.
-    counters: BTreeMap<String, (Item, i64)>,
+/// The counter shards `records` move, summed: usage, and a list's members.
+fn counters(workspace: &WorkspaceId, records: &[&NewRecord]) -> BTreeMap<String, (Item, i64)> {
+    let mut counters: BTreeMap<String, (Item, i64)> = BTreeMap::new();
+    for (contact, _) in records {
+        let shard = items::shard_of(&contact.messaging_id);
+        counters
+            .entry(format!("U{shard}"))
+            .or_insert_with(|| (items::usage_key(workspace, shard), 0))
+            .1 += 1;
+        for list in &contact.lists {
+            counters
+                .entry(format!("L{list}#{shard}"))
+                .or_insert_with(|| (items::member_count_key(workspace, list, shard), 0))
+                .1 += 1;
+        }
+    }
+    counters
 }
 
-impl<'a> Group<'a> {
-    /// The counter shards `record` moves (usage, and a member count per list).
-    fn counters_of(workspace: &WorkspaceId, record: &NewRecord) -> Vec<(String, Item)> {
-        let contact = &record.0;
-        let shard = items::shard_of(&contact.messaging_id);
-        let usage = items::usage_key(workspace, shard);
-        std::iter::once((format!("U{shard}"), usage))
-            .chain(contact.lists.iter().map(|list| {
-                (
-                    format!("L{list}#{shard}"),
-                    items::member_count_key(workspace, list, shard),
-                )
-            }))
-            .collect()
-    }
-
-    /// Adds `record` if its writes fit; false if they don't.
-    fn add(&mut self, workspace: &WorkspaceId, record: &'a NewRecord) -> bool {
-        let counters = Self::counters_of(workspace, record);
-        let new_counters = counters
-            .iter()
-            .filter(|(name, _)| !self.counters.contains_key(name))
-            .count();
-        let needed = 2 + record.0.lists.len() + new_counters;
-        if !self.records.is_empty()
-            && self.writes + self.counters.len() + needed > TRANSACTION_WRITES
-        {
-            return false;
+/// Splits `records` (sorted by usage shard) into groups whose guards and
+/// counters fit one transaction.
+fn groups<'a>(workspace: &WorkspaceId, records: Vec<&'a NewRecord>) -> Vec<Vec<&'a NewRecord>> {
+    let mut groups: Vec<Vec<&NewRecord>> = Vec::new();
+    for record in records {
+        let fits = groups.last().is_some_and(|group| {
+            let mut with = group.clone();
+            with.push(record);
+            with.len() + counters(workspace, &with).len() <= TRANSACTION_WRITES
+        });
+        match groups.last_mut() {
+            Some(group) if fits => group.push(record),
+            _ => groups.push(vec![record]),
         }
-        for (name, key) in counters {
-            self.counters.entry(name).or_insert((key, 0)).1 += 1;
-        }
-        self.writes += 2 + record.0.lists.len();
-        self.records.push(record);
-        true
     }
+    groups
 }
 
 impl DynamoStore {
-    /// Creates `records` (whose External IDs were free when looked up) in
-    /// grouped transactions. `DuplicateExternalId` names a contact whose ID
-    /// was taken since; every other record is created all the same.
+    /// Creates `records` (whose External IDs were free when looked up).
+    /// `DuplicateExternalId` names a contact whose ID was taken since; every
+    /// other record is created all the same.
     pub(super) async fn insert_grouped(
         &self,
         workspace: &WorkspaceId,
@@ -83,23 +84,14 @@ impl DynamoStore {
     ) -> Result<()> {
         let mut sorted: Vec<&NewRecord> = records.iter().collect();
         sorted.sort_by_key(|(contact, _)| items::shard_of(&contact.messaging_id));
-        let mut groups: Vec<Group<'_>> = Vec::new();
-        for record in sorted {
-            if !groups.last_mut().is_some_and(|g| g.add(workspace, record)) {
-                let mut group = Group::default();
-                group.add(workspace, record);
-                groups.push(group);
-            }
-        }
         // Groups in flight together move different usage shards, so they
         // don't conflict on a counter: the first group of every shard, then
         // the second, and so on.
         let mut rank: BTreeMap<u32, usize> = BTreeMap::new();
-        let mut ranked: Vec<(usize, u32, Group<'_>)> = groups
+        let mut ranked: Vec<(usize, u32, Vec<&NewRecord>)> = groups(workspace, sorted)
             .into_iter()
             .map(|group| {
                 let shard = group
-                    .records
                     .first()
                     .map_or(0, |(c, _)| items::shard_of(&c.messaging_id));
                 let n = rank.entry(shard).or_default();
@@ -108,7 +100,7 @@ impl DynamoStore {
             })
             .collect();
         ranked.sort_by_key(|(n, shard, _)| (*n, *shard));
-        let groups: Vec<Group<'_>> = ranked.into_iter().map(|(_, _, group)| group).collect();
+        let groups: Vec<Vec<&NewRecord>> = ranked.into_iter().map(|(_, _, g)| g).collect();
         // By index: a stream of borrowed groups trips the compiler's
         // lifetime inference inside `async_trait` futures.
         let outcomes: Vec<Result<()>> = stream::iter(0..groups.len())
@@ -119,35 +111,132 @@ impl DynamoStore {
         outcomes.into_iter().collect()
     }
 
-    async fn write_group(&self, workspace: &WorkspaceId, group: &Group<'_>) -> Result<()> {
-        let absent: Option<(&str, &[(&str, aws_sdk_dynamodb::types::AttributeValue)])> =
-            Some(("attribute_not_exists(pk)", &[]));
-        let mut writes = Vec::with_capacity(TRANSACTION_WRITES);
-        for (contact, consent) in &group.records {
-            writes.push(self.put(
-                items::new_contact_item(workspace, contact, consent)?,
-                absent,
-            )?);
-            writes.push(self.put(items::guard_item(workspace, contact), absent)?);
+    async fn write_group(&self, workspace: &WorkspaceId, group: &[&NewRecord]) -> Result<()> {
+        let (guarded, lost) = self.guard(workspace, group.to_vec()).await?;
+        let mut puts = Vec::new();
+        for (contact, consent) in guarded {
+            puts.push(put_request(items::new_contact_item(
+                workspace, contact, consent,
+            )?)?);
             for list in &contact.lists {
-                writes.push(self.put(items::membership_item(workspace, contact, list)?, None)?);
+                puts.push(put_request(items::membership_item(
+                    workspace, contact, list,
+                )?)?);
             }
         }
-        for (key, by) in group.counters.values() {
-            writes.push(self.counter_write(key.clone(), *by)?);
+        self.write_batches(puts).await?;
+        lost.map_or(Ok(()), Err)
+    }
+
+    /// Step 1: the guards and counters of `pending`. Returns the records
+    /// whose guards they now hold, and the error of one that lost its
+    /// External ID to another contact, if any did.
+    async fn guard<'a>(
+        &self,
+        workspace: &WorkspaceId,
+        mut pending: Vec<&'a NewRecord>,
+    ) -> Result<(Vec<&'a NewRecord>, Option<Error>)> {
+        let absent: Option<(&str, &[(&str, AttributeValue)])> =
+            Some(("attribute_not_exists(pk)", &[]));
+        let at = now().timestamp_micros();
+        let mut guarded = Vec::new();
+        let mut lost = None;
+        for _ in 0..GUARD_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok((guarded, lost));
+            }
+            let mut writes = pending
+                .iter()
+                .map(|(c, _)| self.put(items::pending_guard_item(workspace, c, at), absent))
+                .collect::<Result<Vec<_>>>()?;
+            for (key, by) in counters(workspace, &pending).into_values() {
+                writes.push(self.counter_write(key, by)?);
+            }
+            let Some(failed) = self.transact(writes).await? else {
+                guarded.append(&mut pending);
+                return Ok((guarded, lost));
+            };
+            if !failed.iter().take(pending.len()).any(|f| *f) {
+                return Err(
+                    anyhow::anyhow!("a group of guards was refused, no condition failing").into(),
+                );
+            }
+            let mut again = Vec::new();
+            for (record, failed) in pending.into_iter().zip(failed) {
+                let contact = &record.0;
+                if !failed {
+                    again.push(record);
+                    continue;
+                }
+                match self.holder(workspace, &contact.external_id).await? {
+                    // Held since an earlier attempt at this very commit.
+                    Some(holder) if holder == contact.messaging_id => guarded.push(record),
+                    Some(holder)
+                        if !self
+                            .free_orphan_guard(workspace, &contact.external_id, &holder)
+                            .await? =>
+                    {
+                        lost.get_or_insert(Error::DuplicateExternalId {
+                            external_id: contact.external_id.to_string(),
+                            holder,
+                        });
+                    }
+                    // Freed, or released since: try again.
+                    _ => again.push(record),
+                }
+            }
+            pending = again;
         }
-        if self.transact(writes).await?.is_none() {
-            return Ok(());
+        Err(anyhow::anyhow!("guards of new contacts kept changing hands").into())
+    }
+
+    /// Frees the External ID `id` if its guard names `holder`, a contact
+    /// that doesn't exist, and an import wrote the guard more than
+    /// [`ORPHAN_AGE`] ago: deletes the guard (conditional on both) and takes
+    /// back the counts it moved, in one transaction. True when freed.
+    pub(super) async fn free_orphan_guard(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ExternalId,
+        holder: &MessagingId,
+    ) -> Result<bool> {
+        let Some(guard) = self.get_item(items::guard_key(workspace, id)).await? else {
+            return Ok(false);
+        };
+        let Some(AttributeValue::N(at)) = guard.get(items::GUARD_AT).cloned() else {
+            return Ok(false);
+        };
+        let written = at
+            .parse::<i64>()
+            .ok()
+            .and_then(chrono::DateTime::from_timestamp_micros);
+        let old = written.is_some_and(|written| now() - written > ORPHAN_AGE);
+        if !old
+            || self
+                .get_item(items::contact_key(workspace, holder))
+                .await?
+                .is_some()
+        {
+            return Ok(false);
         }
-        // A condition failed: one contact at a time, so each stands alone.
-        let outcomes: Vec<Result<()>> = stream::iter(0..group.records.len())
-            .map(|i| self.insert_unchecked(workspace, group.records[i]))
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-        outcomes
-            .into_iter()
-            .collect::<Result<Vec<()>>>()
-            .map(|_| ())
+        let shard = items::shard_of(holder);
+        let mut writes = vec![self.delete_write(
+            items::guard_key(workspace, id),
+            "holder = :h AND guarded_at = :at",
+            &[
+                (":h", AttributeValue::S(holder.to_string())),
+                (":at", AttributeValue::N(at)),
+            ],
+        )?];
+        writes.push(self.counter_write(items::usage_key(workspace, shard), -1)?);
+        if let Some(AttributeValue::Ss(lists)) = guard.get(items::GUARD_LISTS) {
+            for list in lists {
+                let list = crate::model::ListId::from_stored(list.clone());
+                writes.push(
+                    self.counter_write(items::member_count_key(workspace, &list, shard), -1)?,
+                );
+            }
+        }
+        Ok(self.transact(writes).await?.is_none())
     }
 }

@@ -41,7 +41,7 @@ impl DynamoStore {
     }
 
     /// A strongly consistent read of one item.
-    async fn get_item(&self, key: Item) -> Result<Option<Item>> {
+    pub(super) async fn get_item(&self, key: Item) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
@@ -207,7 +207,7 @@ impl DynamoStore {
             .collect()
     }
 
-    async fn holder(
+    pub(super) async fn holder(
         &self,
         workspace: &WorkspaceId,
         id: &ExternalId,
@@ -248,15 +248,30 @@ impl DynamoStore {
         ];
         let none = BTreeSet::new();
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
-        match self.transact(writes).await? {
-            None => Ok(()),
-            Some(failed) if failed.get(1) == Some(&true) => {
-                Err(self.duplicate(workspace, &contact.external_id).await)
-            }
-            Some(_) => {
-                Err(anyhow::anyhow!("Messaging ID {} is taken", contact.messaging_id).into())
+        for _ in 0..2 {
+            match self.transact(writes.clone()).await? {
+                None => return Ok(()),
+                Some(failed) if failed.get(1) == Some(&true) => {
+                    let error = self.duplicate(workspace, &contact.external_id).await;
+                    let Error::DuplicateExternalId { holder, .. } = &error else {
+                        return Err(error);
+                    };
+                    // A guard an import left without its contact is freed, once.
+                    if !self
+                        .free_orphan_guard(workspace, &contact.external_id, holder)
+                        .await?
+                    {
+                        return Err(error);
+                    }
+                }
+                Some(_) => {
+                    return Err(
+                        anyhow::anyhow!("Messaging ID {} is taken", contact.messaging_id).into(),
+                    );
+                }
             }
         }
+        Err(self.duplicate(workspace, &contact.external_id).await)
     }
 }
 

@@ -9,11 +9,11 @@
 //!
 //! The job item repeats its lease token as `lease`, for conditional hand-overs.
 //!
-//! A commit writes its creates in grouped transactions (`bulk`), its
+//! A commit writes its creates in two steps per group (`bulk`), its
 //! updates and deletes side by side, then its remembered keys and rejected
-//! rows, and the job last: separate requests, so a commit can stop part-way. It is exact when repeated: the
-//! contacts it created carry IDs derived from their rows, which the next
-//! plan recognises.
+//! rows, and the job last: separate requests, so a commit can stop
+//! part-way. It is exact when repeated: the contacts it created carry IDs
+//! derived from their rows, which the next plan recognises.
 
 use std::collections::HashMap;
 
@@ -93,7 +93,7 @@ fn backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(random % (ceiling + 1))
 }
 
-fn put_request(item: Item) -> Result<WriteRequest> {
+pub(super) fn put_request(item: Item) -> Result<WriteRequest> {
     let put = PutRequest::builder().set_item(Some(item)).build();
     Ok(WriteRequest::builder()
         .put_request(put.map_err(unexpected)?)
@@ -110,7 +110,7 @@ fn delete_request(key: Item) -> Result<WriteRequest> {
 impl DynamoStore {
     /// Writes and deletes items in batches (several in flight), retrying
     /// what comes back unprocessed.
-    async fn write_batches(&self, requests: Vec<WriteRequest>) -> Result<()> {
+    pub(super) async fn write_batches(&self, requests: Vec<WriteRequest>) -> Result<()> {
         let chunks: Vec<&[WriteRequest]> = requests.chunks(WRITE_BATCH).collect();
         stream::iter(0..chunks.len())
             .map(|i| self.write_batch(chunks[i].to_vec()))
@@ -553,11 +553,16 @@ impl ImportStore for DynamoStore {
             .map(|i| async move { self.delete(workspace, &commit.deletes[i]).await })
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<_>>();
-        tokio::try_join!(
+        // Each runs to its end even when another fails, so no group is
+        // left between its guards and its contacts.
+        let (created, updated, deleted) = tokio::join!(
             self.insert_grouped(workspace, &commit.creates),
             updates,
             deletes
-        )?;
+        );
+        created?;
+        updated?;
+        deleted?;
         self.write_batches(requests).await?;
         self.save_job(&commit.job).await
     }

@@ -279,6 +279,34 @@ pub(super) fn guard_item(workspace: &WorkspaceId, contact: &Contact) -> Item {
     item
 }
 
+/// The guard an import puts before its contact's item (in a transaction of
+/// guards and counters): with the time it was written and the lists whose
+/// member counts it moved, so that a guard whose contact never came can be
+/// freed and its counts taken back.
+pub(super) fn pending_guard_item(
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    at_micros: i64,
+) -> Item {
+    let mut item = guard_item(workspace, contact);
+    item.insert(
+        GUARD_AT.to_owned(),
+        AttributeValue::N(at_micros.to_string()),
+    );
+    if !contact.lists.is_empty() {
+        item.insert(
+            GUARD_LISTS.to_owned(),
+            AttributeValue::Ss(contact.lists.iter().map(ToString::to_string).collect()),
+        );
+    }
+    item
+}
+
+/// When an import wrote a guard (µs), on guards imports write.
+pub(super) const GUARD_AT: &str = "guarded_at";
+/// The lists an import's guard counted its contact in.
+pub(super) const GUARD_LISTS: &str = "lists";
+
 /// The Messaging ID a guard item holds.
 pub(super) fn holder_from_item(item: Item) -> Result<MessagingId> {
     let record: GuardRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
