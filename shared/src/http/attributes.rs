@@ -28,7 +28,7 @@ fn generic(column: Column) -> AttributeBody {
 
 /// Every attribute: the generic ones (read-only), then the custom ones.
 #[utoipa::path(
-    get, path = "/v1/attributes", tag = "attributes",
+    get, path = "/v1/attributes", operation_id = "listAttributes", tag = "attributes",
     responses((status = 200, description = "The schema", body = Vec<AttributeBody>)),
 )]
 pub async fn list(
@@ -51,7 +51,7 @@ fn parse_kind(errors: &mut Collector, raw: Option<&str>) -> Option<AttributeType
 
 /// Define a custom attribute.
 #[utoipa::path(
-    post, path = "/v1/attributes", tag = "attributes",
+    post, path = "/v1/attributes", operation_id = "createAttribute", tag = "attributes",
     request_body = CreateAttributeRequest,
     responses(
         (status = 201, description = "Defined", body = AttributeBody),
@@ -98,7 +98,7 @@ fn custom_name(raw: &str) -> Result<AttributeName> {
 /// Change a custom attribute's label or type. A type change is refused (409)
 /// while contacts hold values of the attribute.
 #[utoipa::path(
-    patch, path = "/v1/attributes/{name}", tag = "attributes",
+    patch, path = "/v1/attributes/{name}", operation_id = "editAttribute", tag = "attributes",
     params(("name" = String, Path)),
     request_body = EditAttributeRequest,
     responses(
@@ -129,7 +129,7 @@ pub async fn edit(
 /// are never shown or filtered again (they are keyed by the definition's
 /// internal ID), and a new attribute of the same name starts empty.
 #[utoipa::path(
-    delete, path = "/v1/attributes/{name}", tag = "attributes",
+    delete, path = "/v1/attributes/{name}", operation_id = "deleteAttribute", tag = "attributes",
     params(("name" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),

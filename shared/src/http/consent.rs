@@ -17,7 +17,7 @@ use crate::{AppState, service};
 /// Record consent: each of `sms`, `whatsapp`, `email` may be `subscribed` or
 /// `unsubscribed`; a channel left out is unchanged.
 #[utoipa::path(
-    put, path = "/v1/contacts/{messaging_id}/consent", tag = "consent",
+    put, path = "/v1/contacts/{messaging_id}/consent", operation_id = "setConsent", tag = "consent",
     params(("messaging_id" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = ConsentRequest,
     responses(
@@ -49,7 +49,7 @@ pub async fn put(
 
 /// A contact's consent changes, newest first.
 #[utoipa::path(
-    get, path = "/v1/contacts/{messaging_id}/consent-history", tag = "consent",
+    get, path = "/v1/contacts/{messaging_id}/consent-history", operation_id = "getConsentHistory", tag = "consent",
     params(
         ("messaging_id" = String, Path),
         ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),

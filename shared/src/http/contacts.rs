@@ -28,7 +28,7 @@ pub(super) fn contact_response(
 
 /// Create a contact.
 #[utoipa::path(
-    post, path = "/v1/contacts", tag = "contacts",
+    post, path = "/v1/contacts", operation_id = "createContact", tag = "contacts",
     request_body = CreateContactRequest,
     responses(
         (status = 201, description = "Created", body = ContactBody,
@@ -61,7 +61,7 @@ pub async fn create(
 
 /// A contact's details.
 #[utoipa::path(
-    get, path = "/v1/contacts/{messaging_id}", tag = "contacts",
+    get, path = "/v1/contacts/{messaging_id}", operation_id = "getContact", tag = "contacts",
     params(("messaging_id" = String, Path)),
     responses(
         (status = 200, description = "The contact", body = ContactBody, headers(("ETag" = String))),
@@ -83,7 +83,7 @@ pub async fn get(
 /// Edit generic attributes; `null` clears a field. With `If-Match`, a stale
 /// version is refused with 412 and nothing changes.
 #[utoipa::path(
-    patch, path = "/v1/contacts/{messaging_id}", tag = "contacts",
+    patch, path = "/v1/contacts/{messaging_id}", operation_id = "editContact", tag = "contacts",
     params(("messaging_id" = String, Path), ("If-Match" = Option<String>, Header)),
     request_body = EditContactRequest,
     responses(
@@ -109,7 +109,7 @@ pub async fn edit(
 
 /// Delete a contact permanently, with its consent history.
 #[utoipa::path(
-    delete, path = "/v1/contacts/{messaging_id}", tag = "contacts",
+    delete, path = "/v1/contacts/{messaging_id}", operation_id = "deleteContact", tag = "contacts",
     params(("messaging_id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
@@ -127,7 +127,7 @@ pub async fn delete(
 
 /// The lists a contact belongs to.
 #[utoipa::path(
-    get, path = "/v1/contacts/{messaging_id}/lists", tag = "contacts",
+    get, path = "/v1/contacts/{messaging_id}/lists", operation_id = "getContactLists", tag = "contacts",
     params(("messaging_id" = String, Path)),
     responses(
         (status = 200, description = "Its lists, by name", body = Vec<ListRef>),

@@ -88,7 +88,7 @@ pub struct ImportPage {
 /// Start an import: the settings are checked and stored beside where the CSV
 /// goes; upload the CSV to `upload_url` and it runs by itself.
 #[utoipa::path(
-    post, path = "/v1/imports", tag = "imports",
+    post, path = "/v1/imports", operation_id = "createImport", tag = "imports",
     params(("file_name" = Option<String>, Query, description = "the file's name, as the user knows it")),
     request_body = ImportSettings,
     responses(
@@ -145,7 +145,7 @@ async fn load(state: &AppState, workspace: &WorkspaceId, id: &ImportId) -> Resul
 
 /// An import's status, progress and counts, with a link to its error CSV.
 #[utoipa::path(
-    get, path = "/v1/imports/{import_id}", tag = "imports",
+    get, path = "/v1/imports/{import_id}", operation_id = "getImport", tag = "imports",
     params(("import_id" = String, Path)),
     responses(
         (status = 200, description = "The import", body = ImportBody),
@@ -163,7 +163,7 @@ pub async fn get(
 
 /// The workspace's imports, newest first, paged.
 #[utoipa::path(
-    get, path = "/v1/imports", tag = "imports",
+    get, path = "/v1/imports", operation_id = "listImports", tag = "imports",
     params(
         ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
@@ -232,7 +232,7 @@ impl<S: Send + Sync> FromRequest<S> for PreviewInput {
 /// many values would be invalid. Send up to 1 MiB of the file as `text/csv`,
 /// or `{"import_id"}` of an uploaded import (its settings' mapping is used).
 #[utoipa::path(
-    post, path = "/v1/imports/preview", tag = "imports",
+    post, path = "/v1/imports/preview", operation_id = "previewImport", tag = "imports",
     request_body(content(
         (String = "text/csv"),
         (PreviewRequest = "application/json"),

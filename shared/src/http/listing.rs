@@ -17,7 +17,7 @@ use crate::query::{ContactFilter, ListRequest};
 /// case; boolean exact; number, date and datetime equal) and, for number,
 /// date and datetime, `attr.<name>[eq|gt|lt]=<value>`.
 #[utoipa::path(
-    get, path = "/v1/contacts", tag = "listing",
+    get, path = "/v1/contacts", operation_id = "listContacts", tag = "listing",
     params(
         ("full_name" = Option<String>, Query, description = "contains, ignoring case"),
         ("first_name" = Option<String>, Query, description = "contains, ignoring case"),
@@ -91,7 +91,7 @@ pub(super) async fn page_of(
 
 /// Contacts Usage: how many contacts the workspace holds, and its limit.
 #[utoipa::path(
-    get, path = "/v1/contacts/usage", tag = "listing",
+    get, path = "/v1/contacts/usage", operation_id = "getUsage", tag = "listing",
     responses((status = 200, description = "Usage", body = UsageBody)),
 )]
 pub async fn usage(

@@ -42,7 +42,7 @@ async fn body(state: &AppState, workspace: &WorkspaceId, list: &ContactList) -> 
 
 /// Every list of the workspace, by name, with member counts.
 #[utoipa::path(
-    get, path = "/v1/lists", tag = "lists",
+    get, path = "/v1/lists", operation_id = "listLists", tag = "lists",
     responses((status = 200, description = "The lists", body = Vec<ListBody>)),
 )]
 pub async fn list(
@@ -58,7 +58,7 @@ pub async fn list(
 
 /// Create a list; names are unique in the workspace, ignoring case.
 #[utoipa::path(
-    post, path = "/v1/lists", tag = "lists",
+    post, path = "/v1/lists", operation_id = "createList", tag = "lists",
     request_body = ListNameRequest,
     responses(
         (status = 201, description = "Created", body = ListBody),
@@ -77,7 +77,7 @@ pub async fn create(
 
 /// A list and its member count.
 #[utoipa::path(
-    get, path = "/v1/lists/{id}", tag = "lists",
+    get, path = "/v1/lists/{id}", operation_id = "getList", tag = "lists",
     params(("id" = String, Path)),
     responses(
         (status = 200, description = "The list", body = ListBody),
@@ -95,7 +95,7 @@ pub async fn get(
 
 /// Rename a list.
 #[utoipa::path(
-    patch, path = "/v1/lists/{id}", tag = "lists",
+    patch, path = "/v1/lists/{id}", operation_id = "renameList", tag = "lists",
     params(("id" = String, Path)),
     request_body = ListNameRequest,
     responses(
@@ -119,7 +119,7 @@ pub async fn rename(
 
 /// Delete a list: its memberships go, its contacts stay.
 #[utoipa::path(
-    delete, path = "/v1/lists/{id}", tag = "lists",
+    delete, path = "/v1/lists/{id}", operation_id = "deleteList", tag = "lists",
     params(("id" = String, Path)),
     responses(
         (status = 204, description = "Deleted"),
@@ -142,7 +142,7 @@ pub async fn delete(
 /// The list's members, newest first, with the same filters, columns and
 /// paging as `GET /v1/contacts`.
 #[utoipa::path(
-    get, path = "/v1/lists/{id}/contacts", tag = "lists",
+    get, path = "/v1/lists/{id}/contacts", operation_id = "listMembers", tag = "lists",
     params(("id" = String, Path), ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"), ("cursor" = Option<String>, Query)),
     responses(
         (status = 200, description = "A page of members", body = ContactPage),
@@ -171,7 +171,7 @@ pub async fn members(
 /// Add contacts to a list (at most 500 a request); contacts already in it
 /// stay, unknown IDs are reported.
 #[utoipa::path(
-    post, path = "/v1/lists/{id}/contacts", tag = "lists",
+    post, path = "/v1/lists/{id}/contacts", operation_id = "addMembers", tag = "lists",
     params(("id" = String, Path)),
     request_body = MembersRequest,
     responses(
@@ -213,7 +213,7 @@ pub async fn add_members(
 
 /// Remove a contact from a list.
 #[utoipa::path(
-    delete, path = "/v1/lists/{id}/contacts/{messaging_id}", tag = "lists",
+    delete, path = "/v1/lists/{id}/contacts/{messaging_id}", operation_id = "removeMember", tag = "lists",
     params(("id" = String, Path), ("messaging_id" = String, Path)),
     responses(
         (status = 204, description = "Removed (or was not a member)"),

@@ -20,7 +20,7 @@ fn body(columns: &[ColumnChoice]) -> ColumnsBody {
 
 /// The visible columns (the default until saved).
 #[utoipa::path(
-    get, path = "/v1/settings/columns", tag = "settings",
+    get, path = "/v1/settings/columns", operation_id = "getColumns", tag = "settings",
     responses((status = 200, description = "The columns", body = ColumnsBody)),
 )]
 pub async fn get(
@@ -32,7 +32,7 @@ pub async fn get(
 
 /// Save the visible columns: generic or custom attribute names, in order.
 #[utoipa::path(
-    put, path = "/v1/settings/columns", tag = "settings",
+    put, path = "/v1/settings/columns", operation_id = "saveColumns", tag = "settings",
     request_body = ColumnsBody,
     responses(
         (status = 200, description = "Saved", body = ColumnsBody),
