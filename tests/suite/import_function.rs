@@ -340,7 +340,8 @@ async fn an_api_import_runs_with_its_settings_when_its_csv_lands() {
 }
 
 #[tokio::test]
-async fn a_bucket_drop_takes_safe_defaults_and_a_bad_sidecar_fails_writing_nothing() {
+async fn a_bucket_drop_takes_its_sidecar_or_safe_defaults_and_a_bad_sidecar_fails_writing_nothing()
+{
     let rig = Rig::start(100).await;
     rig.seed("External ID,First Name,Email\nx-001,Kept,kept@example.com\n")
         .await;
@@ -380,6 +381,41 @@ async fn a_bucket_drop_takes_safe_defaults_and_a_bad_sidecar_fails_writing_nothi
             .iter()
             .any(|j| j.file.name == "weekly export.csv"),
         "listed like any import"
+    );
+
+    // A drop with its settings beside it, written first.
+    rig.put(
+        &format!("imports/{WS}/updates.json"),
+        r#"{"update_existing": {"match_by": "external_id", "missing_attributes": "keep"}}"#,
+    )
+    .await;
+    let updates = format!("imports/{WS}/updates.csv");
+    let version = rig
+        .put(
+            &updates,
+            "External ID,First Name,Email\nx-001,Updated,kept@example.com\n",
+        )
+        .await;
+    let handled = rig.uploaded(&updates, &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let job = rig.job(handled[0].import_id.as_ref().expect("id")).await;
+    assert!(
+        job.settings.update_existing.is_some(),
+        "the sidecar's settings"
+    );
+    assert_eq!(job.counts.updated, 1);
+    let updated = rig
+        .store
+        .get_by_external_id(
+            &rig.ws(),
+            &contacts::model::ExternalId::parse("x-001").expect("id"),
+        )
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(
+        updated.first_name.map(|n| n.to_string()).as_deref(),
+        Some("Updated")
     );
 
     let bad = format!("imports/{WS}/bad.csv");
