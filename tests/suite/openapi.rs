@@ -111,3 +111,88 @@ async fn every_operation_has_its_own_operation_id() {
     ids.dedup();
     assert_eq!(ids.len(), count, "operationIds repeat: {ids:?}");
 }
+
+/// Each create response links to the operations that take the ID it
+/// returns (what a stateful client or fuzzer follows), and every link names
+/// an operation of the document and a path parameter that operation has.
+#[tokio::test]
+async fn create_responses_link_to_the_operations_that_take_their_ids() {
+    let server = Server::start().await;
+    let doc: Value = reqwest::get(server.url("/openapi.json"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    let mut operations = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let id = operation["operationId"].as_str().expect("operationId");
+            operations.insert(
+                id.to_owned(),
+                (path.clone(), method.clone(), operation.clone()),
+            );
+        }
+    }
+    let expected = [
+        (
+            "createContact",
+            "messaging_id",
+            &[
+                "getContact",
+                "editContact",
+                "deleteContact",
+                "setConsent",
+                "getConsentHistory",
+                "getContactLists",
+            ][..],
+        ),
+        (
+            "createList",
+            "id",
+            &[
+                "getList",
+                "renameList",
+                "deleteList",
+                "listMembers",
+                "addMembers",
+                "removeMember",
+            ][..],
+        ),
+        (
+            "createAttribute",
+            "name",
+            &["editAttribute", "deleteAttribute"][..],
+        ),
+        ("createImport", "import_id", &["getImport"][..]),
+    ];
+    for (create, parameter, targets) in expected {
+        let (_, _, operation) = &operations[create];
+        let links = operation["responses"]["201"]["links"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{create}'s 201 has no links"));
+        let mut linked: Vec<&str> = links
+            .values()
+            .map(|link| link["operationId"].as_str().expect("operationId"))
+            .collect();
+        linked.sort_unstable();
+        let mut wanted = targets.to_vec();
+        wanted.sort_unstable();
+        assert_eq!(linked, wanted, "{create}");
+        for link in links.values() {
+            let target = link["operationId"].as_str().expect("operationId");
+            let (path, method, _) = operations
+                .get(target)
+                .unwrap_or_else(|| panic!("{create} links to {target}, which is not an operation"));
+            assert!(
+                path.contains(&format!("{{{parameter}}}")),
+                "{method} {path} takes no {parameter}"
+            );
+            assert_eq!(
+                link["parameters"][parameter],
+                format!("$response.body#/{parameter}"),
+                "{create} → {target}"
+            );
+        }
+    }
+}

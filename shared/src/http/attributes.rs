@@ -54,7 +54,11 @@ fn parse_kind(errors: &mut Collector, raw: Option<&str>) -> Option<AttributeType
     post, path = "/v1/attributes", operation_id = "createAttribute", tag = "attributes",
     request_body = CreateAttributeRequest,
     responses(
-        (status = 201, description = "Defined", body = AttributeBody),
+        (status = 201, description = "Defined", body = AttributeBody,
+            links(
+                ("edit" = (operation_id = "editAttribute", parameters(("name" = "$response.body#/name")))),
+                ("delete" = (operation_id = "deleteAttribute", parameters(("name" = "$response.body#/name")))),
+            )),
         (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
     ),
 )]

@@ -32,7 +32,15 @@ pub(super) fn contact_response(
     request_body = CreateContactRequest,
     responses(
         (status = 201, description = "Created", body = ContactBody,
-            headers(("ETag" = String), ("Location" = String))),
+            headers(("ETag" = String), ("Location" = String)),
+            links(
+                ("get" = (operation_id = "getContact", parameters(("messaging_id" = "$response.body#/messaging_id")))),
+                ("edit" = (operation_id = "editContact", parameters(("messaging_id" = "$response.body#/messaging_id")))),
+                ("delete" = (operation_id = "deleteContact", parameters(("messaging_id" = "$response.body#/messaging_id")))),
+                ("consent" = (operation_id = "setConsent", parameters(("messaging_id" = "$response.body#/messaging_id")))),
+                ("consentHistory" = (operation_id = "getConsentHistory", parameters(("messaging_id" = "$response.body#/messaging_id")))),
+                ("lists" = (operation_id = "getContactLists", parameters(("messaging_id" = "$response.body#/messaging_id")))),
+            )),
         (status = 403, description = "Contact limit reached", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "External ID already in use", body = Problem, content_type = "application/problem+json"),
     ),

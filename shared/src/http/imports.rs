@@ -92,7 +92,10 @@ pub struct ImportPage {
     params(("file_name" = Option<String>, Query, description = "the file's name, as the user knows it")),
     request_body = ImportSettings,
     responses(
-        (status = 201, description = "Waiting for the CSV", body = CreatedImport),
+        (status = 201, description = "Waiting for the CSV", body = CreatedImport,
+            links(
+                ("get" = (operation_id = "getImport", parameters(("import_id" = "$response.body#/import_id")))),
+            )),
     ),
 )]
 pub async fn create(

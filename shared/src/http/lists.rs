@@ -61,7 +61,15 @@ pub async fn list(
     post, path = "/v1/lists", operation_id = "createList", tag = "lists",
     request_body = ListNameRequest,
     responses(
-        (status = 201, description = "Created", body = ListBody),
+        (status = 201, description = "Created", body = ListBody,
+            links(
+                ("get" = (operation_id = "getList", parameters(("id" = "$response.body#/id")))),
+                ("rename" = (operation_id = "renameList", parameters(("id" = "$response.body#/id")))),
+                ("delete" = (operation_id = "deleteList", parameters(("id" = "$response.body#/id")))),
+                ("members" = (operation_id = "listMembers", parameters(("id" = "$response.body#/id")))),
+                ("addMembers" = (operation_id = "addMembers", parameters(("id" = "$response.body#/id")))),
+                ("removeMember" = (operation_id = "removeMember", parameters(("id" = "$response.body#/id")))),
+            )),
         (status = 409, description = "Name in use", body = Problem, content_type = "application/problem+json"),
     ),
 )]
