@@ -499,12 +499,25 @@ async fn a_continuation_carries_an_import_across_three_invocations() {
 async fn a_watchdog_resumes_an_import_whose_invocation_died() {
     let rig = Rig::start(2).await;
     let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=4).await;
-    // The continuation is lost; the run it went to died holding a lease
-    // that has now expired.
+    let watchdog = died_holding_the_lease(&rig, &job, 0).await;
+    let handled = rig.invoke(watchdog.clone(), 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    assert_eq!(rig.external_ids().await.len(), 4);
+    let late = rig.invoke(watchdog, 600_000).await;
+    assert_eq!(outcomes(&late), [Outcome::Finished]);
+}
+
+/// The continuation is lost, and the run it went to died holding a lease
+/// (the `runs`-th in a row to stop before a checkpoint) that has now
+/// expired. Returns that run's watchdog message.
+async fn died_holding_the_lease(rig: &Rig, job: &ImportJob, runs: u32) -> Value {
     let _lost = rig.due_messages(1).await;
     let mut died = rig.job(&job.id).await;
     let handed = died.lease.clone().map(|l| l.token);
-    let dead = Lease::new(contacts::model::now() - chrono::TimeDelta::seconds(1));
+    let dead = Lease {
+        runs,
+        ..Lease::new(contacts::model::now() - chrono::TimeDelta::seconds(1))
+    };
     died.lease = Some(dead.clone());
     assert!(
         rig.store
@@ -512,18 +525,27 @@ async fn a_watchdog_resumes_an_import_whose_invocation_died() {
             .await
             .expect("hand over")
     );
-    let watchdog = json!({"Records": [{
+    json!({"Records": [{
         "messageId": "watchdog",
         "body": json!({"workspace": WS, "import_id": job.id, "lease": dead.token}).to_string(),
         "attributes": {"ApproximateReceiveCount": "1"},
         "messageAttributes": {},
         "eventSource": "aws:sqs",
-    }]});
-    let handled = rig.invoke(watchdog.clone(), 600_000).await;
-    assert_eq!(outcomes(&handled), [Outcome::Completed]);
-    assert_eq!(rig.external_ids().await.len(), 4);
-    let late = rig.invoke(watchdog, 600_000).await;
-    assert_eq!(outcomes(&late), [Outcome::Finished]);
+    }]})
+}
+
+/// Three runs in a row that died before a checkpoint (killed at their
+/// deadline, out of memory): the third one's watchdog fails the import.
+#[tokio::test]
+async fn three_runs_in_a_row_that_die_fail_the_import() {
+    let rig = Rig::start(2).await;
+    let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=4).await;
+    let watchdog = died_holding_the_lease(&rig, &job, 3).await;
+    let handled = rig.invoke(watchdog, 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Failed]);
+    let failed = rig.job(&job.id).await;
+    assert!(failed.failure.unwrap_or_default().contains("3 times"));
+    assert_eq!(rig.external_ids().await.len(), 2, "the first batch is kept");
 }
 
 #[tokio::test]

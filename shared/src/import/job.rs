@@ -157,6 +157,10 @@ pub struct Checkpoint {
 pub struct Lease {
     pub token: String,
     pub until: DateTime<Utc>,
+    /// Runs in a row that took the import over without one handing it on
+    /// from a checkpoint (0 for a lease handed on).
+    #[serde(default)]
+    pub runs: u32,
 }
 
 impl Lease {
@@ -165,6 +169,15 @@ impl Lease {
         Self {
             token: ulid::Ulid::new().to_string(),
             until,
+            runs: 0,
+        }
+    }
+
+    /// The lease of a run that takes over from `held` (none: the first run).
+    pub fn after(held: Option<&Lease>, until: DateTime<Utc>) -> Self {
+        Self {
+            runs: held.map_or(0, |l| l.runs) + 1,
+            ..Self::new(until)
         }
     }
 

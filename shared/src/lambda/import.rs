@@ -13,8 +13,9 @@
 //!   stops at a checkpoint and hands the lease to a continuation message;
 //!   a watchdog message, sent before the run with the run's own lease,
 //!   takes over if the invocation dies without handing over.
-//! - A continuation delivered more than [`ATTEMPTS`] times fails the import
-//!   with its reason; nothing is removed.
+//! - An import whose last [`ATTEMPTS`] runs all stopped before a checkpoint
+//!   (an invocation killed, an error; counted on the lease, and by a
+//!   message's deliveries) fails with that reason; nothing is removed.
 
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,7 @@ use crate::import::settings::{ImportSettings, parse_settings};
 use crate::import::{Budget, Runner};
 use crate::model::{WorkspaceId, now};
 
-/// How many times a continuation is tried before its import fails.
+/// How many runs in a row may stop before a checkpoint before the import fails.
 pub const ATTEMPTS: u32 = 3;
 /// How long a lease outlives its invocation's deadline.
 const LEASE_SLACK: Duration = Duration::from_secs(5);
@@ -322,17 +323,12 @@ impl ImportFunction {
             .get("ApproximateReceiveCount")
             .and_then(|n| n.parse::<u32>().ok())
             .unwrap_or(1);
-        if attempts > ATTEMPTS {
-            let mut failed = job.clone();
-            failed.lease = None;
-            failed.fail(format!(
-                "the import stopped {ATTEMPTS} times in a row before its next checkpoint; \
-                 rows already imported are kept and nothing was removed: import the same \
-                 file again with the same settings to complete it"
-            ));
-            store.hand_over(&failed, Some(&lease.token)).await?;
-            return handled(Outcome::Failed);
-        }
+        // A message whose handling failed before it took the lease comes
+        // back with the same lease: count it as a run that died.
+        let lease = Lease {
+            runs: lease.runs.max(attempts.saturating_sub(1)),
+            ..lease
+        };
         self.take_and_run(job, Some(lease), deadline).await
     }
 
@@ -358,18 +354,21 @@ impl ImportFunction {
         if held.as_ref().is_some_and(|l| !l.expired(now())) {
             return handled(Outcome::Running);
         }
-        let mine = Lease::new(deadline.at + to_delta(LEASE_SLACK));
-        job.lease = Some(mine.clone());
-        if job.status == ImportStatus::WaitingForUpload {
-            job.status = ImportStatus::Queued;
+        let from = held.as_ref().map(|l| l.token.as_str());
+        if held.as_ref().is_some_and(|l| l.runs >= ATTEMPTS) {
+            // That many runs died before reaching a checkpoint.
+            job.lease = None;
+            job.fail(format!(
+                "the import stopped {ATTEMPTS} times in a row before its next checkpoint; \
+                 rows already imported are kept and nothing was removed: import the same \
+                 file again with the same settings to complete it"
+            ));
+            store.hand_over(&job, from).await?;
+            return handled(Outcome::Failed);
         }
-        if !store
-            .hand_over(&job, held.as_ref().map(|l| l.token.as_str()))
-            .await?
-        {
-            return handled(Outcome::Running);
-        }
-        let workspace = job.workspace_id()?;
+        let mine = Lease::after(held.as_ref(), deadline.at + to_delta(LEASE_SLACK));
+        // The watchdog goes first: should this invocation die at any point
+        // after taking the lease, it takes over.
         let watchdog = Continuation {
             workspace: job.workspace.clone(),
             import_id: job.id.clone(),
@@ -377,6 +376,14 @@ impl ImportFunction {
         };
         let wait = (mine.until - now()).to_std().unwrap_or_default();
         self.queue.send(&watchdog, wait).await?;
+        job.lease = Some(mine.clone());
+        if job.status == ImportStatus::WaitingForUpload {
+            job.status = ImportStatus::Queued;
+        }
+        if !store.hand_over(&job, from).await? {
+            return handled(Outcome::Running);
+        }
+        let workspace = job.workspace_id()?;
 
         let budget = Budget {
             deadline: Some(
