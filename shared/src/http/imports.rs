@@ -201,10 +201,16 @@ pub struct PreviewRequest {
     pub import_id: String,
 }
 
+/// The first bytes of a CSV file (up to 1 MiB) as they are: any bytes are
+/// a file to preview, well formed or not.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvBytes(Bytes);
+
 /// What to preview: the first bytes of a file (`text/csv`), or an uploaded
 /// import (`application/json`).
 pub enum PreviewInput {
-    Bytes(Bytes),
+    Csv(CsvBytes),
     Import(PreviewRequest),
 }
 
@@ -226,7 +232,7 @@ impl<S: Send + Sync> FromRequest<S> for PreviewInput {
             .map_err(|_| Error::BodyTooLarge {
                 limit: preview::MAX_BYTES,
             })?;
-        Ok(Self::Bytes(bytes))
+        Ok(Self::Csv(CsvBytes(bytes)))
     }
 }
 
@@ -237,7 +243,7 @@ impl<S: Send + Sync> FromRequest<S> for PreviewInput {
 #[utoipa::path(
     post, path = "/v1/imports/preview", operation_id = "previewImport", tag = "imports",
     request_body(content(
-        (String = "text/csv"),
+        (CsvBytes = "text/csv"),
         (PreviewRequest = "application/json"),
     )),
     responses(
@@ -252,7 +258,7 @@ pub async fn preview(
 ) -> Result<Json<Preview>> {
     let catalog = Catalog::load(&state, &workspace).await?;
     let (bytes, complete, settings) = match input {
-        PreviewInput::Bytes(bytes) => (bytes.to_vec(), true, ImportSettings::default()),
+        PreviewInput::Csv(CsvBytes(bytes)) => (bytes.to_vec(), true, ImportSettings::default()),
         PreviewInput::Import(request) => {
             let job = load(&state, &workspace, &import_id(&request.import_id)?).await?;
             let ports = state.import_ports()?;
