@@ -204,6 +204,18 @@ impl Rig {
         }
     }
 
+    /// The first name of the contact holding `external_id`.
+    async fn first_name(&self, external_id: &str) -> Option<String> {
+        let id = contacts::model::ExternalId::parse(external_id).expect("id");
+        let contact = self
+            .store
+            .get_by_external_id(&self.ws(), &id)
+            .await
+            .expect("read")
+            .expect("a contact holds it");
+        contact.first_name.map(|name| name.to_string())
+    }
+
     async fn external_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .contacts()
@@ -357,19 +369,7 @@ async fn a_bucket_drop_takes_its_sidecar_or_safe_defaults_and_a_bad_sidecar_fail
         (2, 1),
         "new contacts only"
     );
-    let kept = rig
-        .store
-        .get_by_external_id(
-            &rig.ws(),
-            &contacts::model::ExternalId::parse("x-001").expect("id"),
-        )
-        .await
-        .expect("read")
-        .expect("kept");
-    assert_eq!(
-        kept.first_name.map(|n| n.to_string()).as_deref(),
-        Some("Kept")
-    );
+    assert_eq!(rig.first_name("x-001").await.as_deref(), Some("Kept"));
     let listed = rig
         .store
         .imports(&rig.ws(), &PageRequest::first(10))
@@ -404,19 +404,7 @@ async fn a_bucket_drop_takes_its_sidecar_or_safe_defaults_and_a_bad_sidecar_fail
         "the sidecar's settings"
     );
     assert_eq!(job.counts.updated, 1);
-    let updated = rig
-        .store
-        .get_by_external_id(
-            &rig.ws(),
-            &contacts::model::ExternalId::parse("x-001").expect("id"),
-        )
-        .await
-        .expect("read")
-        .expect("there");
-    assert_eq!(
-        updated.first_name.map(|n| n.to_string()).as_deref(),
-        Some("Updated")
-    );
+    assert_eq!(rig.first_name("x-001").await.as_deref(), Some("Updated"));
 
     let bad = format!("imports/{WS}/bad.csv");
     rig.put(

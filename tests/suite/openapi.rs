@@ -86,12 +86,7 @@ async fn the_document_lists_every_operation_with_its_schemas() {
 #[tokio::test]
 async fn every_operation_has_its_own_operation_id() {
     let server = Server::start().await;
-    let doc: Value = reqwest::get(server.url("/openapi.json"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc = document(&server).await;
     let mut ids = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
@@ -118,12 +113,7 @@ async fn every_operation_has_its_own_operation_id() {
 #[tokio::test]
 async fn create_responses_link_to_the_operations_that_take_their_ids() {
     let server = Server::start().await;
-    let doc: Value = reqwest::get(server.url("/openapi.json"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc = document(&server).await;
     let mut operations = std::collections::HashMap::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("path item") {
@@ -195,4 +185,14 @@ async fn create_responses_link_to_the_operations_that_take_their_ids() {
             );
         }
     }
+}
+
+/// The document the server serves.
+async fn document(server: &Server) -> Value {
+    reqwest::get(server.url("/openapi.json"))
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json")
 }

@@ -53,6 +53,23 @@ pub struct Handled {
     pub outcome: Outcome,
 }
 
+impl Handled {
+    fn of(import: &ImportId, outcome: Outcome) -> Self {
+        Self {
+            import_id: Some(import.clone()),
+            outcome,
+        }
+    }
+
+    /// An outcome with no import to name.
+    fn unnamed(outcome: Outcome) -> Self {
+        Self {
+            import_id: None,
+            outcome,
+        }
+    }
+}
+
 /// The outcomes of one record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -161,10 +178,7 @@ impl ImportFunction {
 
     /// An object was created under `imports/`.
     async fn upload(&self, object: CreatedObject, deadline: Deadline) -> Result<Handled> {
-        let ignored = Handled {
-            import_id: None,
-            outcome: Outcome::Ignored,
-        };
+        let ignored = Handled::unnamed(Outcome::Ignored);
         let key = match object.key {
             Ok(key) => key,
             Err(reason) => {
@@ -191,10 +205,7 @@ impl ImportFunction {
                     key = key.as_ref(),
                     "the uploaded version is no longer there"
                 );
-                return Ok(Handled {
-                    import_id: None,
-                    outcome: Outcome::Stale,
-                });
+                return Ok(Handled::unnamed(Outcome::Stale));
             }
         };
         let workspace = &upload.workspace;
@@ -214,27 +225,18 @@ impl ImportFunction {
             None => {
                 let job = self.dropped(&upload, holder.clone()).await?;
                 if job.status == ImportStatus::Failed {
-                    return Ok(Handled {
-                        import_id: Some(job.id),
-                        outcome: Outcome::Failed,
-                    });
+                    return Ok(Handled::of(&job.id, Outcome::Failed));
                 }
                 job
             }
         };
         if job.status.is_finished() {
-            return Ok(Handled {
-                import_id: Some(job.id),
-                outcome: Outcome::Finished,
-            });
+            return Ok(Handled::of(&job.id, Outcome::Finished));
         }
         if job.lease.is_some() {
             // A repeated delivery: the run this upload started (or its
             // watchdog, should it die) carries the import on.
-            return Ok(Handled {
-                import_id: Some(job.id),
-                outcome: Outcome::Running,
-            });
+            return Ok(Handled::of(&job.id, Outcome::Running));
         }
         let mut job = job;
         // The run reads exactly the version the event announced.
@@ -289,17 +291,9 @@ impl ImportFunction {
         let body = message.body.as_deref().unwrap_or_default();
         let Ok(continuation) = serde_json::from_str::<Continuation>(body) else {
             tracing::error!(body, "a continuation message is not one");
-            return Ok(Handled {
-                import_id: None,
-                outcome: Outcome::Ignored,
-            });
+            return Ok(Handled::unnamed(Outcome::Ignored));
         };
-        let handled = |outcome| {
-            Ok(Handled {
-                import_id: Some(continuation.import_id.clone()),
-                outcome,
-            })
-        };
+        let handled = |outcome| Ok(Handled::of(&continuation.import_id, outcome));
         let workspace = WorkspaceId::parse(&continuation.workspace)?;
         let store = &self.runner.ports().store;
         let Some(job) = store.import(&workspace, &continuation.import_id).await? else {
@@ -342,12 +336,7 @@ impl ImportFunction {
     ) -> Result<Handled> {
         let store = &self.runner.ports().store;
         let id = job.id.clone();
-        let handled = |outcome| {
-            Ok(Handled {
-                import_id: Some(id.clone()),
-                outcome,
-            })
-        };
+        let handled = |outcome| Ok(Handled::of(&id, outcome));
         if job.status.is_finished() {
             return handled(Outcome::Finished);
         }

@@ -15,7 +15,7 @@
 //! counts it moved, once it is older than [`ORPHAN_AGE`]: longer than any
 //! run, so never under a run that is still going to write the contact.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{StreamExt, stream};
@@ -24,7 +24,7 @@ use super::DynamoStore;
 use super::imports::put_request;
 use super::items::{self, Item};
 use crate::error::{Error, Result};
-use crate::model::{ExternalId, MessagingId, WorkspaceId, now};
+use crate::model::{Contact, ExternalId, MessagingId, WorkspaceId, now};
 use crate::store::NewRecord;
 
 /// DynamoDB's limit on writes in one transaction.
@@ -36,20 +36,26 @@ const GUARD_ATTEMPTS: usize = 4;
 /// How old a guard without its contact must be to be freed.
 pub(super) const ORPHAN_AGE: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// The counter shards `records` move, summed: usage, and a list's members.
+/// The counter shards one contact moves, each with a name: its usage shard,
+/// and a member shard per list.
+fn contact_counters(workspace: &WorkspaceId, contact: &Contact) -> Vec<(String, Item)> {
+    let shard = items::shard_of(&contact.messaging_id);
+    std::iter::once((format!("U{shard}"), items::usage_key(workspace, shard)))
+        .chain(contact.lists.iter().map(|list| {
+            (
+                format!("L{list}#{shard}"),
+                items::member_count_key(workspace, list, shard),
+            )
+        }))
+        .collect()
+}
+
+/// The counter shards `records` move, summed.
 fn counters(workspace: &WorkspaceId, records: &[&NewRecord]) -> BTreeMap<String, (Item, i64)> {
     let mut counters: BTreeMap<String, (Item, i64)> = BTreeMap::new();
     for (contact, _) in records {
-        let shard = items::shard_of(&contact.messaging_id);
-        counters
-            .entry(format!("U{shard}"))
-            .or_insert_with(|| (items::usage_key(workspace, shard), 0))
-            .1 += 1;
-        for list in &contact.lists {
-            counters
-                .entry(format!("L{list}#{shard}"))
-                .or_insert_with(|| (items::member_count_key(workspace, list, shard), 0))
-                .1 += 1;
+        for (name, key) in contact_counters(workspace, contact) {
+            counters.entry(name).or_insert((key, 0)).1 += 1;
         }
     }
     counters
@@ -59,15 +65,24 @@ fn counters(workspace: &WorkspaceId, records: &[&NewRecord]) -> BTreeMap<String,
 /// counters fit one transaction.
 fn groups<'a>(workspace: &WorkspaceId, records: Vec<&'a NewRecord>) -> Vec<Vec<&'a NewRecord>> {
     let mut groups: Vec<Vec<&NewRecord>> = Vec::new();
+    // The counters the last group moves.
+    let mut moved: HashSet<String> = HashSet::new();
     for record in records {
-        let fits = groups.last().is_some_and(|group| {
-            let mut with = group.clone();
-            with.push(record);
-            with.len() + counters(workspace, &with).len() <= TRANSACTION_WRITES
-        });
-        match groups.last_mut() {
-            Some(group) if fits => group.push(record),
-            _ => groups.push(vec![record]),
+        let names: Vec<String> = contact_counters(workspace, &record.0)
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let new = names.iter().filter(|name| !moved.contains(*name)).count();
+        let fits = groups
+            .last()
+            .is_some_and(|group| group.len() + 1 + moved.len() + new <= TRANSACTION_WRITES);
+        if !fits {
+            groups.push(Vec::new());
+            moved.clear();
+        }
+        moved.extend(names);
+        if let Some(group) = groups.last_mut() {
+            group.push(record);
         }
     }
     groups
