@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::export::ExportJob;
+use crate::export::service::Launcher;
 use crate::http::auth::WorkspaceResolver;
 use crate::import::queue::ImportQueue;
+use crate::jobs::JobStore;
 use crate::store::imports::ImportStore;
 use crate::store::objects::ObjectStore;
 use crate::store::{ContactStore, ListStore, SchemaStore};
@@ -21,6 +24,17 @@ pub struct AppState {
     pub usage_limit: Option<u64>,
     /// Imports, where this deployment serves them.
     pub imports: Option<ImportPorts>,
+    /// Exports, where this deployment serves them.
+    pub exports: Option<ExportPorts>,
+}
+
+/// What exports need beyond the contact stores.
+#[derive(Clone)]
+pub struct ExportPorts {
+    pub store: Arc<dyn JobStore<ExportJob>>,
+    pub objects: Arc<dyn ObjectStore>,
+    /// Starts a new export's first run.
+    pub launcher: Arc<dyn Launcher>,
 }
 
 /// What imports need beyond the contact stores.
@@ -47,6 +61,7 @@ impl AppState {
             auth,
             usage_limit,
             imports: None,
+            exports: None,
         }
     }
 
@@ -70,6 +85,21 @@ impl AppState {
             ports.queue = Some(queue);
         }
         self
+    }
+
+    /// The same state serving exports through `ports`.
+    pub fn with_exports(mut self, ports: ExportPorts) -> Self {
+        self.exports = Some(ports);
+        self
+    }
+
+    /// The export ports, or an error where exports are not served.
+    pub fn export_ports(&self) -> Result<&ExportPorts> {
+        self.exports.as_ref().ok_or_else(|| {
+            Error::Unexpected(anyhow::anyhow!(
+                "exports are not configured in this deployment"
+            ))
+        })
     }
 
     /// The import ports, or an error where imports are not served.

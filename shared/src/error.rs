@@ -49,6 +49,9 @@ pub enum Error {
     /// No import with this ID exists in the workspace.
     #[error("no import has ID {0}")]
     ImportNotFound(String),
+    /// No export with this ID exists in the workspace.
+    #[error("no export has ID {0}")]
+    ExportNotFound(String),
     /// No custom attribute has this name in the workspace.
     #[error("no custom attribute is named {0:?}")]
     AttributeNotFound(String),

@@ -5,8 +5,10 @@
 pub mod app;
 pub mod catalog;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod import;
+pub mod jobs;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod local;
@@ -15,5 +17,5 @@ pub mod query;
 pub mod service;
 pub mod store;
 
-pub use app::{AppState, ImportPorts};
+pub use app::{AppState, ExportPorts, ImportPorts};
 pub use error::{Error, FieldError, Result};

@@ -11,12 +11,17 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::AppState;
+use crate::ExportPorts;
+use crate::export::queue::ExportQueue;
+use crate::export::{ExportJob, ExportRunner};
 use crate::http::auth::BearerTokens;
 use crate::import::queue::ImportQueue;
 use crate::import::{Budget, Runner};
+use crate::jobs::JobStore;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::folder::FolderStore;
 use crate::store::imports::ImportStore;
+use crate::store::objects::ObjectStore;
 
 /// The token that works when `CONTACTS_TOKENS` is not set.
 pub const DEV_TOKEN: &str = "dev-token";
@@ -43,6 +48,8 @@ pub struct LocalConfig {
     /// How much one import run may do before it stops at a checkpoint (the
     /// next start of the server continues it); unlimited by default.
     pub import_budget: Budget,
+    /// The same for exports (counted in batches read).
+    pub export_budget: Budget,
 }
 
 /// Rows an import commits at a time unless configured otherwise.
@@ -97,6 +104,7 @@ impl LocalConfig {
                 .transpose()?
                 .unwrap_or(crate::import::csvfile::MAX_BYTES),
             import_budget: Budget::default(),
+            export_budget: Budget::default(),
         })
     }
 }
@@ -105,7 +113,7 @@ impl LocalConfig {
 pub struct LocalServer {
     listener: TcpListener,
     router: axum::Router,
-    queue: Option<ImportQueue>,
+    queues: Option<(ImportQueue, ExportQueue)>,
 }
 
 impl LocalServer {
@@ -123,36 +131,51 @@ impl LocalServer {
 
     /// Binds `config.addr` to serve every router over `state`, with the
     /// embedded object store's files under `data_dir/objects`, and imports
-    /// through `imports` (run in this process; unfinished ones resume now).
-    pub async fn bind_state(
+    /// and exports kept in `jobs` (run in this process; unfinished ones
+    /// resume now).
+    pub async fn bind_state<S>(
         config: &LocalConfig,
         state: AppState,
-        imports: Option<Arc<dyn ImportStore>>,
-    ) -> anyhow::Result<Self> {
+        jobs: Option<Arc<S>>,
+    ) -> anyhow::Result<Self>
+    where
+        S: ImportStore + JobStore<ExportJob> + 'static,
+    {
         let addr = config.addr;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("listening on {addr}"))?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let objects = FolderStore::open(&config.data_dir.join("objects"), base_url)?;
-        let (state, queue) = match imports {
-            Some(imports) => {
-                let state = state.with_imports(imports, Arc::new(objects.clone()));
+        let (state, queues) = match jobs {
+            Some(jobs) => {
+                let objects: Arc<dyn ObjectStore> = Arc::new(objects.clone());
+                let exports = ExportQueue::new(
+                    ExportRunner::new(state.clone(), jobs.clone(), objects.clone()),
+                    config.export_budget.clone(),
+                );
+                let state = state
+                    .with_imports(jobs.clone(), objects.clone())
+                    .with_exports(ExportPorts {
+                        store: jobs,
+                        objects,
+                        launcher: Arc::new(exports.clone()),
+                    });
                 let runner = Runner::new(state.clone(), config.import_batch_rows)?
                     .with_max_bytes(config.import_max_bytes);
-                let queue = ImportQueue::new(runner, config.import_budget.clone());
-                let resumed = queue.resume().await?;
+                let imports = ImportQueue::new(runner, config.import_budget.clone());
+                let resumed = imports.resume().await? + exports.resume().await?;
                 if resumed > 0 {
-                    tracing::info!(resumed, "resuming unfinished imports");
+                    tracing::info!(resumed, "resuming unfinished imports and exports");
                 }
-                (state.with_queue(queue.clone()), Some(queue))
+                (state.with_queue(imports.clone()), Some((imports, exports)))
             }
             None => (state, None),
         };
         Ok(Self {
             listener,
             router: crate::http::local_router(state, objects),
-            queue,
+            queues,
         })
     }
 
@@ -169,8 +192,8 @@ impl LocalServer {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await?;
-        if let Some(queue) = self.queue {
-            queue.stop().await;
+        if let Some((imports, exports)) = self.queues {
+            tokio::join!(imports.stop(), exports.stop());
         }
         Ok(())
     }
@@ -186,7 +209,6 @@ pub async fn import_file(
     settings: Option<&Path>,
     file: &Path,
 ) -> anyhow::Result<ImportJob> {
-    use crate::store::objects::ObjectStore;
     let settings = match settings {
         Some(path) => {
             let json = std::fs::read(path)

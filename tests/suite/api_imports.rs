@@ -12,7 +12,7 @@ use crate::support::{BETA, Server, contact, expect_problem, problem_fields, send
 
 /// Starts an import with `settings`, uploads `csv` through its link, and
 /// waits until it has finished (or, with `until_running`, stopped running).
-async fn import(server: &Server, settings: Value, csv: &[u8]) -> Value {
+pub(crate) async fn import(server: &Server, settings: Value, csv: &[u8]) -> Value {
     let id = upload(server, settings, csv).await;
     finished(server, &id).await
 }
@@ -78,7 +78,7 @@ async fn by_external_id(server: &Server, external_id: &str) -> Option<Value> {
 
 /// Every contact of `alpha`, by External ID, without the fields the system
 /// assigns (IDs, times, versions).
-async fn snapshot(server: &Server) -> Vec<Value> {
+pub(crate) async fn snapshot(server: &Server) -> Vec<Value> {
     let mut all = Vec::new();
     let mut cursor = String::new();
     loop {

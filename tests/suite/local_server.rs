@@ -123,7 +123,7 @@ async fn object_links_are_served_with_their_limits() {
         .expect("put");
     assert_eq!(response.status(), StatusCode::OK);
     let get = store
-        .presign_get(&key, Duration::from_secs(60))
+        .presign_get(&key, Duration::from_secs(60), None)
         .await
         .expect("link");
     let response = http.get(&get.url).send().await.expect("get");

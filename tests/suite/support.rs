@@ -61,6 +61,7 @@ impl Server {
             usage_limit: limit,
             import_batch_rows: batch_rows,
             import_max_bytes: contacts::import::csvfile::MAX_BYTES,
+            export_budget: Default::default(),
             import_budget: contacts::import::Budget {
                 batches: stop_after,
                 ..Default::default()

@@ -6,6 +6,7 @@ pub mod auth;
 mod consent;
 mod contacts;
 pub mod dto;
+mod exports;
 mod extract;
 mod imports;
 mod listing;
@@ -54,6 +55,11 @@ pub fn imports_router(state: AppState) -> Router {
     serve(import_routes(), state)
 }
 
+/// Exports: start, follow (with a fresh download link), list.
+pub fn exports_router(state: AppState) -> Router {
+    serve(export_routes(), state)
+}
+
 /// Every route on one router, with the OpenAPI document at `/openapi.json`
 /// and the links of the embedded object store at `/objects/...` (an upload
 /// to an import's CSV key queues that import).
@@ -64,6 +70,7 @@ pub fn local_router(state: AppState, objects: FolderStore) -> Router {
         .merge(listing_routes())
         .merge(workspace_routes())
         .merge(import_routes())
+        .merge(export_routes())
         .route("/openapi.json", get(openapi::document))
         .nest_service("/objects", objects::router(objects, queue));
     serve(routes, state)
@@ -77,6 +84,12 @@ fn import_routes() -> Router<AppState> {
             "/v1/imports/preview",
             post(imports::preview).layer(DefaultBodyLimit::max(crate::import::preview::MAX_BYTES)),
         )
+}
+
+fn export_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/exports", post(exports::create).get(exports::list))
+        .route("/v1/exports/{export_id}", get(exports::get))
 }
 
 fn contact_routes() -> Router<AppState> {

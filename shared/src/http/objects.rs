@@ -15,7 +15,7 @@ use super::extract::{PathParams, QueryPairs};
 use crate::error::{Error, Result};
 use crate::import::queue::ImportQueue;
 use crate::store::folder::FolderStore;
-use crate::store::objects::{ObjectKey, ObjectStore};
+use crate::store::objects::{ObjectKey, ObjectStore, attachment};
 
 /// The link routes, to be nested at `/objects`; a completed upload of an
 /// import's CSV is handed to `queue`.
@@ -68,23 +68,29 @@ pub async fn download(
     PathParams(raw_key): PathParams<String>,
     QueryPairs(query): QueryPairs,
 ) -> Result<Response> {
-    let key = verified(&store, "GET", &raw_key, &query, "")?;
+    let file_name = query
+        .iter()
+        .find(|(k, _)| k == "filename")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let key = verified(&store, "GET", &raw_key, &query, &file_name)?;
     let reader = store
         .get(&key)
         .await?
         .ok_or_else(|| Error::RouteNotFound(raw_key.clone()))?;
-    let name = raw_key
-        .rsplit('/')
-        .next()
-        .unwrap_or("download")
-        .replace('"', "");
+    let name = match file_name.as_str() {
+        "" => raw_key.rsplit('/').next().unwrap_or("download"),
+        given => given,
+    };
+    let content_type = if name.ends_with(".csv") {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/octet-stream"
+    };
     Ok((
         [
-            (CONTENT_TYPE, "application/octet-stream".to_owned()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ),
+            (CONTENT_TYPE, content_type.to_owned()),
+            (CONTENT_DISPOSITION, attachment(name)),
         ],
         Body::from_stream(ReaderStream::new(reader)),
     )

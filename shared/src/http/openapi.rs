@@ -6,12 +6,12 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
-use super::{attributes, consent, contacts, imports, listing, lists, settings};
+use super::{attributes, consent, contacts, exports, imports, listing, lists, settings};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Contacts API", description = "All Contacts: contacts, their consent, custom attributes, lists and table settings."),
+    info(title = "Contacts API", description = "All Contacts: contacts, their consent, custom attributes, lists, table settings, CSV imports and exports."),
     paths(
         contacts::create, contacts::get, contacts::edit, contacts::delete, contacts::lists,
         consent::put, consent::history,
@@ -21,6 +21,7 @@ use super::{attributes, consent, contacts, imports, listing, lists, settings};
         lists::members, lists::add_members, lists::remove_member,
         settings::get, settings::put,
         imports::create, imports::get, imports::list, imports::preview,
+        exports::create, exports::get, exports::list,
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),

@@ -55,6 +55,11 @@ impl Error {
                 "import-not-found",
                 "Import not found",
             ),
+            Error::ExportNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "export-not-found",
+                "Export not found",
+            ),
             Error::AttributeNotFound(_) => (
                 StatusCode::NOT_FOUND,
                 "attribute-not-found",

@@ -18,17 +18,7 @@ impl ImportId {
     /// A new, never-before-issued import ID, greater than every ID this
     /// process issued before (so imports list in the order they were made).
     pub fn generate() -> Self {
-        static GENERATOR: std::sync::LazyLock<std::sync::Mutex<ulid::Generator>> =
-            std::sync::LazyLock::new(|| std::sync::Mutex::new(ulid::Generator::new()));
-        let next = GENERATOR
-            .lock()
-            .ok()
-            .and_then(|mut generator| generator.generate().ok());
-        match next {
-            Some(id) => Self(id.to_string()),
-            // The random part overflowed within one millisecond: start afresh.
-            None => Self(ulid::Ulid::new().to_string()),
-        }
+        Self(crate::jobs::next_ulid())
     }
 
     /// Checks that `raw` has the form of an import ID.
@@ -149,43 +139,7 @@ pub struct Checkpoint {
     pub version: Option<String>,
 }
 
-/// Who may run an import now: the holder of `token`, until `until`. A run
-/// ends before its lease does, so an expired lease has no live holder; a
-/// lease handed to a continuation is released at once (`until` = the
-/// moment of handing over) for the bearer of its token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Lease {
-    pub token: String,
-    pub until: DateTime<Utc>,
-    /// Runs in a row that took the import over without one handing it on
-    /// from a checkpoint (0 for a lease handed on).
-    #[serde(default)]
-    pub runs: u32,
-}
-
-impl Lease {
-    /// A new lease, with a token never issued before.
-    pub fn new(until: DateTime<Utc>) -> Self {
-        Self {
-            token: ulid::Ulid::new().to_string(),
-            until,
-            runs: 0,
-        }
-    }
-
-    /// The lease of a run that takes over from `held` (none: the first run).
-    pub fn after(held: Option<&Lease>, until: DateTime<Utc>) -> Self {
-        Self {
-            runs: held.map_or(0, |l| l.runs) + 1,
-            ..Self::new(until)
-        }
-    }
-
-    /// Whether `now` is past it.
-    pub fn expired(&self, now: DateTime<Utc>) -> bool {
-        self.until <= now
-    }
-}
+pub use crate::jobs::Lease;
 
 /// One import of one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -275,6 +229,26 @@ impl ImportJob {
         self.status = ImportStatus::Failed;
         self.failure = Some(reason.into());
         self.finished_at = Some(crate::model::now());
+    }
+}
+
+impl crate::jobs::JobDocument for ImportJob {
+    const KIND: crate::jobs::JobKind = crate::jobs::JobKind::Import;
+
+    fn workspace(&self) -> &str {
+        &self.workspace
+    }
+
+    fn id(&self) -> &str {
+        self.id.as_ref()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.status.is_finished()
+    }
+
+    fn lease_token(&self) -> Option<&str> {
+        self.lease.as_ref().map(|l| l.token.as_str())
     }
 }
 

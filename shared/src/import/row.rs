@@ -84,12 +84,14 @@ impl Row {
 }
 
 /// A cell as read: surrounding spaces trimmed, and the `'` that exports put
-/// before `=`, `+`, `-` or `@` (so spreadsheets don't run formulas) removed.
+/// before a cell a spreadsheet would run (`=`, `+`, `-`, `@`, tab, CR) or
+/// before a leading `'` removed.
 pub fn cell_text(raw: &str) -> &str {
     let text = raw.trim();
-    match text.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
-        _ => text,
+    if crate::export::cells::is_escaped(text) {
+        &text[1..]
+    } else {
+        text
     }
 }
 

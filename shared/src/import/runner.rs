@@ -3,10 +3,6 @@
 //! says, writes the error CSV. Whatever stops a run, the next one continues
 //! exactly where the last commit left off.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
-
 use futures::TryFutureExt;
 use tokio::io::AsyncReadExt;
 
@@ -20,21 +16,10 @@ use super::row::Row;
 use super::settings::{ChosenTarget, Rules};
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
+pub use crate::jobs::Budget;
 use crate::model::{AttributeId, ConsentSource, WorkspaceId, now};
 use crate::store::imports::Commit;
 use crate::{AppState, ImportPorts};
-
-/// How much one run may do before it stops at a checkpoint (the rest is
-/// left for the next run).
-#[derive(Debug, Clone, Default)]
-pub struct Budget {
-    /// Stop once this moment has passed.
-    pub deadline: Option<Instant>,
-    /// Stop after committing this many batches.
-    pub batches: Option<u64>,
-    /// Stop once this is set (the process is shutting down).
-    pub stop: Option<Arc<AtomicBool>>,
-}
 
 /// Runs imports over the state's stores.
 #[derive(Clone)]
@@ -418,14 +403,7 @@ impl Run<'_> {
 
     /// Stops at this checkpoint if the budget is spent.
     fn spend(&self) -> Result<(), Stop> {
-        let late = self.budget.deadline.is_some_and(|d| Instant::now() >= d);
-        let done = self.budget.batches.is_some_and(|b| self.batches >= b);
-        let stopping = self
-            .budget
-            .stop
-            .as_ref()
-            .is_some_and(|stop| stop.load(Ordering::Relaxed));
-        if late || done || stopping {
+        if self.budget.spent(self.batches) {
             Err(Stop::Paused)
         } else {
             Ok(())

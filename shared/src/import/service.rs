@@ -63,5 +63,9 @@ pub async fn errors_link(state: &AppState, job: &ImportJob) -> Result<Option<Pre
     if objects.head(&key).await?.is_none() {
         return Ok(None);
     }
-    objects.presign_get(&key, ERRORS_LINK).await.map(Some)
+    let stem = job.file.name.strip_suffix(".csv").unwrap_or(&job.file.name);
+    objects
+        .presign_get(&key, ERRORS_LINK, Some(&format!("{stem}.errors.csv")))
+        .await
+        .map(Some)
 }

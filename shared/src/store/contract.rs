@@ -627,7 +627,47 @@ pub async fn exact_filters_and_combinations(store: &dyn ContactStore) {
                 "query {i} (limit {limit})"
             );
         }
+        let mut expected = expected.clone();
+        expected.sort();
+        assert_eq!(
+            scanned_ids(store, &w, query).await,
+            expected,
+            "scan, query {i}"
+        );
     }
+    assert!(
+        scanned_ids(store, &ws("empty"), &ContactQuery::default())
+            .await
+            .is_empty()
+    );
+}
+
+/// Every contact a scan yields, sorted; each must come once.
+async fn scanned_ids(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    query: &ContactQuery,
+) -> Vec<MessagingId> {
+    let mut ids = Vec::new();
+    let mut after = None;
+    for _ in 0..10_000 {
+        let found = store
+            .scan(workspace, query, after.as_ref(), 7)
+            .await
+            .expect("scan");
+        ids.extend(found.items.into_iter().map(|c| c.messaging_id));
+        match found.next_cursor {
+            Some(cursor) => after = Some(cursor),
+            None => {
+                let count = ids.len();
+                ids.sort();
+                ids.dedup();
+                assert_eq!(ids.len(), count, "a scan yields each contact once");
+                return ids;
+            }
+        }
+    }
+    panic!("the scan never ended");
 }
 
 /// `email[eq]` and `phone[eq]` find exactly the contacts with that address
@@ -1000,6 +1040,9 @@ pub async fn list_members_page_newest_first_with_filters(store: &dyn ContactStor
         .collect();
     assert!(!expected.is_empty());
     assert_eq!(all_ids(store, &w, &query, 4).await, ids_of(&expected));
+    let mut scanned = ids_of(&expected);
+    scanned.sort();
+    assert_eq!(scanned_ids(store, &w, &query).await, scanned, "scan");
     let query = ContactQuery {
         filters: vec![
             ContactFilter::Contains(TextField::Email, SearchText::parse("ann2").expect("t")),

@@ -14,7 +14,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use tokio::io::AsyncWriteExt;
 
-use super::objects::{ObjectInfo, ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
+use super::objects::{ObjectInfo, ObjectKey, ObjectReader, ObjectStore, PartUpload, PresignedUrl};
 use crate::error::{Error, Result};
 
 /// The file holding the key that signs links, in the store's folder.
@@ -90,17 +90,19 @@ impl FolderStore {
         mac
     }
 
+    /// A signed link; `claim` is the content type of an upload or the file
+    /// name of a download, signed with the rest.
     fn link(
         &self,
         method: &str,
         key: &ObjectKey,
-        content_type: &str,
+        claim: &str,
         expires_in: Duration,
     ) -> PresignedUrl {
         let expires_at = Utc::now() + chrono::Duration::from_std(expires_in).unwrap_or_default();
         let expires = expires_at.timestamp();
         let signature = hex::encode(
-            self.mac(method, key, expires, content_type)
+            self.mac(method, key, expires, claim)
                 .finalize()
                 .into_bytes(),
         );
@@ -110,27 +112,35 @@ impl FolderStore {
             .map(|segment| percent_encoding::utf8_percent_encode(segment, SEGMENT).to_string())
             .collect::<Vec<_>>()
             .join("/");
+        let file_name = if method == "GET" && !claim.is_empty() {
+            format!(
+                "&filename={}",
+                percent_encoding::utf8_percent_encode(claim, SEGMENT)
+            )
+        } else {
+            String::new()
+        };
         PresignedUrl {
             url: format!(
-                "{}/objects/{path}?expires={expires}&signature={signature}",
+                "{}/objects/{path}?expires={expires}&signature={signature}{file_name}",
                 self.base_url
             ),
             expires_at,
         }
     }
 
-    /// Checks a link's signature and expiry for `method` (and, for uploads,
-    /// the content type it was signed for).
+    /// Checks a link's signature and expiry for `method` (and the claim it
+    /// was signed with: an upload's content type, a download's file name).
     pub fn verify(
         &self,
         method: &str,
         key: &ObjectKey,
         expires: i64,
-        content_type: &str,
+        claim: &str,
         signature: &str,
     ) -> Result<(), LinkError> {
         let signature = hex::decode(signature).map_err(|_| LinkError::BadSignature)?;
-        self.mac(method, key, expires, content_type)
+        self.mac(method, key, expires, claim)
             .verify_slice(&signature)
             .map_err(|_| LinkError::BadSignature)?;
         if Utc::now().timestamp() > expires {
@@ -246,8 +256,13 @@ impl ObjectStore for FolderStore {
         }
     }
 
-    async fn presign_get(&self, key: &ObjectKey, expires_in: Duration) -> Result<PresignedUrl> {
-        Ok(self.link("GET", key, "", expires_in))
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        expires_in: Duration,
+        file_name: Option<&str>,
+    ) -> Result<PresignedUrl> {
+        Ok(self.link("GET", key, file_name.unwrap_or_default(), expires_in))
     }
 
     async fn presign_put(
@@ -257,5 +272,80 @@ impl ObjectStore for FolderStore {
         expires_in: Duration,
     ) -> Result<PresignedUrl> {
         Ok(self.link("PUT", key, content_type, expires_in))
+    }
+
+    async fn start_parts(&self, _key: &ObjectKey, _content_type: &str) -> Result<PartUpload> {
+        let upload = PartUpload {
+            id: ulid::Ulid::new().to_string(),
+            parts: Vec::new(),
+        };
+        tokio::fs::create_dir_all(self.parts_dir(&upload)?)
+            .await
+            .map_err(io("starting an upload"))?;
+        Ok(upload)
+    }
+
+    async fn put_part(
+        &self,
+        _key: &ObjectKey,
+        upload: &mut PartUpload,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        let dir = self.parts_dir(upload)?;
+        let tag = format!("{:05}", upload.parts.len() + 1);
+        let partial = dir.join(format!("{tag}.partial"));
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(io("writing a part"))?;
+        file.write_all(&bytes).await.map_err(io("writing a part"))?;
+        file.sync_all().await.map_err(io("writing a part"))?;
+        tokio::fs::rename(&partial, dir.join(&tag))
+            .await
+            .map_err(io("writing a part"))?;
+        upload.parts.push(tag);
+        Ok(())
+    }
+
+    async fn finish_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()> {
+        let dir = self.parts_dir(upload)?;
+        let whole = dir.join("whole");
+        let mut file = tokio::fs::File::create(&whole)
+            .await
+            .map_err(io("joining parts"))?;
+        for tag in &upload.parts {
+            let mut part = tokio::fs::File::open(dir.join(tag))
+                .await
+                .map_err(io("reading a part"))?;
+            tokio::io::copy(&mut part, &mut file)
+                .await
+                .map_err(io("joining parts"))?;
+        }
+        file.sync_all().await.map_err(io("joining parts"))?;
+        let target = self.path(key);
+        if let Some(parent) = target.parent() {
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(io("creating an object folder"))?;
+        }
+        tokio::fs::rename(&whole, &target)
+            .await
+            .map_err(io("storing an object"))?;
+        self.abort_parts(key, upload).await
+    }
+
+    async fn abort_parts(&self, _key: &ObjectKey, upload: &PartUpload) -> Result<()> {
+        match tokio::fs::remove_dir_all(self.parts_dir(upload)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("dropping an upload")(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl FolderStore {
+    /// Where the parts of an upload wait (its ID is a ULID this store made).
+    fn parts_dir(&self, upload: &PartUpload) -> Result<PathBuf> {
+        let id = ulid::Ulid::from_string(&upload.id)
+            .map_err(|_| anyhow::anyhow!("{:?} is not an upload of this store", upload.id))?;
+        Ok(self.root.join(PARTIAL).join(format!("{id}.parts")))
     }
 }

@@ -11,7 +11,7 @@ use crate::model::{
     AttributeDefinition, AttributeId, AttributeName, ConsentChange, Contact, ContactList,
     ExternalId, ListId, ListName, MessagingId, WorkspaceId,
 };
-use crate::query::{ContactQuery, Page, PageRequest};
+use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 
 #[cfg(feature = "contract")]
 pub mod contract;
@@ -91,6 +91,24 @@ pub trait ContactStore: Send + Sync {
         query: &ContactQuery,
         page: &PageRequest,
     ) -> Result<Page<Contact>>;
+
+    /// Every contact matching every filter, about `batch` at a time, in an
+    /// order of the store's choosing (for reading them all: exports). Start
+    /// with `after: None`, then pass each batch's `next_cursor` until it is
+    /// `None`; a batch may be short, even empty, and still have one.
+    async fn scan(
+        &self,
+        workspace: &WorkspaceId,
+        query: &ContactQuery,
+        after: Option<&Cursor>,
+        batch: usize,
+    ) -> Result<Page<Contact>> {
+        let page = PageRequest {
+            limit: batch.max(1),
+            cursor: after.cloned(),
+        };
+        self.list(workspace, query, &page).await
+    }
 
     /// How many contacts the workspace holds.
     async fn count(&self, workspace: &WorkspaceId) -> Result<u64>;

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::store::objects::{ObjectKey, ObjectReader, ObjectStore};
+use crate::store::objects::{MIN_PART, ObjectKey, ObjectReader, ObjectStore};
 
 /// Declares one `#[tokio::test]` per object-store check, each on a fresh
 /// store from `$open` (an async fn whose result derefs to an [`ObjectStore`]).
@@ -18,7 +18,9 @@ macro_rules! object_store_contract_tests {
             missing_and_deleted_objects_are_none,
             presigned_links_upload_and_download,
             a_tampered_or_expired_link_is_refused,
-            reads_resume_from_an_offset_of_one_version
+            reads_resume_from_an_offset_of_one_version,
+            parts_become_the_object_once_finished,
+            a_download_link_names_its_file
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -157,7 +159,7 @@ pub async fn presigned_links_upload_and_download(store: &dyn ObjectStore) {
         response.status()
     );
     let get = store
-        .presign_get(&k, Duration::from_secs(300))
+        .presign_get(&k, Duration::from_secs(300), None)
         .await
         .expect("presign get");
     let response = http.get(&get.url).send().await.expect("download");
@@ -178,7 +180,7 @@ pub async fn a_tampered_or_expired_link_is_refused(store: &dyn ObjectStore) {
         .expect("put");
     let http = reqwest::Client::new();
     let link = store
-        .presign_get(&k, Duration::from_secs(300))
+        .presign_get(&k, Duration::from_secs(300), None)
         .await
         .expect("presign");
     let tampered = link.url.replace("secret.csv", "secret.csv.bak");
@@ -189,7 +191,7 @@ pub async fn a_tampered_or_expired_link_is_refused(store: &dyn ObjectStore) {
         response.status()
     );
     let short = store
-        .presign_get(&k, Duration::from_secs(1))
+        .presign_get(&k, Duration::from_secs(1), None)
         .await
         .expect("presign");
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -257,4 +259,82 @@ pub async fn reads_resume_from_an_offset_of_one_version(store: &dyn ObjectStore)
         .expect("get_from")
         .expect("found");
     assert_eq!(read_all(rest).await, b"row 3\n");
+}
+
+/// Parts sent one by one (as a run that stops and resumes would) become
+/// the object, in order, only when finished; an aborted upload leaves
+/// nothing.
+pub async fn parts_become_the_object_once_finished(store: &dyn ObjectStore) {
+    let k = key("exports/ws/parts.csv");
+    let mut upload = store.start_parts(&k, "text/csv").await.expect("start");
+    let first = vec![b'a'; MIN_PART];
+    store
+        .put_part(&k, &mut upload, first.clone())
+        .await
+        .expect("first part");
+    let resumed = upload.clone();
+    let mut upload = resumed;
+    store
+        .put_part(&k, &mut upload, b"tail\r\n".to_vec())
+        .await
+        .expect("last part");
+    assert_eq!(upload.parts.len(), 2);
+    assert_eq!(
+        store.head(&k).await.expect("head"),
+        None,
+        "not yet finished"
+    );
+    store.finish_parts(&k, &upload).await.expect("finish");
+    let stored = read_all(store.get(&k).await.expect("get").expect("found")).await;
+    assert_eq!(stored.len(), MIN_PART + 6);
+    assert_eq!(&stored[..MIN_PART], &first[..]);
+    assert_eq!(&stored[MIN_PART..], b"tail\r\n");
+
+    let other = key("exports/ws/aborted.csv");
+    let mut upload = store.start_parts(&other, "text/csv").await.expect("start");
+    store
+        .put_part(&other, &mut upload, b"only".to_vec())
+        .await
+        .expect("part");
+    store.abort_parts(&other, &upload).await.expect("abort");
+    assert_eq!(store.head(&other).await.expect("head"), None);
+}
+
+/// A download link can name the file it saves; the name is part of what
+/// is signed.
+pub async fn a_download_link_names_its_file(store: &dyn ObjectStore) {
+    let k = key("exports/ws/01JEXPORT.csv");
+    store
+        .put(&k, body(b"Messaging ID\r\n"), "text/csv")
+        .await
+        .expect("put");
+    let link = store
+        .presign_get(
+            &k,
+            Duration::from_secs(300),
+            Some("contacts-2026-11-24.csv"),
+        )
+        .await
+        .expect("presign");
+    let http = reqwest::Client::new();
+    let response = http.get(&link.url).send().await.expect("download");
+    assert!(response.status().is_success(), "{}", response.status());
+    let disposition = response
+        .headers()
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"contacts-2026-11-24.csv\""
+    );
+    let renamed = link.url.replace("2026-11-24", "2026-11-23");
+    assert_ne!(renamed, link.url);
+    let response = http.get(&renamed).send().await.expect("request");
+    assert!(
+        response.status().is_client_error(),
+        "a renamed link: {}",
+        response.status()
+    );
 }

@@ -56,6 +56,26 @@ pub struct ObjectInfo {
     pub version: String,
 }
 
+/// An object written in parts, possibly across runs: the upload's ID and
+/// the tags of the parts sent so far, in order. Kept in a checkpoint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartUpload {
+    pub id: String,
+    pub parts: Vec<String>,
+}
+
+/// The least size of every part but the last (S3's rule).
+pub const MIN_PART: usize = 5 * 1024 * 1024;
+
+/// How a download link names the file it saves (`Content-Disposition`).
+pub fn attachment(file_name: &str) -> String {
+    let name: String = file_name
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/'))
+        .collect();
+    format!("attachment; filename=\"{name}\"")
+}
+
 /// Stores objects.
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
@@ -82,8 +102,33 @@ pub trait ObjectStore: Send + Sync {
     /// Removes the object; removing a missing one is not an error.
     async fn delete(&self, key: &ObjectKey) -> Result<()>;
 
-    /// A link to download the object for `expires_in`.
-    async fn presign_get(&self, key: &ObjectKey, expires_in: Duration) -> Result<PresignedUrl>;
+    /// A link to download the object for `expires_in`, saved as `file_name`
+    /// when one is given.
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        expires_in: Duration,
+        file_name: Option<&str>,
+    ) -> Result<PresignedUrl>;
+
+    /// Starts writing the object at `key` in parts; nothing is visible at
+    /// `key` until [`ObjectStore::finish_parts`].
+    async fn start_parts(&self, key: &ObjectKey, content_type: &str) -> Result<PartUpload>;
+
+    /// Sends the next part (every part but the last at least [`MIN_PART`]
+    /// bytes) and notes its tag in `upload`.
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        upload: &mut PartUpload,
+        bytes: Vec<u8>,
+    ) -> Result<()>;
+
+    /// Makes the parts the object at `key`, in order.
+    async fn finish_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()>;
+
+    /// Drops an unfinished upload and its parts.
+    async fn abort_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()>;
 
     /// A link to upload the object (with this content type) for `expires_in`.
     async fn presign_put(

@@ -10,7 +10,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use tokio::io::AsyncReadExt;
 
-use super::objects::{ObjectInfo, ObjectKey, ObjectReader, ObjectStore, PresignedUrl};
+use super::objects::{
+    ObjectInfo, ObjectKey, ObjectReader, ObjectStore, PartUpload, PresignedUrl, attachment,
+};
 use crate::error::{Error, Result};
 
 /// Size of each part of a multipart upload (S3's minimum is 5 MiB).
@@ -30,41 +32,6 @@ impl S3ObjectStore {
             client,
             bucket: bucket.into(),
         }
-    }
-
-    async fn upload_parts(
-        &self,
-        key: &ObjectKey,
-        upload_id: &str,
-        first: Vec<u8>,
-        body: &mut ObjectReader,
-    ) -> Result<Vec<CompletedPart>> {
-        let mut parts = Vec::new();
-        let mut chunk = first;
-        for number in 1.. {
-            let out = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key.as_ref())
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(ByteStream::from(chunk))
-                .send()
-                .await
-                .map_err(unexpected)?;
-            parts.push(
-                CompletedPart::builder()
-                    .part_number(number)
-                    .set_e_tag(out.e_tag)
-                    .build(),
-            );
-            chunk = read_chunk(body).await?;
-            if chunk.is_empty() {
-                break;
-            }
-        }
-        Ok(parts)
     }
 }
 
@@ -100,47 +67,20 @@ impl ObjectStore for S3ObjectStore {
                 .map_err(unexpected)?;
             return Ok(());
         }
-        let upload = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key.as_ref())
-            .content_type(content_type)
-            .send()
-            .await
-            .map_err(unexpected)?;
-        let upload_id = upload
-            .upload_id
-            .ok_or_else(|| anyhow::anyhow!("S3 returned no upload ID"))?;
-        match self.upload_parts(key, &upload_id, first, &mut body).await {
-            Ok(parts) => {
-                self.client
-                    .complete_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key.as_ref())
-                    .upload_id(&upload_id)
-                    .multipart_upload(
-                        CompletedMultipartUpload::builder()
-                            .set_parts(Some(parts))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(unexpected)?;
-                Ok(())
+        let mut upload = self.start_parts(key, content_type).await?;
+        let sent = async {
+            let mut chunk = first;
+            while !chunk.is_empty() {
+                self.put_part(key, &mut upload, chunk).await?;
+                chunk = read_chunk(&mut body).await?;
             }
-            Err(error) => {
-                let _ = self
-                    .client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key.as_ref())
-                    .upload_id(&upload_id)
-                    .send()
-                    .await;
-                Err(error)
-            }
+            self.finish_parts(key, &upload).await
         }
+        .await;
+        if sent.is_err() {
+            let _ = self.abort_parts(key, &upload).await;
+        }
+        sent
     }
 
     async fn get(&self, key: &ObjectKey) -> Result<Option<ObjectReader>> {
@@ -212,12 +152,18 @@ impl ObjectStore for S3ObjectStore {
         Ok(())
     }
 
-    async fn presign_get(&self, key: &ObjectKey, expires_in: Duration) -> Result<PresignedUrl> {
+    async fn presign_get(
+        &self,
+        key: &ObjectKey,
+        expires_in: Duration,
+        file_name: Option<&str>,
+    ) -> Result<PresignedUrl> {
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key.as_ref())
+            .set_response_content_disposition(file_name.map(attachment))
             .presigned(presigning(expires_in)?)
             .await
             .map_err(unexpected)?;
@@ -240,6 +186,95 @@ impl ObjectStore for S3ObjectStore {
             .await
             .map_err(unexpected)?;
         Ok(presigned(request.uri(), expires_in))
+    }
+
+    async fn start_parts(&self, key: &ObjectKey, content_type: &str) -> Result<PartUpload> {
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_ref())
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(unexpected)?;
+        let id = out
+            .upload_id
+            .ok_or_else(|| anyhow::anyhow!("S3 returned no upload ID"))?;
+        Ok(PartUpload {
+            id,
+            parts: Vec::new(),
+        })
+    }
+
+    async fn put_part(
+        &self,
+        key: &ObjectKey,
+        upload: &mut PartUpload,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
+        let number = i32::try_from(upload.parts.len() + 1).unwrap_or(i32::MAX);
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key.as_ref())
+            .upload_id(&upload.id)
+            .part_number(number)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(unexpected)?;
+        let tag = out
+            .e_tag
+            .ok_or_else(|| anyhow::anyhow!("S3 returned no ETag for a part"))?;
+        upload.parts.push(tag);
+        Ok(())
+    }
+
+    async fn finish_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()> {
+        let parts = upload
+            .parts
+            .iter()
+            .enumerate()
+            .map(|(i, tag)| Self::completed(i + 1, tag))
+            .collect();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_ref())
+            .upload_id(&upload.id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(unexpected)?;
+        Ok(())
+    }
+
+    async fn abort_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_ref())
+            .upload_id(&upload.id)
+            .send()
+            .await
+            .map_err(unexpected)?;
+        Ok(())
+    }
+}
+
+impl S3ObjectStore {
+    /// Part `number` (1-based) of `upload`, as S3 completes it.
+    fn completed(number: usize, tag: &str) -> CompletedPart {
+        CompletedPart::builder()
+            .part_number(i32::try_from(number).unwrap_or(i32::MAX))
+            .e_tag(tag)
+            .build()
     }
 }
 

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     AttributeId, ConsentChange, Contact, ExternalId, ListId, MessagingId, WorkspaceId,
 };
-use crate::query::{ContactQuery, Page, PageRequest};
+use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 use crate::store::{ContactStore, NewRecord};
 
 /// Transactions in flight at once during a batch insert.
@@ -466,6 +466,16 @@ impl ContactStore for DynamoStore {
         page: &PageRequest,
     ) -> Result<Page<Contact>> {
         listing::list(self, workspace, query, page).await
+    }
+
+    async fn scan(
+        &self,
+        workspace: &WorkspaceId,
+        query: &ContactQuery,
+        after: Option<&Cursor>,
+        batch: usize,
+    ) -> Result<Page<Contact>> {
+        listing::scan(self, workspace, query, after, batch).await
     }
 
     async fn count(&self, workspace: &WorkspaceId) -> Result<u64> {

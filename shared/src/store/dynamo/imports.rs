@@ -30,6 +30,7 @@ use super::meter::Units;
 use super::{DynamoStore, unexpected};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
+use crate::jobs::JobStore;
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 use crate::store::ContactStore;
@@ -51,19 +52,6 @@ fn text(item: &Item, name: &str) -> Result<String> {
         Some(AttributeValue::S(value)) => Ok(value.clone()),
         _ => Err(anyhow::anyhow!("an import item has no {name}").into()),
     }
-}
-
-fn job_item(job: &ImportJob) -> Result<Item> {
-    let mut item = key(format!("I#{}", job.workspace), job.id.to_string());
-    item.insert("job".into(), s(to_json(job)?));
-    if let Some(lease) = &job.lease {
-        item.insert("lease".into(), s(lease.token.clone()));
-    }
-    Ok(item)
-}
-
-fn marker_key(job: &ImportJob) -> Item {
-    key("IU".into(), format!("{}#{}", job.workspace, job.id))
 }
 
 fn seen_partition(import: &ImportId) -> String {
@@ -100,7 +88,7 @@ pub(super) fn put_request(item: Item) -> Result<WriteRequest> {
         .build())
 }
 
-fn delete_request(key: Item) -> Result<WriteRequest> {
+pub(super) fn delete_request(key: Item) -> Result<WriteRequest> {
     let delete = DeleteRequest::builder().set_key(Some(key)).build();
     Ok(WriteRequest::builder()
         .delete_request(delete.map_err(unexpected)?)
@@ -151,7 +139,7 @@ impl DynamoStore {
 
     /// Reads items by key in batches (strongly consistent, several in
     /// flight, unprocessed keys asked again); missing ones are absent.
-    async fn get_batches(&self, keys: Vec<Item>) -> Result<Vec<Item>> {
+    pub(super) async fn get_batches(&self, keys: Vec<Item>) -> Result<Vec<Item>> {
         let chunks: Vec<&[Item]> = keys.chunks(GET_BATCH).collect();
         let found: Vec<Vec<Item>> = stream::iter(0..chunks.len())
             .map(|i| self.get_batch(chunks[i].to_vec()))
@@ -200,16 +188,6 @@ impl DynamoStore {
             None => Ok(found),
             Some(_) => Err(anyhow::anyhow!("DynamoDB kept batch reads unprocessed").into()),
         }
-    }
-
-    async fn save_job(&self, job: &ImportJob) -> Result<()> {
-        let marker = if job.status.is_finished() {
-            delete_request(marker_key(job))?
-        } else {
-            put_request(marker_key(job))?
-        };
-        let record = put_request(job_item(job)?)?;
-        self.write_batches(vec![marker, record]).await
     }
 
     /// Refuses a commit whose creates would take the workspace over `limit`.
@@ -308,44 +286,15 @@ impl DynamoStore {
 #[async_trait]
 impl ImportStore for DynamoStore {
     async fn create_import(&self, job: &ImportJob) -> Result<()> {
-        self.save_job(job).await
+        self.put_job(job).await
     }
 
     async fn save_import(&self, job: &ImportJob) -> Result<()> {
-        self.save_job(job).await
+        self.put_job(job).await
     }
 
     async fn hand_over(&self, job: &ImportJob, from: Option<&str>) -> Result<bool> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(job_item(job)?))
-            .set_return_consumed_capacity(self.capacity());
-        let put = match from {
-            Some(token) => put
-                .condition_expression("lease = :from")
-                .expression_attribute_values(":from", s(token.to_owned())),
-            None => {
-                put.condition_expression("attribute_exists(pk) AND attribute_not_exists(lease)")
-            }
-        };
-        match put.send().await {
-            Ok(out) => self.record(Units::Write, "PutItem", out.consumed_capacity()),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                return Ok(false);
-            }
-            Err(error) => return Err(unexpected(error)),
-        }
-        if !job.status.is_finished() {
-            self.write_batches(vec![put_request(marker_key(job))?])
-                .await?;
-        }
-        Ok(true)
+        self.hand_over_job(job, from).await
     }
 
     async fn claim(
@@ -377,16 +326,7 @@ impl ImportStore for DynamoStore {
     }
 
     async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>> {
-        let found = self
-            .get_batches(vec![key(
-                format!("I#{}", workspace.as_ref()),
-                id.to_string(),
-            )])
-            .await?;
-        found
-            .first()
-            .map(|item| from_json(&text(item, "job")?))
-            .transpose()
+        self.job(workspace, id.as_ref()).await
     }
 
     async fn imports(
@@ -394,62 +334,11 @@ impl ImportStore for DynamoStore {
         workspace: &WorkspaceId,
         page: &PageRequest,
     ) -> Result<Page<ImportJob>> {
-        let before = match &page.cursor {
-            Some(cursor) => ImportId::parse(&cursor.0)
-                .map_err(|_| Error::invalid("cursor", "is not a cursor this listing returned"))?
-                .to_string(),
-            None => "~".to_owned(),
-        };
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :p AND sk < :b")
-            .expression_attribute_values(":p", s(format!("I#{}", workspace.as_ref())))
-            .expression_attribute_values(":b", s(before))
-            .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(i32::try_from(page.limit + 1).unwrap_or(i32::MAX))
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(unexpected)?;
-        self.record(Units::Read, "Query", out.consumed_capacity());
-        let mut items: Vec<ImportJob> = out
-            .items
-            .unwrap_or_default()
-            .iter()
-            .map(|item| from_json(&text(item, "job")?))
-            .collect::<Result<_>>()?;
-        let next_cursor = if items.len() > page.limit {
-            items.truncate(page.limit);
-            items.last().map(|job| Cursor(job.id.to_string()))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        self.jobs(workspace, page).await
     }
 
     async fn unfinished_imports(&self) -> Result<Vec<ImportJob>> {
-        let markers = self.partition("IU".into()).await?;
-        let keys = markers
-            .iter()
-            .map(|m| {
-                let sk = text(m, "sk")?;
-                let (workspace, id) = sk
-                    .split_once('#')
-                    .ok_or_else(|| anyhow::anyhow!("a malformed import marker"))?;
-                Ok(key(format!("I#{workspace}"), id))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut jobs: Vec<ImportJob> = self
-            .get_batches(keys)
-            .await?
-            .iter()
-            .map(|item| from_json(&text(item, "job")?))
-            .collect::<Result<_>>()?;
-        jobs.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(jobs)
+        self.unfinished_jobs().await
     }
 
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
@@ -564,7 +453,7 @@ impl ImportStore for DynamoStore {
         updated?;
         deleted?;
         self.write_batches(requests).await?;
-        self.save_job(&commit.job).await
+        self.put_job(&commit.job).await
     }
 
     async fn unseen(

@@ -140,6 +140,90 @@ pub(super) async fn list(
     })
 }
 
+/// A batch of every contact matching `query`: each source (shard) read
+/// in parallel below its own position, evaluating its share of `batch`
+/// items, nothing read twice. The cursor
+/// holds every source's position (`-` once it is done).
+pub(super) async fn scan(
+    store: &DynamoStore,
+    workspace: &WorkspaceId,
+    query: &ContactQuery,
+    after: Option<&Cursor>,
+    batch: usize,
+) -> Result<Page<Contact>> {
+    let (sources, driving) = sources(workspace, query);
+    let filter = Filter::new(query, driving);
+    let per_source = i32::try_from(batch.div_ceil(sources.len()).max(1)).unwrap_or(i32::MAX);
+    let positions = match after {
+        None => vec![Some("~".to_owned()); sources.len()],
+        Some(cursor) => decode_scan_cursor(cursor, sources.len())?,
+    };
+    let reads = sources
+        .into_iter()
+        .zip(positions)
+        .map(|((index, hash, partition), position)| {
+            let filter = &filter;
+            async move {
+                let Some(before) = position else {
+                    return Ok::<_, Error>((Vec::new(), None));
+                };
+                let request = store
+                    .client
+                    .query()
+                    .table_name(&store.table)
+                    .index_name(index)
+                    .key_condition_expression(format!("{hash} = :partition AND wsk < :before"))
+                    .expression_attribute_values(":partition", AttributeValue::S(partition))
+                    .expression_attribute_values(":before", AttributeValue::S(before))
+                    .scan_index_forward(false)
+                    .limit(per_source)
+                    .set_return_consumed_capacity(store.capacity());
+                let out = filter.apply(request).send().await.map_err(unexpected)?;
+                store.record(Units::Read, "Query", out.consumed_capacity());
+                let next = out.last_evaluated_key.as_ref().and_then(position_of);
+                Ok((out.items.unwrap_or_default(), next))
+            }
+        });
+    let mut items = Vec::new();
+    let mut next = Vec::new();
+    for (found, position) in try_join_all(reads).await? {
+        for item in found {
+            items.push(items::contact_from_item(item)?.1);
+        }
+        next.push(position);
+    }
+    let next_cursor = next
+        .iter()
+        .any(Option::is_some)
+        .then(|| encode_scan_cursor(&next));
+    Ok(Page { items, next_cursor })
+}
+
+fn encode_scan_cursor(positions: &[Option<String>]) -> Cursor {
+    let text: Vec<&str> = positions
+        .iter()
+        .map(|p| p.as_deref().unwrap_or("-"))
+        .collect();
+    Cursor(URL_SAFE_NO_PAD.encode(format!("scan:{}", text.join(","))))
+}
+
+fn decode_scan_cursor(cursor: &Cursor, sources: usize) -> Result<Vec<Option<String>>> {
+    let positions: Option<Vec<Option<String>>> = URL_SAFE_NO_PAD
+        .decode(&cursor.0)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| {
+            text.strip_prefix("scan:").map(|rest| {
+                rest.split(',')
+                    .map(|p| (p != "-").then(|| p.to_owned()))
+                    .collect()
+            })
+        });
+    positions
+        .filter(|p| p.len() == sources)
+        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this scan returned"))
+}
+
 fn position_of(key: &Item) -> Option<String> {
     match key.get("wsk") {
         Some(AttributeValue::S(position)) => Some(position.clone()),

@@ -20,6 +20,7 @@ mod catalog;
 mod contacts;
 mod imports;
 mod items;
+mod jobs;
 mod listing;
 mod meter;
 

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::EmbeddedStore;
 use super::contacts::{index_new_rows, insert_record, last_row_id, update_record, usage};
 use super::rows::{self, CONTACT_COLUMNS};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
+use crate::jobs::JobStore;
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
@@ -28,28 +29,6 @@ const REINDEX_STALE_TEXT: &str = "\
     SELECT c.id, c.full_name, c.first_name, c.last_name, c.phone, c.email \
     FROM contacts c JOIN temp.stale_text s ON c.id = s.rowid;
     DELETE FROM temp.stale_text;";
-
-fn save(tx: &Transaction<'_>, job: &ImportJob) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO imports (workspace, id, finished, job) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (workspace, id) DO UPDATE SET finished = excluded.finished, job = excluded.job",
-    )?
-    .execute(params![
-        job.workspace,
-        job.id.as_ref(),
-        job.status.is_finished(),
-        to_json(job)?
-    ])?;
-    Ok(())
-}
-
-fn stored_job(conn: &Connection, workspace: &str, id: &str) -> Result<Option<ImportJob>> {
-    conn.prepare_cached("SELECT job FROM imports WHERE workspace = ?1 AND id = ?2")?
-        .query_row(params![workspace, id], |row| row.get::<_, String>(0))
-        .optional()?
-        .map(|json| from_json(&json))
-        .transpose()
-}
 
 /// The contacts whose `column` is one of `keys`: one statement for them all
 /// (the keys go in as a JSON array, the column's index answers each).
@@ -79,30 +58,15 @@ fn contacts_by(
 #[async_trait]
 impl ImportStore for EmbeddedStore {
     async fn create_import(&self, job: &ImportJob) -> Result<()> {
-        let job = job.clone();
-        self.write(move |tx| save(tx, &job)).await
+        self.put_job(job).await
     }
 
     async fn save_import(&self, job: &ImportJob) -> Result<()> {
-        let job = job.clone();
-        self.write(move |tx| save(tx, &job)).await
+        self.put_job(job).await
     }
 
     async fn hand_over(&self, job: &ImportJob, from: Option<&str>) -> Result<bool> {
-        let (job, from) = (job.clone(), from.map(str::to_owned));
-        self.write(move |tx| {
-            let stored = stored_job(tx, &job.workspace, job.id.as_ref())?;
-            let held = stored
-                .as_ref()
-                .and_then(|s| s.lease.as_ref())
-                .map(|l| &l.token);
-            if stored.is_none() || held != from.as_ref() {
-                return Ok(false);
-            }
-            save(tx, &job)?;
-            Ok(true)
-        })
-        .await
+        self.hand_over_job(job, from).await
     }
 
     async fn claim(
@@ -144,9 +108,7 @@ impl ImportStore for EmbeddedStore {
     }
 
     async fn import(&self, workspace: &WorkspaceId, id: &ImportId) -> Result<Option<ImportJob>> {
-        let (workspace, id) = (workspace.clone(), id.clone());
-        self.read(move |conn| stored_job(conn, workspace.as_ref(), id.as_ref()))
-            .await
+        self.job(workspace, id.as_ref()).await
     }
 
     async fn imports(
@@ -154,49 +116,11 @@ impl ImportStore for EmbeddedStore {
         workspace: &WorkspaceId,
         page: &PageRequest,
     ) -> Result<Page<ImportJob>> {
-        let (workspace, page) = (workspace.clone(), page.clone());
-        self.read(move |conn| {
-            let before = match &page.cursor {
-                Some(cursor) => ImportId::parse(&cursor.0)
-                    .map_err(|_| Error::invalid("cursor", "is not a cursor this listing returned"))?
-                    .to_string(),
-                None => "~".to_owned(),
-            };
-            let mut stmt = conn.prepare_cached(
-                "SELECT job FROM imports WHERE workspace = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
-            )?;
-            let mut rows = stmt.query(params![
-                workspace.as_ref(),
-                before,
-                i64::try_from(page.limit + 1).unwrap_or(i64::MAX)
-            ])?;
-            let mut items: Vec<ImportJob> = Vec::new();
-            while let Some(row) = rows.next()? {
-                items.push(from_json(&row.get::<_, String>(0)?)?);
-            }
-            let next_cursor = if items.len() > page.limit {
-                items.truncate(page.limit);
-                items.last().map(|job| crate::query::Cursor(job.id.to_string()))
-            } else {
-                None
-            };
-            Ok(Page { items, next_cursor })
-        })
-        .await
+        self.jobs(workspace, page).await
     }
 
     async fn unfinished_imports(&self) -> Result<Vec<ImportJob>> {
-        self.read(|conn| {
-            let mut stmt =
-                conn.prepare_cached("SELECT job FROM imports WHERE finished = 0 ORDER BY id")?;
-            let mut rows = stmt.query([])?;
-            let mut jobs = Vec::new();
-            while let Some(row) = rows.next()? {
-                jobs.push(from_json(&row.get::<_, String>(0)?)?);
-            }
-            Ok(jobs)
-        })
-        .await
+        self.unfinished_jobs().await
     }
 
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
@@ -324,7 +248,7 @@ impl ImportStore for EmbeddedStore {
                     row.error
                 ])?;
             }
-            save(tx, &commit.job)
+            super::jobs::save(tx, &commit.job)
         })
         .await
     }

@@ -4,6 +4,7 @@
 mod catalog;
 mod contacts;
 mod imports;
+mod jobs;
 mod listing;
 mod rows;
 mod schema;

@@ -182,6 +182,16 @@ CREATE TABLE import_claims (
     PRIMARY KEY (workspace, object, version)
 ) WITHOUT ROWID;
 "#,
+    r#"
+CREATE TABLE exports (
+    workspace TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    finished  INTEGER NOT NULL,
+    job       TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX exports_unfinished ON exports (finished, id);
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While

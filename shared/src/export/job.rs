@@ -1,0 +1,160 @@
+//! An export as the store keeps it: what was asked, status, progress and
+//! the checkpoint a resumed run continues from.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::jobs::{JobDocument, JobKind, Lease};
+use crate::model::{InvalidValue, WorkspaceId, string_type};
+use crate::store::objects::{ObjectKey, PartUpload};
+
+string_type!(
+    /// The ID of an export: a ULID, so exports sort by creation time.
+    ExportId
+);
+
+impl ExportId {
+    /// A new, never-before-issued export ID.
+    pub fn generate() -> Self {
+        Self(crate::jobs::next_ulid())
+    }
+
+    /// Checks that `raw` has the form of an export ID.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        ulid::Ulid::from_string(raw)
+            .map(|id| Self::from_stored(id.to_string()))
+            .map_err(|_| InvalidValue(format!("{raw:?} is not an export ID")))
+    }
+}
+
+impl<'de> Deserialize<'de> for ExportId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where an export stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportStatus {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+}
+
+impl ExportStatus {
+    /// Whether the export has ended, one way or the other.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed)
+    }
+}
+
+/// Where a resumed run continues: saved with each part sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The store's scan position after the last contact sent.
+    pub cursor: Option<String>,
+    /// The upload the parts go to, once the first part has been sent.
+    pub upload: Option<PartUpload>,
+    /// Whether rows written after the last part wait in the pending object
+    /// (a run stopped before they filled a part).
+    #[serde(default)]
+    pub pending: bool,
+}
+
+/// One export of one workspace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportJob {
+    pub id: ExportId,
+    pub workspace: String,
+    pub status: ExportStatus,
+    /// The filter, as `GET /v1/contacts` query parameters.
+    pub filter: BTreeMap<String, String>,
+    /// The columns by name, in file order.
+    pub columns: Vec<String>,
+    /// Contacts written (so far, while running).
+    pub rows: u64,
+    /// Bytes written (so far, while running).
+    pub bytes: u64,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why it failed, for a person.
+    pub failure: Option<String>,
+    pub checkpoint: Checkpoint,
+    /// Who is running it (on AWS, where several invocations may try).
+    #[serde(default)]
+    pub lease: Option<Lease>,
+}
+
+impl ExportJob {
+    /// A new export, queued.
+    pub fn new(
+        workspace: &WorkspaceId,
+        filter: BTreeMap<String, String>,
+        columns: Vec<String>,
+    ) -> Self {
+        Self {
+            id: ExportId::generate(),
+            workspace: workspace.as_ref().to_owned(),
+            status: ExportStatus::Queued,
+            filter,
+            columns,
+            rows: 0,
+            bytes: 0,
+            created_at: crate::model::now(),
+            started_at: None,
+            finished_at: None,
+            failure: None,
+            checkpoint: Checkpoint::default(),
+            lease: None,
+        }
+    }
+
+    /// The workspace it belongs to.
+    pub fn workspace_id(&self) -> Result<WorkspaceId, InvalidValue> {
+        WorkspaceId::parse(&self.workspace)
+    }
+
+    /// Where its file goes: `exports/<workspace>/<id>.csv`.
+    pub fn csv_key(&self) -> Result<ObjectKey, InvalidValue> {
+        ObjectKey::parse(&format!("exports/{}/{}.csv", self.workspace, self.id))
+    }
+
+    /// The name a download saves the file as: `contacts-<date>.csv`.
+    pub fn file_name(&self) -> String {
+        format!("contacts-{}.csv", self.created_at.format("%Y-%m-%d"))
+    }
+
+    /// Marks the export failed with a reason a person can act on.
+    pub fn fail(&mut self, reason: impl Into<String>) {
+        self.status = ExportStatus::Failed;
+        self.failure = Some(reason.into());
+        self.finished_at = Some(crate::model::now());
+    }
+}
+
+impl JobDocument for ExportJob {
+    const KIND: JobKind = JobKind::Export;
+
+    fn workspace(&self) -> &str {
+        &self.workspace
+    }
+
+    fn id(&self) -> &str {
+        self.id.as_ref()
+    }
+
+    fn is_finished(&self) -> bool {
+        self.status.is_finished()
+    }
+
+    fn lease_token(&self) -> Option<&str> {
+        self.lease.as_ref().map(|l| l.token.as_str())
+    }
+}

@@ -1,0 +1,304 @@
+//! Runs an export from its checkpoint: scans the matching contacts in
+//! batches, writes their rows into a buffer, sends the buffer as a part of
+//! the file whenever it reaches [`PART_BYTES`] (saving the checkpoint
+//! then), and finishes the file after the last batch. A run that must stop
+//! early keeps its unsent rows in a pending object, so the next run
+//! continues exactly where this one stopped; a run that dies continues from
+//! the last saved checkpoint.
+
+use std::sync::Arc;
+
+use csv_async::{AsyncWriter, AsyncWriterBuilder, Terminator};
+use tokio::io::AsyncReadExt;
+
+use super::cells;
+use super::job::{ExportId, ExportJob, ExportStatus};
+use super::request::{self, Stored};
+use crate::AppState;
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::jobs::{Budget, JobStore};
+use crate::model::{WorkspaceId, now};
+use crate::query::{ContactQuery, Cursor};
+use crate::store::objects::{ObjectKey, ObjectStore};
+
+/// The size at which the buffer is sent as a part (S3 needs 5 MiB).
+pub const PART_BYTES: usize = 8 * 1024 * 1024;
+/// Contacts read from the store at a time, unless configured otherwise.
+pub const DEFAULT_BATCH: usize = 2_000;
+
+/// Runs exports over the state's stores.
+#[derive(Clone)]
+pub struct ExportRunner {
+    state: AppState,
+    store: Arc<dyn JobStore<ExportJob>>,
+    objects: Arc<dyn ObjectStore>,
+    batch: usize,
+}
+
+impl ExportRunner {
+    /// A runner reading contacts through `state`, keeping exports in
+    /// `store` and their files in `objects`.
+    pub fn new(
+        state: AppState,
+        store: Arc<dyn JobStore<ExportJob>>,
+        objects: Arc<dyn ObjectStore>,
+    ) -> Self {
+        Self {
+            state,
+            store,
+            objects,
+            batch: DEFAULT_BATCH,
+        }
+    }
+
+    /// The same runner reading `batch` contacts at a time.
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// Where it keeps exports.
+    pub fn store(&self) -> &Arc<dyn JobStore<ExportJob>> {
+        &self.store
+    }
+
+    /// Runs the export until it ends or `budget` runs out (counted in
+    /// batches read); returns its state.
+    pub async fn run(
+        &self,
+        workspace: &WorkspaceId,
+        id: &ExportId,
+        budget: Budget,
+    ) -> Result<ExportJob> {
+        let store = &self.store;
+        let mut job: ExportJob = store
+            .job(workspace, id.as_ref())
+            .await?
+            .ok_or_else(|| Error::ExportNotFound(id.to_string()))?;
+        if job.status.is_finished() {
+            return Ok(job);
+        }
+        job.status = ExportStatus::Running;
+        job.started_at.get_or_insert_with(now);
+        store.put_job(&job).await?;
+        let catalog = Catalog::load(&self.state, workspace).await?;
+        let query = match request::query(&job.filter, &catalog) {
+            Ok(query) => query,
+            Err(error) => {
+                let reason = format!(
+                    "the filter no longer fits the workspace ({}); start a new export",
+                    error.in_words()
+                );
+                return self.fail(job, reason).await;
+            }
+        };
+        let columns = request::stored_columns(&job.columns, &catalog);
+        let mut run = Run {
+            runner: self,
+            workspace,
+            catalog: &catalog,
+            columns: &columns,
+            key: job.csv_key()?,
+            buffer: Vec::new(),
+            rows: 0,
+        };
+        run.resume(&job).await?;
+        run.go(&mut job, &query, &budget).await?;
+        Ok(job)
+    }
+
+    async fn fail(&self, mut job: ExportJob, reason: String) -> Result<ExportJob> {
+        let key = job.csv_key()?;
+        if let Some(upload) = job.checkpoint.upload.take() {
+            self.objects.abort_parts(&key, &upload).await?;
+        }
+        self.objects.delete(&pending_key(&job)?).await?;
+        job.fail(reason);
+        self.store.put_job(&job).await?;
+        Ok(job)
+    }
+}
+
+/// Where a stopped run leaves the rows it has not sent as a part.
+fn pending_key(job: &ExportJob) -> Result<ObjectKey> {
+    Ok(ObjectKey::parse(&format!(
+        "exports/{}/{}.pending",
+        job.workspace, job.id
+    ))?)
+}
+
+/// One run's state: the buffer of rows not yet sent.
+struct Run<'a> {
+    runner: &'a ExportRunner,
+    workspace: &'a WorkspaceId,
+    catalog: &'a Catalog,
+    columns: &'a [Stored],
+    key: ObjectKey,
+    buffer: Vec<u8>,
+    /// Rows in the buffer that the job does not count yet.
+    rows: u64,
+}
+
+impl Run<'_> {
+    fn objects(&self) -> &Arc<dyn ObjectStore> {
+        &self.runner.objects
+    }
+
+    /// Starts the buffer: the BOM and the header for a new file, or the
+    /// rows a stopped run left pending.
+    async fn resume(&mut self, job: &ExportJob) -> Result<()> {
+        if job.checkpoint.pending {
+            let pending = pending_key(job)?;
+            let reader = self.objects().get(&pending).await?.ok_or_else(|| {
+                Error::Unexpected(anyhow::anyhow!(
+                    "the pending rows of export {} are gone",
+                    job.id
+                ))
+            })?;
+            reader
+                .take(u64::try_from(PART_BYTES * 2).unwrap_or(u64::MAX))
+                .read_to_end(&mut self.buffer)
+                .await
+                .map_err(|e| Error::Unexpected(e.into()))?;
+        } else if job.checkpoint.upload.is_none() {
+            self.buffer.extend_from_slice(cells::BOM);
+            let mut writer = self.writer();
+            writer
+                .write_record(cells::headers(self.columns))
+                .await
+                .map_err(csv_error)?;
+            self.keep(writer).await?;
+        }
+        Ok(())
+    }
+
+    /// A CSV writer (RFC 4180 quoting, CRLF) appending to the buffer.
+    fn writer(&mut self) -> AsyncWriter<Vec<u8>> {
+        AsyncWriterBuilder::new()
+            .terminator(Terminator::CRLF)
+            .create_writer(std::mem::take(&mut self.buffer))
+    }
+
+    /// Takes the buffer back from `writer`.
+    async fn keep(&mut self, writer: AsyncWriter<Vec<u8>>) -> Result<()> {
+        self.buffer = writer
+            .into_inner()
+            .await
+            .map_err(|e| Error::Unexpected(anyhow::anyhow!("writing the export: {e}")))?;
+        Ok(())
+    }
+
+    async fn go(
+        &mut self,
+        job: &mut ExportJob,
+        query: &ContactQuery,
+        budget: &Budget,
+    ) -> Result<()> {
+        let contacts = &self.runner.state.contacts;
+        let mut batches = 0;
+        loop {
+            let cursor = job.checkpoint.cursor.clone().map(Cursor);
+            let page = contacts
+                .scan(self.workspace, query, cursor.as_ref(), self.runner.batch)
+                .await?;
+            let mut writer = self.writer();
+            for contact in &page.items {
+                for cell in cells::row(contact, self.columns, self.catalog) {
+                    writer
+                        .write_field(cell.as_bytes())
+                        .await
+                        .map_err(csv_error)?;
+                }
+                writer
+                    .write_record(std::iter::empty::<&[u8]>())
+                    .await
+                    .map_err(csv_error)?;
+            }
+            self.keep(writer).await?;
+            self.rows += page.items.len() as u64;
+            job.checkpoint.cursor = page.next_cursor.map(|c| c.0);
+            if job.checkpoint.cursor.is_none() {
+                return self.finish(job).await;
+            }
+            if self.buffer.len() >= PART_BYTES {
+                self.send_part(job).await?;
+            }
+            batches += 1;
+            if budget.spent(batches) {
+                return self.pause(job).await;
+            }
+        }
+    }
+
+    /// Counts the buffer's rows and bytes in the job, emptying the buffer.
+    fn settle(&mut self, job: &mut ExportJob) -> Vec<u8> {
+        job.rows += std::mem::take(&mut self.rows);
+        job.bytes += self.buffer.len() as u64;
+        std::mem::take(&mut self.buffer)
+    }
+
+    /// Sends the buffer as the next part and saves the checkpoint after it.
+    async fn send_part(&mut self, job: &mut ExportJob) -> Result<()> {
+        let mut upload = match job.checkpoint.upload.take() {
+            Some(upload) => upload,
+            None => self.objects().start_parts(&self.key, CSV).await?,
+        };
+        let had_pending = std::mem::take(&mut job.checkpoint.pending);
+        let part = self.settle(job);
+        let sent = self.objects().put_part(&self.key, &mut upload, part).await;
+        job.checkpoint.upload = Some(upload);
+        sent?;
+        self.runner.store.put_job(job).await?;
+        if had_pending {
+            self.objects().delete(&pending_key(job)?).await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the unsent rows in the pending object and saves the checkpoint.
+    async fn pause(&mut self, job: &mut ExportJob) -> Result<()> {
+        let pending = self.settle(job);
+        self.objects()
+            .put(
+                &pending_key(job)?,
+                Box::pin(std::io::Cursor::new(pending)),
+                CSV,
+            )
+            .await?;
+        job.checkpoint.pending = true;
+        self.runner.store.put_job(job).await
+    }
+
+    /// Sends the last rows, makes the file whole and marks the export done.
+    async fn finish(&mut self, job: &mut ExportJob) -> Result<()> {
+        let last = self.settle(job);
+        match job.checkpoint.upload.take() {
+            None => {
+                self.objects()
+                    .put(&self.key, Box::pin(std::io::Cursor::new(last)), CSV)
+                    .await?;
+            }
+            Some(mut upload) => {
+                self.objects()
+                    .put_part(&self.key, &mut upload, last)
+                    .await?;
+                self.objects().finish_parts(&self.key, &upload).await?;
+            }
+        }
+        if std::mem::take(&mut job.checkpoint.pending) {
+            self.objects().delete(&pending_key(job)?).await?;
+        }
+        job.status = ExportStatus::Completed;
+        job.finished_at = Some(now());
+        job.lease = None;
+        self.runner.store.put_job(job).await
+    }
+}
+
+/// The content type of export files.
+const CSV: &str = "text/csv; charset=utf-8";
+
+fn csv_error(error: csv_async::Error) -> Error {
+    Error::Unexpected(anyhow::Error::new(error).context("writing the export"))
+}

@@ -1,0 +1,79 @@
+//! Starting an export and linking to its file.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::job::ExportJob;
+use super::request::{self, ExportRequest};
+use crate::AppState;
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::model::WorkspaceId;
+use crate::query::ColumnChoice;
+use crate::store::objects::PresignedUrl;
+
+/// How long a download link works unless asked otherwise.
+pub const DEFAULT_LINK: Duration = Duration::from_secs(15 * 60);
+/// The shortest link that may be asked for.
+pub const MIN_LINK: Duration = Duration::from_secs(60);
+/// The longest link that may be asked for (S3's limit for presigned URLs).
+pub const MAX_LINK: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Starts an export's first run: in this process, or through a queue.
+#[async_trait]
+pub trait Launcher: Send + Sync {
+    /// Has `job` run soon; returns once that is arranged.
+    async fn launch(&self, job: &ExportJob) -> Result<()>;
+}
+
+/// Checks the request against the workspace, records the export and
+/// launches it.
+pub async fn create(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    asked: ExportRequest,
+) -> Result<ExportJob> {
+    let ports = state.export_ports()?;
+    let catalog = Catalog::load(state, workspace).await?;
+    let query = request::query(&asked.filter, &catalog);
+    let columns = request::columns(asked.columns.as_deref(), &catalog);
+    let (columns, errors) = match (query, columns) {
+        (Ok(_), Ok(columns)) => (columns, Vec::new()),
+        (query, columns) => {
+            let errors = [query.err(), columns.err()]
+                .into_iter()
+                .flatten()
+                .flat_map(|error| match error {
+                    Error::Validation(errors) => errors,
+                    other => vec![crate::FieldError::new("filter", other.in_words())],
+                })
+                .collect();
+            (Vec::new(), errors)
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let names = columns.iter().map(ColumnChoice::name).map(str::to_owned);
+    let job = ExportJob::new(workspace, asked.filter, names.collect());
+    ports.store.put_job(&job).await?;
+    ports.launcher.launch(&job).await?;
+    Ok(job)
+}
+
+/// A link to download a completed export's file for `expires_in`.
+pub async fn download_link(
+    state: &AppState,
+    job: &ExportJob,
+    expires_in: Duration,
+) -> Result<Option<PresignedUrl>> {
+    if job.status != super::ExportStatus::Completed {
+        return Ok(None);
+    }
+    let objects = &state.export_ports()?.objects;
+    objects
+        .presign_get(&job.csv_key()?, expires_in, Some(&job.file_name()))
+        .await
+        .map(Some)
+}
