@@ -196,3 +196,47 @@ pub fn decoded_sample_key(event: &serde_json::Value) -> String {
         .map(|key| key.as_ref().to_owned())
         .expect("a usable key")
 }
+
+/// Receives the messages of `queue` that are due, as Lambda's SQS event
+/// source would deliver them (records of an SQS event), and deletes them,
+/// as it does once the handler succeeds.
+pub async fn receive_due(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    wait_seconds: i32,
+) -> Vec<serde_json::Value> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(wait_seconds)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    let mut records = Vec::new();
+    for message in out.messages.unwrap_or_default() {
+        let attributes: serde_json::Map<String, serde_json::Value> = message
+            .attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, value)| (name.as_str().to_owned(), serde_json::Value::String(value)))
+            .collect();
+        records.push(serde_json::json!({
+            "messageId": message.message_id,
+            "receiptHandle": message.receipt_handle,
+            "body": message.body,
+            "attributes": attributes,
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+            "awsRegion": "us-east-1",
+        }));
+        sqs.delete_message()
+            .queue_url(queue)
+            .receipt_handle(message.receipt_handle.unwrap_or_default())
+            .send()
+            .await
+            .expect("delete");
+    }
+    records
+}

@@ -236,6 +236,7 @@ fn every_sample_is_exercised() {
     let source = [
         include_str!("events.rs"),
         include_str!("import_function.rs"),
+        include_str!("export_function.rs"),
     ]
     .concat();
     let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));

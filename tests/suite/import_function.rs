@@ -107,45 +107,9 @@ impl Rig {
     }
 
     /// Receives the continuation messages that are due, as Lambda's SQS
-    /// event source would deliver them (and deletes them, as it does once
-    /// the handler succeeds).
+    /// event source would deliver them.
     async fn due_messages(&self, wait_seconds: i32) -> Vec<Value> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue)
-            .max_number_of_messages(10)
-            .wait_time_seconds(wait_seconds)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send()
-            .await
-            .expect("receive");
-        let mut records = Vec::new();
-        for message in out.messages.unwrap_or_default() {
-            let attributes: serde_json::Map<String, Value> = message
-                .attributes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(name, value)| (name.as_str().to_owned(), Value::String(value)))
-                .collect();
-            records.push(json!({
-                "messageId": message.message_id,
-                "receiptHandle": message.receipt_handle,
-                "body": message.body,
-                "attributes": attributes,
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "awsRegion": "us-east-1",
-            }));
-            self.sqs
-                .delete_message()
-                .queue_url(&self.queue)
-                .receipt_handle(message.receipt_handle.unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-        }
-        records
+        crate::aws::receive_due(&self.sqs, &self.queue, wait_seconds).await
     }
 
     /// Contacts imported by a bucket drop, before the test's own import.

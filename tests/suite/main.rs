@@ -13,6 +13,7 @@ mod contract_embedded;
 mod contract_folder;
 mod contract_s3;
 mod events;
+mod export_function;
 mod import_function;
 mod local_server;
 mod openapi;

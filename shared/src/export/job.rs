@@ -61,10 +61,11 @@ pub struct Checkpoint {
     pub cursor: Option<String>,
     /// The upload the parts go to, once the first part has been sent.
     pub upload: Option<PartUpload>,
-    /// Whether rows written after the last part wait in the pending object
-    /// (a run stopped before they filled a part).
+    /// The object where rows written after the last part wait (a run
+    /// stopped before they filled a part): a new one at each stop, so a
+    /// run that dies while writing one never spoils the last.
     #[serde(default)]
-    pub pending: bool,
+    pub pending: Option<String>,
 }
 
 /// One export of one workspace.

@@ -34,6 +34,7 @@ pub struct ExportRunner {
     store: Arc<dyn JobStore<ExportJob>>,
     objects: Arc<dyn ObjectStore>,
     batch: usize,
+    part_bytes: usize,
 }
 
 impl ExportRunner {
@@ -49,7 +50,15 @@ impl ExportRunner {
             store,
             objects,
             batch: DEFAULT_BATCH,
+            part_bytes: PART_BYTES,
         }
+    }
+
+    /// The same runner sending parts of `bytes` (S3 needs at least 5 MiB
+    /// for every part but the last; smaller parts suit stand-ins in tests).
+    pub fn with_part_bytes(mut self, bytes: usize) -> Self {
+        self.part_bytes = bytes.max(1);
+        self
     }
 
     /// The same runner reading `batch` contacts at a time.
@@ -103,7 +112,7 @@ impl ExportRunner {
             buffer: Vec::new(),
             rows: 0,
         };
-        run.resume(&job).await?;
+        run.resume(&mut job).await?;
         run.go(&mut job, &query, &budget).await?;
         Ok(job)
     }
@@ -113,18 +122,22 @@ impl ExportRunner {
         if let Some(upload) = job.checkpoint.upload.take() {
             self.objects.abort_parts(&key, &upload).await?;
         }
-        self.objects.delete(&pending_key(&job)?).await?;
+        if let Some(pending) = job.checkpoint.pending.take() {
+            self.objects.delete(&ObjectKey::parse(&pending)?).await?;
+        }
         job.fail(reason);
         self.store.put_job(&job).await?;
         Ok(job)
     }
 }
 
-/// Where a stopped run leaves the rows it has not sent as a part.
+/// A new object for the rows a stopped run has not sent as a part.
 fn pending_key(job: &ExportJob) -> Result<ObjectKey> {
     Ok(ObjectKey::parse(&format!(
-        "exports/{}/{}.pending",
-        job.workspace, job.id
+        "exports/{}/{}.{}.pending",
+        job.workspace,
+        job.id,
+        ulid::Ulid::new()
     ))?)
 }
 
@@ -147,20 +160,24 @@ impl Run<'_> {
 
     /// Starts the buffer: the BOM and the header for a new file, or the
     /// rows a stopped run left pending.
-    async fn resume(&mut self, job: &ExportJob) -> Result<()> {
-        if job.checkpoint.pending {
-            let pending = pending_key(job)?;
+    async fn resume(&mut self, job: &mut ExportJob) -> Result<()> {
+        if let Some(pending) = &job.checkpoint.pending {
+            let pending = ObjectKey::parse(pending)?;
             let reader = self.objects().get(&pending).await?.ok_or_else(|| {
                 Error::Unexpected(anyhow::anyhow!(
                     "the pending rows of export {} are gone",
                     job.id
                 ))
             })?;
+            // Less than a part and a batch: a run sends a full buffer first.
+            let mut reader = reader;
             reader
-                .take(u64::try_from(PART_BYTES * 2).unwrap_or(u64::MAX))
                 .read_to_end(&mut self.buffer)
                 .await
                 .map_err(|e| Error::Unexpected(e.into()))?;
+            // The job counts these bytes already; they are counted again
+            // when the buffer is settled.
+            job.bytes -= (self.buffer.len() as u64).min(job.bytes);
         } else if job.checkpoint.upload.is_none() {
             self.buffer.extend_from_slice(cells::BOM);
             let mut writer = self.writer();
@@ -221,7 +238,7 @@ impl Run<'_> {
             if job.checkpoint.cursor.is_none() {
                 return self.finish(job).await;
             }
-            if self.buffer.len() >= PART_BYTES {
+            if self.buffer.len() >= self.runner.part_bytes {
                 self.send_part(job).await?;
             }
             batches += 1;
@@ -244,30 +261,33 @@ impl Run<'_> {
             Some(upload) => upload,
             None => self.objects().start_parts(&self.key, CSV).await?,
         };
-        let had_pending = std::mem::take(&mut job.checkpoint.pending);
+        let sent_before = job.checkpoint.pending.take();
         let part = self.settle(job);
         let sent = self.objects().put_part(&self.key, &mut upload, part).await;
         job.checkpoint.upload = Some(upload);
         sent?;
         self.runner.store.put_job(job).await?;
-        if had_pending {
-            self.objects().delete(&pending_key(job)?).await?;
-        }
-        Ok(())
+        self.drop_pending(sent_before).await
     }
 
     /// Keeps the unsent rows in the pending object and saves the checkpoint.
     async fn pause(&mut self, job: &mut ExportJob) -> Result<()> {
-        let pending = self.settle(job);
+        let rows = self.settle(job);
+        let key = pending_key(job)?;
         self.objects()
-            .put(
-                &pending_key(job)?,
-                Box::pin(std::io::Cursor::new(pending)),
-                CSV,
-            )
+            .put(&key, Box::pin(std::io::Cursor::new(rows)), CSV)
             .await?;
-        job.checkpoint.pending = true;
-        self.runner.store.put_job(job).await
+        let earlier = job.checkpoint.pending.replace(key.as_ref().to_owned());
+        self.runner.store.put_job(job).await?;
+        self.drop_pending(earlier).await
+    }
+
+    /// Deletes a pending object the saved checkpoint no longer names.
+    async fn drop_pending(&self, pending: Option<String>) -> Result<()> {
+        match pending {
+            Some(key) => self.objects().delete(&ObjectKey::parse(&key)?).await,
+            None => Ok(()),
+        }
     }
 
     /// Sends the last rows, makes the file whole and marks the export done.
@@ -286,13 +306,12 @@ impl Run<'_> {
                 self.objects().finish_parts(&self.key, &upload).await?;
             }
         }
-        if std::mem::take(&mut job.checkpoint.pending) {
-            self.objects().delete(&pending_key(job)?).await?;
-        }
+        let sent_before = job.checkpoint.pending.take();
         job.status = ExportStatus::Completed;
         job.finished_at = Some(now());
         job.lease = None;
-        self.runner.store.put_job(job).await
+        self.runner.store.put_job(job).await?;
+        self.drop_pending(sent_before).await
     }
 }
 

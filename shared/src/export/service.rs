@@ -72,8 +72,13 @@ pub async fn download_link(
         return Ok(None);
     }
     let objects = &state.export_ports()?.objects;
+    let key = job.csv_key()?;
+    if objects.head(&key).await?.is_none() {
+        // Files are kept for a week (the longest a link may last).
+        return Ok(None);
+    }
     objects
-        .presign_get(&job.csv_key()?, expires_in, Some(&job.file_name()))
+        .presign_get(&key, expires_in, Some(&job.file_name()))
         .await
         .map(Some)
 }

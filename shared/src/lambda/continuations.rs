@@ -1,5 +1,5 @@
-//! The queue that carries an import from one invocation of the import
-//! function to the next (SQS, with a dead-letter queue behind it).
+//! The queues that carry an import or an export from one invocation of its
+//! function to the next (SQS, with a dead-letter queue behind each).
 
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ pub struct Continuation {
     pub lease: String,
 }
 
-/// Sends continuations to one SQS queue.
+/// Sends messages (JSON) to one SQS queue.
 #[derive(Clone)]
 pub struct ContinuationQueue {
     client: aws_sdk_sqs::Client,
@@ -36,10 +36,10 @@ impl ContinuationQueue {
         }
     }
 
-    /// Sends `continuation`, to be delivered after `delay` (at most
+    /// Sends `message`, to be delivered after `delay` (at most
     /// [`MAX_DELAY`]; longer delays are cut to it).
-    pub async fn send(&self, continuation: &Continuation, delay: Duration) -> Result<()> {
-        let body = serde_json::to_string(continuation).map_err(|e| Error::Unexpected(e.into()))?;
+    pub async fn send<T: Serialize + Sync>(&self, message: &T, delay: Duration) -> Result<()> {
+        let body = serde_json::to_string(message).map_err(|e| Error::Unexpected(e.into()))?;
         let seconds = i32::try_from(delay.min(MAX_DELAY).as_secs()).unwrap_or(0);
         self.client
             .send_message()
@@ -48,9 +48,7 @@ impl ContinuationQueue {
             .delay_seconds(seconds)
             .send()
             .await
-            .map_err(|e| {
-                Error::Unexpected(anyhow::Error::new(e).context("sending a continuation"))
-            })?;
+            .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("sending to a queue")))?;
         Ok(())
     }
 }

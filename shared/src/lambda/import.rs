@@ -39,10 +39,10 @@ use crate::model::{WorkspaceId, now};
 /// How many runs in a row may stop before a checkpoint before the import fails.
 pub const ATTEMPTS: u32 = 3;
 /// How long a lease outlives its invocation's deadline.
-const LEASE_SLACK: Duration = Duration::from_secs(5);
+pub(super) const LEASE_SLACK: Duration = Duration::from_secs(5);
 /// The time reserved by default, before the deadline, to end a batch and
 /// hand over.
-const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
+pub(super) const DEFAULT_MARGIN: Duration = Duration::from_secs(60);
 /// The largest sidecar read.
 const SIDECAR_BYTES: u64 = 64 * 1024;
 
@@ -130,15 +130,8 @@ impl ImportFunction {
         let state = super::state_over(&config)?;
         let queue =
             std::env::var("CONTACTS_IMPORT_QUEUE").context("CONTACTS_IMPORT_QUEUE is not set")?;
-        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
-            std::env::var(name).map_or(Ok(default), |value| {
-                value
-                    .parse()
-                    .with_context(|| format!("{name}={value:?} is not a whole number"))
-            })
-        };
-        let batch_rows = number("CONTACTS_IMPORT_BATCH_ROWS", 2000)?;
-        let margin = number("CONTACTS_IMPORT_MARGIN_SECONDS", DEFAULT_MARGIN.as_secs())?;
+        let batch_rows = super::env_number("CONTACTS_IMPORT_BATCH_ROWS", 2000)?;
+        let margin = super::env_number("CONTACTS_IMPORT_MARGIN_SECONDS", DEFAULT_MARGIN.as_secs())?;
         let runner = Runner::new(state, usize::try_from(batch_rows).unwrap_or(usize::MAX))?;
         Ok(Self::new(
             runner,
@@ -415,14 +408,14 @@ pub fn retry_config() -> aws_config::retry::RetryConfig {
 
 /// An invocation's deadline, as a time and as an instant.
 #[derive(Debug, Clone, Copy)]
-struct Deadline {
-    at: DateTime<Utc>,
-    instant: Instant,
+pub(super) struct Deadline {
+    pub(super) at: DateTime<Utc>,
+    pub(super) instant: Instant,
 }
 
 impl Deadline {
     /// The invocation's deadline; without one (a local invoke), 15 minutes.
-    fn of(context: &lambda_runtime::Context) -> Self {
+    pub(super) fn of(context: &lambda_runtime::Context) -> Self {
         let now = Utc::now();
         let at = i64::try_from(context.deadline)
             .ok()
@@ -437,6 +430,6 @@ impl Deadline {
     }
 }
 
-fn to_delta(duration: Duration) -> TimeDelta {
+pub(super) fn to_delta(duration: Duration) -> TimeDelta {
     TimeDelta::from_std(duration).unwrap_or(TimeDelta::zero())
 }

@@ -3,6 +3,7 @@
 //! function.
 
 pub mod continuations;
+pub mod export;
 pub mod import;
 
 use std::sync::Arc;
@@ -12,13 +13,15 @@ use aws_lambda_events::event::s3::S3Event;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
-use crate::AppState;
 use crate::error::{Error, Result};
 use crate::http::auth::WorkspaceResolver;
 use crate::model::WorkspaceId;
 use crate::store::dynamo::DynamoStore;
 use crate::store::objects::ObjectKey;
+use crate::store::objects::ObjectStore;
 use crate::store::s3::S3ObjectStore;
+use crate::{AppState, ExportPorts};
+use continuations::ContinuationQueue;
 
 /// The JWT claim that names the workspace, unless `CONTACTS_WORKSPACE_CLAIM` says otherwise.
 pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
@@ -48,7 +51,8 @@ impl WorkspaceResolver for JwtClaim {
 
 /// Builds the state of an HTTP function from its environment, once per
 /// cold start: `CONTACTS_TABLE` (required), `CONTACTS_BUCKET` (imports are
-/// served where it is set), `CONTACTS_WORKSPACE_CLAIM`,
+/// served where it is set, and exports where `CONTACTS_EXPORT_QUEUE`, the
+/// export queue's URL, is set too), `CONTACTS_WORKSPACE_CLAIM`,
 /// `CONTACTS_USAGE_LIMIT`, and the SDK's own (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` to point at a stand-in, …).
 pub async fn state_from_env() -> anyhow::Result<AppState> {
@@ -56,7 +60,8 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
 }
 
 /// The state over the table `CONTACTS_TABLE` names, with imports over the
-/// bucket `CONTACTS_BUCKET` names, if it is set.
+/// bucket `CONTACTS_BUCKET` names, if it is set, and exports through the
+/// queue `CONTACTS_EXPORT_QUEUE` names, if that is set too.
 fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
     let table = std::env::var("CONTACTS_TABLE").context("CONTACTS_TABLE is not set")?;
     let claim = std::env::var("CONTACTS_WORKSPACE_CLAIM")
@@ -71,12 +76,31 @@ fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
         .transpose()?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
     let state = AppState::over(store.clone(), Arc::new(JwtClaim(claim)), usage_limit);
-    Ok(match std::env::var("CONTACTS_BUCKET") {
-        Ok(bucket) => state.with_imports(
-            Arc::new(store),
-            Arc::new(S3ObjectStore::new(s3_client(config), bucket)),
-        ),
+    let Ok(bucket) = std::env::var("CONTACTS_BUCKET") else {
+        return Ok(state);
+    };
+    let objects: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3_client(config), bucket));
+    let store = Arc::new(store);
+    let state = state.with_imports(store.clone(), objects.clone());
+    Ok(match std::env::var("CONTACTS_EXPORT_QUEUE") {
+        Ok(queue) => state.with_exports(ExportPorts {
+            store,
+            objects,
+            launcher: Arc::new(ContinuationQueue::new(
+                aws_sdk_sqs::Client::new(config),
+                queue,
+            )),
+        }),
         Err(_) => state,
+    })
+}
+
+/// A whole number from the environment variable `name`, or `default`.
+fn env_number(name: &str, default: u64) -> anyhow::Result<u64> {
+    std::env::var(name).map_or(Ok(default), |value| {
+        value
+            .parse()
+            .with_context(|| format!("{name}={value:?} is not a whole number"))
     })
 }
 

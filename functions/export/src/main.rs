@@ -1,0 +1,12 @@
+//! The `export` function: messages from its queue run the export engine.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let function = contacts::lambda::export::ExportFunction::from_env().await?;
+    let function = &function;
+    lambda_runtime::run(lambda_runtime::service_fn(move |event| {
+        function.handle(event)
+    }))
+    .await
+}

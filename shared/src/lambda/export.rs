@@ -1,0 +1,193 @@
+//! The export function: runs the export engine ([`ExportRunner`]) on
+//! messages from its queue. `POST /v1/exports` sends the first message;
+//! a run that nears its invocation's deadline stops after a batch (its
+//! unsent rows kept in the pending object), hands its lease on and sends
+//! the next message.
+//!
+//! One invocation runs an export while it holds its lease, which ends a
+//! little after the invocation's deadline. A message whose run dies comes
+//! back after the queue's visibility timeout (longer than a run), finds the
+//! lease expired and takes over from the last checkpoint; a message that
+//! finds the lease held waits for it, and one that finds the export ended
+//! does nothing. An export whose last [`ATTEMPTS`] runs all died fails.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use serde::{Deserialize, Serialize};
+
+use super::continuations::ContinuationQueue;
+use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, LEASE_SLACK, Outcome, to_delta};
+use crate::error::Result;
+use crate::export::job::{ExportId, ExportJob, ExportStatus};
+use crate::export::runner::{DEFAULT_BATCH, ExportRunner};
+use crate::export::service::Launcher;
+use crate::jobs::{Budget, Lease};
+use crate::model::{WorkspaceId, now};
+
+/// A message asking for a run of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportMessage {
+    pub workspace: String,
+    pub export_id: ExportId,
+}
+
+impl ExportMessage {
+    fn of(job: &ExportJob) -> Self {
+        Self {
+            workspace: job.workspace.clone(),
+            export_id: job.id.clone(),
+        }
+    }
+}
+
+/// The API starts an export by sending its first message.
+#[async_trait]
+impl Launcher for ContinuationQueue {
+    async fn launch(&self, job: &ExportJob) -> Result<()> {
+        self.send(&ExportMessage::of(job), Duration::ZERO).await
+    }
+}
+
+/// What the function did with one message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportHandled {
+    pub export_id: Option<ExportId>,
+    pub outcome: Outcome,
+}
+
+/// The export function over its stores and its queue.
+pub struct ExportFunction {
+    runner: ExportRunner,
+    queue: ContinuationQueue,
+    margin: Duration,
+}
+
+impl ExportFunction {
+    /// The function over `runner`'s stores, continuing through `queue`.
+    pub fn new(runner: ExportRunner, queue: ContinuationQueue) -> Self {
+        Self {
+            runner,
+            queue,
+            margin: DEFAULT_MARGIN,
+        }
+    }
+
+    /// The same, reserving `margin` before each deadline.
+    pub fn with_margin(mut self, margin: Duration) -> Self {
+        self.margin = margin;
+        self
+    }
+
+    /// Builds the function from its environment, once per cold start: the
+    /// HTTP functions' variables, `CONTACTS_BUCKET` and
+    /// `CONTACTS_EXPORT_QUEUE`, optionally `CONTACTS_EXPORT_BATCH` (contacts
+    /// read at a time) and `CONTACTS_EXPORT_MARGIN_SECONDS`.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = aws_config::from_env()
+            .retry_config(super::import::retry_config())
+            .load()
+            .await;
+        let state = super::state_over(&config)?;
+        let ports = state
+            .export_ports()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("CONTACTS_BUCKET and CONTACTS_EXPORT_QUEUE must be set")?
+            .clone();
+        let queue =
+            std::env::var("CONTACTS_EXPORT_QUEUE").context("CONTACTS_EXPORT_QUEUE is not set")?;
+        let batch = super::env_number("CONTACTS_EXPORT_BATCH", DEFAULT_BATCH as u64)?;
+        let margin = super::env_number("CONTACTS_EXPORT_MARGIN_SECONDS", DEFAULT_MARGIN.as_secs())?;
+        let runner = ExportRunner::new(state, ports.store, ports.objects)
+            .with_batch(usize::try_from(batch).unwrap_or(usize::MAX));
+        Ok(Self::new(
+            runner,
+            ContinuationQueue::new(aws_sdk_sqs::Client::new(&config), queue),
+        )
+        .with_margin(Duration::from_secs(margin)))
+    }
+
+    /// Handles a batch of messages.
+    pub async fn handle(
+        &self,
+        event: lambda_runtime::LambdaEvent<SqsEvent>,
+    ) -> std::result::Result<Vec<ExportHandled>, lambda_runtime::Error> {
+        let deadline = Deadline::of(&event.context);
+        let mut handled = Vec::new();
+        for message in &event.payload.records {
+            handled.push(self.message(message, deadline).await?);
+        }
+        Ok(handled)
+    }
+
+    async fn message(&self, message: &SqsMessage, deadline: Deadline) -> Result<ExportHandled> {
+        let body = message.body.as_deref().unwrap_or_default();
+        let Ok(asked) = serde_json::from_str::<ExportMessage>(body) else {
+            tracing::error!(body, "an export message is not one");
+            return Ok(ExportHandled {
+                export_id: None,
+                outcome: Outcome::Ignored,
+            });
+        };
+        let handled = |outcome| {
+            Ok(ExportHandled {
+                export_id: Some(asked.export_id.clone()),
+                outcome,
+            })
+        };
+        let workspace = WorkspaceId::parse(&asked.workspace)?;
+        let store = self.runner.store();
+        let Some(mut job) = store.job(&workspace, asked.export_id.as_ref()).await? else {
+            return handled(Outcome::Ignored);
+        };
+        if job.status.is_finished() {
+            return handled(Outcome::Finished);
+        }
+        let held = job.lease.clone();
+        if let Some(lease) = held.as_ref().filter(|l| !l.expired(now())) {
+            // Its holder may still be running: look again when it can't be.
+            let wait = (lease.until - now()).to_std().unwrap_or_default();
+            self.queue.send(&asked, wait).await?;
+            return handled(Outcome::Waiting);
+        }
+        let from = held.as_ref().map(|l| l.token.as_str());
+        if held.as_ref().is_some_and(|l| l.runs >= ATTEMPTS) {
+            job.lease = None;
+            job.fail(format!(
+                "the export stopped {ATTEMPTS} times in a row before its next checkpoint; \
+                 start a new export"
+            ));
+            store.hand_over_job(&job, from).await?;
+            return handled(Outcome::Failed);
+        }
+        let mine = Lease::after(held.as_ref(), deadline.at + to_delta(LEASE_SLACK));
+        job.lease = Some(mine.clone());
+        if !store.hand_over_job(&job, from).await? {
+            return handled(Outcome::Running);
+        }
+        let budget = Budget {
+            deadline: Some(
+                deadline
+                    .instant
+                    .checked_sub(self.margin)
+                    .unwrap_or_else(Instant::now),
+            ),
+            ..Budget::default()
+        };
+        let mut ran = self.runner.run(&workspace, &job.id, budget).await?;
+        if ran.status.is_finished() {
+            return handled(if ran.status == ExportStatus::Completed {
+                Outcome::Completed
+            } else {
+                Outcome::Failed
+            });
+        }
+        ran.lease = Some(Lease::new(now()));
+        if store.hand_over_job(&ran, Some(&mine.token)).await? {
+            self.queue.send(&asked, Duration::ZERO).await?;
+        }
+        handled(Outcome::Continued)
+    }
+}
