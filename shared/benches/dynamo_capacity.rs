@@ -48,6 +48,70 @@ fn row(report: &mut String, operation: &str, usage: Usage, per: f64) {
     );
 }
 
+/// An export of the workspace's `contacts` contacts through the port (16
+/// shards read in parallel), next to what a parallel `Scan` of the table
+/// (16 segments) reads for the same contacts.
+async fn export_rows(
+    report: &mut String,
+    store: &DynamoStore,
+    (client, table): (&aws_sdk_dynamodb::Client, &str),
+    meter: &CapacityMeter,
+    ws: &WorkspaceId,
+    contacts: usize,
+) {
+    use contacts::export::{ExportJob, ExportRunner};
+    use contacts::jobs::JobStore;
+    let dir = tempfile::TempDir::new().expect("dir");
+    let objects =
+        contacts::store::folder::FolderStore::open(dir.path(), "http://bench").expect("objects");
+    let auth = contacts::http::auth::BearerTokens::parse("t=bench").expect("tokens");
+    let state = contacts::AppState::over(store.clone(), Arc::new(auth), None);
+    let job = ExportJob::new(ws, Default::default(), vec!["external_id".into()]);
+    store.put_job(&job).await.expect("job");
+    meter.take();
+    let done = ExportRunner::new(state, Arc::new(store.clone()), Arc::new(objects))
+        .run(ws, &job.id, Default::default())
+        .await
+        .expect("export");
+    assert_eq!(done.rows as usize, contacts);
+    let per = contacts as f64 / 1000.0;
+    let mut usage = meter.take();
+    // The job's own reads and writes are not the export's reading.
+    usage.write_units = 0.0;
+    row(
+        report,
+        "export, reading every contact, per 1,000 contacts",
+        usage,
+        per,
+    );
+
+    let (mut requests, mut units) = (0_u64, 0.0);
+    for segment in 0..16 {
+        let mut pages = client
+            .scan()
+            .table_name(table)
+            .segment(segment)
+            .total_segments(16)
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("scan");
+            requests += 1;
+            units += page
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or_default();
+        }
+    }
+    let _ = writeln!(
+        report,
+        "| parallel `Scan` of the table (16 segments), per 1,000 contacts | {:.1} | {:.1} | 0.0 |",
+        requests as f64 / per,
+        units / per
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let endpoint = std::env::var("CONTACTS_TEST_DYNAMODB_ENDPOINT").expect(
@@ -63,7 +127,7 @@ async fn main() {
     let table = format!("bench-{}", MessagingId::generate().as_ref().to_lowercase());
     create_table(&client, &table).await.expect("table");
     let meter = Arc::new(CapacityMeter::default());
-    let store = DynamoStore::new(client, table).with_meter(Arc::clone(&meter));
+    let store = DynamoStore::new(client.clone(), table.clone()).with_meter(Arc::clone(&meter));
     let ws = WorkspaceId::parse("bench").expect("workspace");
 
     let mut report = String::from("# DynamoDB: requests and capacity per operation\n\n");
@@ -93,6 +157,9 @@ async fn main() {
         meter.take(),
         bulk as f64 / 1000.0,
     );
+
+    let table_scan = (&client, table.as_str());
+    export_rows(&mut report, &store, table_scan, &meter, &ws, bulk).await;
 
     let one = record(bulk + 1);
     store.insert(&ws, &one, None).await.expect("insert");

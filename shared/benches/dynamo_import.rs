@@ -25,8 +25,11 @@ use contacts::store::dynamo::{CapacityMeter, DynamoStore, create_table};
 use contacts::store::folder::FolderStore;
 use contacts::store::objects::ObjectStore;
 
+#[path = "support/import.rs"]
+mod import_support;
 mod support;
-use support::{import_settings, peak_rss_mb};
+use import_support::import_settings;
+use support::peak_rss_mb;
 
 fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).map_err(|_| anyhow::anyhow!("{name} is not set: run ./scripts/bench"))

@@ -12,7 +12,10 @@ use contacts::local::{LocalConfig, import_file};
 
 mod support;
 use contacts::model::WorkspaceId;
-use support::{import_settings, peak_rss_mb};
+#[path = "support/import.rs"]
+mod import_support;
+use import_support::import_settings;
+use support::peak_rss_mb;
 
 /// Seconds `sqlite3` takes to run the floor script beside a copy of the CSV.
 fn floor_seconds(csv: &Path, floor_sql: &Path) -> anyhow::Result<f64> {

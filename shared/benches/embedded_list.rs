@@ -1,7 +1,9 @@
 //! Seeds the embedded store with contacts (1,000,000 unless
 //! `BENCH_CONTACTS` says otherwise) and measures one page (`limit=50`) of
 //! the listing, unfiltered and per filter. Writes a Markdown report to
-//! `target/bench/embedded-list.md` (or `BENCH_REPORT`).
+//! `target/bench/embedded-list.md` (or `BENCH_REPORT`). Then exports every
+//! contact to CSV in a process of its own (so its peak memory is the
+//! export's alone) and writes `target/bench/embedded-export.md`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -15,6 +17,8 @@ use contacts::model::{
 use contacts::query::{ListRequest, PageRequest};
 use contacts::store::ContactStore;
 use contacts::store::embedded::EmbeddedStore;
+
+mod support;
 
 const FIRST: [&str; 24] = [
     "Alice", "Albert", "Maria", "Mark", "Olivia", "Oliver", "Sofia", "Liam", "Emma", "Noah", "Zoë",
@@ -118,8 +122,94 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
+/// Set in the child process that exports the store in this folder.
+const EXPORT_FROM: &str = "BENCH_EXPORT_FROM";
+
+/// The child: exports every contact of the store in `dir` into its object
+/// folder, and prints seconds, rows, bytes and peak RSS as one JSON line.
+async fn export_child(dir: &std::path::Path) {
+    use contacts::export::{ExportJob, ExportRunner, request};
+    use contacts::jobs::JobStore;
+    let store = EmbeddedStore::open(dir).expect("open");
+    let objects = contacts::store::folder::FolderStore::open(&dir.join("objects"), "http://bench")
+        .expect("objects");
+    let workspace = WorkspaceId::parse("bench").expect("workspace");
+    let auth = contacts::http::auth::BearerTokens::parse("t=bench").expect("tokens");
+    let state = contacts::AppState::over(store.clone(), std::sync::Arc::new(auth), None);
+    let catalog = contacts::catalog::Catalog::load(&state, &workspace)
+        .await
+        .expect("catalog");
+    let columns = request::columns(None, &catalog).expect("columns");
+    let job = ExportJob::new(
+        &workspace,
+        Default::default(),
+        columns.iter().map(|c| c.name().to_owned()).collect(),
+    );
+    store.put_job(&job).await.expect("job");
+    let runner = ExportRunner::new(
+        state,
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(objects),
+    );
+    let started = Instant::now();
+    let done = runner
+        .run(&workspace, &job.id, Default::default())
+        .await
+        .expect("export");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"seconds": seconds, "rows": done.rows, "bytes": done.bytes,
+                           "columns": done.columns.len(), "peak_rss_mb": support::peak_rss_mb()})
+    );
+}
+
+/// Runs [`export_child`] in a new process and writes its report.
+fn export_report(dir: &std::path::Path) {
+    let out = std::process::Command::new(std::env::current_exe().expect("exe"))
+        .env(EXPORT_FROM, dir)
+        .output()
+        .expect("export process");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout);
+    let measured: serde_json::Value =
+        serde_json::from_str(line.trim()).expect("the export's figures");
+    let (seconds, rows) = (
+        measured["seconds"].as_f64().unwrap_or(f64::NAN),
+        measured["rows"].as_f64().unwrap_or(f64::NAN),
+    );
+    let report = format!(
+        "# Embedded store: CSV export\n\n\
+         Every contact of the listing benchmark's store exported through `ExportRunner` \
+         (release, batches of {}, parts of 8 MiB) into the folder object store, in a \
+         process of its own.\n\n\
+         | contacts | columns | seconds | rows/s | file MB | peak RSS MB |\n\
+         |---:|---:|---:|---:|---:|---:|\n\
+         | {rows} | {} | {seconds:.2} | {:.0} | {:.1} | {:.1} |\n",
+        contacts::export::runner::DEFAULT_BATCH,
+        measured["columns"],
+        rows / seconds,
+        measured["bytes"].as_f64().unwrap_or(f64::NAN) / 1e6,
+        measured["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+    );
+    println!("{report}");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/bench/embedded-export.md"
+    );
+    std::fs::write(path, report).expect("report");
+}
+
 #[tokio::main]
 async fn main() {
+    if let Some(dir) = std::env::var_os(EXPORT_FROM) {
+        export_child(std::path::Path::new(&dir)).await;
+        return;
+    }
     let total: usize = std::env::var("BENCH_CONTACTS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -320,4 +410,19 @@ async fn main() {
     }
     std::fs::write(&report_path, report).expect("report");
     eprintln!("report written to {report_path}");
+
+    // The export reads the custom attribute and the list by their definitions.
+    use contacts::store::{ListStore, SchemaStore};
+    store
+        .create_attribute(&workspace, &catalog.score)
+        .await
+        .expect("attribute");
+    let vip = contacts::model::ContactList {
+        id: catalog.vip.clone(),
+        name: contacts::model::ListName::parse("VIP").expect("name"),
+        created_at: Utc::now(),
+    };
+    store.create_list(&workspace, &vip).await.expect("list");
+    drop(store);
+    export_report(dir.path());
 }
