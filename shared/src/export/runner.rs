@@ -18,9 +18,11 @@ use crate::AppState;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::jobs::{Budget, JobStore};
+use crate::model::Contact;
 use crate::model::{WorkspaceId, now};
-use crate::query::{ContactQuery, Cursor};
+use crate::query::{ContactQuery, Cursor, Page};
 use crate::store::objects::{ObjectKey, ObjectStore};
+use tokio_util::task::AbortOnDropHandle;
 
 /// The size at which the buffer is sent as a part (S3 needs 5 MiB).
 pub const PART_BYTES: usize = 8 * 1024 * 1024;
@@ -206,19 +208,23 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// Reads batch after batch (the next one read while this one is
+    /// written), sending parts, until the end or the budget.
     async fn go(
         &mut self,
         job: &mut ExportJob,
         query: &ContactQuery,
         budget: &Budget,
     ) -> Result<()> {
-        let contacts = &self.runner.state.contacts;
         let mut batches = 0;
+        let mut next = self.read_ahead(query, job.checkpoint.cursor.clone().map(Cursor));
         loop {
-            let cursor = job.checkpoint.cursor.clone().map(Cursor);
-            let page = contacts
-                .scan(self.workspace, query, cursor.as_ref(), self.runner.batch)
-                .await?;
+            let page = (&mut next)
+                .await
+                .map_err(|e| Error::Unexpected(anyhow::anyhow!("reading contacts: {e}")))??;
+            if let Some(cursor) = &page.next_cursor {
+                next = self.read_ahead(query, Some(cursor.clone()));
+            }
             let mut writer = self.writer();
             for contact in &page.items {
                 for cell in cells::row(contact, self.columns, self.catalog) {
@@ -246,6 +252,22 @@ impl Run<'_> {
                 return self.pause(job).await;
             }
         }
+    }
+
+    /// The batch after `cursor`, read on a task of its own (dropped, it
+    /// stops).
+    fn read_ahead(
+        &self,
+        query: &ContactQuery,
+        cursor: Option<Cursor>,
+    ) -> AbortOnDropHandle<Result<Page<Contact>>> {
+        let contacts = Arc::clone(&self.runner.state.contacts);
+        let (workspace, query, batch) = (self.workspace.clone(), query.clone(), self.runner.batch);
+        AbortOnDropHandle::new(tokio::spawn(async move {
+            contacts
+                .scan(&workspace, &query, cursor.as_ref(), batch)
+                .await
+        }))
     }
 
     /// Counts the buffer's rows and bytes in the job, emptying the buffer.

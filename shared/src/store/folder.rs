@@ -157,6 +157,17 @@ const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
+/// Runs file work on a blocking thread.
+async fn blocking(
+    context: &'static str,
+    work: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+) -> Result<()> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context(context)))?
+        .map_err(io(context))
+}
+
 fn io(context: &'static str) -> impl Fn(std::io::Error) -> Error {
     move |e| Error::Unexpected(anyhow::Error::new(e).context(context))
 }
@@ -293,43 +304,37 @@ impl ObjectStore for FolderStore {
     ) -> Result<()> {
         let dir = self.parts_dir(upload)?;
         let tag = format!("{:05}", upload.parts.len() + 1);
-        let partial = dir.join(format!("{tag}.partial"));
-        let mut file = tokio::fs::File::create(&partial)
-            .await
-            .map_err(io("writing a part"))?;
-        file.write_all(&bytes).await.map_err(io("writing a part"))?;
-        file.sync_all().await.map_err(io("writing a part"))?;
-        tokio::fs::rename(&partial, dir.join(&tag))
-            .await
-            .map_err(io("writing a part"))?;
+        let name = tag.clone();
+        blocking("writing a part", move || {
+            let partial = dir.join(format!("{name}.partial"));
+            let mut file = std::fs::File::create(&partial)?;
+            file.write_all(&bytes)?;
+            file.sync_all()?;
+            std::fs::rename(&partial, dir.join(&name))
+        })
+        .await?;
         upload.parts.push(tag);
         Ok(())
     }
 
     async fn finish_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()> {
         let dir = self.parts_dir(upload)?;
-        let whole = dir.join("whole");
-        let mut file = tokio::fs::File::create(&whole)
-            .await
-            .map_err(io("joining parts"))?;
-        for tag in &upload.parts {
-            let mut part = tokio::fs::File::open(dir.join(tag))
-                .await
-                .map_err(io("reading a part"))?;
-            tokio::io::copy(&mut part, &mut file)
-                .await
-                .map_err(io("joining parts"))?;
-        }
-        file.sync_all().await.map_err(io("joining parts"))?;
         let target = self.path(key);
-        if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(io("creating an object folder"))?;
-        }
-        tokio::fs::rename(&whole, &target)
-            .await
-            .map_err(io("storing an object"))?;
+        let tags = upload.parts.clone();
+        // Joined by the kernel (`copy_file_range`), not through a buffer.
+        blocking("joining parts", move || {
+            let whole = dir.join("whole");
+            let mut file = std::fs::File::create(&whole)?;
+            for tag in &tags {
+                std::io::copy(&mut std::fs::File::open(dir.join(tag))?, &mut file)?;
+            }
+            file.sync_all()?;
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::rename(&whole, &target)
+        })
+        .await?;
         self.abort_parts(key, upload).await
     }
 
