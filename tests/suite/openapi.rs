@@ -199,3 +199,164 @@ async fn document(server: &Server) -> Value {
         .await
         .expect("json")
 }
+
+/// Every string field of a request body states what its validator checks,
+/// and the document's limits are the validators' own: a value at a
+/// documented `maxLength` is accepted and one past it refused, every
+/// documented enum value is accepted, the names an attribute may not take
+/// are refused.
+#[tokio::test]
+async fn the_documented_constraints_are_the_validators() {
+    use contacts::model::{
+        AttributeLabel, AttributeName, AttributeType, Country, Email, ExternalId, ListName, Name,
+        Timezone,
+    };
+    let server = Server::start().await;
+    let doc = document(&server).await;
+    let schemas = &doc["components"]["schemas"];
+    let rule = |schema: &str, field: &str| schemas[schema]["properties"][field].clone();
+
+    type Parse = fn(&str) -> bool;
+    let texts: [(&str, &str, Parse); 9] = [
+        ("CreateContactRequest", "external_id", |s| {
+            ExternalId::parse(s).is_ok()
+        }),
+        ("CreateContactRequest", "first_name", |s| {
+            Name::parse(s).is_ok()
+        }),
+        ("CreateContactRequest", "last_name", |s| {
+            Name::parse(s).is_ok()
+        }),
+        ("EditContactRequest", "external_id", |s| {
+            ExternalId::parse(s).is_ok()
+        }),
+        ("EditContactRequest", "first_name", |s| {
+            Name::parse(s).is_ok()
+        }),
+        ("EditContactRequest", "last_name", |s| {
+            Name::parse(s).is_ok()
+        }),
+        ("CreateAttributeRequest", "label", |s| {
+            AttributeLabel::parse(s).is_ok()
+        }),
+        ("EditAttributeRequest", "label", |s| {
+            AttributeLabel::parse(s).is_ok()
+        }),
+        ("ListNameRequest", "name", |s| ListName::parse(s).is_ok()),
+    ];
+    for (schema, field, parse) in texts {
+        let rule = rule(schema, field);
+        let max = rule["maxLength"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{schema}.{field} states no maxLength"))
+            as usize;
+        assert!(
+            rule["pattern"].is_string(),
+            "{schema}.{field} states no pattern"
+        );
+        assert!(
+            parse(&"a".repeat(max)),
+            "{schema}.{field}: {max} characters"
+        );
+        assert!(
+            !parse(&"a".repeat(max + 1)),
+            "{schema}.{field}: {} characters",
+            max + 1
+        );
+    }
+
+    let kinds = |schema: &str| -> Vec<String> {
+        rule(schema, "type")["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema}.type states no enum"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    for schema in ["CreateAttributeRequest", "EditAttributeRequest"] {
+        let documented = kinds(schema);
+        assert_eq!(documented.len(), 5, "{schema}: every attribute type");
+        for kind in &documented {
+            assert!(AttributeType::parse(kind).is_ok(), "{kind}");
+        }
+    }
+    let name = rule("CreateAttributeRequest", "name");
+    assert_eq!(name["pattern"], AttributeName::PATTERN);
+    for taken in name["not"]["enum"].as_array().expect("names not allowed") {
+        let taken = taken.as_str().expect("a name");
+        assert!(AttributeName::parse(taken).is_err(), "{taken} is refused");
+    }
+    assert!(AttributeName::parse("loyalty_tier").is_ok());
+
+    for (field, parse) in [
+        ("country", (|s| Country::parse(s).is_ok()) as Parse),
+        ("timezone", |s| Timezone::parse(s).is_ok()),
+    ] {
+        let values = rule("CreateContactRequest", field)["enum"].clone();
+        let values = values.as_array().expect("an enum");
+        assert!(values.len() > 200, "{field}: {} values", values.len());
+        for value in values.iter().filter_map(|v| v.as_str()) {
+            assert!(parse(value), "{field} {value:?}");
+        }
+    }
+    assert!(rule("CreateContactRequest", "phone")["pattern"].is_string());
+    let email = rule("CreateContactRequest", "email");
+    let max = email["maxLength"].as_u64().expect("email maxLength") as usize;
+    // A 64-character local part, then labels of at most 61 up to `total`.
+    let address = |total: usize| {
+        let labels: String = "b"
+            .repeat(60)
+            .chars()
+            .chain(['.'])
+            .cycle()
+            .take(total - 69)
+            .collect();
+        let labels = match labels.strip_suffix('.') {
+            Some(rest) => format!("{rest}b"),
+            None => labels,
+        };
+        format!("{}@{labels}.com", "a".repeat(64))
+    };
+    assert_eq!(address(max).chars().count(), max);
+    assert!(
+        Email::parse(&address(max)).is_ok(),
+        "at the documented length"
+    );
+    assert!(
+        Email::parse(&address(max + 1)).is_err(),
+        "past the documented length"
+    );
+    assert_eq!(
+        schemas["CreateContactRequest"]["anyOf"],
+        serde_json::json!([{"required": ["phone"]}, {"required": ["email"]}])
+    );
+
+    // Every string property of a request body states a rule, but free text
+    // with no limit of its own.
+    let free = ["ImportSettings.timezone", "PreviewRequest.import_id"];
+    for schema in [
+        "CreateContactRequest",
+        "EditContactRequest",
+        "CreateAttributeRequest",
+        "EditAttributeRequest",
+        "ListNameRequest",
+    ] {
+        assert_eq!(
+            schemas[schema]["additionalProperties"], false,
+            "{schema} is closed"
+        );
+        for (field, property) in schemas[schema]["properties"].as_object().expect("fields") {
+            let text = property["type"] == "string"
+                || property["type"]
+                    .as_array()
+                    .is_some_and(|t| t.iter().any(|t| t == "string"));
+            let stated = ["maxLength", "pattern", "enum"]
+                .iter()
+                .any(|k| property.get(*k).is_some());
+            assert!(
+                !text || stated || free.contains(&format!("{schema}.{field}").as_str()),
+                "{schema}.{field} is validated but states no rule"
+            );
+        }
+    }
+}

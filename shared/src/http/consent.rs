@@ -33,7 +33,10 @@ pub async fn put(
     IfMatch(if_match): IfMatch,
     ApiJson(request): ApiJson<ConsentRequest>,
 ) -> Result<impl IntoResponse> {
-    let choices = request.into_update()?;
+    let choices = match request.into_update() {
+        Ok(choices) => choices,
+        Err(error) => return Err(super::contacts::absent_or(&state, &workspace, &id, error).await),
+    };
     let catalog = Catalog::load(&state, &workspace).await?;
     let contact = service::record_consent(
         state.contacts.as_ref(),

@@ -11,8 +11,8 @@ use super::dto::{ContactBody, CreateContactRequest, EditContactRequest, ListRef}
 use super::extract::{ApiJson, ContactId, IfMatch, etag};
 use super::problem::Problem;
 use crate::catalog::Catalog;
-use crate::error::Result;
-use crate::model::ConsentSource;
+use crate::error::{Error, Result};
+use crate::model::{ConsentSource, MessagingId, WorkspaceId};
 use crate::{AppState, service};
 
 /// The response for one contact: its JSON and its `ETag`.
@@ -109,10 +109,29 @@ pub async fn edit(
     ApiJson(request): ApiJson<EditContactRequest>,
 ) -> Result<impl IntoResponse> {
     let catalog = Catalog::load(&state, &workspace).await?;
-    let changes = request.into_changes(&catalog)?;
+    let changes = match request.into_changes(&catalog) {
+        Ok(changes) => changes,
+        // A missing contact is a 404 whatever the body says.
+        Err(error) => return Err(absent_or(&state, &workspace, &id, error).await),
+    };
     let contact =
         service::edit(state.contacts.as_ref(), &workspace, &id, changes, if_match).await?;
     Ok(contact_response(&contact, &catalog))
+}
+
+/// `ContactNotFound` when the contact is missing, else `error`: an
+/// operation on a contact that doesn't exist is a 404 before its body is a
+/// 400.
+pub(super) async fn absent_or(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    error: Error,
+) -> Error {
+    match service::get(state.contacts.as_ref(), workspace, id).await {
+        Ok(_) => error,
+        Err(missing) => missing,
+    }
 }
 
 /// Delete a contact permanently, with its consent history.

@@ -20,16 +20,21 @@ use crate::query::{ColumnChoice, Page};
 /// A new contact. `external_id` and one of `phone` or `email` are required.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"external_id": "crm-1042", "first_name": "Ann", "last_name": "Lee", "phone": "+12025550143", "email": "ann@example.com", "country": "US", "timezone": "America/New_York", "consent": {"sms": "subscribed"}}))]
 pub struct CreateContactRequest {
     /// The workspace's own key for the contact; unique in the workspace.
     #[schema(example = "crm-1042")]
     pub external_id: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
-    /// E.164, e.g. `+12345678902`.
-    #[schema(example = "+12345678902")]
-    pub phone: Option<String>,
-    pub email: Option<String>,
+    /// E.164, e.g. `+12345678902`; a string when given (not `null`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "+12345678902")]
+    pub phone: Patch<String>,
+    /// A string when given (not `null`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub email: Patch<String>,
     /// ISO 3166-1 alpha-2, e.g. `US`.
     pub country: Option<String>,
     /// IANA time zone name, e.g. `America/New_York`.
@@ -41,6 +46,7 @@ pub struct CreateContactRequest {
     #[serde(default)]
     pub attributes: Map<String, Value>,
     /// Consent to record now; channels left out stay `not_subscribed`.
+    #[serde(default, deserialize_with = "crate::model::optional_json_object")]
     pub consent: Option<ConsentRequest>,
 }
 
@@ -48,6 +54,7 @@ pub struct CreateContactRequest {
 /// left out is unchanged.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"sms": "subscribed", "email": "unsubscribed"}))]
 pub struct ConsentRequest {
     #[schema(value_type = Option<ConsentChoice>)]
     pub sms: Option<String>,
@@ -95,6 +102,7 @@ impl ConsentRequest {
 /// An edit: a field left out is unchanged, `null` clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"last_name": "Lee-Smith", "timezone": "Europe/London"}))]
 pub struct EditContactRequest {
     /// May change, but not be cleared; stays unique in the workspace.
     #[serde(default)]
@@ -138,9 +146,11 @@ impl CreateContactRequest {
         };
         let first_name = optional(&mut errors, "first_name", request.first_name, Name::parse);
         let last_name = optional(&mut errors, "last_name", request.last_name, Name::parse);
-        let given = (request.phone.is_some(), request.email.is_some());
-        let phone = optional(&mut errors, "phone", request.phone, PhoneNumber::parse);
-        let email = optional(&mut errors, "email", request.email, Email::parse);
+        let phone = given(&mut errors, "phone", request.phone);
+        let email = given(&mut errors, "email", request.email);
+        let given = (phone.is_some(), email.is_some());
+        let phone = optional(&mut errors, "phone", phone, PhoneNumber::parse);
+        let email = optional(&mut errors, "email", email, Email::parse);
         let country = optional(&mut errors, "country", request.country, Country::parse);
         let timezone = optional(&mut errors, "timezone", request.timezone, Timezone::parse);
         let consent = request
@@ -208,6 +218,18 @@ impl EditContactRequest {
         };
         errors.finish()?;
         Ok(changes)
+    }
+}
+
+/// A field that may be left out but not sent as `null`.
+fn given(errors: &mut Collector, field: &str, raw: Patch<String>) -> Option<String> {
+    match raw {
+        Patch::Keep => None,
+        Patch::Clear => {
+            errors.push(field, "must be a string: leave it out for none");
+            None
+        }
+        Patch::Set(raw) => Some(raw),
     }
 }
 
@@ -413,6 +435,7 @@ impl From<&AttributeDefinition> for AttributeBody {
 /// A new custom attribute.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "loyalty_tier", "label": "Loyalty tier", "type": "text"}))]
 pub struct CreateAttributeRequest {
     /// Stable key: lower-case letters, digits and `_`, starting with a letter.
     pub name: Option<String>,
@@ -425,6 +448,7 @@ pub struct CreateAttributeRequest {
 /// A change of an attribute's label or type.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"label": "Tier"}))]
 pub struct EditAttributeRequest {
     pub label: Option<String>,
     #[serde(rename = "type")]
@@ -463,6 +487,7 @@ pub struct ListRef {
 /// A list's name.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "VIP customers"}))]
 pub struct ListNameRequest {
     pub name: Option<String>,
 }
@@ -470,6 +495,7 @@ pub struct ListNameRequest {
 /// Contacts to add to a list.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"messaging_ids": ["01JDQ3V6Y8M6F3XG2W5T9K0ABC"]}))]
 pub struct MembersRequest {
     /// Up to 500 Messaging IDs.
     pub messaging_ids: Vec<String>,
@@ -487,6 +513,7 @@ pub struct MembersResult {
 /// The visible columns of the All Contacts table.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"columns": ["full_name", "phone", "email", "sms_consent"]}))]
 pub struct ColumnsBody {
     pub columns: Vec<String>,
 }

@@ -14,7 +14,9 @@ use crate::model::MessagingId;
 /// The largest JSON body the API reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A JSON body; bad JSON, wrong types and unknown fields name the field.
+/// A JSON object body; bad JSON, wrong types and unknown fields name the
+/// field. Every body of the API is an object (serde would otherwise also
+/// read a struct from an array of its fields).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -35,6 +37,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     }
                     other => Error::MalformedBody(other.body_text()),
                 })?;
+        let starts_an_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_none_or(|b| *b == b'{');
+        if !starts_an_object {
+            return Err(Error::Validation(vec![FieldError::new(
+                "",
+                "expected a JSON object (the body's fields between { and })",
+            )]));
+        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
             let path = error.path().to_string();
@@ -94,7 +106,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ContactId {
     }
 }
 
-/// The version an `If-Match` header requires, if any (`*` requires none).
+/// The version an `If-Match` header requires, if any (`*` or an empty
+/// header requires none).
 pub struct IfMatch(pub Option<u64>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
@@ -104,8 +117,15 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         let Some(value) = parts.headers.get(IF_MATCH) else {
             return Ok(Self(None));
         };
-        let text = value.to_str().unwrap_or_default().trim();
-        if text == "*" {
+        let invalid = || {
+            Error::invalid(
+                "If-Match",
+                "must be an ETag this API returned, like \"3\", or *",
+            )
+        };
+        let text = value.to_str().map_err(|_| invalid())?.trim();
+        // `*`, or an empty header (as if left out): no version required.
+        if text == "*" || text.is_empty() {
             return Ok(Self(None));
         }
         text.trim_start_matches("W/")
@@ -113,12 +133,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             .and_then(|rest| rest.strip_suffix('"'))
             .and_then(|version| version.parse().ok())
             .map(|version| Self(Some(version)))
-            .ok_or_else(|| {
-                Error::invalid(
-                    "If-Match",
-                    "must be an ETag this API returned, like \"3\", or *",
-                )
-            })
+            .ok_or_else(invalid)
     }
 }
 

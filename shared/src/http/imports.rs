@@ -197,6 +197,7 @@ pub async fn list(
 /// Preview the file of an import that has been uploaded.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"import_id": "01JDQ3V6Y8M6F3XG2W5T9K0IMP"}))]
 pub struct PreviewRequest {
     pub import_id: String,
 }
@@ -204,7 +205,7 @@ pub struct PreviewRequest {
 /// The first bytes of a CSV file (up to 1 MiB) as they are: any bytes are
 /// a file to preview, well formed or not.
 #[derive(ToSchema)]
-#[schema(value_type = String, format = Binary)]
+#[schema(value_type = String, format = Binary, example = "External ID,First Name,Email\ncrm-1,Ann,ann@example.com\n")]
 pub struct CsvBytes(Bytes);
 
 /// What to preview: the first bytes of a file (`text/csv`), or an uploaded
@@ -232,6 +233,12 @@ impl<S: Send + Sync> FromRequest<S> for PreviewInput {
             .map_err(|_| Error::BodyTooLarge {
                 limit: preview::MAX_BYTES,
             })?;
+        if bytes.is_empty() {
+            return Err(Error::invalid(
+                "body",
+                "send the first bytes of a file (text/csv) or {\"import_id\"} (application/json)",
+            ));
+        }
         Ok(Self::Csv(CsvBytes(bytes)))
     }
 }

@@ -14,6 +14,7 @@ mod lists;
 pub mod objects;
 mod openapi;
 pub mod problem;
+pub mod rules;
 mod settings;
 
 use axum::Router;

@@ -88,6 +88,7 @@ pub async fn document() -> Json<serde_json::Value> {
     static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(|| {
         let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         spell_links(&mut document);
+        super::rules::apply(&mut document);
         document
     });
     Json(DOCUMENT.clone())

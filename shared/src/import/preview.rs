@@ -36,6 +36,22 @@ pub struct Preview {
     pub problem: Option<String>,
 }
 
+impl Preview {
+    /// The preview of bytes whose header row can't be read.
+    fn unreadable(problem: String) -> Self {
+        Self {
+            delimiter: ",".to_owned(),
+            encoding: "utf-8".to_owned(),
+            headers: Vec::new(),
+            columns: Vec::new(),
+            sample_rows: Vec::new(),
+            rows_read: 0,
+            importable: false,
+            problem: Some(problem),
+        }
+    }
+}
+
 /// One column's proposed mapping.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ColumnPreview {
@@ -64,7 +80,11 @@ pub async fn preview(
         }
     }
     let not_csv = |what: String| Error::invalid("body", what);
-    let header = csvfile::header(bytes).await.map_err(not_csv)?;
+    let header = match csvfile::header(bytes).await {
+        Ok(header) => header,
+        // Nothing to map: the wizard shows why.
+        Err(problem) => return Ok(Preview::unreadable(problem)),
+    };
     let rest = usize::try_from(header.end).unwrap_or(0).min(bytes.len());
     let mut reader = csvfile::records(&bytes[rest..], header.sniffed.delimiter);
     let mut record = ByteRecord::new();

@@ -16,6 +16,7 @@ use crate::model::{
 /// one is an error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
+#[schema(example = json!({"existing_contacts": "retain", "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}}))]
 pub struct ImportSettings {
     /// IDs of lists every created or updated contact joins.
     pub lists: Vec<String>,
@@ -24,6 +25,7 @@ pub struct ImportSettings {
     pub timezone: Option<String>,
     pub existing_contacts: ExistingContacts,
     /// `null`: new contacts only (rows matching a contact are skipped).
+    #[serde(deserialize_with = "crate::model::optional_json_object")]
     pub update_existing: Option<UpdateExisting>,
     /// CSV header → attribute name, `null` to skip, or `{"create": {...}}`;
     /// headers left out are mapped automatically. `null`: map every header
@@ -33,6 +35,7 @@ pub struct ImportSettings {
     /// Import a row with an invalid value with that value cleared, instead
     /// of rejecting the row.
     pub replace_invalid_values: bool,
+    #[serde(deserialize_with = "crate::model::json_object")]
     pub default_consent: DefaultConsent,
     /// Confirms the contacts agreed to be messaged; needed for a
     /// `subscribed` default.
@@ -108,7 +111,10 @@ impl DefaultConsent {
 #[serde(untagged)]
 pub enum ColumnTarget {
     Attribute(String),
-    Create { create: NewAttribute },
+    Create {
+        #[serde(deserialize_with = "crate::model::json_object")]
+        create: NewAttribute,
+    },
 }
 
 /// A custom attribute an import defines.

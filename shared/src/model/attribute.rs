@@ -11,6 +11,19 @@ string_type!(
 );
 
 impl AttributeName {
+    /// The shape of a name, as a JSON Schema pattern (besides: not a
+    /// generic column's name nor one of [`AttributeName::RESERVED`]).
+    pub const PATTERN: &str = "^[a-z][a-z0-9_]{0,63}$";
+    /// Names that generic fields, filters and the contact document already use.
+    pub const RESERVED: [&str; 6] = [
+        "consent",
+        "attributes",
+        "version",
+        "list",
+        "lists",
+        "timezone",
+    ];
+
     /// Validates an attribute name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let mut chars = raw.chars();
@@ -22,7 +35,7 @@ impl AttributeName {
                 "{raw:?} is not an attribute name: start with a lower-case letter, then up to 63 lower-case letters, digits or _"
             )));
         }
-        if Column::parse(raw).is_some() || RESERVED.contains(&raw) {
+        if Column::parse(raw).is_some() || Self::RESERVED.contains(&raw) {
             return Err(InvalidValue(format!(
                 "{raw:?} is the name of a generic attribute"
             )));
@@ -31,25 +44,18 @@ impl AttributeName {
     }
 }
 
-/// Names that generic fields, filters and the contact document already use.
-const RESERVED: [&str; 6] = [
-    "consent",
-    "attributes",
-    "version",
-    "list",
-    "lists",
-    "timezone",
-];
-
 string_type!(
     /// The display label of a custom attribute: 1–100 characters.
     AttributeLabel
 );
 
 impl AttributeLabel {
+    /// Longest accepted label, in characters.
+    pub const MAX_CHARS: usize = 100;
+
     /// Validates a label.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        clean_text(raw, 100).map(|text| Self(text.to_owned()))
+        clean_text(raw, Self::MAX_CHARS).map(|text| Self(text.to_owned()))
     }
 }
 
@@ -67,7 +73,8 @@ pub enum AttributeType {
 }
 
 impl AttributeType {
-    const ALL: [AttributeType; 5] = [
+    /// Every type.
+    pub const ALL: [AttributeType; 5] = [
         AttributeType::Text,
         AttributeType::Number,
         AttributeType::Boolean,

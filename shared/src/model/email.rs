@@ -8,11 +8,17 @@ string_type!(
 );
 
 impl Email {
+    /// Longest accepted address, in characters (as sent).
+    pub const MAX_CHARS: usize = 254;
+    /// What an address looks like, as a JSON Schema pattern (the parser
+    /// checks more: the syntax of each part).
+    pub const PATTERN: &str = r"^\s*[^\s@<>]+@[^\s@<>\[]+\.[^\s@<>]+\s*$";
+
     /// Validates an email address.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let text = raw.trim();
         let invalid = || InvalidValue(format!("{text:?} is not a valid email address"));
-        if text.len() > 254 {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(InvalidValue::new("must be at most 254 characters"));
         }
         let address = email_address::EmailAddress::from_str(text).map_err(|_| invalid())?;

@@ -26,9 +26,12 @@ string_type!(
 );
 
 impl ListName {
+    /// Longest accepted list name, in characters.
+    pub const MAX_CHARS: usize = 100;
+
     /// Validates a list name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        clean_text(raw, 100).map(|text| Self(text.to_owned()))
+        clean_text(raw, Self::MAX_CHARS).map(|text| Self(text.to_owned()))
     }
 
     /// The form uniqueness is checked on.

@@ -58,7 +58,8 @@ fn clean_text(raw: &str, max: usize) -> Result<&str, InvalidValue> {
     if text.is_empty() {
         return Err(InvalidValue::new("must not be empty"));
     }
-    if text.chars().count() > max {
+    // Counted as sent, so the documented `maxLength` is exact.
+    if raw.chars().count() > max {
         return Err(InvalidValue(format!("must be at most {max} characters")));
     }
     if text.chars().any(char::is_control) {
@@ -66,6 +67,15 @@ fn clean_text(raw: &str, max: usize) -> Result<&str, InvalidValue> {
     }
     Ok(text)
 }
+
+/// What [`clean_text`] accepts, as a JSON Schema pattern: no control
+/// characters, and something besides white space.
+pub const TEXT_PATTERN: &str =
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+
+/// A ULID as text (Messaging IDs, list IDs, imports, exports), as a JSON
+/// Schema pattern.
+pub const ULID_PATTERN: &str = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$";
 
 /// Declares a validated string type: private field, `AsRef<str>`, `Display`,
 /// serialized as the bare string, and rebuilt from the store without re-parsing.
@@ -97,3 +107,59 @@ macro_rules! string_type {
     };
 }
 pub(crate) use string_type;
+
+/// Reads a struct only from a JSON object (serde also takes an array of
+/// its fields in order): `#[serde(deserialize_with = "json_object")]`.
+/// Errors keep the path of the field inside.
+pub(crate) fn json_object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(ObjectOnly(deserializer))
+}
+
+/// [`json_object`] for an optional field (`null` is `None`).
+pub(crate) fn optional_json_object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<Object<T>> as serde::Deserialize>::deserialize(deserializer)
+        .map(|found| found.map(|Object(value)| value))
+}
+
+/// A struct read by [`json_object`].
+struct Object<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        json_object(deserializer).map(Object)
+    }
+}
+
+/// A deserializer that reads a struct as a map only.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: serde::Deserializer<'de>> serde::Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf option unit unit_struct newtype_struct seq tuple
+        tuple_struct map enum identifier ignored_any
+    }
+}

@@ -6,9 +6,12 @@ string_type!(
 );
 
 impl Name {
+    /// Longest accepted name, in characters.
+    pub const MAX_CHARS: usize = 255;
+
     /// Validates a name.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        clean_text(raw, 255).map(|text| Self(text.to_owned()))
+        clean_text(raw, Self::MAX_CHARS).map(|text| Self(text.to_owned()))
     }
 
     /// "First Last", or whichever of the two is present.

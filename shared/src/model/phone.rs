@@ -8,6 +8,10 @@ string_type!(
 );
 
 impl PhoneNumber {
+    /// The E.164 shape, as a JSON Schema pattern (the parser then checks
+    /// the number is valid for its country).
+    pub const PATTERN: &str = r"^\s*\+[1-9][0-9]{1,14}\s*$";
+
     /// Validates an E.164 phone number.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let text = raw.trim();

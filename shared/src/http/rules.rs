@@ -1,0 +1,257 @@
+//! What the validators check, stated on the OpenAPI document's request
+//! schemas and path parameters: one table fed by the model's own limits and
+//! patterns, so the document and the checks agree
+//! (`tests/suite/openapi.rs` compares them field by field).
+
+use serde_json::{Value, json};
+
+use crate::model::{
+    AttributeLabel, AttributeName, AttributeType, Column, Email, ExternalId, ListName,
+    MAX_LISTS_PER_CONTACT, Name, PhoneNumber, TEXT_PATTERN, ULID_PATTERN,
+};
+
+/// Text as `clean_text` takes it: at most `max` characters as sent, not
+/// blank, no control characters.
+fn text(max: usize) -> Value {
+    json!({"minLength": 1, "maxLength": max, "pattern": TEXT_PATTERN})
+}
+
+fn ulid() -> Value {
+    json!({"pattern": ULID_PATTERN})
+}
+
+fn ulids(max: Option<usize>) -> Value {
+    let mut rule = json!({"items": {"type": "string", "pattern": ULID_PATTERN}});
+    if let Some(max) = max {
+        rule["maxItems"] = json!(max);
+    }
+    rule
+}
+
+fn attribute_name() -> Value {
+    let taken: Vec<&str> = Column::ALL
+        .iter()
+        .map(|c| c.name())
+        .chain(AttributeName::RESERVED)
+        .collect();
+    json!({"pattern": AttributeName::PATTERN, "not": {"enum": taken}})
+}
+
+/// ISO 3166-1 alpha-2 codes (any case is accepted; these are the
+/// canonical spelling).
+fn countries() -> Value {
+    let codes: Vec<&str> = isocountry::CountryCode::iter()
+        .map(|code| code.alpha2())
+        .collect();
+    json!({"enum": codes})
+}
+
+/// IANA time zone names (any case is accepted).
+fn timezones() -> Value {
+    let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+    json!({"enum": names})
+}
+
+fn attribute_type() -> Value {
+    json!({"enum": AttributeType::ALL.map(AttributeType::as_str)})
+}
+
+/// A column name: a generic column, or (the shape of) a custom attribute's.
+fn column_names() -> Value {
+    json!({"minItems": 1, "items": {"type": "string", "anyOf": [
+        {"enum": Column::ALL.map(Column::name)},
+        {"pattern": AttributeName::PATTERN},
+    ]}})
+}
+
+/// The constraints of each validated request field: schema, property,
+/// constraints (merged into the property's schema).
+pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
+    let contact = |schema: &'static str| {
+        vec![
+            (schema, "external_id", text(ExternalId::MAX_CHARS)),
+            (schema, "first_name", text(Name::MAX_CHARS)),
+            (schema, "last_name", text(Name::MAX_CHARS)),
+            (schema, "phone", json!({"pattern": PhoneNumber::PATTERN})),
+            (
+                schema,
+                "email",
+                json!({"maxLength": Email::MAX_CHARS, "pattern": Email::PATTERN}),
+            ),
+            (schema, "country", countries()),
+            (schema, "timezone", timezones()),
+            (schema, "lists", ulids(Some(MAX_LISTS_PER_CONTACT))),
+            (
+                schema,
+                "attributes",
+                json!({"propertyNames": {"type": "string", "pattern": AttributeName::PATTERN}}),
+            ),
+        ]
+    };
+    let mut fields = contact("CreateContactRequest");
+    fields.extend(contact("EditContactRequest"));
+    fields.extend([
+        ("CreateAttributeRequest", "name", attribute_name()),
+        (
+            "CreateAttributeRequest",
+            "label",
+            text(AttributeLabel::MAX_CHARS),
+        ),
+        ("CreateAttributeRequest", "type", attribute_type()),
+        (
+            "EditAttributeRequest",
+            "label",
+            text(AttributeLabel::MAX_CHARS),
+        ),
+        ("EditAttributeRequest", "type", attribute_type()),
+        ("ListNameRequest", "name", text(ListName::MAX_CHARS)),
+        // Any text: IDs that name no contact come back in `not_found`.
+        (
+            "MembersRequest",
+            "messaging_ids",
+            json!({"maxItems": super::lists::MAX_MEMBERS_PER_REQUEST}),
+        ),
+        ("ColumnsBody", "columns", column_names()),
+        ("ImportSettings", "lists", ulids(None)),
+        ("PreviewRequest", "import_id", ulid()),
+        ("ExportRequest", "columns", column_names()),
+    ]);
+    fields
+}
+
+/// Fields that may be left out but not sent as `null`.
+const NOT_NULL: [(&str, &str); 3] = [
+    ("EditContactRequest", "external_id"),
+    ("CreateContactRequest", "phone"),
+    ("CreateContactRequest", "email"),
+];
+
+/// Fields a request must carry (beyond what the types already require).
+const REQUIRED: [(&str, &[&str]); 3] = [
+    ("CreateContactRequest", &["external_id"]),
+    ("CreateAttributeRequest", &["name", "type"]),
+    ("ListNameRequest", &["name"]),
+];
+
+/// Request bodies that refuse unknown fields.
+const CLOSED: [&str; 12] = [
+    "CreateContactRequest",
+    "EditContactRequest",
+    "ConsentRequest",
+    "CreateAttributeRequest",
+    "EditAttributeRequest",
+    "ListNameRequest",
+    "MembersRequest",
+    "ColumnsBody",
+    "ImportSettings",
+    "PreviewRequest",
+    "ExportRequest",
+    "UpdateExisting",
+];
+
+/// Path and header parameters and their constraints.
+fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
+    vec![
+        ("path", "messaging_id", ulid()),
+        ("path", "id", ulid()),
+        ("path", "import_id", ulid()),
+        ("path", "export_id", ulid()),
+        ("path", "name", attribute_name()),
+        // An ETag this API returned (a version), weak or not, or `*`;
+        // empty is as if left out.
+        (
+            "header",
+            "If-Match",
+            json!({"pattern": r#"^[ \t]*(\*|(W/)?"[0-9]{1,19}")?[ \t]*$"#}),
+        ),
+    ]
+}
+
+/// States every rule on `document` (a serialized OpenAPI document).
+pub fn apply(document: &mut Value) {
+    let schemas = &mut document["components"]["schemas"];
+    for (schema, property, constraints) in fields() {
+        let target = &mut schemas[schema]["properties"][property];
+        merge(target, constraints);
+    }
+    for (schema, required) in REQUIRED {
+        let target = &mut schemas[schema];
+        let list = target["required"].as_array().cloned().unwrap_or_default();
+        let mut list: Vec<Value> = list;
+        for field in required {
+            list.push(json!(field));
+            // Required means a value, not `null`.
+            if let Some(kind) = target["properties"][field].get_mut("type") {
+                *kind = strip_null(kind);
+            }
+        }
+        target["required"] = Value::Array(list);
+    }
+    for (schema, field) in NOT_NULL {
+        if let Some(kind) = schemas[schema]["properties"][field].get_mut("type") {
+            *kind = strip_null(kind);
+        }
+    }
+    // A file to preview has at least its header.
+    schemas["CsvBytes"]["minLength"] = json!(1);
+    // A new contact needs a phone or an email.
+    schemas["CreateContactRequest"]["anyOf"] =
+        json!([{"required": ["phone"]}, {"required": ["email"]}]);
+    for schema in CLOSED {
+        if schemas[schema].is_object() {
+            schemas[schema]["additionalProperties"] = json!(false);
+        }
+    }
+    // A consent update sets at least one channel.
+    let update = &mut document["paths"]["/v1/contacts/{messaging_id}/consent"]["put"]["requestBody"]
+        ["content"]["application/json"]["schema"];
+    *update = json!({"allOf": [update.clone()], "minProperties": 1});
+    let parameters = document["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("parameters")?.as_array_mut())
+        .flatten();
+    let rules = parameter_rules();
+    for parameter in parameters {
+        let rule = rules
+            .iter()
+            .find(|(place, name, _)| parameter["in"] == *place && parameter["name"] == *name);
+        if let Some((_, _, constraints)) = rule {
+            let schema = &mut parameter["schema"];
+            // An optional header is left out, never sent as `null`.
+            if let Some(kind) = schema.get_mut("type") {
+                *kind = strip_null(kind);
+            }
+            merge(schema, constraints.clone());
+        }
+    }
+}
+
+/// Adds `constraints` to a property's schema (an `enum` of a nullable
+/// property keeps `null`).
+fn merge(target: &mut Value, mut constraints: Value) {
+    let nullable = target["type"]
+        .as_array()
+        .is_some_and(|kinds| kinds.iter().any(|k| k == "null"));
+    if nullable && let Some(values) = constraints.get_mut("enum").and_then(Value::as_array_mut) {
+        values.push(Value::Null);
+    }
+    if let (Some(target), Value::Object(constraints)) = (target.as_object_mut(), constraints) {
+        target.extend(constraints);
+    }
+}
+
+/// `["string", "null"]` → `"string"`.
+fn strip_null(kind: &Value) -> Value {
+    match kind {
+        Value::Array(kinds) => kinds
+            .iter()
+            .find(|k| *k != "null")
+            .cloned()
+            .unwrap_or_else(|| kind.clone()),
+        other => other.clone(),
+    }
+}
