@@ -281,6 +281,13 @@ fn parse_attributes(
 
 /// A contact as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"messaging_id": "01JDQ3V6Y8M6F3XG2W5T9K0ABC", "external_id": "crm-1042",
+    "first_name": "Ann", "last_name": "Lee", "full_name": "Ann Lee", "phone": "+12025550143",
+    "email": "ann@example.com", "country": "US", "timezone": "America/New_York",
+    "consent": {"sms": "subscribed", "whatsapp": "not_subscribed", "email": "unsubscribed"},
+    "lists": ["01JDQ4B2Z0W7KX8M5N3P6R9T1V"], "attributes": {"loyalty_tier": "Gold"},
+    "created_at": "2026-11-25T08:04:58.860031Z", "updated_at": "2026-11-25T08:04:58.860031Z",
+    "version": 1}))]
 pub struct ContactBody {
     /// Assigned by the system; unique, immutable, URL-safe.
     #[schema(example = "01JDQ3V6Y8M6F3XG2W5T9K0ABC")]
@@ -411,6 +418,7 @@ pub struct UsageBody {
 
 /// A custom or generic attribute, as `GET /v1/attributes` lists it.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"name": "loyalty_tier", "label": "Loyalty tier", "type": "text", "read_only": false}))]
 pub struct AttributeBody {
     pub name: String,
     pub label: String,
@@ -457,6 +465,8 @@ pub struct EditAttributeRequest {
 
 /// A contact list.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "01JDQ4B2Z0W7KX8M5N3P6R9T1V", "name": "VIP customers",
+    "created_at": "2026-11-25T08:00:00Z", "member_count": 42}))]
 pub struct ListBody {
     pub id: String,
     pub name: String,

@@ -24,6 +24,7 @@ use crate::query::PageRequest;
 
 /// A new export, queued.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"export_id": "01JDQ5C3A1X8LY9N6P4Q7S0U2W", "status": "queued"}))]
 pub struct CreatedExport {
     pub export_id: String,
     pub status: ExportStatus,

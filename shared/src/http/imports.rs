@@ -26,6 +26,9 @@ use crate::query::PageRequest;
 
 /// A new import, waiting for its CSV.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"import_id": "01JDQ5C3A1X8LY9N6P4Q7S0IMP", "status": "waiting_for_upload",
+    "upload_url": "http://127.0.0.1:3000/objects/imports/dev/01JDQ5C3A1X8LY9N6P4Q7S0IMP.csv?expires=1795683600&signature=…",
+    "upload_expires_at": "2026-11-25T09:00:00Z", "upload_content_type": "text/csv"}))]
 pub struct CreatedImport {
     pub import_id: String,
     pub status: ImportStatus,
