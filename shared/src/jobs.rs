@@ -93,6 +93,38 @@ pub fn next_ulid() -> String {
     }
 }
 
+/// Declares the ID type of a kind of job: a ULID (so jobs sort by creation
+/// time), with `generate`, `parse` (naming `$what` when it fails) and a
+/// `Deserialize` that checks it.
+macro_rules! job_id {
+    ($(#[$meta:meta])* $name:ident, $what:literal) => {
+        crate::model::string_type!($(#[$meta])* $name);
+
+        impl $name {
+            /// A new, never-before-issued ID, greater than every ID this
+            /// process issued before.
+            pub fn generate() -> Self {
+                Self(crate::jobs::next_ulid())
+            }
+
+            /// Checks that `raw` has the form of such an ID.
+            pub fn parse(raw: &str) -> Result<Self, crate::model::InvalidValue> {
+                ulid::Ulid::from_string(raw)
+                    .map(|id| Self::from_stored(id.to_string()))
+                    .map_err(|_| crate::model::InvalidValue(format!("{raw:?} is not {}", $what)))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let raw = String::deserialize(deserializer)?;
+                Self::parse(&raw).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use job_id;
+
 /// The kinds of job documents; each adapter keeps a kind apart (a table, a
 /// key prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

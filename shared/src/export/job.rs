@@ -8,34 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::jobs::{JobDocument, JobKind, Lease};
-use crate::model::{InvalidValue, WorkspaceId, string_type};
+use crate::model::{InvalidValue, WorkspaceId};
 use crate::store::objects::{ObjectKey, PartUpload};
 
-string_type!(
+crate::jobs::job_id!(
     /// The ID of an export: a ULID, so exports sort by creation time.
-    ExportId
+    ExportId,
+    "an export ID"
 );
-
-impl ExportId {
-    /// A new, never-before-issued export ID.
-    pub fn generate() -> Self {
-        Self(crate::jobs::next_ulid())
-    }
-
-    /// Checks that `raw` has the form of an export ID.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        ulid::Ulid::from_string(raw)
-            .map(|id| Self::from_stored(id.to_string()))
-            .map_err(|_| InvalidValue(format!("{raw:?} is not an export ID")))
-    }
-}
-
-impl<'de> Deserialize<'de> for ExportId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
 
 /// Where an export stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

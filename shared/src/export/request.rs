@@ -28,25 +28,8 @@ pub struct ExportRequest {
     pub columns: Option<Vec<String>>,
 }
 
-/// Generic columns in export order: the identifiers, names, reach,
-/// place, consent and lists; the times go last, after custom attributes.
-/// `Full Name` (derived from the other two) only when asked for.
-const LEADING: [Column; 13] = [
-    Column::MessagingId,
-    Column::ExternalId,
-    Column::FirstName,
-    Column::LastName,
-    Column::FullName,
-    Column::Phone,
-    Column::Email,
-    Column::Country,
-    Column::Timezone,
-    Column::SmsConsent,
-    Column::WhatsappConsent,
-    Column::EmailConsent,
-    Column::Lists,
-];
-const TRAILING: [Column; 2] = [Column::CreatedAt, Column::UpdatedAt];
+/// The generic columns that go last, after the custom attributes.
+const TIMES: [Column; 2] = [Column::CreatedAt, Column::UpdatedAt];
 
 /// Parameters of `GET /v1/contacts` that are not filters.
 const NOT_FILTERS: [&str; 3] = ["limit", "cursor", "columns"];
@@ -102,7 +85,13 @@ pub fn columns(asked: Option<&[String]>, catalog: &Catalog) -> Result<Vec<Column
             .filter(wanted)
             .collect()
     };
-    let mut ordered = generic(&LEADING);
+    // The table's order, the times moved after the custom attributes;
+    // `Full Name` (derived from the other two) only when asked for.
+    let leading: Vec<Column> = Column::ALL
+        .into_iter()
+        .filter(|c| !TIMES.contains(c))
+        .collect();
+    let mut ordered = generic(&leading);
     ordered.extend(
         catalog
             .attributes
@@ -110,7 +99,7 @@ pub fn columns(asked: Option<&[String]>, catalog: &Catalog) -> Result<Vec<Column
             .map(|d| ColumnChoice::Custom(d.name.clone()))
             .filter(wanted),
     );
-    ordered.extend(generic(&TRAILING));
+    ordered.extend(generic(&TIMES));
     Ok(ordered)
 }
 

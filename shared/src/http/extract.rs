@@ -9,14 +9,13 @@ use axum::http::{HeaderMap, HeaderName};
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, FieldError, Result};
-use crate::model::MessagingId;
+use crate::model::{JsonObject, MessagingId};
 
 /// The largest JSON body the API reads.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON object body; bad JSON, wrong types and unknown fields name the
-/// field. Every body of the API is an object (serde would otherwise also
-/// read a struct from an array of its fields).
+/// field. Every body of the API is an object, read as [`JsonObject`].
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
@@ -37,30 +36,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     }
                     other => Error::MalformedBody(other.body_text()),
                 })?;
-        let starts_an_object = bytes
-            .iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_none_or(|b| *b == b'{');
-        if !starts_an_object {
-            return Err(Error::Validation(vec![FieldError::new(
-                "",
-                "expected a JSON object (the body's fields between { and })",
-            )]));
-        }
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
-            let path = error.path().to_string();
-            let inner = error.into_inner();
-            if inner.is_data() {
-                let message = inner.to_string();
-                let message = message
-                    .rsplit_once(" at line ")
-                    .map_or(&*message, |(m, _)| m);
-                Error::Validation(vec![FieldError::new(path, message)])
-            } else {
-                malformed(&inner)
-            }
-        })?;
+        let JsonObject(value) =
+            serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                if inner.is_data() {
+                    let message = inner.to_string();
+                    let message = message
+                        .rsplit_once(" at line ")
+                        .map_or(&*message, |(m, _)| m);
+                    Error::Validation(vec![FieldError::new(path, message)])
+                } else {
+                    malformed(&inner)
+                }
+            })?;
         deserializer.end().map_err(|e| malformed(&e))?;
         Ok(Self(value))
     }

@@ -6,35 +6,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::settings::ImportSettings;
-use crate::model::{InvalidValue, WorkspaceId, string_type};
+use crate::model::{InvalidValue, WorkspaceId};
 use crate::store::objects::ObjectKey;
 
-string_type!(
+crate::jobs::job_id!(
     /// The ID of an import: a ULID, so imports sort by creation time.
-    ImportId
+    ImportId,
+    "an import ID"
 );
-
-impl ImportId {
-    /// A new, never-before-issued import ID, greater than every ID this
-    /// process issued before (so imports list in the order they were made).
-    pub fn generate() -> Self {
-        Self(crate::jobs::next_ulid())
-    }
-
-    /// Checks that `raw` has the form of an import ID.
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        ulid::Ulid::from_string(raw)
-            .map(|id| Self::from_stored(id.to_string()))
-            .map_err(|_| InvalidValue(format!("{raw:?} is not an import ID")))
-    }
-}
-
-impl<'de> Deserialize<'de> for ImportId {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = String::deserialize(deserializer)?;
-        Self::parse(&raw).map_err(serde::de::Error::custom)
-    }
-}
 
 /// Where an import stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -11,7 +11,7 @@
 //! finds the lease held waits for it, and one that finds the export ended
 //! does nothing. An export whose last [`ATTEMPTS`] runs all died fails.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::export::job::{ExportId, ExportJob, ExportStatus};
 use crate::export::runner::{DEFAULT_BATCH, ExportRunner};
 use crate::export::service::Launcher;
-use crate::jobs::{Budget, Lease};
+use crate::jobs::Lease;
 use crate::model::{WorkspaceId, now};
 
 /// A message asking for a run of an export.
@@ -167,16 +167,10 @@ impl ExportFunction {
         if !store.hand_over_job(&job, from).await? {
             return handled(Outcome::Running);
         }
-        let budget = Budget {
-            deadline: Some(
-                deadline
-                    .instant
-                    .checked_sub(self.margin)
-                    .unwrap_or_else(Instant::now),
-            ),
-            ..Budget::default()
-        };
-        let mut ran = self.runner.run(&workspace, &job.id, budget).await?;
+        let mut ran = self
+            .runner
+            .run(&workspace, &job.id, deadline.budget(self.margin))
+            .await?;
         if ran.status.is_finished() {
             return handled(if ran.status == ExportStatus::Completed {
                 Outcome::Completed

@@ -367,15 +367,7 @@ impl ImportFunction {
         }
         let workspace = job.workspace_id()?;
 
-        let budget = Budget {
-            deadline: Some(
-                deadline
-                    .instant
-                    .checked_sub(self.margin)
-                    .unwrap_or_else(Instant::now),
-            ),
-            ..Budget::default()
-        };
+        let budget = deadline.budget(self.margin);
         let mut ran = self.runner.run(&workspace, &job.id, budget).await?;
         if ran.status.is_finished() {
             let outcome = if ran.status == ImportStatus::Completed {
@@ -415,6 +407,18 @@ pub(super) struct Deadline {
 
 impl Deadline {
     /// The invocation's deadline; without one (a local invoke), 15 minutes.
+    /// A run's budget: until `margin` before the deadline.
+    pub(super) fn budget(&self, margin: Duration) -> Budget {
+        Budget {
+            deadline: Some(
+                self.instant
+                    .checked_sub(margin)
+                    .unwrap_or_else(Instant::now),
+            ),
+            ..Budget::default()
+        }
+    }
+
     pub(super) fn of(context: &lambda_runtime::Context) -> Self {
         let now = Utc::now();
         let at = i64::try_from(context.deadline)

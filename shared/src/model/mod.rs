@@ -125,16 +125,16 @@ where
     D: serde::Deserializer<'de>,
     T: serde::Deserialize<'de>,
 {
-    <Option<Object<T>> as serde::Deserialize>::deserialize(deserializer)
-        .map(|found| found.map(|Object(value)| value))
+    <Option<JsonObject<T>> as serde::Deserialize>::deserialize(deserializer)
+        .map(|found| found.map(|JsonObject(value)| value))
 }
 
-/// A struct read by [`json_object`].
-struct Object<T>(T);
+/// A struct read by [`json_object`]: from a JSON object only.
+pub struct JsonObject<T>(pub T);
 
-impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for JsonObject<T> {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        json_object(deserializer).map(Object)
+        json_object(deserializer).map(JsonObject)
     }
 }
 

@@ -92,26 +92,9 @@ pub(super) async fn list(
         per_shard(page.limit)
     };
     let evaluate = i32::try_from(evaluate).unwrap_or(i32::MAX);
-    let queries = sources.into_iter().map(|(index, hash, partition)| {
-        let mut request = store
-            .client
-            .query()
-            .table_name(&store.table)
-            .index_name(index)
-            .key_condition_expression(format!("{hash} = :partition AND wsk < :before"))
-            .expression_attribute_values(":partition", AttributeValue::S(partition))
-            .expression_attribute_values(":before", AttributeValue::S(before.clone()))
-            .scan_index_forward(false)
-            .limit(evaluate)
-            .set_return_consumed_capacity(store.capacity());
-        request = filter.apply(request);
-        async move {
-            let out = request.send().await.map_err(unexpected)?;
-            store.record(Units::Read, "Query", out.consumed_capacity());
-            let stopped_at = out.last_evaluated_key.as_ref().and_then(position_of);
-            Ok::<_, Error>((out.items.unwrap_or_default(), stopped_at))
-        }
-    });
+    let queries = sources
+        .into_iter()
+        .map(|source| read_below(store, source, before.clone(), evaluate, &filter));
     let mut found = Vec::new();
     let mut complete_down_to: Option<String> = None;
     for (items, stopped_at) in try_join_all(queries).await? {
@@ -161,27 +144,13 @@ pub(super) async fn scan(
     let reads = sources
         .into_iter()
         .zip(positions)
-        .map(|((index, hash, partition), position)| {
+        .map(|(source, position)| {
             let filter = &filter;
             async move {
-                let Some(before) = position else {
-                    return Ok::<_, Error>((Vec::new(), None));
-                };
-                let request = store
-                    .client
-                    .query()
-                    .table_name(&store.table)
-                    .index_name(index)
-                    .key_condition_expression(format!("{hash} = :partition AND wsk < :before"))
-                    .expression_attribute_values(":partition", AttributeValue::S(partition))
-                    .expression_attribute_values(":before", AttributeValue::S(before))
-                    .scan_index_forward(false)
-                    .limit(per_source)
-                    .set_return_consumed_capacity(store.capacity());
-                let out = filter.apply(request).send().await.map_err(unexpected)?;
-                store.record(Units::Read, "Query", out.consumed_capacity());
-                let next = out.last_evaluated_key.as_ref().and_then(position_of);
-                Ok((out.items.unwrap_or_default(), next))
+                match position {
+                    Some(before) => read_below(store, source, before, per_source, filter).await,
+                    None => Ok((Vec::new(), None)),
+                }
             }
         });
     let mut items = Vec::new();
@@ -197,6 +166,33 @@ pub(super) async fn scan(
         .any(Option::is_some)
         .then(|| encode_scan_cursor(&next));
     Ok(Page { items, next_cursor })
+}
+
+/// One source read below the position `before`, newest first, evaluating
+/// at most `limit` items: the items, and the position it stopped at
+/// (`None` when the source has nothing more).
+async fn read_below(
+    store: &DynamoStore,
+    (index, hash, partition): (&'static str, &'static str, String),
+    before: String,
+    limit: i32,
+    filter: &Filter,
+) -> Result<(Vec<Item>, Option<String>)> {
+    let request = store
+        .client
+        .query()
+        .table_name(&store.table)
+        .index_name(index)
+        .key_condition_expression(format!("{hash} = :partition AND wsk < :before"))
+        .expression_attribute_values(":partition", AttributeValue::S(partition))
+        .expression_attribute_values(":before", AttributeValue::S(before))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_return_consumed_capacity(store.capacity());
+    let out = filter.apply(request).send().await.map_err(unexpected)?;
+    store.record(Units::Read, "Query", out.consumed_capacity());
+    let stopped_at = out.last_evaluated_key.as_ref().and_then(position_of);
+    Ok((out.items.unwrap_or_default(), stopped_at))
 }
 
 fn encode_scan_cursor(positions: &[Option<String>]) -> Cursor {
