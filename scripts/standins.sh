@@ -5,6 +5,7 @@
 #                     SQS for the tests, S3 and SQS for scripts/lambda-local)
 #   lint_tools      → .tools/venv with cfn-lint, schemathesis and openapi-spec-validator (PyPI)
 #   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
+#   browser_tools   → Debian's chromium (apt) and playwright-core (npm) for the console's tests
 #   start_local_api → the local server on a free port, over a temporary folder
 #   stop_local_api  → stops it with SIGTERM, failing unless it shut down cleanly
 
@@ -76,6 +77,21 @@ lint_tools() {
     echo "== installing $CFN_LINT $SCHEMATHESIS $SPEC_VALIDATOR"
     python3 -m venv "$TOOLS/venv"
     "$TOOLS/venv/bin/pip" install --quiet "$CFN_LINT" "$SCHEMATHESIS" "$SPEC_VALIDATOR"
+  fi
+}
+
+browser_tools() {
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "== installing chromium (Debian)"
+    local sudo=""
+    if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  fi
+  if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.installed-lock.json; then
+    echo "== installing playwright-core (npm)"
+    npm ci --prefix tests/browser --no-audit --no-fund --silent
+    cp tests/browser/package-lock.json tests/browser/node_modules/.installed-lock.json
   fi
 }
 

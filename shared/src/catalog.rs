@@ -1,7 +1,7 @@
 //! The workspace's custom attributes, lists and saved columns: what contact
 //! requests are checked against, and the use cases that manage them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::AppState;
 use crate::error::{Collector, Error, Result};
@@ -178,4 +178,35 @@ pub async fn columns(state: &AppState, workspace: &WorkspaceId) -> Result<Vec<Co
             .collect(),
         None => DEFAULT_COLUMNS.map(ColumnChoice::Generic).to_vec(),
     })
+}
+
+/// Saves the workspace's table columns: generic or custom attribute names,
+/// in order, each once.
+pub async fn save_columns(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    names: &[String],
+) -> Result<Vec<ColumnChoice>> {
+    let attributes = state.schema.attributes(workspace).await?;
+    let mut errors = Collector::default();
+    let mut seen = HashSet::new();
+    if names.is_empty() {
+        errors.push("columns", "choose at least one column");
+    }
+    let columns: Vec<ColumnChoice> = names
+        .iter()
+        .enumerate()
+        .filter_map(|(i, name)| {
+            let field = format!("columns[{i}]");
+            if !seen.insert(name.as_str()) {
+                errors.push(field, format!("{name:?} is chosen twice"));
+                return None;
+            }
+            errors.check(&field, ColumnChoice::parse(name, &attributes))
+        })
+        .collect();
+    errors.finish()?;
+    let saved: Vec<String> = columns.iter().map(|c| c.name().to_owned()).collect();
+    state.schema.save_columns(workspace, &saved).await?;
+    Ok(columns)
 }

@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod catalog;
+pub mod console;
 pub mod error;
 pub mod export;
 pub mod http;

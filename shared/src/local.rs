@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 
 use crate::AppState;
 use crate::ExportPorts;
+use crate::console::Console;
 use crate::export::queue::ExportQueue;
 use crate::export::{ExportJob, ExportRunner};
 use crate::http::auth::BearerTokens;
@@ -172,9 +173,10 @@ impl LocalServer {
             }
             None => (state, None),
         };
+        let console = Console::new(state.clone(), Arc::new(config.tokens.clone()))?;
         Ok(Self {
             listener,
-            router: crate::http::local_router(state, objects),
+            router: crate::http::local_router(state, objects, crate::console::router(console)),
             queues,
         })
     }

@@ -47,7 +47,8 @@ pub fn row<'a>(contact: &'a Contact, columns: &[Stored], catalog: &Catalog) -> V
         .collect()
 }
 
-fn generic<'a>(contact: &'a Contact, column: Column, catalog: &Catalog) -> Cow<'a, str> {
+/// A generic column's value as text.
+pub(crate) fn generic<'a>(contact: &'a Contact, column: Column, catalog: &Catalog) -> Cow<'a, str> {
     let text = |value: Option<&'a str>| Cow::Borrowed(value.unwrap_or(""));
     match column {
         Column::MessagingId => text(Some(contact.messaging_id.as_ref())),
@@ -87,7 +88,7 @@ fn time(at: DateTime<Utc>) -> String {
 }
 
 /// A custom value as import reads it back.
-fn text(value: &AttributeValue) -> String {
+pub(crate) fn text(value: &AttributeValue) -> String {
     match value {
         AttributeValue::Text(text) => text.clone(),
         AttributeValue::Number(n) => n.to_string(),

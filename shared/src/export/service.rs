@@ -62,6 +62,18 @@ pub async fn create(
     Ok(job)
 }
 
+/// The export `raw` names in the workspace, or `ExportNotFound`.
+pub async fn get(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result<ExportJob> {
+    let missing = || Error::ExportNotFound(raw.to_owned());
+    let id = super::ExportId::parse(raw).map_err(|_| missing())?;
+    state
+        .export_ports()?
+        .store
+        .job(workspace, id.as_ref())
+        .await?
+        .ok_or_else(missing)
+}
+
 /// A link to download a completed export's file for `expires_in`.
 pub async fn download_link(
     state: &AppState,

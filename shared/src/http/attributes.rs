@@ -9,8 +9,8 @@ use super::auth::Workspace;
 use super::dto::{AttributeBody, CreateAttributeRequest, EditAttributeRequest};
 use super::extract::{ApiJson, PathParams};
 use super::problem::Problem;
-use crate::error::{Collector, Error, Result};
-use crate::model::{AttributeLabel, AttributeName, AttributeType, Column};
+use crate::error::{Error, Result};
+use crate::model::{AttributeName, Column};
 use crate::{AppState, catalog};
 
 fn generic(column: Column) -> AttributeBody {
@@ -45,10 +45,6 @@ pub async fn list(
     ))
 }
 
-fn parse_kind(errors: &mut Collector, raw: Option<&str>) -> Option<AttributeType> {
-    raw.and_then(|raw| errors.check("type", AttributeType::parse(raw)))
-}
-
 /// Define a custom attribute.
 #[utoipa::path(
     post, path = "/v1/attributes", operation_id = "createAttribute", tag = "attributes",
@@ -67,30 +63,7 @@ pub async fn create(
     Workspace(workspace): Workspace,
     ApiJson(request): ApiJson<CreateAttributeRequest>,
 ) -> Result<(StatusCode, Json<AttributeBody>)> {
-    let mut errors = Collector::default();
-    let name = match request.name.as_deref() {
-        Some(raw) => errors.check("name", AttributeName::parse(raw)),
-        None => {
-            errors.push("name", "is required");
-            None
-        }
-    };
-    let label = request
-        .label
-        .as_deref()
-        .or(request.name.as_deref())
-        .and_then(|raw| errors.check("label", AttributeLabel::parse(raw)));
-    if request.kind.is_none() {
-        errors.push(
-            "type",
-            "is required: text, number, boolean, date or datetime",
-        );
-    }
-    let kind = parse_kind(&mut errors, request.kind.as_deref());
-    errors.finish()?;
-    let (Some(name), Some(label), Some(kind)) = (name, label, kind) else {
-        return Err(anyhow::anyhow!("a rejected attribute field went unreported").into());
-    };
+    let (name, label, kind) = request.parse()?;
     let definition = catalog::create_attribute(&state, &workspace, name, label, kind).await?;
     Ok((StatusCode::CREATED, Json(AttributeBody::from(&definition))))
 }
@@ -118,13 +91,7 @@ pub async fn edit(
     ApiJson(request): ApiJson<EditAttributeRequest>,
 ) -> Result<Json<AttributeBody>> {
     let name = custom_name(&name)?;
-    let mut errors = Collector::default();
-    let label = request
-        .label
-        .as_deref()
-        .and_then(|raw| errors.check("label", AttributeLabel::parse(raw)));
-    let kind = parse_kind(&mut errors, request.kind.as_deref());
-    errors.finish()?;
+    let (label, kind) = request.parse()?;
     let definition = catalog::update_attribute(&state, &workspace, &name, label, kind).await?;
     Ok(Json(AttributeBody::from(&definition)))
 }

@@ -51,6 +51,13 @@ impl BearerTokens {
     }
 }
 
+impl BearerTokens {
+    /// The workspace `token` opens, if any.
+    pub fn workspace_for(&self, token: &str) -> Option<&WorkspaceId> {
+        self.0.get(token.trim())
+    }
+}
+
 impl WorkspaceResolver for BearerTokens {
     fn resolve(&self, request: &Parts) -> Result<WorkspaceId> {
         let header = request
@@ -64,8 +71,7 @@ impl WorkspaceResolver for BearerTokens {
             .ok_or(Error::Unauthorized(
                 "the Authorization header must be Bearer <token>",
             ))?;
-        self.0
-            .get(token.trim())
+        self.workspace_for(token)
             .cloned()
             .ok_or(Error::Unauthorized("the bearer token is not recognised"))
     }

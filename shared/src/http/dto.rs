@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use crate::catalog::Catalog;
 use crate::error::{Collector, Result};
 use crate::model::{
-    AttributeDefinition, AttributeId, AttributeValue, Channel, Consent, ConsentChange,
-    ConsentChoice, Contact, ContactChanges, ContactList, Country, Email, ExternalId, InvalidValue,
-    Name, NewContact, Patch, PhoneNumber, Reach, Timezone, owned_text,
+    AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, AttributeValue,
+    Channel, Consent, ConsentChange, ConsentChoice, Contact, ContactChanges, ContactList, Country,
+    Email, ExternalId, InvalidValue, ListName, Name, NewContact, Patch, PhoneNumber, Reach,
+    Timezone, owned_text,
 };
 use crate::query::{ColumnChoice, Page};
 
@@ -463,6 +464,55 @@ pub struct EditAttributeRequest {
     pub kind: Option<String>,
 }
 
+impl CreateAttributeRequest {
+    /// The new attribute's name, label (the name when left out) and type.
+    pub fn parse(&self) -> Result<(AttributeName, AttributeLabel, AttributeType)> {
+        let mut errors = Collector::default();
+        let name = match self.name.as_deref() {
+            Some(raw) => errors.check("name", AttributeName::parse(raw)),
+            None => {
+                errors.push("name", "is required");
+                None
+            }
+        };
+        let label = self
+            .label
+            .as_deref()
+            .or(self.name.as_deref())
+            .and_then(|raw| errors.check("label", AttributeLabel::parse(raw)));
+        if self.kind.is_none() {
+            errors.push(
+                "type",
+                "is required: text, number, boolean, date or datetime",
+            );
+        }
+        let kind = attribute_type(&mut errors, self.kind.as_deref());
+        errors.finish()?;
+        match (name, label, kind) {
+            (Some(name), Some(label), Some(kind)) => Ok((name, label, kind)),
+            _ => Err(anyhow::anyhow!("a rejected attribute field went unreported").into()),
+        }
+    }
+}
+
+impl EditAttributeRequest {
+    /// The new label and type, each if given.
+    pub fn parse(&self) -> Result<(Option<AttributeLabel>, Option<AttributeType>)> {
+        let mut errors = Collector::default();
+        let label = self
+            .label
+            .as_deref()
+            .and_then(|raw| errors.check("label", AttributeLabel::parse(raw)));
+        let kind = attribute_type(&mut errors, self.kind.as_deref());
+        errors.finish()?;
+        Ok((label, kind))
+    }
+}
+
+fn attribute_type(errors: &mut Collector, raw: Option<&str>) -> Option<AttributeType> {
+    raw.and_then(|raw| errors.check("type", AttributeType::parse(raw)))
+}
+
 /// A contact list.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": "01JDQ4B2Z0W7KX8M5N3P6R9T1V", "name": "VIP customers",
@@ -500,6 +550,22 @@ pub struct ListRef {
 #[schema(example = json!({"name": "VIP customers"}))]
 pub struct ListNameRequest {
     pub name: Option<String>,
+}
+
+impl ListNameRequest {
+    /// The list's name.
+    pub fn parse(&self) -> Result<ListName> {
+        let mut errors = Collector::default();
+        let name = match self.name.as_deref() {
+            Some(raw) => errors.check("name", ListName::parse(raw)),
+            None => {
+                errors.push("name", "is required");
+                None
+            }
+        };
+        errors.finish()?;
+        name.ok_or_else(|| anyhow::anyhow!("a rejected list name went unreported").into())
+    }
 }
 
 /// Contacts to add to a list.

@@ -16,10 +16,9 @@ use super::extract::{ApiJson, PathParams, QueryPairs};
 use super::problem::Problem;
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::export::job::{ExportId, ExportJob, ExportStatus};
+use crate::export::job::{ExportJob, ExportStatus};
 use crate::export::request::ExportRequest;
 use crate::export::service::{self, DEFAULT_LINK, MAX_LINK, MIN_LINK};
-use crate::model::WorkspaceId;
 use crate::query::PageRequest;
 
 /// A new export, queued.
@@ -112,17 +111,6 @@ pub async fn create(
     ))
 }
 
-async fn load(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result<ExportJob> {
-    let missing = || Error::ExportNotFound(raw.to_owned());
-    let id = ExportId::parse(raw).map_err(|_| missing())?;
-    state
-        .export_ports()?
-        .store
-        .job(workspace, id.as_ref())
-        .await?
-        .ok_or_else(missing)
-}
-
 /// `expires_in` (seconds) from the query, or the default.
 fn link_lifetime(pairs: &[(String, String)]) -> Result<Duration> {
     let mut lifetime = DEFAULT_LINK;
@@ -177,7 +165,7 @@ pub async fn get(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<ExportBody>> {
     let lifetime = link_lifetime(&pairs)?;
-    let job = load(&state, &workspace, &raw).await?;
+    let job = service::get(&state, &workspace, &raw).await?;
     Ok(Json(ExportBody::new(&state, job, lifetime).await?))
 }
 

@@ -17,11 +17,10 @@ use super::problem::Problem;
 use crate::AppState;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::import::job::{Counts, FileInfo, ImportId, ImportJob, ImportStatus, Progress};
+use crate::import::job::{Counts, FileInfo, ImportJob, ImportStatus, Progress};
 use crate::import::preview::{self, Preview};
 use crate::import::service;
 use crate::import::settings::ImportSettings;
-use crate::model::WorkspaceId;
 use crate::query::PageRequest;
 
 /// A new import, waiting for its CSV.
@@ -136,19 +135,6 @@ pub async fn create(
     ))
 }
 
-fn import_id(raw: &str) -> Result<ImportId> {
-    ImportId::parse(raw).map_err(|_| Error::ImportNotFound(raw.to_owned()))
-}
-
-async fn load(state: &AppState, workspace: &WorkspaceId, id: &ImportId) -> Result<ImportJob> {
-    state
-        .import_ports()?
-        .store
-        .import(workspace, id)
-        .await?
-        .ok_or_else(|| Error::ImportNotFound(id.to_string()))
-}
-
 /// An import's status, progress and counts, with a link to its error CSV.
 #[utoipa::path(
     get, path = "/v1/imports/{import_id}", operation_id = "getImport", tag = "imports",
@@ -163,7 +149,7 @@ pub async fn get(
     Workspace(workspace): Workspace,
     PathParams(raw): PathParams<String>,
 ) -> Result<Json<ImportBody>> {
-    let job = load(&state, &workspace, &import_id(&raw)?).await?;
+    let job = service::get(&state, &workspace, &raw).await?;
     Ok(Json(ImportBody::new(&state, job).await?))
 }
 
@@ -270,7 +256,7 @@ pub async fn preview(
     let (bytes, complete, settings) = match input {
         PreviewInput::Csv(CsvBytes(bytes)) => (bytes.to_vec(), true, ImportSettings::default()),
         PreviewInput::Import(request) => {
-            let job = load(&state, &workspace, &import_id(&request.import_id)?).await?;
+            let job = service::get(&state, &workspace, &request.import_id).await?;
             let ports = state.import_ports()?;
             let mut bytes = Vec::new();
             let reader = ports.objects.get(&job.csv_key()?).await?.ok_or_else(|| {

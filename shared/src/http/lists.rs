@@ -10,8 +10,8 @@ use super::extract::{ApiJson, PathParams, QueryPairs};
 use super::listing::page_of;
 use super::problem::Problem;
 use crate::catalog::{self, Catalog};
-use crate::error::{Collector, Error, Result};
-use crate::model::{ContactList, ListId, ListName, MessagingId, WorkspaceId};
+use crate::error::{Error, Result};
+use crate::model::{ContactList, ListId, MessagingId, WorkspaceId};
 use crate::query::{ContactFilter, ListRequest};
 use crate::{AppState, service};
 
@@ -20,19 +20,6 @@ pub const MAX_MEMBERS_PER_REQUEST: usize = 500;
 
 fn list_id(raw: &str) -> Result<ListId> {
     ListId::parse(raw).map_err(|_| Error::ListNotFound(raw.to_owned()))
-}
-
-fn list_name(raw: Option<&str>) -> Result<ListName> {
-    let mut errors = Collector::default();
-    let name = match raw {
-        Some(raw) => errors.check("name", ListName::parse(raw)),
-        None => {
-            errors.push("name", "is required");
-            None
-        }
-    };
-    errors.finish()?;
-    name.ok_or_else(|| anyhow::anyhow!("a rejected list name went unreported").into())
 }
 
 async fn body(state: &AppState, workspace: &WorkspaceId, list: &ContactList) -> Result<ListBody> {
@@ -78,8 +65,7 @@ pub async fn create(
     Workspace(workspace): Workspace,
     ApiJson(request): ApiJson<ListNameRequest>,
 ) -> Result<(StatusCode, Json<ListBody>)> {
-    let list =
-        catalog::create_list(&state, &workspace, list_name(request.name.as_deref())?).await?;
+    let list = catalog::create_list(&state, &workspace, request.parse()?).await?;
     Ok((StatusCode::CREATED, Json(ListBody::new(&list, 0))))
 }
 
@@ -119,7 +105,7 @@ pub async fn rename(
     ApiJson(request): ApiJson<ListNameRequest>,
 ) -> Result<Json<ListBody>> {
     let id = list_id(&id)?;
-    let name = list_name(request.name.as_deref())?;
+    let name = request.parse()?;
     state.lists.rename_list(&workspace, &id, &name).await?;
     let list = catalog::get_list(&state, &workspace, &id).await?;
     Ok(Json(body(&state, &workspace, &list).await?))

@@ -7,7 +7,7 @@ mod consent;
 mod contacts;
 pub mod dto;
 mod exports;
-mod extract;
+pub(crate) mod extract;
 mod imports;
 mod listing;
 mod lists;
@@ -24,7 +24,7 @@ use axum::routing::{delete, get, patch, post, put};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-pub use extract::BODY_LIMIT;
+pub use extract::{BODY_LIMIT, QueryPairs};
 pub use openapi::ApiDoc;
 
 use crate::AppState;
@@ -61,10 +61,10 @@ pub fn exports_router(state: AppState) -> Router {
     serve(export_routes(), state)
 }
 
-/// Every route on one router, with the OpenAPI document at `/openapi.json`
-/// and the links of the embedded object store at `/objects/...` (an upload
-/// to an import's CSV key queues that import).
-pub fn local_router(state: AppState, objects: FolderStore) -> Router {
+/// Every route on one router, with the OpenAPI document at `/openapi.json`,
+/// the links of the embedded object store at `/objects/...` (an upload to an
+/// import's CSV key queues that import) and the web `console`'s pages.
+pub fn local_router(state: AppState, objects: FolderStore, console: Router) -> Router {
     let queue = state.imports.as_ref().and_then(|ports| ports.queue.clone());
     let routes = contact_routes()
         .merge(consent_routes())
@@ -74,7 +74,7 @@ pub fn local_router(state: AppState, objects: FolderStore) -> Router {
         .merge(export_routes())
         .route("/openapi.json", get(openapi::document))
         .nest_service("/objects", objects::router(objects, queue));
-    serve(routes, state)
+    finish(routes.with_state(state).merge(console))
 }
 
 fn import_routes() -> Router<AppState> {
@@ -151,6 +151,11 @@ fn workspace_routes() -> Router<AppState> {
 /// methods, the body limit, and one log line per request (path only: query
 /// strings can carry personal data).
 fn serve(routes: Router<AppState>, state: AppState) -> Router {
+    finish(routes.with_state(state))
+}
+
+/// The fallbacks and layers of [`serve`], on a router with its state.
+fn finish(routes: Router) -> Router {
     routes
         .fallback(|uri: Uri| async move { Error::RouteNotFound(uri.path().to_owned()) })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
@@ -163,5 +168,4 @@ fn serve(routes: Router<AppState>, state: AppState) -> Router {
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
-        .with_state(state)
 }

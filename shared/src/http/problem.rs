@@ -26,6 +26,12 @@ pub struct Problem {
 }
 
 impl Error {
+    /// The HTTP status and the title of this error.
+    pub fn status_and_title(&self) -> (StatusCode, &'static str) {
+        let (status, _, title) = self.status_and_kind();
+        (status, title)
+    }
+
     fn status_and_kind(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Error::Validation(_) => (StatusCode::BAD_REQUEST, "validation", "Invalid input"),

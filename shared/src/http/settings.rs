@@ -1,14 +1,12 @@
 //! Workspace settings: the All Contacts table's visible columns.
 
-use std::collections::HashSet;
-
 use axum::Json;
 use axum::extract::State;
 
 use super::auth::Workspace;
 use super::dto::ColumnsBody;
 use super::extract::ApiJson;
-use crate::error::{Collector, Result};
+use crate::error::Result;
 use crate::query::ColumnChoice;
 use crate::{AppState, catalog};
 
@@ -43,30 +41,6 @@ pub async fn put(
     Workspace(workspace): Workspace,
     ApiJson(request): ApiJson<ColumnsBody>,
 ) -> Result<Json<ColumnsBody>> {
-    let attributes = state.schema.attributes(&workspace).await?;
-    let mut errors = Collector::default();
-    let mut seen = HashSet::new();
-    if request.columns.is_empty() {
-        errors.push("columns", "choose at least one column");
-    }
-    let columns: Vec<ColumnChoice> = request
-        .columns
-        .iter()
-        .enumerate()
-        .filter_map(|(i, name)| {
-            let field = format!("columns[{i}]");
-            if !seen.insert(name.as_str()) {
-                errors.push(field, format!("{name:?} is chosen twice"));
-                return None;
-            }
-            errors.check(&field, ColumnChoice::parse(name, &attributes))
-        })
-        .collect();
-    errors.finish()?;
-    let saved = body(&columns);
-    state
-        .schema
-        .save_columns(&workspace, &saved.columns)
-        .await?;
-    Ok(Json(saved))
+    let columns = catalog::save_columns(&state, &workspace, &request.columns).await?;
+    Ok(Json(body(&columns)))
 }

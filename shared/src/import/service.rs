@@ -44,6 +44,18 @@ pub async fn create(
     Ok(job)
 }
 
+/// The import `raw` names in the workspace, or `ImportNotFound`.
+pub async fn get(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result<ImportJob> {
+    let missing = || Error::ImportNotFound(raw.to_owned());
+    let id = super::ImportId::parse(raw).map_err(|_| missing())?;
+    state
+        .import_ports()?
+        .store
+        .import(workspace, &id)
+        .await?
+        .ok_or_else(missing)
+}
+
 /// A link to upload the import's CSV (with `Content-Type: text/csv`).
 pub async fn upload_link(state: &AppState, job: &ImportJob) -> Result<PresignedUrl> {
     state

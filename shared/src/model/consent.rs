@@ -156,7 +156,7 @@ impl Consent {
     }
 }
 
-/// Who recorded a consent change: `api`, or `import:<id>`.
+/// Who recorded a consent change: `api`, `console`, or `import:<id>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ConsentSource(String);
@@ -165,6 +165,11 @@ impl ConsentSource {
     /// A change made through the API.
     pub fn api() -> Self {
         Self("api".to_owned())
+    }
+
+    /// A change made by a person in the web console.
+    pub fn console() -> Self {
+        Self("console".to_owned())
     }
 
     /// A change made by an import.

@@ -1,0 +1,301 @@
+//! One contact: Details (Overview and Lists tabs), and the Update Consent
+//! and Delete dialogs.
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::page::{self, Section, csrf};
+use super::session::{Session, Submitted, redirect_with_notice};
+use super::view::{self, consent};
+use super::{Console, Failure};
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::http::extract::ContactId;
+use crate::model::{Channel, ConsentChoice, ConsentSource, Contact, MessagingId};
+use crate::query::PageRequest;
+use crate::service;
+
+/// The channels with their labels.
+const CHANNELS: [(Channel, &str); 3] = [
+    (Channel::Sms, "SMS"),
+    (Channel::Whatsapp, "WhatsApp"),
+    (Channel::Email, "Email"),
+];
+
+/// Which tab of Details to show.
+#[derive(Debug, Default, Deserialize)]
+pub struct Tab {
+    tab: Option<String>,
+}
+
+/// A contact's Details.
+pub async fn details(
+    State(console): State<Console>,
+    session: Session,
+    ContactId(id): ContactId,
+    Query(tab): Query<Tab>,
+) -> Result<Response, Failure> {
+    let state = &console.app;
+    let workspace = &session.workspace;
+    let recent = PageRequest::first(20);
+    let (contact, catalog, history) = tokio::try_join!(
+        service::get(state.contacts.as_ref(), workspace, &id),
+        Catalog::load(state, workspace),
+        state.contacts.consent_history(workspace, &id, &recent),
+    )?;
+    let name = view::contact_name(&contact);
+    let lists_tab = tab.tab.as_deref() == Some("lists");
+    let base = format!("/contacts/{id}");
+    let body = html! {
+        nav.crumbs aria-label="Breadcrumb" { a href="/" { "All Contacts" } " / " (name) }
+        div.heading {
+            div {
+                h1 { (name) }
+                p.muted { "Messaging ID " code { (contact.messaging_id.as_ref()) } }
+            }
+            div.actions {
+                a.button href=(format!("{base}/edit")) { "Edit" }
+                a.button href=(format!("{base}/consent")) data-dialog { "Update Consent" }
+                a.button.danger href=(format!("{base}/delete")) data-dialog { "Delete" }
+            }
+        }
+        nav.tabs aria-label="Details" {
+            a href=(base) aria-current=[(!lists_tab).then_some("page")] { "Overview" }
+            a href=(format!("{base}?tab=lists")) aria-current=[lists_tab.then_some("page")] { "Lists" }
+        }
+        @if lists_tab {
+            (lists(&contact, &catalog))
+        } @else {
+            (overview(&contact, &catalog, &history.items))
+        }
+    };
+    Ok(page::page(&session, Section::Contacts, &name, body))
+}
+
+fn overview(
+    contact: &Contact,
+    catalog: &Catalog,
+    history: &[crate::model::ConsentChange],
+) -> Markup {
+    let or_dash = |value: Option<&str>| value.unwrap_or("—").to_owned();
+    let generic = [
+        ("External ID", contact.external_id.to_string()),
+        (
+            "First name",
+            or_dash(contact.first_name.as_ref().map(AsRef::as_ref)),
+        ),
+        (
+            "Last name",
+            or_dash(contact.last_name.as_ref().map(AsRef::as_ref)),
+        ),
+        (
+            "Phone number",
+            or_dash(contact.reach.phone().map(AsRef::as_ref)),
+        ),
+        ("Email", or_dash(contact.reach.email().map(AsRef::as_ref))),
+        (
+            "Country",
+            or_dash(contact.country.as_ref().map(AsRef::as_ref)),
+        ),
+        (
+            "Timezone",
+            or_dash(contact.timezone.as_ref().map(AsRef::as_ref)),
+        ),
+    ];
+    html! {
+        div.panels {
+            section.card aria-labelledby="generic-title" {
+                h2 #generic-title { "Generic Attributes" }
+                dl.pairs {
+                    @for (label, value) in &generic { dt { (label) } dd { (value) } }
+                    dt { "Created" } dd { (view::time(contact.created_at)) }
+                    dt { "Updated" } dd { (view::time(contact.updated_at)) }
+                }
+            }
+            section.card aria-labelledby="custom-title" {
+                h2 #custom-title { "Custom Attributes" }
+                @if catalog.attributes.is_empty() {
+                    p.muted { "No custom attributes are defined." }
+                } @else {
+                    dl.pairs {
+                        @for definition in &catalog.attributes {
+                            dt { (definition.label.as_ref()) }
+                            dd { @match contact.attributes.get(&definition.id) {
+                                Some(value) => (crate::export::cells::text(value)),
+                                None => "—",
+                            } }
+                        }
+                    }
+                }
+            }
+            section.card aria-labelledby="consent-title" {
+                h2 #consent-title { "Consent" }
+                dl.pairs {
+                    @for (channel, label) in CHANNELS {
+                        dt { (label) } dd { (consent(contact.consent.get(channel))) }
+                    }
+                }
+                h3 { "History" }
+                @if history.is_empty() {
+                    p.muted { "No consent has been recorded." }
+                } @else {
+                    table.history {
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Channel" } th scope="col" { "Change" } th scope="col" { "Source" } } }
+                        tbody {
+                            @for change in history {
+                                tr {
+                                    td { (view::time(change.at)) }
+                                    td { (channel_label(change.channel)) }
+                                    td { (consent(change.old)) " → " (consent(change.new)) }
+                                    td { (change.source.as_ref()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn channel_label(channel: Channel) -> &'static str {
+    CHANNELS
+        .iter()
+        .find(|(c, _)| *c == channel)
+        .map_or("", |(_, label)| label)
+}
+
+fn lists(contact: &Contact, catalog: &Catalog) -> Markup {
+    let lists: Vec<_> = catalog.existing_lists(&contact.lists).collect();
+    html! {
+        section.card aria-label="Lists" {
+            @if lists.is_empty() {
+                p.empty { "No data" }
+            } @else {
+                ul.links {
+                    @for list in lists {
+                        li { a href=(format!("/?list={}", list.id)) { (list.name.as_ref()) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn contact(console: &Console, session: &Session, id: &MessagingId) -> Result<Contact> {
+    service::get(console.app.contacts.as_ref(), &session.workspace, id).await
+}
+
+/// The Update Consent dialog.
+pub async fn consent_dialog(
+    State(console): State<Console>,
+    session: Session,
+    headers: HeaderMap,
+    ContactId(id): ContactId,
+) -> Result<Response, Failure> {
+    let contact = contact(&console, &session, &id).await?;
+    let name = view::contact_name(&contact);
+    let content = html! {
+        form method="post" action=(format!("/contacts/{id}/consent")) {
+            (csrf(&session))
+            input type="hidden" name="version" value=(contact.version);
+            p { "Record " (name) "'s consent per channel." }
+            @for (channel, label) in CHANNELS {
+                fieldset.choice {
+                    legend { (label) " " span.now { "now " (consent(contact.consent.get(channel))) } }
+                    @for (value, text) in [("", "Keep"), ("subscribed", "Subscribed"), ("unsubscribed", "Unsubscribed")] {
+                        label.radio {
+                            input type="radio" name=(channel.as_str()) value=(value) checked[value.is_empty()];
+                            (text)
+                        }
+                    }
+                }
+            }
+            p.hint #not-subscribed-why {
+                "Not Subscribed can't be chosen: it means consent was never recorded, so once a channel has a recorded answer it stays Subscribed or Unsubscribed."
+            }
+            div.dialog-actions {
+                a.button href=(format!("/contacts/{id}")) data-close { "Cancel" }
+                button.primary type="submit" { "Update" }
+            }
+        }
+    };
+    Ok(page::dialog(
+        &session,
+        &headers,
+        Section::Contacts,
+        "Update Consent",
+        content,
+    ))
+}
+
+/// Records the consent the dialog chose.
+pub async fn update_consent(
+    State(console): State<Console>,
+    ContactId(id): ContactId,
+    form: Submitted,
+) -> Result<Response, Failure> {
+    let mut choices = Vec::new();
+    for (channel, _) in CHANNELS {
+        if let Some(raw) = form.value(channel.as_str()) {
+            let choice = ConsentChoice::parse(raw)
+                .map_err(|e| Error::invalid(channel.as_str(), e.to_string()))?;
+            choices.push((channel, choice));
+        }
+    }
+    let back = format!("/contacts/{id}");
+    if choices.is_empty() {
+        return Ok(redirect_with_notice(
+            &back,
+            "Consent unchanged: every channel was kept.",
+        ));
+    }
+    let version = form.value("version").and_then(|v| v.parse().ok());
+    match service::record_consent(
+        console.app.contacts.as_ref(),
+        &form.session.workspace,
+        &id,
+        &choices,
+        &ConsentSource::console(),
+        version,
+    )
+    .await
+    {
+        Ok(_) => Ok(redirect_with_notice(&back, "Consent updated.")),
+        Err(Error::PreconditionFailed { .. }) => Ok(redirect_with_notice(
+            &back,
+            "The contact changed while the dialog was open, so nothing was recorded. Check its consent and try again.",
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The Delete confirmation.
+pub async fn delete_dialog(
+    State(console): State<Console>,
+    session: Session,
+    headers: HeaderMap,
+    ContactId(id): ContactId,
+) -> Result<Response, Failure> {
+    let contact = contact(&console, &session, &id).await?;
+    Ok(page::Confirm {
+        title: "Delete contact",
+        action: format!("/contacts/{id}/delete"),
+        cancel: &format!("/contacts/{id}"),
+        question: html! { "Delete " strong { (view::contact_name(&contact)) } " permanently? Their consent history and list memberships go with them. This can't be undone." },
+    }
+    .render(&session, &headers, Section::Contacts))
+}
+
+/// Deletes the contact.
+pub async fn delete(
+    State(console): State<Console>,
+    ContactId(id): ContactId,
+    form: Submitted,
+) -> Result<Response, Failure> {
+    service::delete(console.app.contacts.as_ref(), &form.session.workspace, &id).await?;
+    Ok(redirect_with_notice("/", "Contact deleted."))
+}
