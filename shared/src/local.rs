@@ -173,7 +173,7 @@ impl LocalServer {
             }
             None => (state, None),
         };
-        let console = Console::new(state.clone(), Arc::new(config.tokens.clone()))?;
+        let console = Console::new(state.clone(), Arc::new(config.tokens.clone()));
         Ok(Self {
             listener,
             router: crate::http::local_router(state, objects, crate::console::router(console)),

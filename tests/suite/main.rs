@@ -8,6 +8,7 @@ mod api_exports;
 mod api_imports;
 mod api_listing;
 mod aws;
+mod console_aws;
 mod contract_dynamo;
 mod contract_embedded;
 mod contract_folder;

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use failure::Failure;
-pub use session::{Credentials, CsrfKey};
+pub use session::{Credentials, Provider};
 
 use crate::AppState;
 
@@ -33,17 +33,12 @@ use crate::AppState;
 pub struct Console {
     pub app: AppState,
     pub credentials: Arc<dyn Credentials>,
-    pub csrf: CsrfKey,
 }
 
 impl Console {
     /// The console over `app`, signing in with `credentials`.
-    pub fn new(app: AppState, credentials: Arc<dyn Credentials>) -> anyhow::Result<Self> {
-        Ok(Self {
-            app,
-            credentials,
-            csrf: CsrfKey::generate()?,
-        })
+    pub fn new(app: AppState, credentials: Arc<dyn Credentials>) -> Self {
+        Self { app, credentials }
     }
 }
 
@@ -102,6 +97,7 @@ pub fn router(console: Console) -> Router {
             get(attributes::delete_form).post(attributes::delete),
         )
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-in/callback", get(sign_in::callback))
         .route("/sign-out", post(sign_in::sign_out))
         .route(assets::STYLESHEET, get(assets::stylesheet))
         .route(assets::SCRIPT, get(assets::script))

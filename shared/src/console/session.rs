@@ -2,13 +2,14 @@
 //! `HttpOnly`, `SameSite=Strict` cookie and checked on every request, and
 //! the CSRF token every form that changes data must carry.
 
+use async_trait::async_trait;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
-use hmac::{KeyInit, Mac};
+use sha2::Digest;
 
 use super::Console;
 use super::failure::Failure;
@@ -24,48 +25,55 @@ pub const CSRF_FIELD: &str = "csrf";
 /// The header scripts send the CSRF token in.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-/// Turns a token typed on the sign-in page into the workspace it opens.
+/// Turns a session token into the workspace it opens: a workspace token
+/// typed on the sign-in page (locally), or an identity provider's ID token
+/// (on AWS).
+#[async_trait]
 pub trait Credentials: Send + Sync {
-    /// The workspace `token` opens, if any.
-    fn workspace(&self, token: &str) -> Option<WorkspaceId>;
+    /// The workspace `token` opens, if it is (still) good.
+    async fn workspace(&self, token: &str) -> Option<WorkspaceId>;
+
+    /// The identity provider people sign in at; `None`: they type a token.
+    fn provider(&self) -> Option<&dyn Provider> {
+        None
+    }
 }
 
+#[async_trait]
 impl Credentials for BearerTokens {
-    fn workspace(&self, token: &str) -> Option<WorkspaceId> {
+    async fn workspace(&self, token: &str) -> Option<WorkspaceId> {
         self.workspace_for(token).cloned()
     }
 }
 
-/// The key CSRF tokens are derived with; new for every process, so a form
-/// rendered before a restart must be reloaded.
-#[derive(Clone)]
-pub struct CsrfKey([u8; 32]);
+/// An OpenID Connect issuer: where the browser signs in, and the exchange
+/// of the code it comes back with for the session token.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// Where the console is served, if fixed; else the host a request names.
+    fn console_url(&self) -> Option<&str>;
 
-impl CsrfKey {
-    /// A fresh random key.
-    pub fn generate() -> anyhow::Result<Self> {
-        let mut key = [0; 32];
-        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        Ok(Self(key))
-    }
+    /// The issuer's sign-in page for this sign-in's `state` and PKCE
+    /// `challenge`, coming back to `redirect_uri`.
+    fn authorize_url(&self, redirect_uri: &str, state: &str, challenge: &str) -> String;
 
-    fn mac(&self, token: &str) -> hmac::Hmac<sha2::Sha256> {
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.0)
-            .expect("HMAC takes a key of any length");
-        mac.update(b"csrf\0");
-        mac.update(token.as_bytes());
-        mac
-    }
+    /// The session token for the `code` the browser brought back.
+    async fn exchange(
+        &self,
+        redirect_uri: &str,
+        code: &str,
+        verifier: &str,
+    ) -> anyhow::Result<String>;
+}
 
-    /// The CSRF token of a session.
-    fn token_for(&self, session: &str) -> String {
-        hex::encode(self.mac(session).finalize().into_bytes())
-    }
-
-    /// Whether `given` is the session's CSRF token (in constant time).
-    fn verify(&self, session: &str, given: &str) -> bool {
-        hex::decode(given).is_ok_and(|bytes| self.mac(session).verify_slice(&bytes).is_ok())
-    }
+/// A session's CSRF token: a digest of the session token, so that only
+/// whoever holds the cookie knows it, and any server instance can check it
+/// without shared state.
+fn csrf_token(session: &str) -> String {
+    let mut digest = sha2::Sha256::new();
+    digest.update(b"contacts-console-csrf\0");
+    digest.update(session.as_bytes());
+    hex::encode(digest.finalize())
 }
 
 /// A signed-in user: their workspace, the CSRF token their forms carry, and
@@ -74,25 +82,22 @@ pub struct Session {
     pub workspace: WorkspaceId,
     pub csrf: String,
     pub notice: Option<String>,
-    token: String,
 }
 
 impl FromRequestParts<Console> for Session {
     type Rejection = Failure;
 
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Failure> {
-        let token = cookie(&parts.headers, SESSION_COOKIE);
-        let workspace = token
-            .as_deref()
-            .and_then(|token| console.credentials.workspace(token));
-        match (token, workspace) {
-            (Some(token), Some(workspace)) => Ok(Self {
+        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(Failure::SignIn(return_to(parts)));
+        };
+        match console.credentials.workspace(&token).await {
+            Some(workspace) => Ok(Self {
                 workspace,
-                csrf: console.csrf.token_for(&token),
+                csrf: csrf_token(&token),
                 notice: cookie(&parts.headers, NOTICE_COOKIE),
-                token,
             }),
-            _ => Err(Failure::SignIn(return_to(parts))),
+            None => Err(Failure::SignIn(return_to(parts))),
         }
     }
 }
@@ -150,20 +155,25 @@ impl FromRequest<Console> for Submitted {
             .iter()
             .find(|(key, _)| key == CSRF_FIELD)
             .map(|(_, value)| value.as_str());
-        session.check(console, given)?;
+        session.check(given)?;
         fields.retain(|(key, _)| key != CSRF_FIELD);
         Ok(Self { session, fields })
     }
 }
 
 impl Session {
-    /// Refuses a request whose CSRF token isn't this session's.
-    fn check(&self, console: &Console, given: Option<&str>) -> Result<(), Failure> {
-        if given.is_some_and(|given| console.csrf.verify(&self.token, given)) {
-            Ok(())
-        } else {
-            Err(Failure::Expired)
-        }
+    /// Refuses a request whose CSRF token isn't this session's (compared
+    /// in constant time).
+    fn check(&self, given: Option<&str>) -> Result<(), Failure> {
+        let same = given.is_some_and(|given| {
+            given.len() == self.csrf.len()
+                && given
+                    .bytes()
+                    .zip(self.csrf.bytes())
+                    .fold(0, |diff, (a, b)| diff | (a ^ b))
+                    == 0
+        });
+        if same { Ok(()) } else { Err(Failure::Expired) }
     }
 }
 
@@ -178,7 +188,7 @@ impl FromRequestParts<Console> for ScriptCall {
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Failure> {
         let session = Session::from_request_parts(parts, console).await?;
         let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-        session.check(console, given)?;
+        session.check(given)?;
         Ok(Self(session))
     }
 }
@@ -202,11 +212,72 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 fn set_cookie(name: &str, value: &str, max_age: u64) -> HeaderValue {
+    cookie_header(name, value, max_age, "Path=/; SameSite=Strict")
+}
+
+fn cookie_header(name: &str, value: &str, max_age: u64, scope: &str) -> HeaderValue {
     let value = percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC);
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
+        "{name}={value}; {scope}; Max-Age={max_age}; HttpOnly; Secure"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("contacts_invalid=; Max-Age=0"))
+}
+
+/// The cookie of a sign-in under way at the identity provider: `Lax`, as
+/// the way back is a navigation from the provider's site.
+const SIGN_IN_COOKIE: &str = "contacts_sign_in";
+const SIGN_IN_SCOPE: &str = "Path=/sign-in; SameSite=Lax";
+
+/// A sign-in this browser started.
+pub struct PendingSignIn {
+    pub state: String,
+    pub verifier: String,
+    pub next: String,
+}
+
+/// Remembers, for ten minutes, a sign-in sent to the provider.
+pub fn started_sign_in(response: &mut Response, state: &str, verifier: &str, next: &str) {
+    response.headers_mut().append(
+        SET_COOKIE,
+        cookie_header(
+            SIGN_IN_COOKIE,
+            &format!("{state} {verifier} {next}"),
+            600,
+            SIGN_IN_SCOPE,
+        ),
+    );
+}
+
+/// The sign-in this browser started, if any.
+pub fn pending_sign_in(headers: &HeaderMap) -> Option<PendingSignIn> {
+    let value = cookie(headers, SIGN_IN_COOKIE)?;
+    let mut parts = value.splitn(3, ' ');
+    Some(PendingSignIn {
+        state: parts.next()?.to_owned(),
+        verifier: parts.next()?.to_owned(),
+        next: parts.next()?.to_owned(),
+    })
+}
+
+/// Opens the session with `token` and goes on to `next` from a page of
+/// this site: a `SameSite=Strict` cookie set on the way back from another
+/// site is sent only with a request this site starts.
+pub fn signed_in_page(token: &str, next: &str) -> Response {
+    let mut response = super::page::bare(
+        axum::http::StatusCode::OK,
+        "Signed in",
+        maud::html! {
+            meta http-equiv="refresh" content=(format!("0;url={next}"));
+            p { a href=(next) { "Continue" } }
+        },
+    );
+    let headers = response.headers_mut();
+    headers.append(SET_COOKIE, set_cookie(SESSION_COOKIE, token, 12 * 60 * 60));
+    headers.append(
+        SET_COOKIE,
+        cookie_header(SIGN_IN_COOKIE, "", 0, SIGN_IN_SCOPE),
+    );
+    response
 }
 
 /// Signs in with `token` (already checked) and goes to `next`.

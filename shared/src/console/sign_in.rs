@@ -1,15 +1,24 @@
-//! The sign-in page: a workspace token, kept in the session cookie.
+//! Signing in: locally a page that takes a workspace token; with an
+//! identity provider, its sign-in page (OpenID Connect's authorization code
+//! flow with PKCE) and the way back. Either way the session cookie ends up
+//! holding the token the console checks on every request.
 
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use maud::html;
 use serde::Deserialize;
+use sha2::Digest;
 
 use super::page;
-use super::session::{Submitted, signed_in, signed_out};
+use super::session::{
+    Provider, Submitted, pending_sign_in, signed_in, signed_in_page, signed_out, started_sign_in,
+};
 use super::{Console, Failure};
-use axum::body::Bytes;
 
 /// Where to go once signed in.
 #[derive(Debug, Default, Deserialize)]
@@ -27,9 +36,108 @@ impl Next {
     }
 }
 
-/// The sign-in form.
-pub async fn form(Query(next): Query<Next>) -> Response {
-    render(&next, None)
+/// The sign-in page, or the identity provider's.
+pub async fn form(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(next): Query<Next>,
+) -> Response {
+    match console.credentials.provider() {
+        Some(provider) => start(provider, &headers, &next),
+        None => render(&next, None),
+    }
+}
+
+/// Where the provider sends the browser back to: the console's fixed URL,
+/// or the host this request was sent to (behind API Gateway, only the
+/// API's own domains reach the function).
+fn redirect_uri(provider: &dyn Provider, headers: &HeaderMap) -> Option<String> {
+    let base = match provider.console_url() {
+        Some(url) => url.to_owned(),
+        None => format!("https://{}", headers.get(HOST)?.to_str().ok()?),
+    };
+    Some(format!("{base}/sign-in/callback"))
+}
+
+/// Sends the browser to the provider, remembering this sign-in's state,
+/// PKCE verifier and destination in a short-lived cookie.
+fn start(provider: &dyn Provider, headers: &HeaderMap, next: &Next) -> Response {
+    let (Some(state), Some(verifier), Some(back)) = (
+        random_text(16),
+        random_text(32),
+        redirect_uri(provider, headers),
+    ) else {
+        return Failure::Domain(anyhow::anyhow!("a sign-in could not start").into())
+            .into_response();
+    };
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let mut response =
+        Redirect::to(&provider.authorize_url(&back, &state, &challenge)).into_response();
+    started_sign_in(&mut response, &state, &verifier, next.path());
+    response
+}
+
+fn random_text(bytes: usize) -> Option<String> {
+    let mut buffer = vec![0; bytes];
+    getrandom::fill(&mut buffer).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(buffer))
+}
+
+/// What the provider sends the browser back with.
+#[derive(Debug, Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error_description: Option<String>,
+}
+
+/// The way back from the provider: checks that this browser started this
+/// sign-in, exchanges the code for the ID token, and opens the session.
+pub async fn callback(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(back): Query<Callback>,
+) -> Response {
+    let Some(provider) = console.credentials.provider() else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let failed = |why: &str| {
+        page::bare(
+            StatusCode::BAD_REQUEST,
+            "Sign-in failed",
+            html! { p { (why) } p { a href="/sign-in" { "Sign in again" } } },
+        )
+    };
+    let Some(pending) = pending_sign_in(&headers) else {
+        return failed("This sign-in has expired or was started in another browser.");
+    };
+    if let Some(why) = back.error_description {
+        return failed(&format!("The identity provider said: {why}"));
+    }
+    let (Some(code), Some(state)) = (back.code, back.state) else {
+        return failed("The identity provider sent no sign-in code.");
+    };
+    if state != pending.state {
+        return failed("This sign-in was not started in this browser.");
+    }
+    let Some(back) = redirect_uri(provider, &headers) else {
+        return failed("The request names no host to come back to.");
+    };
+    let token = match provider.exchange(&back, &code, &pending.verifier).await {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::warn!(error = %error, "a sign-in code was refused");
+            return failed(
+                "The identity provider refused the sign-in; it may have been used already.",
+            );
+        }
+    };
+    if console.credentials.workspace(&token).await.is_none() {
+        return failed(
+            "Your account is not a member of any workspace. Ask an administrator for access.",
+        );
+    }
+    signed_in_page(&token, &pending.next)
 }
 
 fn render(next: &Next, problem: Option<&str>) -> Response {
@@ -56,19 +164,22 @@ fn render(next: &Next, problem: Option<&str>) -> Response {
     )
 }
 
-/// Checks the token; a good one opens the session.
+/// Checks a typed token; a good one opens the session.
 pub async fn submit(State(console): State<Console>, body: Bytes) -> Response {
     #[derive(Deserialize)]
     struct Form {
         token: String,
         next: Option<String>,
     }
+    if console.credentials.provider().is_some() {
+        return Redirect::to("/sign-in").into_response();
+    }
     let Ok(form) = serde_urlencoded::from_bytes::<Form>(&body) else {
         return render(&Next::default(), Some("Enter your access token."));
     };
     let next = Next { next: form.next };
     let token = form.token.trim();
-    if console.credentials.workspace(token).is_none() {
+    if console.credentials.workspace(token).await.is_none() {
         return render(
             &next,
             Some("This token is not recognised. Check it and try again."),

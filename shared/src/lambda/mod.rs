@@ -5,6 +5,7 @@
 pub mod continuations;
 pub mod export;
 pub mod import;
+pub mod oidc;
 
 use std::sync::Arc;
 
@@ -93,6 +94,27 @@ fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
         }),
         Err(_) => state,
     })
+}
+
+/// The web console's state from the environment: the API's
+/// ([`state_from_env`]) and sign-in at the OpenID Connect issuer
+/// `CONTACTS_OIDC_ISSUER` as client `CONTACTS_OIDC_CLIENT_ID`, coming back
+/// to `CONTACTS_CONSOLE_URL` (where set; else to the host of the request).
+pub async fn console_from_env() -> anyhow::Result<crate::console::Console> {
+    let state = state_from_env().await?;
+    let var = |name: &str| std::env::var(name).with_context(|| format!("{name} is not set"));
+    let oidc = oidc::Oidc::discover(oidc::OidcConfig {
+        issuer: var("CONTACTS_OIDC_ISSUER")?,
+        client_id: var("CONTACTS_OIDC_CLIENT_ID")?,
+        claim: std::env::var("CONTACTS_WORKSPACE_CLAIM")
+            .unwrap_or_else(|_| DEFAULT_WORKSPACE_CLAIM.to_owned()),
+        console_url: std::env::var("CONTACTS_CONSOLE_URL")
+            .ok()
+            .filter(|url| !url.is_empty()),
+    })
+    .await
+    .context("reading the identity provider's configuration")?;
+    Ok(crate::console::Console::new(state, Arc::new(oidc)))
 }
 
 /// A whole number from the environment variable `name`, or `default`.
