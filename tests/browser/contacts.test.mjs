@@ -289,3 +289,48 @@ test("All Contacts with a realistic workspace (the README's screenshot)", async 
   await page.getByText("Add New", { exact: true }).click();
   await page.screenshot({ path: `${(await import("./support.mjs")).shots}/readme-all-contacts.png` });
 });
+
+test("unknown pages and malformed IDs are pages a person can act on", async (t) => {
+  const { server, page } = await setUp(t);
+  let response = await page.goto(`${server.url}/no/such/page`);
+  assert.equal(response.status(), 404);
+  await page.getByRole("heading", { name: "Page not found" }).waitFor();
+  await page.getByRole("link", { name: "Go to All Contacts" }).click();
+  await page.getByRole("heading", { name: "All Contacts" }).waitFor();
+  response = await page.goto(`${server.url}/contacts/not-an-id`);
+  assert.equal(response.status(), 404);
+  await page.getByText("no contact has Messaging ID", { exact: false }).waitFor();
+  const api = await fetch(`${server.url}/v1/nothing`, { headers: { accept: "text/html" } });
+  assert.equal(api.headers.get("content-type"), "application/problem+json", "the API's paths stay the API's");
+});
+
+test("the row menu works from the keyboard", async (t) => {
+  const { server, page } = await setUp(t);
+  await api(server, "POST", "/v1/contacts", { external_id: "c-1", first_name: "Ann", email: "ann@example.com" });
+  await page.reload();
+  await page.getByLabel("Actions for Ann").focus();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Details");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Ann" }).waitFor();
+  await page.getByRole("link", { name: "All Contacts" }).first().click();
+  await page.getByLabel("Actions for Ann").focus();
+  await page.keyboard.press("Enter");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("details.row-menu[open]").count(), 0, "Escape closes the menu");
+});
+
+test("on a phone the page fits the screen and the table scrolls inside it", async (t) => {
+  const { server, page } = await setUp(t);
+  for (let i = 0; i < 5; i++) {
+    await api(server, "POST", "/v1/contacts", { external_id: `c-${i}`, first_name: `Person${i}`, last_name: "Example", email: `p${i}@example.com`, phone: `+1202555014${i}`, country: "US" });
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.reload();
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(fits, "no sideways scrolling of the page");
+  const scrolls = await page.locator(".table-wrap").evaluate((el) => el.scrollWidth > el.clientWidth);
+  assert.ok(scrolls, "the table scrolls within its frame");
+  await shot(page, "all-contacts-phone");
+});

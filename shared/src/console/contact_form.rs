@@ -12,12 +12,12 @@ use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
 use super::page::{self, Section, csrf, field, select, text_input};
+use super::path::PathContact;
 use super::session::{Session, Submitted, redirect_with_notice};
 use super::{Console, Failure};
 use crate::catalog::Catalog;
 use crate::error::{Error, FieldError};
 use crate::http::dto::{CreateContactRequest, EditContactRequest};
-use crate::http::extract::ContactId;
 use crate::model::{AttributeDefinition, AttributeType, ConsentSource, Contact};
 use crate::service;
 
@@ -354,7 +354,7 @@ fn field_errors(error: Error) -> Result<Vec<FieldError>, Failure> {
 pub async fn edit_form(
     State(console): State<Console>,
     session: Session,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
 ) -> Result<Response, Failure> {
     let state = &console.app;
     let (contact, catalog) = tokio::try_join!(
@@ -418,7 +418,7 @@ fn render_edit(
 /// at; otherwise explains the conflict.
 pub async fn edit(
     State(console): State<Console>,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
     form: Submitted,
 ) -> Result<Response, Failure> {
     let state = &console.app;

@@ -8,12 +8,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::page::{self, Section, csrf};
+use super::path::PathContact;
 use super::session::{Session, Submitted, redirect_with_notice};
 use super::view::{self, consent};
 use super::{Console, Failure};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::http::extract::ContactId;
 use crate::model::{Channel, ConsentChoice, ConsentSource, Contact, MessagingId};
 use crate::query::PageRequest;
 use crate::service;
@@ -35,7 +35,7 @@ pub struct Tab {
 pub async fn details(
     State(console): State<Console>,
     session: Session,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
     Query(tab): Query<Tab>,
 ) -> Result<Response, Failure> {
     let state = &console.app;
@@ -194,7 +194,7 @@ pub async fn consent_dialog(
     State(console): State<Console>,
     session: Session,
     headers: HeaderMap,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
 ) -> Result<Response, Failure> {
     let contact = contact(&console, &session, &id).await?;
     let name = view::contact_name(&contact);
@@ -235,7 +235,7 @@ pub async fn consent_dialog(
 /// Records the consent the dialog chose.
 pub async fn update_consent(
     State(console): State<Console>,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
     form: Submitted,
 ) -> Result<Response, Failure> {
     let mut choices = Vec::new();
@@ -278,7 +278,7 @@ pub async fn delete_dialog(
     State(console): State<Console>,
     session: Session,
     headers: HeaderMap,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
 ) -> Result<Response, Failure> {
     let contact = contact(&console, &session, &id).await?;
     Ok(page::Confirm {
@@ -293,7 +293,7 @@ pub async fn delete_dialog(
 /// Deletes the contact.
 pub async fn delete(
     State(console): State<Console>,
-    ContactId(id): ContactId,
+    PathContact(id): PathContact,
     form: Submitted,
 ) -> Result<Response, Failure> {
     service::delete(console.app.contacts.as_ref(), &form.session.workspace, &id).await?;

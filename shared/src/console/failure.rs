@@ -59,6 +59,27 @@ impl IntoResponse for Failure {
     }
 }
 
+/// An unknown path: a page for a browser, the API's problem for anything
+/// else (and for every path of the API).
+pub async fn not_found(uri: axum::http::Uri, headers: axum::http::HeaderMap) -> Response {
+    let path = uri.path().to_owned();
+    let wants_page = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if !wants_page || path.starts_with("/v1/") || path.starts_with("/objects/") {
+        return Error::RouteNotFound(path).into_response();
+    }
+    page::bare(
+        StatusCode::NOT_FOUND,
+        "Page not found",
+        html! {
+            p { "There is no page at " code { (path) } "." }
+            p { a href="/" { "Go to All Contacts" } }
+        },
+    )
+}
+
 /// A message as a sentence: capitalised, with a full stop.
 pub fn sentence(message: &str) -> String {
     let mut chars = message.trim().chars();

@@ -13,6 +13,7 @@ mod failure;
 mod imports;
 mod lists;
 mod page;
+mod path;
 mod session;
 mod sign_in;
 mod upload;
@@ -101,5 +102,6 @@ pub fn router(console: Console) -> Router {
         .route("/sign-out", post(sign_in::sign_out))
         .route(assets::STYLESHEET, get(assets::stylesheet))
         .route(assets::SCRIPT, get(assets::script))
+        .fallback(failure::not_found)
         .with_state(console)
 }

@@ -74,7 +74,7 @@ pub fn local_router(state: AppState, objects: FolderStore, console: Router) -> R
         .merge(export_routes())
         .route("/openapi.json", get(openapi::document))
         .nest_service("/objects", objects::router(objects, queue));
-    finish(routes.with_state(state).merge(console))
+    finish_with(routes.with_state(state).merge(console))
 }
 
 fn import_routes() -> Router<AppState> {
@@ -156,8 +156,15 @@ fn serve(routes: Router<AppState>, state: AppState) -> Router {
 
 /// The fallbacks and layers of [`serve`], on a router with its state.
 fn finish(routes: Router) -> Router {
+    finish_with(
+        routes.fallback(|uri: Uri| async move { Error::RouteNotFound(uri.path().to_owned()) }),
+    )
+}
+
+/// The layers of [`serve`] on a router that has its own fallback for
+/// unknown paths.
+fn finish_with(routes: Router) -> Router {
     routes
-        .fallback(|uri: Uri| async move { Error::RouteNotFound(uri.path().to_owned()) })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(
