@@ -32,6 +32,22 @@ test("the wizard checks the file before anything is sent", async (t) => {
   assert.deepEqual((await api(server, "GET", "/v1/imports")).items, []);
 });
 
+test("a file dropped on the drop zone is chosen", async (t) => {
+  const { server, page } = await setUp(t);
+  await page.goto(`${server.url}/upload`);
+  const drop = await page.evaluateHandle(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["Email\nann@example.com\n"], "dropped.csv", { type: "text/csv" }));
+    return data;
+  });
+  await page.locator("label.drop").dispatchEvent("dragover", { dataTransfer: drop });
+  assert.ok(await page.locator("label.drop.over").count(), "the zone shows it will take the file");
+  await page.locator("label.drop").dispatchEvent("drop", { dataTransfer: drop });
+  await page.getByText("dropped.csv (").waitFor();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.locator('#mapping-table tr[data-header="Email"]').waitFor();
+});
+
 test("Upload CSV: settings, mapping with a new attribute, consent, a dry run, then the import and its error file", async (t) => {
   const { server, page } = await setUp(t);
   const vip = await api(server, "POST", "/v1/lists", { name: "VIP" });
