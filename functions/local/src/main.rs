@@ -29,6 +29,7 @@ async fn serve(config: LocalConfig) -> anyhow::Result<()> {
     let addr = server.local_addr()?;
     tracing::info!(data_dir = %config.data_dir.display(), "contacts-local listening on http://{addr}");
     if std::env::var_os("CONTACTS_TOKENS").is_none() {
+        tracing::info!("web console: open http://{addr}/ and sign in with {DEV_TOKEN}");
         tracing::info!(
             "development token: curl -H 'Authorization: Bearer {DEV_TOKEN}' http://{addr}/v1/contacts"
         );
