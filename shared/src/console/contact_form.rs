@@ -139,15 +139,10 @@ fn body(form: &Submitted, catalog: &Catalog, edit: bool) -> Value {
             None => None,
         }
     };
-    for key in [
-        "external_id",
-        "first_name",
-        "last_name",
-        "phone",
-        "email",
-        "country",
-        "timezone",
-    ] {
+    for key in FORM_FIELDS
+        .into_iter()
+        .filter(|key| !matches!(*key, "lists" | "attributes"))
+    {
         if let Some(value) = blank(form.value(key)) {
             body.insert(key.to_owned(), value);
         }

@@ -65,8 +65,7 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
 /// queue `CONTACTS_EXPORT_QUEUE` names, if that is set too.
 fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
     let table = std::env::var("CONTACTS_TABLE").context("CONTACTS_TABLE is not set")?;
-    let claim = std::env::var("CONTACTS_WORKSPACE_CLAIM")
-        .unwrap_or_else(|_| DEFAULT_WORKSPACE_CLAIM.to_owned());
+    let claim = workspace_claim();
     let usage_limit = std::env::var("CONTACTS_USAGE_LIMIT")
         .ok()
         .map(|limit| {
@@ -106,8 +105,7 @@ pub async fn console_from_env() -> anyhow::Result<crate::console::Console> {
     let oidc = oidc::Oidc::discover(oidc::OidcConfig {
         issuer: var("CONTACTS_OIDC_ISSUER")?,
         client_id: var("CONTACTS_OIDC_CLIENT_ID")?,
-        claim: std::env::var("CONTACTS_WORKSPACE_CLAIM")
-            .unwrap_or_else(|_| DEFAULT_WORKSPACE_CLAIM.to_owned()),
+        claim: workspace_claim(),
         console_url: std::env::var("CONTACTS_CONSOLE_URL")
             .ok()
             .filter(|url| !url.is_empty()),
@@ -115,6 +113,12 @@ pub async fn console_from_env() -> anyhow::Result<crate::console::Console> {
     .await
     .context("reading the identity provider's configuration")?;
     Ok(crate::console::Console::new(state, Arc::new(oidc)))
+}
+
+/// The JWT claim naming the workspace: `CONTACTS_WORKSPACE_CLAIM`, or the
+/// default.
+fn workspace_claim() -> String {
+    std::env::var("CONTACTS_WORKSPACE_CLAIM").unwrap_or_else(|_| DEFAULT_WORKSPACE_CLAIM.to_owned())
 }
 
 /// A whole number from the environment variable `name`, or `default`.
