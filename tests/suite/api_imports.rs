@@ -230,43 +230,48 @@ async fn settings_are_checked_naming_every_bad_field() {
 
 #[tokio::test]
 async fn new_contacts_only_skips_existing_and_rejects_duplicates_into_the_error_csv() {
-    let server = Server::start().await;
-    server.create(contact(1)).await;
     let csv = "External ID,Email,Phone Number,First Name\n\
         crm-1,new@example.com,,Changed\n\
         other-1,ANN1@example.com,,Changed\n\
         fresh-1,fresh@example.com,,Fresh\n\
         fresh-1,again@example.com,,Twice\n\
         fresh-2,bad-email,,Bad\n\
-        fresh-3,fresh@example.com,,Same email\n";
-    let body = import(&server, json!({}), csv.as_bytes()).await;
-    assert_eq!(
-        counts(&body),
-        json!({"rows": 6, "created": 1, "updated": 0, "unchanged": 0, "skipped_existing": 2,
-               "rejected": 3, "replaced_values": 0, "removed": 0}),
-        "{body}"
-    );
-    let existing = by_external_id(&server, "crm-1").await.expect("crm-1");
-    assert_eq!(existing["first_name"], "Ann");
-    let errors = error_csv(&body).await;
-    let lines: Vec<&str> = errors.lines().collect();
-    assert_eq!(
-        lines[0],
-        "External ID,Email,Phone Number,First Name,error_row,error"
-    );
-    assert!(
-        lines[1].starts_with("fresh-1,again@example.com,,Twice,5,duplicate External ID: row 4"),
-        "{errors}"
-    );
-    assert!(
-        lines[2].starts_with("fresh-2,bad-email,,Bad,6,\"Email:"),
-        "{errors}"
-    );
-    assert!(
-        lines[3].starts_with("fresh-3,fresh@example.com,,Same email,7,duplicate Email: row 4"),
-        "{errors}"
-    );
-    assert_eq!(lines.len(), 4);
+        fresh-3,fresh@example.com,,Same email\n\
+        fresh-4,next@example.com,,Next\n\
+        fresh-5,NEXT@example.com,,Next again\n";
+    // One batch, then a batch per row: each row is planned while the one
+    // before it commits.
+    for server in [
+        Server::start().await,
+        Server::start_importing(None, TempDir::new().expect("dir"), 1, None).await,
+    ] {
+        server.create(contact(1)).await;
+        let body = import(&server, json!({}), csv.as_bytes()).await;
+        assert_eq!(
+            counts(&body),
+            json!({"rows": 8, "created": 2, "updated": 0, "unchanged": 0, "skipped_existing": 2,
+                   "rejected": 4, "replaced_values": 0, "removed": 0}),
+            "{body}"
+        );
+        let existing = by_external_id(&server, "crm-1").await.expect("crm-1");
+        assert_eq!(existing["first_name"], "Ann");
+        let errors = error_csv(&body).await;
+        let lines: Vec<&str> = errors.lines().collect();
+        assert_eq!(
+            lines[0],
+            "External ID,Email,Phone Number,First Name,error_row,error"
+        );
+        let rejected = [
+            "fresh-1,again@example.com,,Twice,5,duplicate External ID: row 4",
+            "fresh-2,bad-email,,Bad,6,\"Email:",
+            "fresh-3,fresh@example.com,,Same email,7,duplicate Email: row 4",
+            "fresh-5,NEXT@example.com,,Next again,9,duplicate Email: row 8",
+        ];
+        for (line, expected) in lines[1..].iter().zip(rejected) {
+            assert!(line.starts_with(expected), "{errors}");
+        }
+        assert_eq!(lines.len(), 5);
+    }
 }
 
 #[tokio::test]
@@ -518,6 +523,29 @@ fn long_file() -> String {
         csv.push_str(&format!("crm-{},{email},,{consent}\n", n % 30));
     }
     csv
+}
+
+#[tokio::test]
+async fn a_dry_run_counts_and_rejects_what_the_import_does_across_batches() {
+    for settings in [
+        json!({}),
+        json!({"update_existing": {"match_by": "external_id"}}),
+    ] {
+        let real = Server::start_importing(None, TempDir::new().expect("dir"), 3, None).await;
+        seed(&real).await;
+        let expected = import(&real, settings.clone(), long_file().as_bytes()).await;
+        assert_eq!(expected["status"], "completed", "{expected}");
+
+        let dry = Server::start_importing(None, TempDir::new().expect("dir"), 3, None).await;
+        seed(&dry).await;
+        let before = snapshot(&dry).await;
+        let mut dry_settings = settings.clone();
+        dry_settings["dry_run"] = json!(true);
+        let body = import(&dry, dry_settings, long_file().as_bytes()).await;
+        assert_eq!(counts(&body), counts(&expected), "{settings}");
+        assert_eq!(error_csv(&body).await, error_csv(&expected).await);
+        assert_eq!(snapshot(&dry).await, before, "a dry run writes nothing");
+    }
 }
 
 #[tokio::test]

@@ -36,6 +36,30 @@ pub struct Plan {
     pub seen: Vec<(String, u64)>,
     pub rejected: Vec<Rejected>,
     pub counts: Counts,
+    /// Every key the batch's rows claim, with the row's line: what a later
+    /// batch planned before this one commits takes as seen.
+    pub claimed: HashMap<String, u64>,
+}
+
+/// An identifier a row claims in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifier {
+    ExternalId,
+    MessagingId,
+    Email,
+    Phone,
+}
+
+impl Identifier {
+    /// Its column's name, as the error CSV says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Identifier::ExternalId => "External ID",
+            Identifier::MessagingId => "Messaging ID",
+            Identifier::Email => "Email",
+            Identifier::Phone => "Phone Number",
+        }
+    }
 }
 
 /// The identifiers of `rows` to look contacts up by.
@@ -54,20 +78,23 @@ pub fn lookup_keys(rows: &[Row], rules: &Rules) -> Lookup {
 
 /// The keys a row claims in the file: a later row with one of them is a
 /// duplicate. Email and phone identify rows only when updating is off.
-pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, &'static str)> {
+pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, Identifier)> {
     let mut keys = Vec::new();
     if let Some(id) = &row.external_id {
-        keys.push((format!("x:{id}"), "External ID"));
+        keys.push((format!("x:{id}"), Identifier::ExternalId));
     }
     if let Some(id) = &row.messaging_id {
-        keys.push((format!("m:{id}"), "Messaging ID"));
+        keys.push((format!("m:{id}"), Identifier::MessagingId));
     }
     if rules.update.is_none() {
         if let Some(email) = row.email.value() {
-            keys.push((format!("e:{}", email.as_ref().to_lowercase()), "Email"));
+            keys.push((
+                format!("e:{}", email.as_ref().to_lowercase()),
+                Identifier::Email,
+            ));
         }
         if let Some(phone) = row.phone.value() {
-            keys.push((format!("p:{phone}"), "Phone Number"));
+            keys.push((format!("p:{phone}"), Identifier::Phone));
         }
     }
     keys
@@ -170,21 +197,21 @@ impl<'a> Known<'a> {
         self.email(row).or_else(|| self.phone(row))
     }
 
-    /// An earlier row of this import that created a contact this row names
-    /// (by External ID, or by email or phone when not updating): which
-    /// identifier, and the row's line.
-    fn created_earlier(&self, row: &Row, context: &Context<'_>) -> Option<(&'static str, u64)> {
-        let reach = context.rules.update.is_none();
-        [
-            ("External ID", self.external(row)),
-            ("Email", self.email(row).filter(|_| reach)),
-            ("Phone Number", self.phone(row).filter(|_| reach)),
-        ]
-        .into_iter()
-        .find_map(|(what, contact)| {
-            let line = created_line(context.import, contact?)?;
-            (line != row.line).then_some((what, line))
-        })
+    /// The line of an earlier row of this import that created the contact
+    /// this row names by `identifier`.
+    fn created_earlier(
+        &self,
+        row: &Row,
+        identifier: Identifier,
+        context: &Context<'_>,
+    ) -> Option<u64> {
+        let contact = match identifier {
+            Identifier::ExternalId => self.external(row),
+            Identifier::Email => self.email(row),
+            Identifier::Phone => self.phone(row),
+            Identifier::MessagingId => None,
+        }?;
+        created_line(context.import, contact).filter(|&line| line != row.line)
     }
 }
 
@@ -211,17 +238,17 @@ pub fn plan(
             plan.seen.push((identified_key(contact), row.line));
         }
         let keys = row_keys(row, context.rules);
-        // A key remembered from this very row is not a duplicate: a commit
-        // of this batch was interrupted after remembering it.
-        let earlier = keys
-            .iter()
-            .find_map(|(key, what)| {
-                seen.get(key)
-                    .filter(|&&line| line != row.line)
-                    .or_else(|| batch_seen.get(key))
-                    .map(|line| (*what, *line))
-            })
-            .or_else(|| known.created_earlier(row, context));
+        // The first of the row's identifiers an earlier row claimed. A key
+        // remembered from this very row is not a duplicate: a commit of this
+        // batch was interrupted after remembering it.
+        let earlier = keys.iter().find_map(|(key, identifier)| {
+            seen.get(key)
+                .filter(|&&line| line != row.line)
+                .or_else(|| batch_seen.get(key))
+                .copied()
+                .or_else(|| known.created_earlier(row, *identifier, context))
+                .map(|line| (identifier.label(), line))
+        });
         if let Some((what, line)) = earlier {
             reject(
                 &mut plan,
@@ -235,7 +262,7 @@ pub fn plan(
         }
         // Keys later batches must know, unless the contact this row creates
         // names itself (`created_line`): then only a Messaging ID the row
-        // gave.
+        // gave. A dry run creates nothing, so it remembers every key.
         let remember = |plan: &mut Plan, created: bool| {
             for (key, _) in &keys {
                 if !created || key.starts_with("m:") {
@@ -273,7 +300,7 @@ pub fn plan(
             }
             Decision::Create => match create(row, context) {
                 Ok(record) => {
-                    remember(&mut plan, true);
+                    remember(&mut plan, !context.rules.dry_run);
                     capacity = capacity.map(|c| c - 1);
                     plan.counts.created += 1;
                     plan.creates.push(record);
@@ -299,6 +326,7 @@ pub fn plan(
             plan.counts.replaced_values += row.replaced;
         }
     }
+    plan.claimed = batch_seen;
     plan
 }
 

@@ -3,14 +3,17 @@
 //! says, writes the error CSV. Whatever stops a run, the next one continues
 //! exactly where the last commit left off.
 
+use std::collections::HashMap;
+
 use futures::TryFutureExt;
 use tokio::io::AsyncReadExt;
+use tokio::sync::mpsc;
 
 use super::csvfile::{self, MAX_BYTES};
 use super::job::{ImportId, ImportJob, ImportStatus, Phase};
 use super::mapping::{Mapping, map_columns};
 use super::plan::{Context, lookup_keys, plan, row_keys};
-use super::reader::{self, RowReading, Start};
+use super::reader::{self, Batch, RowReading, Start};
 use super::report;
 use super::row::Row;
 use super::settings::{ChosenTarget, Rules};
@@ -49,6 +52,44 @@ impl From<Error> for Stop {
     fn from(error: Error) -> Self {
         Stop::Error(error)
     }
+}
+
+/// A batch's plan: the job with the batch's checkpoint reached (before its
+/// counts), what it commits, and the keys its rows claim.
+struct Planned {
+    reached: ImportJob,
+    commit: Commit,
+    claimed: HashMap<String, u64>,
+}
+
+/// A batch planned and not committed yet.
+struct Pending {
+    rows: Vec<Row>,
+    planned: Planned,
+}
+
+/// How a batch was committed.
+enum Committed {
+    AsPlanned,
+    /// After planning it again: what was planned after it is stale too.
+    Replanned,
+}
+
+/// The job with `batch`'s checkpoint reached: where the file continues after
+/// it and, at the end of the file, the phase that follows.
+fn advanced(job: &ImportJob, batch: &Batch, size: u64, rules: &Rules) -> ImportJob {
+    let mut job = job.clone();
+    job.checkpoint.byte_offset = batch.byte_offset;
+    job.checkpoint.line = batch.line;
+    job.progress.bytes_done = if batch.end { size } else { batch.byte_offset };
+    if batch.end {
+        job.checkpoint.phase = if rules.remove_missing {
+            Phase::Removing
+        } else {
+            Phase::Report
+        };
+    }
+    job
 }
 
 /// How many times a batch is planned again after losing a race.
@@ -254,105 +295,183 @@ impl Run<'_> {
             batch_rows: self.runner.batch_rows,
         };
         let unmapped = mapping.unmapped(catalog);
-        let mut batches = reader::batches(input, start, how);
+        let batches = reader::batches(input, start, how);
+        self.pipeline(job, rules, &unmapped, batches, size).await
+    }
+
+    /// Plans each batch while the one before it commits (so that looking up
+    /// and planning overlap with the writes). A batch planned that way takes
+    /// the keys of the batch still committing as seen; if that commit had to
+    /// be planned again, so is this batch.
+    async fn pipeline(
+        &mut self,
+        job: &mut ImportJob,
+        rules: &Rules,
+        unmapped: &[AttributeId],
+        mut batches: mpsc::Receiver<Result<Batch>>,
+        size: u64,
+    ) -> Result<(), Stop> {
+        let nothing_in_flight = HashMap::new();
+        let mut pending: Option<Pending> = None;
         while let Some(batch) = batches.recv().await {
             let batch = batch?;
-            job.checkpoint.byte_offset = batch.byte_offset;
-            job.checkpoint.line = batch.line;
-            job.progress.bytes_done = if batch.end { size } else { batch.byte_offset };
-            if batch.end {
-                job.checkpoint.phase = if rules.remove_missing {
-                    Phase::Removing
-                } else {
-                    Phase::Report
-                };
+            let planned = match pending.take() {
+                None => {
+                    let reached = advanced(job, &batch, size, rules);
+                    self.plan_rows(&batch.rows, reached, rules, unmapped, &nothing_in_flight)
+                        .await?
+                }
+                Some(before) => {
+                    let reached = advanced(&before.planned.commit.job, &batch, size, rules);
+                    let (committed, planned) = tokio::join!(
+                        self.commit_planned(job, rules, unmapped, &before),
+                        self.plan_rows(
+                            &batch.rows,
+                            reached,
+                            rules,
+                            unmapped,
+                            &before.planned.claimed
+                        )
+                    );
+                    self.batches += 1;
+                    let planned = match committed? {
+                        Committed::AsPlanned => planned?,
+                        Committed::Replanned => {
+                            let reached = advanced(job, &batch, size, rules);
+                            self.plan_rows(
+                                &batch.rows,
+                                reached,
+                                rules,
+                                unmapped,
+                                &nothing_in_flight,
+                            )
+                            .await?
+                        }
+                    };
+                    self.spend()?;
+                    planned
+                }
+            };
+            let this = Pending {
+                rows: batch.rows,
+                planned,
+            };
+            if batch.end || batch.bad_text.is_some() {
+                self.commit_planned(job, rules, unmapped, &this).await?;
+                self.batches += 1;
+                return batch
+                    .bad_text
+                    .map_or(Ok(()), |reason| Err(Stop::Failed(reason)));
             }
-            if !batch.rows.is_empty() || batch.end {
-                self.commit_rows(job, rules, &batch.rows, &unmapped).await?;
-            }
-            if let Some(reason) = batch.bad_text {
-                return Err(Stop::Failed(reason));
-            }
-            if batch.end {
-                return Ok(());
-            }
-            self.spend()?;
+            pending = Some(this);
         }
         Err(Error::Unexpected(anyhow::anyhow!("the file reader stopped early")).into())
     }
 
-    /// Plans and commits one batch, planning again if a concurrent change
-    /// made the plan stale.
-    async fn commit_rows(
-        &mut self,
-        job: &mut ImportJob,
-        rules: &Rules,
+    /// Looks up what `rows` name and plans them; the commit leaves the job
+    /// as `reached` plus the batch's counts.
+    async fn plan_rows(
+        &self,
         rows: &[Row],
+        reached: ImportJob,
+        rules: &Rules,
         unmapped: &[AttributeId],
-    ) -> Result<(), Stop> {
+        in_flight: &HashMap<String, u64>,
+    ) -> Result<Planned, Stop> {
         let store = &self.ports().store;
-        let contacts_store = &self.runner.state.contacts;
         let limit = self.runner.state.usage_limit;
-        let source = ConsentSource::import(&job.id);
         let keys: Vec<String> = rows
             .iter()
             .flat_map(|row| row_keys(row, rules))
             .map(|(key, _)| key)
             .collect();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let lookup = lookup_keys(rows, rules);
-            let (contacts, seen, count) = tokio::try_join!(
-                store.lookup(self.workspace, &lookup),
-                store.seen(self.workspace, &job.id, &keys),
-                async {
-                    match limit {
-                        Some(_) => contacts_store.count(self.workspace).await.map(Some),
-                        None => Ok(None),
-                    }
+        let lookup = lookup_keys(rows, rules);
+        let (contacts, mut seen, count) = tokio::try_join!(
+            store.lookup(self.workspace, &lookup),
+            store.seen(self.workspace, &reached.id, &keys),
+            async {
+                match limit {
+                    Some(_) => self
+                        .runner
+                        .state
+                        .contacts
+                        .count(self.workspace)
+                        .await
+                        .map(Some),
+                    None => Ok(None),
                 }
-            )?;
-            let context = Context {
-                import: &job.id,
-                rules,
-                source: &source,
-                now: now(),
-                capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
-                unmapped,
-            };
-            let planned = plan(rows, &contacts, &seen, &context);
-            let mut next = job.clone();
-            next.counts = next.counts + planned.counts;
-            next.progress.rows_done = next.counts.rows;
-            let commit = Commit {
+            }
+        )?;
+        seen.extend(in_flight.iter().map(|(key, line)| (key.clone(), *line)));
+        let source = ConsentSource::import(&reached.id);
+        let context = Context {
+            import: &reached.id,
+            rules,
+            source: &source,
+            now: now(),
+            capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
+            unmapped,
+        };
+        let planned = plan(rows, &contacts, &seen, &context);
+        let mut next = reached.clone();
+        next.counts = next.counts + planned.counts;
+        next.progress.rows_done = next.counts.rows;
+        let (creates, updates) = if rules.dry_run {
+            (Vec::new(), Vec::new())
+        } else {
+            (planned.creates, planned.updates)
+        };
+        Ok(Planned {
+            reached,
+            commit: Commit {
                 job: next,
-                creates: if rules.dry_run {
-                    Vec::new()
-                } else {
-                    planned.creates
-                },
-                updates: if rules.dry_run {
-                    Vec::new()
-                } else {
-                    planned.updates
-                },
+                creates,
+                updates,
                 deletes: Vec::new(),
                 seen: planned.seen,
                 rejected: planned.rejected,
-            };
-            match store.commit(self.workspace, &commit, limit).await {
+            },
+            claimed: planned.claimed,
+        })
+    }
+
+    /// Commits a planned batch, planning it again (from fresh lookups) when
+    /// a concurrent change made the plan stale.
+    async fn commit_planned(
+        &self,
+        job: &mut ImportJob,
+        rules: &Rules,
+        unmapped: &[AttributeId],
+        pending: &Pending,
+    ) -> Result<Committed, Stop> {
+        let store = &self.ports().store;
+        let limit = self.runner.state.usage_limit;
+        let mut replanned: Option<Planned> = None;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let planned = replanned.as_ref().unwrap_or(&pending.planned);
+            match store.commit(self.workspace, &planned.commit, limit).await {
                 Ok(()) => {
-                    *job = commit.job;
-                    self.batches += 1;
-                    return Ok(());
+                    *job = planned.commit.job.clone();
+                    return Ok(match replanned {
+                        None => Committed::AsPlanned,
+                        Some(_) => Committed::Replanned,
+                    });
                 }
                 Err(
                     Error::PreconditionFailed { .. }
                     | Error::ContactNotFound(_)
                     | Error::DuplicateExternalId { .. }
                     | Error::UsageLimitReached { .. },
-                ) if attempt < ATTEMPTS => continue,
+                ) if attempt < ATTEMPTS => {
+                    let reached = pending.planned.reached.clone();
+                    let none = HashMap::new();
+                    replanned = Some(
+                        self.plan_rows(&pending.rows, reached, rules, unmapped, &none)
+                            .await?,
+                    );
+                }
                 Err(error) => return Err(error.into()),
             }
         }

@@ -22,12 +22,14 @@ const STALE_TEXT: &str = "CREATE TEMP TABLE IF NOT EXISTS stale_text (\
     rowid INTEGER PRIMARY KEY, full_name, first_name, last_name, phone, email)";
 
 /// Replaces the text index entries of the updated rows, in two statements.
+/// `CROSS JOIN` keeps the few stale rows outside: the planner, knowing
+/// nothing of a temporary table, would otherwise scan every contact.
 const REINDEX_STALE_TEXT: &str = "\
     INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email) \
     SELECT 'delete', rowid, full_name, first_name, last_name, phone, email FROM temp.stale_text;
     INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
     SELECT c.id, c.full_name, c.first_name, c.last_name, c.phone, c.email \
-    FROM contacts c JOIN temp.stale_text s ON c.id = s.rowid;
+    FROM temp.stale_text s CROSS JOIN contacts c ON c.id = s.rowid;
     DELETE FROM temp.stale_text;";
 
 /// The contacts whose `column` is one of `keys`: one statement for them all
@@ -208,7 +210,9 @@ impl ImportStore for EmbeddedStore {
             for record in &commit.creates {
                 insert_record(tx, &workspace, record, None)?;
             }
-            tx.execute_batch(STALE_TEXT)?;
+            if !commit.updates.is_empty() {
+                tx.execute_batch(STALE_TEXT)?;
+            }
             for update in &commit.updates {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO temp.stale_text \
@@ -224,7 +228,9 @@ impl ImportStore for EmbeddedStore {
                     &update.consent,
                 )?;
             }
-            tx.execute_batch(REINDEX_STALE_TEXT)?;
+            if !commit.updates.is_empty() {
+                tx.execute_batch(REINDEX_STALE_TEXT)?;
+            }
             index_new_rows(tx, ws, last, commit.creates.len())?;
             let mut delete =
                 tx.prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?;
