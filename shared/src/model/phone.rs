@@ -32,10 +32,14 @@ impl PhoneNumber {
                     "{text:?} is not a valid phone number for its country"
                 ))
             })?;
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(e164(&number))
     }
+}
+
+/// A valid number in E.164 form: what `phonenumber`'s E.164 formatter
+/// writes, without the national format it looks up and leaves unused.
+fn e164(number: &phonenumber::PhoneNumber) -> PhoneNumber {
+    PhoneNumber(format!("+{}{}", number.country().code(), number.national()))
 }
 
 impl PhoneNumber {
@@ -60,7 +64,7 @@ impl PhoneNumber {
         phonenumber::parse(Some(region), &compact)
             .ok()
             .filter(phonenumber::is_valid)
-            .map(|number| Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+            .map(|number| e164(&number))
             .ok_or_else(|| invalid_loose(text, country))
     }
 }
@@ -108,6 +112,28 @@ mod tests {
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn e164_is_what_the_formatter_writes() {
+        for raw in [
+            "+12025550143",
+            "+390212345678",
+            "+4407911123456",
+            "+61412345678",
+            "+5511912345678",
+        ] {
+            let number = phonenumber::parse(None, raw).unwrap();
+            assert_eq!(
+                e164(&number).as_ref(),
+                number.format().mode(phonenumber::Mode::E164).to_string()
+            );
+        }
+        assert_eq!(
+            PhoneNumber::parse("+390212345678").unwrap().as_ref(),
+            "+390212345678",
+            "an Italian number keeps its leading zero"
+        );
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{ErrorCode, OptionalExtension, Transaction, params, params_from_iter};
 
 use super::rows::{self, CONSENT_COLUMNS, CONTACT_COLUMNS, CONTACT_FIELDS};
 use super::{EmbeddedStore, listing};
@@ -246,7 +246,7 @@ pub(super) fn update_record(
         return Err(duplicate(&contact.external_id, holder));
     }
     let values = rows::contact_values(contact);
-    let params = [Value::Text(ws.to_owned()), values[0].clone()]
+    let params = [rows::text(Some(ws)), values[0].clone()]
         .into_iter()
         .chain(values);
     tx.prepare_cached(&UPDATE)?
@@ -266,22 +266,33 @@ pub(super) fn insert_record(
     limit: Option<u64>,
 ) -> Result<()> {
     let ws = workspace.as_ref();
-    if let Some(holder) = holder_of(tx, ws, &contact.external_id)? {
-        return Err(duplicate(&contact.external_id, holder));
-    }
-    if let Some(limit) = limit
-        && usage(tx, ws)? >= limit
-    {
-        return Err(Error::UsageLimitReached { limit });
+    if let Some(limit) = limit {
+        // A taken External ID is the first thing a single insert reports.
+        if let Some(holder) = holder_of(tx, ws, &contact.external_id)? {
+            return Err(duplicate(&contact.external_id, holder));
+        }
+        if usage(tx, ws)? >= limit {
+            return Err(Error::UsageLimitReached { limit });
+        }
     }
     let params = [
-        Value::Text(ws.to_owned()),
-        Value::Integer(contact.created_at.timestamp_micros()),
+        rows::text(Some(ws)),
+        ToSqlOutput::Owned(Value::Integer(contact.created_at.timestamp_micros())),
     ]
     .into_iter()
     .chain(rows::contact_values(contact));
-    tx.prepare_cached(&INSERT)?
-        .execute(params_from_iter(params))?;
+    let inserted = tx
+        .prepare_cached(&INSERT)?
+        .execute(params_from_iter(params));
+    // The unique index tells a taken External ID without a lookup first.
+    if let Err(error) = inserted {
+        if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+            && let Some(holder) = holder_of(tx, ws, &contact.external_id)?
+        {
+            return Err(duplicate(&contact.external_id, holder));
+        }
+        return Err(error.into());
+    }
     // A new row ID was never used (AUTOINCREMENT): it has no memberships yet.
     add_lists(tx, tx.last_insert_rowid(), contact)?;
     append_history(tx, ws, &contact.messaging_id, consent)

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::types::Value;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Row, ToSql};
 
 use crate::error::{Error, Result};
@@ -90,15 +90,19 @@ fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeVal
         .collect()
 }
 
-/// The values of a contact's columns, in the order of [`CONTACT_FIELDS`].
-pub(super) fn contact_values(contact: &Contact) -> [Value; 15] {
-    let text = |v: Option<&str>| v.map_or(Value::Null, |s| Value::Text(s.to_owned()));
+/// The values of a contact's columns, in the order of [`CONTACT_FIELDS`];
+/// its text is bound where it lies, not copied.
+pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 15] {
     [
         text(Some(contact.messaging_id.as_ref())),
         text(Some(contact.external_id.as_ref())),
         text(contact.first_name.as_ref().map(AsRef::as_ref)),
         text(contact.last_name.as_ref().map(AsRef::as_ref)),
-        text(contact.full_name().as_deref()),
+        contact
+            .full_name()
+            .map_or(ToSqlOutput::Borrowed(ValueRef::Null), |name| {
+                ToSqlOutput::Owned(Value::Text(name))
+            }),
         text(contact.reach.phone().map(AsRef::as_ref)),
         text(contact.reach.email().map(AsRef::as_ref)),
         text(contact.country.as_ref().map(AsRef::as_ref)),
@@ -106,10 +110,17 @@ pub(super) fn contact_values(contact: &Contact) -> [Value; 15] {
         text(Some(contact.consent.sms.as_str())),
         text(Some(contact.consent.whatsapp.as_str())),
         text(Some(contact.consent.email.as_str())),
-        Value::Integer(contact.updated_at.timestamp_micros()),
-        Value::Integer(i64::try_from(contact.version).unwrap_or(i64::MAX)),
-        Value::Text(attributes_json(contact)),
+        ToSqlOutput::Owned(Value::Integer(contact.updated_at.timestamp_micros())),
+        ToSqlOutput::Owned(Value::Integer(
+            i64::try_from(contact.version).unwrap_or(i64::MAX),
+        )),
+        ToSqlOutput::Owned(Value::Text(attributes_json(contact))),
     ]
+}
+
+/// Text bound in place; `None` is `NULL`.
+pub(super) fn text(value: Option<&str>) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(value.map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes())))
 }
 
 /// The stored contact columns that [`contact_values`] fills, in order.
