@@ -124,13 +124,11 @@ pub async fn create(State(console): State<Console>, form: Submitted) -> Result<R
         label: form.value("label").map(|l| l.trim().to_owned()),
         kind: form.value("type").map(str::to_owned),
     };
-    let created = match request.parse() {
-        Ok((name, label, kind)) => {
-            catalog::create_attribute(&console.app, &form.session.workspace, name, label, kind)
-                .await
-        }
-        Err(error) => Err(error),
-    };
+    let created = async {
+        let (name, label, kind) = request.parse()?;
+        catalog::create_attribute(&console.app, &form.session.workspace, name, label, kind).await
+    }
+    .await;
     match created {
         Ok(definition) => Ok(redirect_with_notice(
             "/attributes",
@@ -206,19 +204,18 @@ pub async fn edit(
         label: Some(form.value("label").unwrap_or_default().trim().to_owned()),
         kind: form.value("type").map(str::to_owned),
     };
-    let updated = match request.parse() {
-        Ok((label, kind)) => {
-            catalog::update_attribute(
-                &console.app,
-                &form.session.workspace,
-                &definition.name,
-                label,
-                kind,
-            )
-            .await
-        }
-        Err(error) => Err(error),
-    };
+    let updated = async {
+        let (label, kind) = request.parse()?;
+        catalog::update_attribute(
+            &console.app,
+            &form.session.workspace,
+            &definition.name,
+            label,
+            kind,
+        )
+        .await
+    }
+    .await;
     match updated {
         Ok(updated) => Ok(redirect_with_notice(
             "/attributes",

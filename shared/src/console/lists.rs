@@ -94,10 +94,11 @@ fn name_errors(error: Error) -> Result<Vec<FieldError>, Failure> {
 
 /// Creates a list.
 pub async fn create(State(console): State<Console>, form: Submitted) -> Result<Response, Failure> {
-    let created = match name_request(&form).parse() {
-        Ok(name) => catalog::create_list(&console.app, &form.session.workspace, name).await,
-        Err(error) => Err(error),
-    };
+    let created = async {
+        let name = name_request(&form).parse()?;
+        catalog::create_list(&console.app, &form.session.workspace, name).await
+    }
+    .await;
     match created {
         Ok(list) => Ok(redirect_with_notice(
             "/lists",
@@ -159,15 +160,16 @@ pub async fn rename(
     form: Submitted,
 ) -> Result<Response, Failure> {
     let list = load(&console, &form.session, &raw).await?;
-    let renamed = match name_request(&form).parse() {
-        Ok(name) => console
+    let renamed = async {
+        let name = name_request(&form).parse()?;
+        console
             .app
             .lists
             .rename_list(&form.session.workspace, &list.id, &name)
             .await
-            .map(|()| name),
-        Err(error) => Err(error),
-    };
+            .map(|()| name)
+    }
+    .await;
     match renamed {
         Ok(name) => Ok(redirect_with_notice(
             "/lists",

@@ -315,12 +315,9 @@ impl Run<'_> {
         let mut pending: Option<Pending> = None;
         while let Some(batch) = batches.recv().await {
             let batch = batch?;
+            // The plan made beside the last commit, if that commit kept it.
             let planned = match pending.take() {
-                None => {
-                    let reached = advanced(job, &batch, size, rules);
-                    self.plan_rows(&batch.rows, reached, rules, unmapped, &nothing_in_flight)
-                        .await?
-                }
+                None => None,
                 Some(before) => {
                     let reached = advanced(&before.planned.commit.job, &batch, size, rules);
                     let (committed, planned) = tokio::join!(
@@ -335,21 +332,19 @@ impl Run<'_> {
                     );
                     self.batches += 1;
                     let planned = match committed? {
-                        Committed::AsPlanned => planned?,
-                        Committed::Replanned => {
-                            let reached = advanced(job, &batch, size, rules);
-                            self.plan_rows(
-                                &batch.rows,
-                                reached,
-                                rules,
-                                unmapped,
-                                &nothing_in_flight,
-                            )
-                            .await?
-                        }
+                        Committed::AsPlanned => Some(planned?),
+                        Committed::Replanned => None,
                     };
                     self.spend()?;
                     planned
+                }
+            };
+            let planned = match planned {
+                Some(planned) => planned,
+                None => {
+                    let reached = advanced(job, &batch, size, rules);
+                    self.plan_rows(&batch.rows, reached, rules, unmapped, &nothing_in_flight)
+                        .await?
                 }
             };
             let this = Pending {
