@@ -122,6 +122,7 @@ impl LocalServer {
     pub async fn bind(config: &LocalConfig) -> anyhow::Result<Self> {
         let store = EmbeddedStore::open(&config.data_dir)
             .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+        store.keep_text_index();
         let state = AppState::over(
             store.clone(),
             Arc::new(config.tokens.clone()),
@@ -250,6 +251,14 @@ pub async fn import_file(
         .run(workspace, &job.id, config.import_budget.clone())
         .await
         .map_err(describe)
+}
+
+/// Brings the text index of the store in `config.data_dir` up to date (an
+/// import leaves that to the background); returns how many contacts it indexed.
+pub async fn index_text(config: &LocalConfig) -> anyhow::Result<u64> {
+    let store = EmbeddedStore::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    Ok(store.catch_up_text_index().await?)
 }
 
 /// Where [`import_file`] leaves an import's error CSV.

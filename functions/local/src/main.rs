@@ -5,7 +5,7 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use contacts::local::{DEV_TOKEN, LocalConfig, LocalServer, errors_file, import_file};
+use contacts::local::{DEV_TOKEN, LocalConfig, LocalServer, errors_file, import_file, index_text};
 use contacts::model::WorkspaceId;
 use tracing_subscriber::EnvFilter;
 
@@ -67,6 +67,8 @@ async fn import(config: LocalConfig, args: &[String]) -> anyhow::Result<()> {
         report["errors_csv"] = errors_file(&config, &job)?.display().to_string().into();
     }
     println!("{}", serde_json::to_string_pretty(&report)?);
+    let indexed = index_text(&config).await?;
+    tracing::info!(indexed, "search index up to date");
     if job.failure.is_some() {
         std::process::exit(1);
     }

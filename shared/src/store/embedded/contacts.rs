@@ -45,8 +45,11 @@ impl ContactStore for EmbeddedStore {
         limit: Option<u64>,
     ) -> Result<()> {
         let (workspace, record) = (workspace.clone(), record.clone());
-        self.write(move |tx| insert_record(tx, &workspace, &record, limit))
-            .await
+        self.write(move |tx| {
+            insert_record(tx, &workspace, &record, limit)?;
+            count_new_contacts(tx, workspace.as_ref(), 1)
+        })
+        .await
     }
 
     async fn insert_batch(
@@ -58,7 +61,6 @@ impl ContactStore for EmbeddedStore {
         let (workspace, records) = (workspace.clone(), records.to_vec());
         self.write_bulk(move |tx| {
             let ws = workspace.as_ref();
-            let last = last_row_id(tx)?;
             let mut held = usage(tx, ws)?;
             let mut outcomes = Vec::with_capacity(records.len());
             for record in &records {
@@ -74,7 +76,7 @@ impl ContactStore for EmbeddedStore {
                 outcomes.push(outcome);
             }
             let inserted = outcomes.iter().filter(|o| o.is_ok()).count();
-            index_new_rows(tx, ws, last, inserted)?;
+            count_new_contacts(tx, ws, inserted)?;
             Ok(outcomes)
         })
         .await
@@ -179,27 +181,12 @@ impl ContactStore for EmbeddedStore {
     }
 }
 
-/// The highest row ID so far (rows inserted after it have greater ones).
-pub(super) fn last_row_id(tx: &Transaction<'_>) -> Result<i64> {
-    Ok(tx
-        .prepare_cached("SELECT coalesce(max(id), 0) FROM contacts")?
-        .query_row([], |row| row.get(0))?)
-}
-
-/// After a bulk write: puts the rows inserted after row `last` into the text
-/// index (one statement, so FTS5 writes them as one segment) and adds the
-/// `inserted` contacts to the workspace's usage count.
-pub(super) fn index_new_rows(
+/// Adds `inserted` contacts to the workspace's usage count.
+pub(super) fn count_new_contacts(
     tx: &Transaction<'_>,
     workspace: &str,
-    last: i64,
     inserted: usize,
 ) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
-         SELECT id, full_name, first_name, last_name, phone, email FROM contacts WHERE id > ?1",
-    )?
-    .execute(params![last])?;
     if inserted > 0 {
         tx.prepare_cached(
             "INSERT INTO usage (workspace, contacts) VALUES (?1, ?2) \

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::EmbeddedStore;
-use super::contacts::{index_new_rows, insert_record, last_row_id, update_record, usage};
+use super::contacts::{count_new_contacts, insert_record, update_record, usage};
 use super::rows::{self, CONTACT_COLUMNS};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
@@ -17,7 +17,8 @@ use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
 
-/// Where a bulk write keeps the text of the rows it updates, as it was.
+/// Where a bulk write keeps the text of the indexed rows it updates, as it
+/// was (rows above the text index's mark are indexed later, as they are).
 const STALE_TEXT: &str = "CREATE TEMP TABLE IF NOT EXISTS stale_text (\
     rowid INTEGER PRIMARY KEY, full_name, first_name, last_name, phone, email)";
 
@@ -206,7 +207,6 @@ impl ImportStore for EmbeddedStore {
             {
                 return Err(Error::UsageLimitReached { limit });
             }
-            let last = last_row_id(tx)?;
             for record in &commit.creates {
                 insert_record(tx, &workspace, record, None)?;
             }
@@ -217,7 +217,8 @@ impl ImportStore for EmbeddedStore {
                 tx.prepare_cached(
                     "INSERT OR IGNORE INTO temp.stale_text \
                      SELECT id, full_name, first_name, last_name, phone, email FROM contacts \
-                     WHERE workspace = ?1 AND messaging_id = ?2",
+                     WHERE workspace = ?1 AND messaging_id = ?2 \
+                     AND id <= (SELECT mark FROM text_index)",
                 )?
                 .execute(params![ws, update.contact.messaging_id.as_ref()])?;
                 update_record(
@@ -231,7 +232,7 @@ impl ImportStore for EmbeddedStore {
             if !commit.updates.is_empty() {
                 tx.execute_batch(REINDEX_STALE_TEXT)?;
             }
-            index_new_rows(tx, ws, last, commit.creates.len())?;
+            count_new_contacts(tx, ws, commit.creates.len())?;
             let mut delete =
                 tx.prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?;
             for id in &commit.deletes {

@@ -1,11 +1,13 @@
 //! Filtered, paged listing over SQLite.
 //!
 //! Pages run newest first by row ID. Text filters of three or more characters
-//! are answered by the FTS5 trigram index; shorter ones, and pages with more
-//! than one condition (unless one is an exact email or phone, whose index
-//! leaves few rows), scan newest first within a bounded window of row IDs,
-//! so one page never examines more than a window of rows: it may come back
-//! short, with a cursor to continue.
+//! are answered by the FTS5 trigram index for the rows it holds (those at or
+//! below its mark, see `text_index`; a page over the rows above it scans
+//! them, then lets the index fill the rest); shorter ones, and pages with
+//! more than one condition (unless one is an exact email or
+//! phone, whose index leaves few rows), scan newest first within a bounded
+//! window of row IDs, so one page never examines more than a window of rows:
+//! it may come back short, with a cursor to continue.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,6 +15,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::rows::{self, CONTACT_COLUMNS};
+use super::text_index;
 use crate::error::{Error, Result};
 use crate::model::{AttributeId, AttributeValue, Channel, Contact, WorkspaceId};
 use crate::query::{AttributeCondition, ContactFilter, ContactQuery, Cursor, Page, PageRequest};
@@ -31,21 +34,61 @@ pub(super) fn list(
     page: &PageRequest,
     window: i64,
 ) -> Result<Page<Contact>> {
+    // One snapshot: the text index's mark and the rows agree.
+    let tx = conn.unchecked_transaction()?;
+    let conn = &*tx;
     let plan = Plan::new(query);
-    let before = match page.cursor {
-        Some(_) => decode_cursor(page.cursor.as_ref())?,
-        None if plan.windowed => next_row_id(conn)?,
-        None => i64::MAX,
-    };
+    let fetch = fetch_size(page);
+    let mut before = decode_cursor(page.cursor.as_ref())?;
+    let mut items = Vec::new();
+    if !plan.text_match.is_empty() {
+        // The newest rows may wait above the text index's mark: scanned a
+        // window at a time; once a window reaches the mark, the index
+        // answers the rest of the page.
+        let mark = text_index::mark(conn)?;
+        let top = before.min(next_row_id(conn)?);
+        if top > mark + 1 {
+            let floor = top.saturating_sub(window).max(mark + 1);
+            items = fetch_rows(
+                conn,
+                plan.above_text_index(),
+                workspace,
+                top,
+                Some(floor),
+                fetch,
+            )?;
+            if items.len() as i64 >= fetch || floor > mark + 1 {
+                return Ok(into_page(items, page, Some(floor)));
+            }
+            before = mark + 1;
+        }
+    }
+    if page.cursor.is_none() && plan.windowed {
+        before = before.min(next_row_id(conn)?);
+    }
     let floor = plan.windowed.then(|| before.saturating_sub(window).max(1));
-    let (sql, params) = plan.sql(workspace, before, floor, fetch_size(page));
+    let rest = fetch - items.len() as i64;
+    items.extend(fetch_rows(conn, plan, workspace, before, floor, rest)?);
+    Ok(into_page(items, page, floor))
+}
+
+/// Up to `fetch` rows of `plan` below row `before` (and from `floor` up).
+fn fetch_rows(
+    conn: &Connection,
+    plan: Plan,
+    workspace: &WorkspaceId,
+    before: i64,
+    floor: Option<i64>,
+    fetch: i64,
+) -> Result<Vec<(i64, Contact)>> {
+    let (sql, params) = plan.sql(workspace, before, floor, fetch);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut found = stmt.query(params_from_iter(params))?;
     let mut items = Vec::new();
     while let Some(row) = found.next()? {
         items.push(rows::contact(row)?);
     }
-    Ok(into_page(items, page, floor))
+    Ok(items)
 }
 
 /// Rows to fetch for a page: one more than it shows, to know if more follow.
@@ -102,6 +145,8 @@ fn next_row_id(conn: &Connection) -> Result<i64> {
 /// contact row, and whether the page must be windowed.
 struct Plan {
     text_match: Vec<String>,
+    /// The text filters of `text_match` as conditions on the row.
+    text_scan: Vec<(String, Value)>,
     /// A list whose memberships drive the page (newest member first).
     members_of: Option<String>,
     conditions: Vec<(String, Value)>,
@@ -111,6 +156,7 @@ struct Plan {
 impl Plan {
     fn new(query: &ContactQuery) -> Self {
         let mut text_match = Vec::new();
+        let mut text_scan = Vec::new();
         let mut members_of = None;
         let mut conditions = Vec::new();
         let mut scans = false;
@@ -125,13 +171,11 @@ impl Plan {
                 {
                     let phrase = text.as_ref().replace('"', "\"\"");
                     text_match.push(format!("{} : \"{phrase}\"", field.name()));
+                    text_scan.push(contains(field.name(), text.as_ref()));
                 }
                 ContactFilter::Contains(field, text) => {
                     scans = true;
-                    conditions.push((
-                        format!("contains_folded(c.{}, ?)", field.name()),
-                        Value::Text(text.as_ref().to_lowercase()),
-                    ));
+                    conditions.push(contains(field.name(), text.as_ref()));
                 }
                 ContactFilter::Country(country) => {
                     conditions.push(("c.country = ?".to_owned(), Value::Text(country.to_string())))
@@ -171,8 +215,26 @@ impl Plan {
         Self {
             windowed: !selective && (scans || drivers > 1),
             text_match,
+            text_scan,
             members_of,
             conditions,
+        }
+    }
+
+    /// The plan for the rows the text index does not hold yet: every text
+    /// filter is tested on the row, a window at a time.
+    fn above_text_index(&self) -> Self {
+        Self {
+            text_match: Vec::new(),
+            text_scan: Vec::new(),
+            members_of: None,
+            conditions: self
+                .conditions
+                .iter()
+                .chain(&self.text_scan)
+                .cloned()
+                .collect(),
+            windowed: true,
         }
     }
 
@@ -219,6 +281,14 @@ impl Plan {
         params.push(Value::Integer(fetch));
         (sql, params)
     }
+}
+
+/// Text `text` anywhere in column `column`, in any case.
+fn contains(column: &str, text: &str) -> (String, Value) {
+    (
+        format!("contains_folded(c.{column}, ?)"),
+        Value::Text(text.to_lowercase()),
+    )
 }
 
 /// A condition on a custom attribute, on its stored form.

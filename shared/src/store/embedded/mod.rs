@@ -8,10 +8,12 @@ mod jobs;
 mod listing;
 mod rows;
 mod schema;
+mod text_index;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use rusqlite::Connection;
@@ -42,6 +44,20 @@ struct Pool {
     bulk: Arc<AtomicBool>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    /// Notified after every write (the text indexer waits on it).
+    written: Arc<tokio::sync::Notify>,
+    /// When the last bulk write finished.
+    last_bulk: Mutex<Option<Instant>>,
+}
+
+impl Pool {
+    /// How long ago the last bulk write finished, if one did.
+    fn since_bulk(&self) -> Option<Duration> {
+        self.last_bulk
+            .lock()
+            .ok()
+            .and_then(|at| at.map(|at| at.elapsed()))
+    }
 }
 
 impl EmbeddedStore {
@@ -62,6 +78,8 @@ impl EmbeddedStore {
                 bulk,
                 readers,
                 next_reader: AtomicUsize::new(0),
+                written: Arc::default(),
+                last_bulk: Mutex::default(),
             }),
             scan_window: listing::SCAN_WINDOW,
         })
@@ -83,10 +101,10 @@ impl EmbeddedStore {
         self.transaction(false, f).await
     }
 
-    /// Runs `f` in one transaction on the writer in bulk mode: inserts and
-    /// updates don't touch the text index or the usage count, so `f` must
-    /// bring both up to date before it returns (once, for the whole batch:
-    /// the FTS5 index then takes the batch in one segment).
+    /// Runs `f` in one transaction on the writer in bulk mode: updates don't
+    /// touch the text index, so `f` must bring the entries of the indexed
+    /// rows it updates up to date before it returns (once, for the whole
+    /// batch). The text indexer waits for bulk writes to pause.
     async fn write_bulk<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
@@ -107,6 +125,10 @@ impl EmbeddedStore {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
             tx.commit()?;
+            if bulk && let Ok(mut last) = pool.last_bulk.lock() {
+                *last = Some(Instant::now());
+            }
+            pool.written.notify_one();
             Ok(value)
         })
         .await

@@ -192,11 +192,34 @@ CREATE TABLE exports (
 ) WITHOUT ROWID;
 CREATE INDEX exports_unfinished ON exports (finished, id);
 "#,
+    r#"
+DROP TRIGGER contacts_text_insert;
+DROP TRIGGER contacts_text_update;
+DROP TRIGGER contacts_text_delete;
+DROP TRIGGER usage_insert;
+CREATE TABLE text_index (
+    id   INTEGER PRIMARY KEY CHECK (id = 0),
+    mark INTEGER NOT NULL
+);
+INSERT INTO text_index (id, mark) SELECT 0, coalesce(max(id), 0) FROM contacts;
+CREATE TRIGGER contacts_text_delete AFTER DELETE ON contacts
+WHEN old.id <= (SELECT mark FROM text_index) BEGIN
+    INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email)
+    VALUES ('delete', old.id, old.full_name, old.first_name, old.last_name, old.phone, old.email);
+END;
+CREATE TRIGGER contacts_text_update AFTER UPDATE OF full_name, first_name, last_name, phone, email ON contacts
+WHEN NOT contacts_bulk() AND old.id <= (SELECT mark FROM text_index) BEGIN
+    INSERT INTO contacts_text (contacts_text, rowid, full_name, first_name, last_name, phone, email)
+    VALUES ('delete', old.id, old.full_name, old.first_name, old.last_name, old.phone, old.email);
+    INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email)
+    VALUES (new.id, new.full_name, new.first_name, new.last_name, new.phone, new.email);
+END;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
-/// `bulk` is set, inserts and updates leave the text index and the usage
-/// count to the writer, which brings both up to date once per batch.
+/// `bulk` is set, updates leave the text index to the writer, which brings
+/// it up to date once per batch.
 pub(super) fn connect(path: &Path, cache_kib: i64, bulk: Arc<AtomicBool>) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(10))?;
