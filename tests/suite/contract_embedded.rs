@@ -213,7 +213,10 @@ mod text_index {
             seen: Vec::new(),
             rejected: Vec::new(),
         };
-        store.commit(&w, &commit, None).await.expect("commit");
+        store
+            .commit(&w, std::sync::Arc::new(commit), None)
+            .await
+            .expect("commit");
         truth.0.extend(more.into_iter().map(|(c, _)| c));
         assert_exact(&store, &w, &truth, "edited around the mark").await;
 

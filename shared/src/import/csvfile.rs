@@ -1,7 +1,7 @@
 //! Reading the uploaded file: BOM, delimiter, records as byte strings
 //! checked for UTF-8 one row at a time.
 
-use csv_async::{AsyncReader, AsyncReaderBuilder, ByteRecord};
+use csv_async::{AsyncReader, AsyncReaderBuilder, ByteRecord, StringRecord};
 use tokio::io::AsyncRead;
 
 use super::mapping::check_headers;
@@ -118,17 +118,10 @@ pub fn records<R: AsyncRead + Unpin + Send>(input: R, delimiter: u8) -> AsyncRea
         .create_reader(input)
 }
 
-/// A record's cells as text, or the 1-based column that is not UTF-8.
-pub fn cells(record: &ByteRecord) -> Result<Vec<String>, usize> {
-    record
-        .iter()
-        .enumerate()
-        .map(|(i, cell)| {
-            std::str::from_utf8(cell)
-                .map(str::to_owned)
-                .map_err(|_| i + 1)
-        })
-        .collect()
+/// A record's cells as text (one buffer for them all), or the 1-based
+/// column that is not UTF-8.
+pub fn cells(record: &ByteRecord) -> Result<StringRecord, usize> {
+    StringRecord::from_byte_record(record.clone()).map_err(|e| e.utf8_error().field() + 1)
 }
 
 /// Whether every cell is empty or blank (a line of delimiters is no row).
@@ -164,9 +157,9 @@ mod tests {
                 reader.position().line(),
             ));
         }
-        assert_eq!(seen[1].0, ["multi\nline", "x"]);
+        assert_eq!(seen[1].0, vec!["multi\nline", "x"]);
         assert_eq!(&data[usize::try_from(seen[1].1).unwrap()..], b"\n1,2\n");
-        assert_eq!(seen[2].0, ["1", "2"]);
+        assert_eq!(seen[2].0, vec!["1", "2"]);
         assert_eq!(seen.len(), 3);
     }
 }

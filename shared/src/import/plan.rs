@@ -334,7 +334,7 @@ fn reject(plan: &mut Plan, row: &Row, error: String) {
     plan.counts.rejected += 1;
     plan.rejected.push(Rejected {
         line: row.line,
-        cells: row.cells.clone(),
+        cells: row.cells.iter().map(str::to_owned).collect(),
         error,
     });
 }

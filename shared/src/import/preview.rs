@@ -121,7 +121,7 @@ pub async fn preview(
             }
         }
         if sample_rows.len() < SAMPLES {
-            sample_rows.push(cells);
+            sample_rows.push(cells.iter().map(str::to_owned).collect());
         }
     }
     Ok(Preview {

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use csv_async::StringRecord;
+
 use super::mapping::{Mapping, Target};
 use crate::catalog::Catalog;
 use crate::model::{
@@ -44,7 +46,7 @@ pub struct Row {
     /// The line the row starts on (the header is line 1).
     pub line: u64,
     /// The cells exactly as uploaded.
-    pub cells: Vec<String>,
+    pub cells: StringRecord,
     pub external_id: Option<ExternalId>,
     pub messaging_id: Option<MessagingId>,
     pub first_name: Cell<Name>,
@@ -140,7 +142,7 @@ fn parse_lists(raw: &str, catalog: &Catalog) -> Result<BTreeSet<ListId>, Invalid
 /// of rejecting the row; invalid identifiers always reject it.
 pub fn read_row(
     line: u64,
-    cells: Vec<String>,
+    cells: StringRecord,
     mapping: &Mapping,
     catalog: &Catalog,
     replace: bool,

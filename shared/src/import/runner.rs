@@ -4,6 +4,7 @@
 //! exactly where the last commit left off.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use futures::TryFutureExt;
 use tokio::io::AsyncReadExt;
@@ -58,7 +59,7 @@ impl From<Error> for Stop {
 /// counts), what it commits, and the keys its rows claim.
 struct Planned {
     reached: ImportJob,
-    commit: Commit,
+    commit: Arc<Commit>,
     claimed: HashMap<String, u64>,
 }
 
@@ -418,14 +419,14 @@ impl Run<'_> {
         };
         Ok(Planned {
             reached,
-            commit: Commit {
+            commit: Arc::new(Commit {
                 job: next,
                 creates,
                 updates,
                 deletes: Vec::new(),
                 seen: planned.seen,
                 rejected: planned.rejected,
-            },
+            }),
             claimed: planned.claimed,
         })
     }
@@ -446,7 +447,10 @@ impl Run<'_> {
         loop {
             attempt += 1;
             let planned = replanned.as_ref().unwrap_or(&pending.planned);
-            match store.commit(self.workspace, &planned.commit, limit).await {
+            match store
+                .commit(self.workspace, Arc::clone(&planned.commit), limit)
+                .await
+            {
                 Ok(()) => {
                     *job = planned.commit.job.clone();
                     return Ok(match replanned {
@@ -495,7 +499,7 @@ impl Run<'_> {
                 after.checkpoint.phase = Phase::Report;
             }
             let commit = Commit {
-                job: after,
+                job: after.clone(),
                 creates: Vec::new(),
                 updates: Vec::new(),
                 deletes: if rules.dry_run { Vec::new() } else { ids },
@@ -504,9 +508,9 @@ impl Run<'_> {
             };
             self.ports()
                 .store
-                .commit(self.workspace, &commit, None)
+                .commit(self.workspace, Arc::new(commit), None)
                 .await?;
-            *job = commit.job;
+            *job = after;
             self.batches += 1;
             if next.is_none() {
                 return Ok(());

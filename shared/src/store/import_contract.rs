@@ -2,6 +2,7 @@
 //! serves imports.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::Duration;
 
@@ -128,7 +129,10 @@ pub async fn a_stale_commit_leaves_the_import_where_it_was(
         cells: vec!["bad".into()],
         error: "why".into(),
     }];
-    let error = store.commit(&a, &stale, None).await.expect_err("stale");
+    let error = store
+        .commit(&a, Arc::new(stale.clone()), None)
+        .await
+        .expect_err("stale");
     assert!(
         matches!(error, Error::PreconditionFailed { .. }),
         "{error:?}"
@@ -164,7 +168,10 @@ pub async fn a_stale_commit_leaves_the_import_where_it_was(
         // The next plan finds it, and creates it no more.
         good.creates.clear();
     }
-    store.commit(&a, &good, None).await.expect("commit");
+    store
+        .commit(&a, Arc::new(good.clone()), None)
+        .await
+        .expect("commit");
     assert_eq!(contacts.count(&a).await.expect("count"), 2);
     assert_eq!(
         store.import(&a, &j.id).await.expect("get"),
@@ -224,7 +231,10 @@ pub async fn lookups_find_every_identifier_and_unseen_skips_identified(
     store.create_import(&j).await.expect("create");
     let mut marks = commit(&j);
     marks.seen = vec![(format!("c:{}", c(1).messaging_id), 2)];
-    store.commit(&a, &marks, None).await.expect("commit");
+    store
+        .commit(&a, Arc::new(marks), None)
+        .await
+        .expect("commit");
     let before = c(3).created_at + Duration::microseconds(1);
     let mut unseen = Vec::new();
     let mut after = None;
@@ -354,7 +364,8 @@ pub async fn external_ids_stay_unique_when_commits_race_inserts(
         })
         .collect();
     let inserts = futures::future::join_all(rivals.iter().map(|r| contacts.insert(&a, r, None)));
-    let (committed, inserted) = tokio::join!(store.commit(&a, &batch, None), inserts);
+    let (committed, inserted) =
+        tokio::join!(store.commit(&a, Arc::new(batch.clone()), None), inserts);
     for outcome in inserted
         .iter()
         .map(|r| r.as_ref().map(|_| ()))

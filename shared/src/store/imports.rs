@@ -2,6 +2,7 @@
 //! writes an import runs on, and what it must remember between batches.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -109,7 +110,7 @@ pub trait ImportStore: Send + Sync {
     async fn commit(
         &self,
         workspace: &WorkspaceId,
-        commit: &Commit,
+        commit: Arc<Commit>,
         limit: Option<u64>,
     ) -> Result<()>;
 

@@ -16,6 +16,7 @@
 //! derived from their rows, which the next plan recognises.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
@@ -402,9 +403,10 @@ impl ImportStore for DynamoStore {
     async fn commit(
         &self,
         workspace: &WorkspaceId,
-        commit: &Commit,
+        commit: Arc<Commit>,
         limit: Option<u64>,
     ) -> Result<()> {
+        let commit = &*commit;
         self.check_limit(workspace, commit, limit).await?;
         let import = &commit.job.id;
         // The plan gives only keys no earlier row gave (or this row, in a

@@ -2,6 +2,7 @@
 //! rows and the import's checkpoint commit in one transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -194,10 +195,10 @@ impl ImportStore for EmbeddedStore {
     async fn commit(
         &self,
         workspace: &WorkspaceId,
-        commit: &Commit,
+        commit: Arc<Commit>,
         limit: Option<u64>,
     ) -> Result<()> {
-        let (workspace, commit) = (workspace.clone(), commit.clone());
+        let workspace = workspace.clone();
         self.write_bulk(move |tx| {
             let ws = workspace.as_ref();
             let import = commit.job.id.as_ref();
