@@ -39,14 +39,15 @@ pub struct RowReading {
     pub batch_rows: usize,
 }
 
-/// Batches read from `input` (positioned at `start`), two ahead at most.
+/// Batches read from `input` (positioned at `start`): one waits while the
+/// next is read (both cores are busy, more would only hold memory).
 /// Dropping the receiver stops the reading.
 pub fn batches(
     input: ObjectReader,
     start: Start,
     how: RowReading,
 ) -> mpsc::Receiver<Result<Batch>> {
-    let (sender, receiver) = mpsc::channel(2);
+    let (sender, receiver) = mpsc::channel(1);
     tokio::spawn(async move {
         let mut reader = csvfile::records(input, start.delimiter);
         let mut record = ByteRecord::new();
