@@ -19,7 +19,7 @@ use crate::error::Result;
 
 /// Rows one indexing transaction takes: short enough not to hold up other
 /// writes for long (about 50 ms).
-const CHUNK_ROWS: i64 = 5_000;
+const CHUNK_ROWS: u32 = 5_000;
 /// How long bulk writes must have paused before the indexer runs.
 const BULK_PAUSE: Duration = Duration::from_millis(500);
 /// How often a waiting indexer checks that its store is still open.
@@ -104,7 +104,7 @@ impl EmbeddedStore {
     pub async fn catch_up_text_index(&self) -> Result<u64> {
         let mut total = 0;
         loop {
-            match self.index_text(CHUNK_ROWS as u32).await? {
+            match self.index_text(CHUNK_ROWS).await? {
                 0 => return Ok(total),
                 indexed => total += indexed,
             }
@@ -150,7 +150,7 @@ async fn next_wait(pool: &Weak<Pool>, window: i64) -> Option<Wait> {
         scan_window: window,
     };
     let indexed = match store.read(behind).await {
-        Ok(true) => store.index_text(CHUNK_ROWS as u32).await,
+        Ok(true) => store.index_text(CHUNK_ROWS).await,
         other => other.map(|_| 0),
     };
     match indexed {
