@@ -213,24 +213,22 @@ impl ImportStore for EmbeddedStore {
             }
             if !commit.updates.is_empty() {
                 tx.execute_batch(STALE_TEXT)?;
-            }
-            for update in &commit.updates {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO temp.stale_text \
-                     SELECT id, full_name, first_name, last_name, phone, email FROM contacts \
-                     WHERE workspace = ?1 AND messaging_id = ?2 \
-                     AND id <= (SELECT mark FROM text_index)",
-                )?
-                .execute(params![ws, update.contact.messaging_id.as_ref()])?;
-                update_record(
-                    tx,
-                    &workspace,
-                    &update.contact,
-                    update.expected_version,
-                    &update.consent,
-                )?;
-            }
-            if !commit.updates.is_empty() {
+                for update in &commit.updates {
+                    tx.prepare_cached(
+                        "INSERT OR IGNORE INTO temp.stale_text \
+                         SELECT id, full_name, first_name, last_name, phone, email FROM contacts \
+                         WHERE workspace = ?1 AND messaging_id = ?2 \
+                         AND id <= (SELECT mark FROM text_index)",
+                    )?
+                    .execute(params![ws, update.contact.messaging_id.as_ref()])?;
+                    update_record(
+                        tx,
+                        &workspace,
+                        &update.contact,
+                        update.expected_version,
+                        &update.consent,
+                    )?;
+                }
                 tx.execute_batch(REINDEX_STALE_TEXT)?;
             }
             count_new_contacts(tx, ws, commit.creates.len())?;

@@ -43,23 +43,23 @@ fn behind(conn: &Connection) -> Result<bool> {
 
 /// Indexes up to `rows` rows above the mark, oldest first, and moves the
 /// mark past them. Returns how many it indexed.
-fn index_chunk(tx: &Transaction<'_>, rows: i64) -> Result<i64> {
+fn index_chunk(tx: &Transaction<'_>, rows: i64) -> Result<usize> {
     let from = mark(tx)?;
-    let (count, to): (i64, Option<i64>) = tx
+    let to: Option<i64> = tx
         .prepare_cached(
-            "SELECT count(*), max(id) FROM \
-             (SELECT id FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2)",
+            "SELECT max(id) FROM (SELECT id FROM contacts WHERE id > ?1 ORDER BY id LIMIT ?2)",
         )?
-        .query_row(params![from, rows], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        .query_row(params![from, rows], |row| row.get(0))?;
     let Some(to) = to else {
         return Ok(0);
     };
-    tx.prepare_cached(
-        "INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
-         SELECT id, full_name, first_name, last_name, phone, email FROM contacts \
-         WHERE id > ?1 AND id <= ?2",
-    )?
-    .execute(params![from, to])?;
+    let count = tx
+        .prepare_cached(
+            "INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
+             SELECT id, full_name, first_name, last_name, phone, email FROM contacts \
+             WHERE id > ?1 AND id <= ?2",
+        )?
+        .execute(params![from, to])?;
     tx.prepare_cached("UPDATE text_index SET mark = ?1")?
         .execute(params![to])?;
     Ok(count)
