@@ -4,7 +4,9 @@
 //! date, next to the same-schema floor timed in the same run: `sqlite3`
 //! filling the store's schema (made by its own migrations) from the same
 //! file with the load of `BENCH_FLOOR_SQL`, no validation, then the text
-//! index in one statement. Writes `target/bench/embedded-import.md`.
+//! index in one statement; and, as a bound no import of the file can beat
+//! on one core, the product's validation of the file's phone numbers
+//! alone. Writes `target/bench/embedded-import.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,6 +14,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use contacts::local::{LocalConfig, import_file};
+use contacts::model::PhoneNumber;
+use futures::StreamExt;
 
 mod support;
 use contacts::model::WorkspaceId;
@@ -68,6 +72,35 @@ fn floor_seconds(csv: &Path, floor_sql: &Path) -> anyhow::Result<(f64, f64)> {
     let text = sqlite3_seconds(dir.path(), &db, FLOOR_TEXT_INDEX)?;
     Ok((rows, text))
 }
+
+/// The file's phone numbers, and the seconds validating them takes on one
+/// core (every one is valid: the generator writes valid mobiles).
+async fn phones_seconds(csv: &Path) -> anyhow::Result<(usize, f64)> {
+    let file = tokio::fs::File::open(csv).await?;
+    let mut reader = csv_async::AsyncReaderBuilder::new().create_reader(file);
+    let column = reader
+        .headers()
+        .await?
+        .iter()
+        .position(|header| header == "Phone Number")
+        .context("the file has no Phone Number column")?;
+    let mut phones = Vec::new();
+    let mut records = reader.into_records();
+    while let Some(record) = records.next().await {
+        phones.extend(
+            record?
+                .get(column)
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    let started = Instant::now();
+    for phone in &phones {
+        PhoneNumber::parse_loose(phone, None)?;
+    }
+    Ok((phones.len(), started.elapsed().as_secs_f64()))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let csv = PathBuf::from(std::env::var("BENCH_IMPORT_CSV")?);
@@ -105,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
     let engine_text = started.elapsed().as_secs_f64();
     let rss = peak_rss_mb();
     let (floor, floor_text) = floor_seconds(&csv, &floor_sql)?;
+    let (phones, phones_s) = phones_seconds(&csv).await?;
     let rows = job.counts.rows;
     let per_second = |s: f64| rows as f64 / s;
     let report = format!(
@@ -116,7 +150,9 @@ async fn main() -> anyhow::Result<()> {
          | rows and their indexes (the import) | {engine:.2} s, {:.0} rows/s | {floor:.2} s, {:.0} rows/s | {:.2}× |\n\
          | text index, afterwards ({indexed} rows) | {engine_text:.2} s | {floor_text:.2} s | {:.2}× |\n\
          | both | {:.2} s | {:.2} s | {:.2}× |\n\n\
-         Peak RSS of the importing process: {rss:.0} MB.\n",
+         Peak RSS of the importing process: {rss:.0} MB.\n\n\
+         Validating the file's {phones} phone numbers alone (`PhoneNumber::parse_loose`, \
+         the `phonenumber` crate underneath), on one core: {phones_s:.2} s, {:.0} a second.\n",
         bytes as f64 / 1e6,
         job.counts.created,
         job.counts.rejected,
@@ -128,6 +164,7 @@ async fn main() -> anyhow::Result<()> {
         engine + engine_text,
         floor + floor_text,
         (engine + engine_text) / (floor + floor_text),
+        phones as f64 / phones_s,
     );
     std::fs::create_dir_all("../target/bench")?;
     std::fs::write("../target/bench/embedded-import.md", &report)?;
