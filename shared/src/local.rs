@@ -120,8 +120,7 @@ pub struct LocalServer {
 impl LocalServer {
     /// Opens the store and binds the address.
     pub async fn bind(config: &LocalConfig) -> anyhow::Result<Self> {
-        let store = EmbeddedStore::open(&config.data_dir)
-            .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+        let store = open_store(config)?;
         store.keep_text_index();
         let state = AppState::over(
             store.clone(),
@@ -221,8 +220,7 @@ pub async fn import_file(
         }
         None => crate::import::ImportSettings::default(),
     };
-    let store = EmbeddedStore::open(&config.data_dir)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
+    let store = open_store(config)?;
     let objects = FolderStore::open(
         &config.data_dir.join("objects"),
         format!("http://{}", config.addr),
@@ -256,9 +254,13 @@ pub async fn import_file(
 /// Brings the text index of the store in `config.data_dir` up to date (an
 /// import leaves that to the background); returns how many contacts it indexed.
 pub async fn index_text(config: &LocalConfig) -> anyhow::Result<u64> {
-    let store = EmbeddedStore::open(&config.data_dir)
-        .with_context(|| format!("opening the store in {}", config.data_dir.display()))?;
-    Ok(store.catch_up_text_index().await?)
+    Ok(open_store(config)?.catch_up_text_index().await?)
+}
+
+/// The embedded store in `config.data_dir`.
+fn open_store(config: &LocalConfig) -> anyhow::Result<EmbeddedStore> {
+    EmbeddedStore::open(&config.data_dir)
+        .with_context(|| format!("opening the store in {}", config.data_dir.display()))
 }
 
 /// Where [`import_file`] leaves an import's error CSV.
