@@ -146,7 +146,8 @@ async fn main() -> anyhow::Result<()> {
     .with_imports(Arc::new(store), objects.clone());
     let ws = WorkspaceId::parse("bench")?;
     let settings = serde_json::from_value(import_settings())?;
-    let job = service::create(&state, &ws, settings, Some("slice.csv".into())).await?;
+    let name = service::FileName::parse("slice.csv").ok();
+    let job = service::create(&state, &ws, settings, name).await?;
     let file = tokio::fs::File::open(&sliced).await?;
     objects
         .put(&job.csv_key()?, Box::pin(file), "text/csv")

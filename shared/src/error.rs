@@ -68,6 +68,12 @@ pub enum Error {
     /// method or content type than it was made for.
     #[error("{0}")]
     LinkRefused(String),
+    /// The request names a host this server does not answer for (a web
+    /// page reaching a local server through DNS rebinding names its own).
+    #[error(
+        "this server does not answer for the host {0:?}; add it to CONTACTS_ALLOWED_HOSTS to allow it"
+    )]
+    UnknownHost(String),
     /// The path names nothing this API serves.
     #[error("no such resource: {0}")]
     RouteNotFound(String),

@@ -16,6 +16,7 @@ use crate::console::Console;
 use crate::export::queue::ExportQueue;
 use crate::export::{ExportJob, ExportRunner};
 use crate::http::auth::BearerTokens;
+use crate::http::hosts::{AllowedHosts, only_allowed};
 use crate::import::queue::ImportQueue;
 use crate::import::{Budget, Runner};
 use crate::jobs::JobStore;
@@ -51,6 +52,10 @@ pub struct LocalConfig {
     pub import_budget: Budget,
     /// The same for exports (counted in batches read).
     pub export_budget: Budget,
+    /// `CONTACTS_ALLOWED_HOSTS`: host names, comma-separated, the server
+    /// answers for besides `localhost`, `127.0.0.1`, `[::1]` and the
+    /// address it listens on (a request naming any other is refused).
+    pub allowed_hosts: String,
 }
 
 /// Rows an import commits at a time unless configured otherwise.
@@ -106,6 +111,7 @@ impl LocalConfig {
                 .unwrap_or(crate::import::csvfile::MAX_BYTES),
             import_budget: Budget::default(),
             export_budget: Budget::default(),
+            allowed_hosts: lookup("CONTACTS_ALLOWED_HOSTS").unwrap_or_default(),
         })
     }
 }
@@ -174,9 +180,12 @@ impl LocalServer {
             None => (state, None),
         };
         let console = Console::new(state.clone(), Arc::new(config.tokens.clone()));
+        let hosts = AllowedHosts::new(listener.local_addr()?, &config.allowed_hosts);
+        let router = crate::http::local_router(state, objects, crate::console::router(console))
+            .layer(axum::middleware::from_fn_with_state(hosts, only_allowed));
         Ok(Self {
             listener,
-            router: crate::http::local_router(state, objects, crate::console::router(console)),
+            router,
             queues,
         })
     }
@@ -231,7 +240,9 @@ pub async fn import_file(
         config.usage_limit,
     )
     .with_imports(Arc::new(store), Arc::new(objects.clone()));
-    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    let name = file
+        .file_name()
+        .and_then(|n| crate::import::service::FileName::parse(&n.to_string_lossy()).ok());
     let job = crate::import::service::create(&state, workspace, settings, name)
         .await
         .map_err(describe)?;

@@ -10,7 +10,9 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::api_imports::{import, snapshot};
-use crate::support::{BETA, Server, expect_problem, problem_fields, send};
+use crate::support::{
+    BETA, Server, assert_formula_safe_in_every_locale, expect_problem, problem_fields, send,
+};
 
 /// Starts an export and waits until it has finished.
 async fn export(server: &Server, request: Value) -> Value {
@@ -141,6 +143,7 @@ async fn an_export_has_every_column_in_order_quoted_and_formula_safe() {
     assert_eq!(body["bytes"], file.len() as u64);
     let text = String::from_utf8(file.clone()).expect("UTF-8");
     assert!(text.contains("\r\n"), "CRLF line ends");
+    assert_formula_safe_in_every_locale(&text);
     assert!(
         text.contains("\"line one\nline \"\"two\"\"\""),
         "RFC 4180 quoting: {text}"
@@ -212,6 +215,72 @@ async fn an_export_has_every_column_in_order_quoted_and_formula_safe() {
 }
 
 #[tokio::test]
+async fn cells_a_spreadsheet_could_split_or_trim_into_a_formula_are_safe_and_read_back_exactly() {
+    let server = Server::start().await;
+    post(
+        &server,
+        "/v1/attributes",
+        json!({"name": "note", "label": "Note", "type": "text"}),
+    )
+    .await;
+    let notes = [
+        "x;=HYPERLINK(\"http://evil.example\")",
+        "x, +cmd|' /C calc'!A0",
+        "tab\t-2+3",
+        "line one\n@SUM(1)",
+        "x; \u{a0}=1+1",
+        "\u{FF1D}1+1",
+        "x;\u{FF0B}1",
+        "\u{FF20}home",
+        "\u{FF0D}1",
+        "a;'quoted",
+        "Gold; Silver",
+    ];
+    for (n, note) in notes.iter().enumerate() {
+        server
+            .create(
+                json!({"external_id": format!("crm-{n}"), "email": format!("p{n}@example.com"),
+                           "first_name": format!("Ann;=1+{n}"), "attributes": {"note": note}}),
+            )
+            .await;
+    }
+    let before = snapshot(&server).await;
+    let body = export(&server, json!({})).await;
+    let file = download(&body).await;
+    let text = String::from_utf8(file.clone()).expect("UTF-8");
+    assert_formula_safe_in_every_locale(&text);
+    assert!(
+        text.contains("\"x;'=HYPERLINK(\"\"http://evil.example\"\")\""),
+        "{text}"
+    );
+    assert!(text.contains("\"'\u{FF1D}1+1\""), "{text}");
+    for record in text
+        .trim_start_matches('\u{feff}')
+        .split("\r\n")
+        .filter(|r| !r.is_empty())
+    {
+        assert!(
+            record.starts_with('"') && record.ends_with('"'),
+            "every field quoted: {record:?}"
+        );
+    }
+
+    let settings =
+        json!({"update_existing": {"match_by": "external_id", "missing_attributes": "keep"}});
+    let again = import(&server, settings, &file).await;
+    assert_eq!(again["counts"]["unchanged"], notes.len(), "{again}");
+    assert_eq!(again["counts"]["rejected"], 0, "{again}");
+    assert_eq!(snapshot(&server).await, before);
+    let stored: Vec<Value> = before
+        .iter()
+        .map(|c| c["attributes"]["note"].clone())
+        .collect();
+    for note in notes {
+        assert!(stored.contains(&json!(note)), "{note:?} in {stored:?}");
+    }
+}
+
+#[tokio::test]
 async fn filters_and_columns_choose_the_rows_and_columns() {
     let server = Server::start().await;
     let (vip, _) = seed(&server).await;
@@ -267,12 +336,12 @@ async fn an_empty_workspace_exports_the_header_alone() {
     assert_eq!(body["rows"], 0);
     let file = download(&body).await;
     let expected = format!(
-        "\u{feff}{}\r\nCreated At,Updated At\r\n",
-        ALL_GENERIC.join(",")
+        "\u{feff}\"{}\"\r\n\"Created At\",\"Updated At\"\r\n",
+        ALL_GENERIC.join("\",\"")
     );
     assert_eq!(
         String::from_utf8(file).expect("UTF-8"),
-        expected.replacen("\r\nCreated", ",Created", 1)
+        expected.replacen("\r\n\"Created", ",\"Created", 1)
     );
 }
 

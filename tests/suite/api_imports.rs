@@ -8,7 +8,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::support::{BETA, Server, contact, expect_problem, problem_fields, send};
+use crate::support::{
+    BETA, Server, assert_formula_safe_in_every_locale, contact, expect_problem, problem_fields,
+    send,
+};
 
 /// Starts an import with `settings`, uploads `csv` through its link, and
 /// waits until it has finished (or, with `until_running`, stopped running).
@@ -21,7 +24,10 @@ pub(crate) async fn import(server: &Server, settings: Value, csv: &[u8]) -> Valu
 async fn upload(server: &Server, settings: Value, csv: &[u8]) -> String {
     let (status, created) = send(
         server
-            .req(Method::POST, "/v1/imports?file_name=contacts.csv")
+            .req(
+                Method::POST,
+                &format!("/v1/imports?file_name=contacts.csv&file_size={}", csv.len()),
+            )
             .json(&settings),
     )
     .await;
@@ -162,10 +168,136 @@ async fn a_file_creates_contacts_with_every_generic_column() {
 }
 
 #[tokio::test]
+async fn an_upload_is_announced_with_its_size_and_its_link_takes_only_that_many_bytes() {
+    let server = Server::start().await;
+    let long_name = format!("file_name={}", "n".repeat(256));
+    for (query, fields) in [
+        ("file_name=a.csv", vec!["file_size"]),
+        ("file_size=0", vec!["file_size"]),
+        ("file_size=52428801", vec!["file_size"]),
+        ("file_size=ten", vec!["file_size"]),
+        (long_name.as_str(), vec!["file_name", "file_size"]),
+        ("file_name=%20&file_size=10", vec!["file_name"]),
+    ] {
+        let body = expect_problem(
+            server
+                .req(Method::POST, &format!("/v1/imports?{query}"))
+                .json(&json!({})),
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert_eq!(problem_fields(&body), fields, "{query}");
+    }
+    let csv = "External ID,Email\nx-1,ann@example.com\n";
+    let (status, created) = send(
+        server
+            .req(
+                Method::POST,
+                &format!("/v1/imports?file_size={}", csv.len()),
+            )
+            .json(&json!({})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let url = created["upload_url"].as_str().expect("upload_url");
+    let put = |body: String| {
+        reqwest::Client::new()
+            .put(url)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let longer = put(format!("{csv}x-2,bob@example.com\n"))
+        .await
+        .expect("upload");
+    assert_eq!(longer.status(), StatusCode::FORBIDDEN);
+    let id = created["import_id"].as_str().expect("import_id");
+    let (_, waiting) = send(server.req(Method::GET, &format!("/v1/imports/{id}"))).await;
+    assert_eq!(waiting["status"], "waiting_for_upload", "{waiting}");
+    assert_eq!(
+        put(csv.to_owned()).await.expect("upload").status(),
+        StatusCode::OK
+    );
+    let done = finished(&server, id).await;
+    assert_eq!(done["counts"]["created"], 1, "{done}");
+}
+
+#[tokio::test]
+async fn the_error_csv_is_safe_to_open_and_imports_back_exactly_once_fixed() {
+    let server = Server::start().await;
+    let (status, _) = send(
+        server
+            .req(Method::POST, "/v1/attributes")
+            .json(&json!({"name": "note", "label": "Note", "type": "text"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let csv = "External ID,Email,note,=HEADER()\n\
+        x-1,not-an-email,\"a;=HYPERLINK(\"\"http://evil.example\"\")\",v\n\
+        x-2,=2+5;@bad,\u{FF1D}1+1,v\n\
+        x-3,\"@bad, -1\",\"b; \u{a0}+1\",v\n";
+    let body = import(&server, json!({}), csv.as_bytes()).await;
+    assert_eq!(body["counts"]["rejected"], 3, "{body}");
+    let errors = error_csv(&body).await;
+    assert_formula_safe_in_every_locale(&errors);
+    assert!(
+        errors.starts_with("\"External ID\",\"Email\",\"note\",\"'=HEADER()\""),
+        "{errors}"
+    );
+
+    // Fixed as a person would in a spreadsheet: only the emails change.
+    let mut reader = csv_async::AsyncReaderBuilder::new()
+        .has_headers(false)
+        .create_reader(errors.as_bytes());
+    let mut fixed = csv_async::AsyncWriterBuilder::new().create_writer(Vec::new());
+    let mut records = reader.records();
+    let mut n = 0;
+    while let Some(record) = futures::StreamExt::next(&mut records).await {
+        let mut cells: Vec<String> = record.expect("record").iter().map(str::to_owned).collect();
+        if n > 0 {
+            cells[1] = format!("fixed{n}@example.com");
+        }
+        fixed.write_record(&cells).await.expect("write");
+        n += 1;
+    }
+    let fixed = fixed.into_inner().await.expect("csv");
+    let (status, preview) = send(
+        server
+            .req(Method::POST, "/v1/imports/preview")
+            .header("content-type", "text/csv")
+            .body(fixed.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        preview["headers"],
+        json!([
+            "External ID",
+            "Email",
+            "note",
+            "=HEADER()",
+            "error_row",
+            "error"
+        ])
+    );
+    let again = import(&server, json!({}), &fixed).await;
+    assert_eq!(again["counts"]["created"], 3, "{again}");
+    for (external_id, note) in [
+        ("x-1", "a;=HYPERLINK(\"http://evil.example\")"),
+        ("x-2", "\u{FF1D}1+1"),
+        ("x-3", "b; \u{a0}+1"),
+    ] {
+        let contact = by_external_id(&server, external_id)
+            .await
+            .expect("imported");
+        assert_eq!(contact["attributes"]["note"], note, "{contact}");
+    }
+}
+
+#[tokio::test]
 async fn bad_files_fail_with_a_reason_and_write_nothing_after_it() {
     let server = Server::start().await;
-    let cases: [(&[u8], &str); 6] = [
-        (b"", "empty"),
+    let cases: [(&[u8], &str); 5] = [
         (
             b"External ID,Email,Email\nx,a@b.co,c@d.co\n",
             "appears twice",
@@ -215,15 +347,21 @@ async fn settings_are_checked_naming_every_bad_field() {
     ];
     for (settings, fields) in cases {
         let body = expect_problem(
-            server.req(Method::POST, "/v1/imports").json(&settings),
+            server
+                .req(Method::POST, "/v1/imports?file_size=10")
+                .json(&settings),
             StatusCode::BAD_REQUEST,
         )
         .await;
         assert_eq!(problem_fields(&body), fields, "{settings}");
     }
-    let (status, _) = send(server.req(Method::POST, "/v1/imports").json(&json!({
-        "default_consent": {"sms": "subscribed"}, "consent_confirmed": true
-    })))
+    let (status, _) = send(
+        server
+            .req(Method::POST, "/v1/imports?file_size=10")
+            .json(&json!({
+                "default_consent": {"sms": "subscribed"}, "consent_confirmed": true
+            })),
+    )
     .await;
     assert_eq!(status, StatusCode::CREATED);
 }
@@ -259,13 +397,13 @@ async fn new_contacts_only_skips_existing_and_rejects_duplicates_into_the_error_
         let lines: Vec<&str> = errors.lines().collect();
         assert_eq!(
             lines[0],
-            "External ID,Email,Phone Number,First Name,error_row,error"
+            r#""External ID","Email","Phone Number","First Name","error_row","error""#
         );
         let rejected = [
-            "fresh-1,again@example.com,,Twice,5,duplicate External ID: row 4",
-            "fresh-2,bad-email,,Bad,6,\"Email:",
-            "fresh-3,fresh@example.com,,Same email,7,duplicate Email: row 4",
-            "fresh-5,NEXT@example.com,,Next again,9,duplicate Email: row 8",
+            r#""fresh-1","again@example.com","","Twice","5","duplicate External ID: row 4"#,
+            r#""fresh-2","bad-email","","Bad","6","Email:"#,
+            r#""fresh-3","fresh@example.com","","Same email","7","duplicate Email: row 4"#,
+            r#""fresh-5","NEXT@example.com","","Next again","9","duplicate Email: row 8"#,
         ];
         for (line, expected) in lines[1..].iter().zip(rejected) {
             assert!(line.starts_with(expected), "{errors}");

@@ -229,7 +229,8 @@ fn csv(rows: impl IntoIterator<Item = usize>) -> String {
 
 /// Creates an import the way the API does (sidecar first); returns it.
 async fn api_import(rig: &Rig, settings: ImportSettings) -> ImportJob {
-    contacts::import::service::create(&rig.state, &rig.ws(), settings, Some("list.csv".into()))
+    let name = contacts::import::service::FileName::parse("list.csv").expect("name");
+    contacts::import::service::create(&rig.state, &rig.ws(), settings, Some(name))
         .await
         .expect("create")
 }

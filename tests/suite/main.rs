@@ -18,5 +18,6 @@ mod export_function;
 mod import_function;
 mod local_server;
 mod openapi;
+mod security;
 mod support;
 mod throttling;

@@ -66,6 +66,7 @@ impl Server {
                 batches: stop_after,
                 ..Default::default()
             },
+            allowed_hosts: String::new(),
         };
         let server = match std::env::var("CONTACTS_TEST_BACKEND").as_deref() {
             Ok("dynamodb") => {
@@ -208,4 +209,29 @@ pub fn external_ids(page: &Value) -> Vec<String> {
         .iter()
         .map(|c| c["external_id"].as_str().unwrap_or("-").to_owned())
         .collect()
+}
+
+/// Asserts that no cell a spreadsheet could read from the CSV `text` starts
+/// a formula, whichever list separator its locale splits at (`,`, `;` or
+/// tab), quotes and blanks around it stripped — unless the cell is plainly
+/// a number or an E.164 phone.
+pub fn assert_formula_safe_in_every_locale(text: &str) {
+    const FORMULA: [char; 8] = [
+        '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+    ];
+    for line in text.lines() {
+        for separator in [',', ';', '\t'] {
+            for piece in line.split(separator) {
+                let cell =
+                    piece.trim_matches(|c: char| c == '"' || c == '\u{feff}' || c.is_whitespace());
+                let digits = cell.trim_start_matches(['+', '-']);
+                let number =
+                    !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+                assert!(
+                    number || !cell.starts_with(FORMULA),
+                    "a spreadsheet splitting at {separator:?} reads the formula {cell:?} in {line:?}"
+                );
+            }
+        }
+    }
 }

@@ -73,8 +73,11 @@ async fn a_killed_import_resumes_to_exactly_the_full_result() {
     let data = tempfile::TempDir::new().expect("temp dir");
     let http = reqwest::Client::new();
     let (mut server, address) = start(data.path());
+    let csv: String = std::iter::once("External ID,Email\n".to_owned())
+        .chain((0..ROWS).map(row))
+        .collect();
     let created: Value = http
-        .post(format!("{address}/v1/imports"))
+        .post(format!("{address}/v1/imports?file_size={}", csv.len()))
         .bearer_auth(TOKEN)
         .json(&json!({}))
         .send()
@@ -84,9 +87,6 @@ async fn a_killed_import_resumes_to_exactly_the_full_result() {
         .await
         .expect("json");
     let id = created["import_id"].as_str().expect("import_id").to_owned();
-    let csv: String = std::iter::once("External ID,Email\n".to_owned())
-        .chain((0..ROWS).map(row))
-        .collect();
     let uploaded = http
         .put(created["upload_url"].as_str().expect("upload_url"))
         .header("content-type", "text/csv")

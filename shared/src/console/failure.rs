@@ -34,7 +34,8 @@ impl IntoResponse for Failure {
                 "This form has expired",
                 html! {
                     p { "The page was open too long, or the server restarted since it was loaded. Nothing was changed." }
-                    p { a href="javascript:history.back()" { "Go back" } " and reload the page, then try again." }
+                    p { "Go back with your browser, reload the page, then try again." }
+                    p { a href="/" { "Back to All Contacts" } }
                 },
             ),
             Failure::Domain(error) => {

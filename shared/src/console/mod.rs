@@ -10,6 +10,7 @@ mod contact_page;
 mod contacts;
 mod downloads;
 mod failure;
+mod headers;
 mod imports;
 mod lists;
 mod page;
@@ -103,5 +104,9 @@ pub fn router(console: Console) -> Router {
         .route(assets::STYLESHEET, get(assets::stylesheet))
         .route(assets::SCRIPT, get(assets::script))
         .fallback(failure::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            headers::PageHeaders::new(console.app.imports.as_ref().map(|p| p.objects.clone())),
+            headers::add,
+        ))
         .with_state(console)
 }

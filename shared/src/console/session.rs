@@ -13,6 +13,7 @@ use sha2::Digest;
 
 use super::Console;
 use super::failure::Failure;
+use super::sign_in::ReturnPath;
 use crate::http::auth::BearerTokens;
 use crate::model::WorkspaceId;
 
@@ -232,16 +233,16 @@ const SIGN_IN_SCOPE: &str = "Path=/sign-in; SameSite=Lax";
 pub struct PendingSignIn {
     pub state: String,
     pub verifier: String,
-    pub next: String,
+    pub next: ReturnPath,
 }
 
 /// Remembers, for ten minutes, a sign-in sent to the provider.
-pub fn started_sign_in(response: &mut Response, state: &str, verifier: &str, next: &str) {
+pub fn started_sign_in(response: &mut Response, state: &str, verifier: &str, next: &ReturnPath) {
     response.headers_mut().append(
         SET_COOKIE,
         cookie_header(
             SIGN_IN_COOKIE,
-            &format!("{state} {verifier} {next}"),
+            &format!("{state} {verifier} {}", next.as_ref()),
             600,
             SIGN_IN_SCOPE,
         ),
@@ -255,14 +256,15 @@ pub fn pending_sign_in(headers: &HeaderMap) -> Option<PendingSignIn> {
     Some(PendingSignIn {
         state: parts.next()?.to_owned(),
         verifier: parts.next()?.to_owned(),
-        next: parts.next()?.to_owned(),
+        next: parts.next().and_then(ReturnPath::parse).unwrap_or_default(),
     })
 }
 
 /// Opens the session with `token` and goes on to `next` from a page of
 /// this site: a `SameSite=Strict` cookie set on the way back from another
 /// site is sent only with a request this site starts.
-pub fn signed_in_page(token: &str, next: &str) -> Response {
+pub fn signed_in_page(token: &str, next: &ReturnPath) -> Response {
+    let next = next.as_ref();
     let mut response = super::page::bare(
         axum::http::StatusCode::OK,
         "Signed in",
@@ -281,8 +283,8 @@ pub fn signed_in_page(token: &str, next: &str) -> Response {
 }
 
 /// Signs in with `token` (already checked) and goes to `next`.
-pub fn signed_in(token: &str, next: &str) -> Response {
-    let mut response = Redirect::to(next).into_response();
+pub fn signed_in(token: &str, next: &ReturnPath) -> Response {
+    let mut response = Redirect::to(next.as_ref()).into_response();
     response
         .headers_mut()
         .append(SET_COOKIE, set_cookie(SESSION_COOKIE, token, 12 * 60 * 60));

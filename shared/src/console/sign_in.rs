@@ -20,19 +20,47 @@ use super::session::{
 };
 use super::{Console, Failure};
 
-/// Where to go once signed in.
+/// Where to go once signed in, as asked (`?next=` or the form's field).
 #[derive(Debug, Default, Deserialize)]
 pub struct Next {
     next: Option<String>,
 }
 
 impl Next {
-    /// A path on this site (never another site).
-    fn path(&self) -> &str {
+    /// The path asked for if it is one of this console's, else `/`.
+    fn path(&self) -> ReturnPath {
         self.next
             .as_deref()
-            .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
-            .unwrap_or("/")
+            .and_then(ReturnPath::parse)
+            .unwrap_or_default()
+    }
+}
+
+/// A path of this console to come back to: one `/` followed by anything
+/// but `/` or `\`, and only visible ASCII without `\` (browsers drop tabs
+/// and newlines from a URL, so `/<TAB>/evil.example` would be
+/// `//evil.example`, another site). Anything else is `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnPath(String);
+
+impl ReturnPath {
+    /// `raw` if it is a path of this console.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let rest = raw.strip_prefix('/')?;
+        let clean = raw.chars().all(|c| c.is_ascii_graphic() && c != '\\');
+        (clean && !rest.starts_with('/')).then(|| Self(raw.to_owned()))
+    }
+}
+
+impl Default for ReturnPath {
+    fn default() -> Self {
+        Self("/".to_owned())
+    }
+}
+
+impl AsRef<str> for ReturnPath {
+    fn as_ref(&self) -> &str {
+        &self.0
     }
 }
 
@@ -73,7 +101,7 @@ fn start(provider: &dyn Provider, headers: &HeaderMap, next: &Next) -> Response 
     let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
     let mut response =
         Redirect::to(&provider.authorize_url(&back, &state, &challenge)).into_response();
-    started_sign_in(&mut response, &state, &verifier, next.path());
+    started_sign_in(&mut response, &state, &verifier, &next.path());
     response
 }
 
@@ -151,7 +179,7 @@ fn render(next: &Next, problem: Option<&str>) -> Response {
         html! {
             p { "Sign in with your workspace's access token." }
             form method="post" action="/sign-in" {
-                input type="hidden" name="next" value=(next.path());
+                input type="hidden" name="next" value=(next.path().as_ref());
                 div.field .invalid[problem.is_some()] {
                     label for="token" { "Access token" }
                     input #token name="token" type="password" autocomplete="current-password" required autofocus
@@ -164,8 +192,9 @@ fn render(next: &Next, problem: Option<&str>) -> Response {
     )
 }
 
-/// Checks a typed token; a good one opens the session.
-pub async fn submit(State(console): State<Console>, body: Bytes) -> Response {
+/// Checks a typed token; a good one opens the session. A sign-in posted
+/// from another site is refused: it would plant someone else's session.
+pub async fn submit(State(console): State<Console>, headers: HeaderMap, body: Bytes) -> Response {
     #[derive(Deserialize)]
     struct Form {
         token: String,
@@ -173,6 +202,16 @@ pub async fn submit(State(console): State<Console>, body: Bytes) -> Response {
     }
     if console.credentials.provider().is_some() {
         return Redirect::to("/sign-in").into_response();
+    }
+    if !sent_from_this_site(&headers) {
+        return page::bare(
+            StatusCode::FORBIDDEN,
+            "Sign-in refused",
+            html! {
+                p { "This sign-in was sent from another site, so it was refused. Nothing was changed." }
+                p { a href="/sign-in" { "Sign in here" } }
+            },
+        );
     }
     let Ok(form) = serde_urlencoded::from_bytes::<Form>(&body) else {
         return render(&Next::default(), Some("Enter your access token."));
@@ -185,7 +224,26 @@ pub async fn submit(State(console): State<Console>, body: Bytes) -> Response {
             Some("This token is not recognised. Check it and try again."),
         );
     }
-    signed_in(token, next.path())
+    signed_in(token, &next.path())
+}
+
+/// Whether the browser says the request comes from a page of this site
+/// (`Sec-Fetch-Site`, else `Origin` against `Host`); a client that sends
+/// neither is not a browser posting across sites.
+fn sent_from_this_site(headers: &HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    match header("origin") {
+        Some(origin) => {
+            let authority = origin
+                .split_once("://")
+                .map(|(_, authority)| authority.trim_end_matches('/'));
+            authority.is_some() && authority == header(HOST.as_str())
+        }
+        None => true,
+    }
 }
 
 /// Ends the session.

@@ -163,7 +163,7 @@ pub async fn preview(
     };
     let complete = bytes.len() < preview::MAX_BYTES;
     let end = bytes.len().min(preview::MAX_BYTES);
-    let preview = preview::preview(&bytes[..end], complete, &rules, &catalog).await?;
+    let preview = preview::preview(bytes.slice(..end), complete, rules, catalog.clone()).await?;
     Ok(mapping(&preview, &catalog).into_response())
 }
 
@@ -267,6 +267,7 @@ fn suggested_name(header: &str) -> String {
 pub struct StartRequest {
     settings: serde_json::Value,
     file_name: Option<String>,
+    file_size: Option<u64>,
 }
 
 /// Checks the settings with the API's rules and records the import: its ID
@@ -281,8 +282,11 @@ pub async fn start(
         let json =
             serde_json::to_vec(&request.settings).map_err(|e| Error::Unexpected(e.into()))?;
         let settings = parse_settings(&json)?;
-        let job = service::create(state, &session.workspace, settings, request.file_name).await?;
-        let link = service::upload_link(state, &job).await?;
+        let size = request.file_size.map(|size| size.to_string());
+        let (file_name, file_size) =
+            service::announced_file(request.file_name.as_deref(), size.as_deref())?;
+        let job = service::create(state, &session.workspace, settings, file_name).await?;
+        let link = service::upload_link(state, &job, file_size).await?;
         Ok::<_, Error>((job, link))
     }
     .await;

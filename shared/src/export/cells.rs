@@ -98,26 +98,93 @@ pub(crate) fn text(value: &AttributeValue) -> String {
     }
 }
 
-/// The characters that make a spreadsheet read a cell as a formula.
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// Where a spreadsheet may start a new cell: the list separators of every
+/// locale (`,` and `;`), tab, and line breaks. Every field is quoted, but a
+/// spreadsheet opening the file with another separator than the writer's
+/// can still split a cell at one of these.
+const SEPARATORS: [char; 5] = [',', ';', '\t', '\r', '\n'];
 
-/// The cell as written: with a leading `'` when a spreadsheet would run it
-/// (it starts with `=`, `+`, `-`, `@`, tab or CR) unless it is plainly a
-/// number or an E.164 phone, and when it starts with `'` itself, so that
-/// import, which strips one `'` before those, reads back exactly the value.
+/// The characters that start a formula, as typed and in full width.
+const FORMULA: [char; 8] = [
+    '=', '+', '-', '@', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}',
+];
+
+/// Space a spreadsheet skips before a formula (spaces, no-break spaces, …).
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() && !SEPARATORS.contains(&c)
+}
+
+/// The byte offsets where a spreadsheet could read the start of a cell:
+/// the start and after every separator, each past any blanks.
+fn cell_starts(cell: &str) -> impl Iterator<Item = usize> + '_ {
+    std::iter::once(0)
+        .chain(
+            cell.char_indices()
+                .filter(|(_, c)| SEPARATORS.contains(c))
+                .map(|(at, c)| at + c.len_utf8()),
+        )
+        .map(move |at| {
+            at + cell[at..]
+                .find(|c: char| !is_blank(c))
+                .unwrap_or(cell.len() - at)
+        })
+}
+
+/// The cell as written: a `'` before every formula character (`=`, `+`,
+/// `-`, `@`, or their full-width forms) that a spreadsheet could read as
+/// the start of a cell — at the start, or after a separator, each past
+/// blanks — and before a `'` there, so that import, which removes one `'`
+/// before those, reads back exactly the value. A cell that is plainly a
+/// number or an E.164 phone stays as it is.
 pub fn safe(cell: &str) -> Cow<'_, str> {
-    let risky = cell.starts_with(FORMULA_STARTS) && !is_plain_number(cell) && !is_e164(cell);
-    if risky || cell.starts_with('\'') {
-        Cow::Owned(format!("'{cell}"))
-    } else {
-        Cow::Borrowed(cell)
+    if is_plain_number(cell) || is_e164(cell) {
+        return Cow::Borrowed(cell);
+    }
+    let mut escaped: Option<String> = None;
+    let mut copied = 0;
+    for at in cell_starts(cell) {
+        let rest = &cell[at..];
+        if rest.starts_with(FORMULA) || rest.starts_with('\'') {
+            let out = escaped.get_or_insert_with(|| String::with_capacity(cell.len() + 2));
+            out.push_str(&cell[copied..at]);
+            out.push('\'');
+            copied = at;
+        }
+    }
+    match escaped {
+        Some(mut out) => {
+            out.push_str(&cell[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(cell),
     }
 }
 
-/// Whether import strips the `'` that starts `cell` (the inverse of [`safe`]).
-pub fn is_escaped(cell: &str) -> bool {
-    cell.strip_prefix('\'')
-        .is_some_and(|rest| rest.starts_with(FORMULA_STARTS) || rest.starts_with('\''))
+/// The value of a cell [`safe`] wrote: one `'` removed wherever a cell
+/// could start and a formula character or another `'` follows it.
+pub fn unescape(cell: &str) -> Cow<'_, str> {
+    if !cell.contains('\'') {
+        return Cow::Borrowed(cell);
+    }
+    let mut value: Option<String> = None;
+    let mut copied = 0;
+    for at in cell_starts(cell) {
+        let escaped = cell[at..]
+            .strip_prefix('\'')
+            .is_some_and(|after| after.starts_with(FORMULA) || after.starts_with('\''));
+        if escaped {
+            let out = value.get_or_insert_with(|| String::with_capacity(cell.len()));
+            out.push_str(&cell[copied..at]);
+            copied = at + 1;
+        }
+    }
+    match value {
+        Some(mut out) => {
+            out.push_str(&cell[copied..]);
+            Cow::Owned(out)
+        }
+        None => Cow::Borrowed(cell),
+    }
 }
 
 /// `-12`, `+3.5`: a sign, digits, and at most one decimal point.
@@ -145,11 +212,32 @@ mod tests {
 
     #[test]
     fn cells_a_spreadsheet_would_run_get_a_quote() {
-        for risky in [
-            "=SUM(A1)", "+cmd", "-x", "@x", "\tx", "\rx", "=1+2", "+", "-",
+        for (risky, written) in [
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+cmd", "'+cmd"),
+            ("-x", "'-x"),
+            ("@x", "'@x"),
+            ("=1+2", "'=1+2"),
+            ("+", "'+"),
+            ("-", "'-"),
+            (
+                "x;=HYPERLINK(\"http://evil\")",
+                "x;'=HYPERLINK(\"http://evil\")",
+            ),
+            ("a,b;+c", "a,b;'+c"),
+            ("x\t=1", "x\t'=1"),
+            ("\t=1", "\t'=1"),
+            ("x\r\n@y", "x\r\n'@y"),
+            (" =1", " '=1"),
+            ("\u{a0}\u{a0}=1", "\u{a0}\u{a0}'=1"),
+            ("a; \u{2003}-b", "a; \u{2003}'-b"),
+            ("\u{FF1D}1+1", "'\u{FF1D}1+1"),
+            ("x;\u{FF0B}1", "x;'\u{FF0B}1"),
+            ("\u{FF20}x", "'\u{FF20}x"),
+            ("\u{FF0D}x", "'\u{FF0D}x"),
         ] {
-            assert_eq!(safe(risky), format!("'{risky}"), "{risky:?}");
-            assert!(is_escaped(&safe(risky)));
+            assert_eq!(safe(risky), written, "{risky:?}");
+            assert_eq!(unescape(&safe(risky)), risky, "{risky:?}");
         }
     }
 
@@ -164,17 +252,43 @@ mod tests {
             "a=b",
             "",
             "1e5",
+            "Gold;Silver",
+            "O'Brien",
+            "x; y",
         ] {
             assert_eq!(safe(plain), plain, "{plain:?}");
-            assert!(!is_escaped(plain));
+            assert_eq!(unescape(plain), plain, "{plain:?}");
         }
     }
 
     #[test]
-    fn a_leading_quote_is_doubled_so_it_survives_import() {
+    fn a_quote_where_a_cell_could_start_is_doubled_so_it_survives_import() {
         assert_eq!(safe("'quoted"), "''quoted");
-        assert!(is_escaped("''quoted"));
-        assert!(!is_escaped("'quoted"));
+        assert_eq!(unescape("''quoted"), "'quoted");
+        assert_eq!(unescape("'quoted"), "'quoted");
         assert_eq!(safe("'=x"), "''=x");
+        assert_eq!(safe("a;'b"), "a;''b");
+        assert_eq!(unescape("a;''b"), "a;'b");
+    }
+
+    #[test]
+    fn what_is_written_reads_back_exactly() {
+        let pieces = [
+            "=", "+", "-", "@", "'", ";", ",", "\t", "\r", "\n", " ", "\u{a0}", "\u{FF1D}", "a",
+            "1", "é",
+        ];
+        // Every text of up to four pieces.
+        let mut texts = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            texts.extend(longer);
+            texts.dedup();
+        }
+        for text in &texts {
+            assert_eq!(unescape(&safe(text)), *text, "{text:?}");
+        }
     }
 }

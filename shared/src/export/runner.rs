@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use csv_async::{AsyncWriter, AsyncWriterBuilder, Terminator};
+use csv_async::{AsyncWriter, AsyncWriterBuilder, QuoteStyle, Terminator};
 use tokio::io::AsyncReadExt;
 
 use super::cells;
@@ -196,6 +196,7 @@ impl Run<'_> {
     fn writer(&mut self) -> AsyncWriter<Vec<u8>> {
         AsyncWriterBuilder::new()
             .terminator(Terminator::CRLF)
+            .quote_style(QuoteStyle::Always)
             .create_writer(std::mem::take(&mut self.buffer))
     }
 

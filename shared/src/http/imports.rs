@@ -31,8 +31,8 @@ use crate::query::PageRequest;
 pub struct CreatedImport {
     pub import_id: String,
     pub status: ImportStatus,
-    /// `PUT` the CSV here, with `Content-Type: text/csv`; the import then
-    /// starts by itself.
+    /// `PUT` the CSV here, with `Content-Type: text/csv` and exactly the
+    /// `file_size` bytes declared; the import then starts by itself.
     pub upload_url: String,
     pub upload_expires_at: DateTime<Utc>,
     /// The content type the upload must carry.
@@ -91,7 +91,12 @@ pub struct ImportPage {
 /// goes; upload the CSV to `upload_url` and it runs by itself.
 #[utoipa::path(
     post, path = "/v1/imports", operation_id = "createImport", tag = "imports",
-    params(("file_name" = Option<String>, Query, description = "the file's name, as the user knows it")),
+    params(
+        ("file_name" = Option<String>, Query, min_length = 1, max_length = 255,
+            description = "the file's name, as the user knows it"),
+        ("file_size" = u64, Query, minimum = 1, maximum = 52_428_800,
+            description = "the CSV's size in bytes; the upload link takes exactly that many (50 MiB at most)"),
+    ),
     request_body = ImportSettings,
     responses(
         (status = 201, description = "Waiting for the CSV", body = CreatedImport,
@@ -106,23 +111,22 @@ pub async fn create(
     QueryPairs(pairs): QueryPairs,
     ApiJson(settings): ApiJson<ImportSettings>,
 ) -> Result<(StatusCode, Json<CreatedImport>)> {
-    let mut file_name = None;
-    for (key, value) in pairs {
+    let (mut file_name, mut file_size) = (None, None);
+    for (key, value) in &pairs {
         match key.as_str() {
-            "file_name" if !value.trim().is_empty() && value.len() <= 255 => {
-                file_name = Some(value.trim().to_owned());
-            }
-            "file_name" => return Err(Error::invalid("file_name", "must be 1-255 characters")),
+            "file_name" => file_name = Some(value.as_str()),
+            "file_size" => file_size = Some(value.as_str()),
             other => {
                 return Err(Error::invalid(
                     other,
-                    format!("unknown parameter {other:?}; use file_name"),
+                    format!("unknown parameter {other:?}; use file_name and file_size"),
                 ));
             }
         }
     }
+    let (file_name, file_size) = service::announced_file(file_name, file_size)?;
     let job = service::create(&state, &workspace, settings, file_name).await?;
-    let link = service::upload_link(&state, &job).await?;
+    let link = service::upload_link(&state, &job, file_size).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedImport {
@@ -275,6 +279,6 @@ pub async fn preview(
     };
     let rules = settings.check(&catalog)?;
     Ok(Json(
-        preview::preview(&bytes, complete, &rules, &catalog).await?,
+        preview::preview(bytes.into(), complete, rules, catalog).await?,
     ))
 }

@@ -8,6 +8,7 @@ mod contacts;
 pub mod dto;
 mod exports;
 pub(crate) mod extract;
+pub mod hosts;
 mod imports;
 mod listing;
 mod lists;

@@ -1,10 +1,10 @@
 //! Serves the links of the embedded object store (`/objects/<key>`), the
 //! local stand-in for S3's presigned URLs: the same expiry, a signature over
-//! method, key, expiry and (for uploads) content type.
+//! method, key, expiry and (for uploads) content type and length.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
@@ -14,7 +14,7 @@ use tokio_util::io::{ReaderStream, StreamReader};
 use super::extract::{PathParams, QueryPairs};
 use crate::error::{Error, Result};
 use crate::import::queue::ImportQueue;
-use crate::store::folder::FolderStore;
+use crate::store::folder::{FolderStore, upload_claim};
 use crate::store::objects::{ObjectKey, ObjectStore, attachment};
 
 /// The link routes, to be nested at `/objects`; a completed upload of an
@@ -97,7 +97,8 @@ pub async fn download(
         .into_response())
 }
 
-/// `PUT /objects/<key>`: stores the body (up to [`UPLOAD_LIMIT`]), streamed.
+/// `PUT /objects/<key>`: stores the body (up to [`UPLOAD_LIMIT`]), streamed;
+/// its `Content-Length` must be the length the link was signed for.
 pub async fn upload(
     State(Links { store, queue }): State<Links>,
     PathParams(raw_key): PathParams<String>,
@@ -105,12 +106,25 @@ pub async fn upload(
     headers: HeaderMap,
     request: Request,
 ) -> Result<StatusCode> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let key = verified(&store, "PUT", &raw_key, &query, &content_type)?;
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    };
+    let content_type = header(CONTENT_TYPE).to_owned();
+    let Ok(length) = header(CONTENT_LENGTH).parse::<u64>() else {
+        return Err(Error::LinkRefused(
+            "an upload must say its length (Content-Length)".into(),
+        ));
+    };
+    let key = verified(
+        &store,
+        "PUT",
+        &raw_key,
+        &query,
+        &upload_claim(&content_type, length),
+    )?;
     let stream = request
         .into_body()
         .into_data_stream()

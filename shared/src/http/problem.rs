@@ -78,6 +78,11 @@ impl Error {
                 "Attribute has values",
             ),
             Error::LinkRefused(_) => (StatusCode::FORBIDDEN, "link-refused", "Link refused"),
+            Error::UnknownHost(_) => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "unknown-host",
+                "Unknown host",
+            ),
             Error::RouteNotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             Error::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,

@@ -68,7 +68,8 @@ impl Sniffed {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub sniffed: Sniffed,
-    /// Column names, trimmed; none empty, none repeated.
+    /// Column names, trimmed and unescaped as cells are; none empty, none
+    /// repeated.
     pub names: Vec<String>,
     /// Byte offset and line of the first row after the header.
     pub end: u64,
@@ -98,7 +99,7 @@ pub async fn header(head: &[u8]) -> Result<Header, String> {
             )
         })?
         .iter()
-        .map(|h| h.trim().to_owned())
+        .map(|h| crate::export::cells::unescape(h.trim()).into_owned())
         .collect();
     check_headers(&names)?;
     Ok(Header {

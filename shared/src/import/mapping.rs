@@ -1,7 +1,7 @@
 //! Which attribute each CSV column fills: proposed from the headers, or as
 //! the settings say, and checked before any row is written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::settings::{ChosenTarget, MatchBy, Rules, importable};
 use crate::catalog::Catalog;
@@ -79,19 +79,30 @@ fn auto_target(header: &str, catalog: &Catalog) -> Option<Target> {
         .map(|d| Target::Custom(d.clone()))
 }
 
-/// Checks the header row: no empty and no repeated names.
+/// The most columns a file may have.
+pub const MAX_COLUMNS: usize = 1_000;
+
+/// Checks the header row: at most [`MAX_COLUMNS`] columns, no empty and no
+/// repeated names.
 pub fn check_headers(headers: &[String]) -> Result<(), String> {
+    if headers.len() > MAX_COLUMNS {
+        return Err(format!(
+            "the header row has {} columns; a file may have at most {MAX_COLUMNS}",
+            headers.len()
+        ));
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(headers.len());
     for (i, header) in headers.iter().enumerate() {
-        if header.trim().is_empty() {
+        let name = header.trim();
+        if name.is_empty() {
             return Err(format!(
                 "column {} of the header row has no name; every column needs a header",
                 i + 1
             ));
         }
-        if let Some(j) = headers[..i].iter().position(|h| h.trim() == header.trim()) {
+        if let Some(j) = seen.insert(name, i) {
             return Err(format!(
-                "the header {:?} appears twice (columns {} and {}); rename or remove one",
-                header.trim(),
+                "the header {name:?} appears twice (columns {} and {}); rename or remove one",
                 j + 1,
                 i + 1
             ));
@@ -344,5 +355,9 @@ mod tests {
                 .contains("columns 1 and 3")
         );
         assert!(check_headers(&headers(&["a", "b"])).is_ok());
+        let widest: Vec<String> = (0..MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        assert!(check_headers(&widest).is_ok());
+        let too_wide: Vec<String> = (0..=MAX_COLUMNS).map(|i| format!("c{i}")).collect();
+        assert!(check_headers(&too_wide).is_err_and(|e| e.contains("at most 1000")));
     }
 }

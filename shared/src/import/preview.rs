@@ -1,6 +1,9 @@
 //! The mapping step of the upload wizard: what the first bytes of a file
 //! say, and what importing them would do to each column.
 
+use std::collections::HashMap;
+
+use axum::body::Bytes;
 use csv_async::ByteRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -65,13 +68,21 @@ pub struct ColumnPreview {
 }
 
 /// Previews `bytes`, the start of a file (a last, cut-off row is ignored
-/// when `complete` is false).
+/// when `complete` is false), on a blocking thread: parsing a megabyte is
+/// CPU work that must not hold up an async worker.
 pub async fn preview(
-    bytes: &[u8],
+    bytes: Bytes,
     complete: bool,
-    rules: &Rules,
-    catalog: &Catalog,
+    rules: Rules,
+    catalog: Catalog,
 ) -> Result<Preview> {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(read(&bytes, complete, &rules, &catalog)))
+        .await
+        .map_err(|e| Error::Unexpected(anyhow::Error::new(e).context("previewing a file")))?
+}
+
+async fn read(bytes: &[u8], complete: bool, rules: &Rules, catalog: &Catalog) -> Result<Preview> {
     let mut bytes = bytes;
     if !complete {
         // Drop the last line: it may be cut off.
@@ -100,6 +111,12 @@ pub async fn preview(
             invalid: 0,
         })
         .collect();
+    let column_of: HashMap<&str, usize> = mapping
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.header.as_str(), i))
+        .collect();
     let mut sample_rows = Vec::new();
     let mut rows_read = 0;
     while reader
@@ -116,8 +133,8 @@ pub async fn preview(
         rows_read += 1;
         let row = read_row(0, cells.clone(), &mapping, catalog, false);
         for error in &row.errors {
-            if let Some(column) = columns.iter_mut().find(|c| c.header == error.header) {
-                column.invalid += 1;
+            if let Some(&i) = column_of.get(error.header.as_str()) {
+                columns[i].invalid += 1;
             }
         }
         if sample_rows.len() < SAMPLES {

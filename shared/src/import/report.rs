@@ -1,11 +1,14 @@
 //! The error CSV: the rejected rows exactly as uploaded, with `error_row`
 //! and `error` columns, streamed from the store into the object store.
+//! Every field is quoted and written with the export's formula safety
+//! (`export::cells::safe`), which import reads back exactly.
 
-use csv_async::AsyncWriterBuilder;
+use csv_async::{AsyncWriterBuilder, QuoteStyle, StringRecord};
 
 use super::job::ImportJob;
 use crate::ImportPorts;
 use crate::error::{Error, Result};
+use crate::export::cells::safe;
 use crate::model::WorkspaceId;
 
 /// Writes the import's error CSV to `job.errors_key()`, reading the rejected
@@ -21,11 +24,12 @@ pub async fn write(
     let produce = async move {
         let mut writer = AsyncWriterBuilder::new()
             .flexible(true)
+            .quote_style(QuoteStyle::Always)
             .delimiter(job.checkpoint.delimiter.unwrap_or(b','))
             .create_writer(sink);
         let mut header: Vec<&str> = job.checkpoint.headers.iter().map(|h| h.as_str()).collect();
         header.extend(["error_row", "error"]);
-        writer.write_record(&header).await.map_err(unexpected)?;
+        write_safe(&mut writer, header).await?;
         let mut after = 0;
         loop {
             let rows = ports
@@ -36,7 +40,7 @@ pub async fn write(
                 let line = row.line.to_string();
                 let mut record: Vec<&str> = row.cells.iter().map(|c| c.as_str()).collect();
                 record.extend([line.as_str(), row.error.as_str()]);
-                writer.write_record(&record).await.map_err(unexpected)?;
+                write_safe(&mut writer, record).await?;
             }
             match rows.last() {
                 Some(last) if rows.len() == page => after = last.line,
@@ -52,6 +56,15 @@ pub async fn write(
         .put(&key, Box::pin(source), "text/csv; charset=utf-8");
     let (produced, stored) = tokio::join!(produce, store);
     produced.and(stored)
+}
+
+/// Writes one record, every cell made safe for spreadsheets.
+async fn write_safe<W: tokio::io::AsyncWrite + Unpin>(
+    writer: &mut csv_async::AsyncWriter<W>,
+    record: Vec<&str>,
+) -> Result<()> {
+    let cells: StringRecord = record.into_iter().map(safe).collect();
+    writer.write_record(&cells).await.map_err(unexpected)
 }
 
 fn unexpected(error: csv_async::Error) -> Error {

@@ -1,6 +1,7 @@
 //! One CSV record → the values it gives each attribute, or why it can't be
 //! imported. Pure: no I/O.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use csv_async::StringRecord;
@@ -85,16 +86,10 @@ impl Row {
     }
 }
 
-/// A cell as read: surrounding spaces trimmed, and the `'` that exports put
-/// before a cell a spreadsheet would run (`=`, `+`, `-`, `@`, tab, CR) or
-/// before a leading `'` removed.
-pub fn cell_text(raw: &str) -> &str {
-    let text = raw.trim();
-    if crate::export::cells::is_escaped(text) {
-        &text[1..]
-    } else {
-        text
-    }
+/// A cell as read: surrounding spaces trimmed, and the `'`s an export puts
+/// before formula characters removed (`export::cells::unescape`).
+pub fn cell_text(raw: &str) -> Cow<'_, str> {
+    crate::export::cells::unescape(raw.trim())
 }
 
 /// Reads a consent cell: `subscribed`, `unsubscribed`, `not_subscribed`,
@@ -167,7 +162,7 @@ pub fn read_row(
     let country_at = mapping.position(Column::Country);
     let country = country_at
         .map(|i| cell_text(&cells[i]))
-        .and_then(|text| Country::parse(text).ok());
+        .and_then(|text| Country::parse(&text).ok());
     for (i, column) in mapping.columns.iter().enumerate() {
         let Some(target) = &column.target else {
             continue;
@@ -176,7 +171,7 @@ pub fn read_row(
         let mut reader = CellReader {
             row: &mut row,
             header: &column.header,
-            text,
+            text: &text,
             replace,
         };
         match target {

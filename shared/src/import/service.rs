@@ -2,11 +2,12 @@
 
 use std::time::Duration;
 
+use super::csvfile::MAX_BYTES;
 use super::job::ImportJob;
 use super::settings::ImportSettings;
 use crate::AppState;
 use crate::catalog::Catalog;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::model::WorkspaceId;
 use crate::store::objects::PresignedUrl;
 
@@ -17,19 +18,89 @@ pub const ERRORS_LINK: Duration = Duration::from_secs(60 * 60);
 /// The content type an upload link is signed for.
 pub const CSV_CONTENT_TYPE: &str = "text/csv";
 
+/// The name of an import's file as the user knows it: 1 to 255
+/// characters, trimmed, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileName(String);
+
+impl FileName {
+    /// The most characters a file name may have.
+    pub const MAX_CHARS: usize = 255;
+
+    /// Validates a file name (the error names the field `file_name`).
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim();
+        let length = name.chars().count();
+        if length == 0 || length > Self::MAX_CHARS || name.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "file_name",
+                format!(
+                    "must be 1-{} characters without control characters",
+                    Self::MAX_CHARS
+                ),
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+}
+
+/// The size in bytes of the file a client is about to upload: the upload
+/// link takes exactly that many, so it can't be used to store more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileSize(u64);
+
+impl FileSize {
+    /// Validates a declared size: 1 byte up to [`MAX_BYTES`] (the error
+    /// names the field `file_size`).
+    pub fn parse(raw: Option<&str>) -> Result<Self, FieldError> {
+        let invalid = |message: String| FieldError::new("file_size", message);
+        let raw = raw.ok_or_else(|| {
+            invalid(
+                "required: the size of the CSV in bytes; its upload link takes exactly that many"
+                    .into(),
+            )
+        })?;
+        let bytes: u64 = raw
+            .trim()
+            .parse()
+            .map_err(|_| invalid(format!("{raw:?} is not a whole number of bytes")))?;
+        match bytes {
+            0 => Err(invalid("the file is empty".into())),
+            n if n > MAX_BYTES => Err(invalid(format!(
+                "the file has {n} bytes; a CSV import takes files up to {MAX_BYTES} bytes (50 MiB)"
+            ))),
+            n => Ok(Self(n)),
+        }
+    }
+}
+
+/// The file a client announces before uploading it: its name, if given,
+/// and its size; every bad field reported at once.
+pub fn announced_file(
+    name: Option<&str>,
+    size: Option<&str>,
+) -> Result<(Option<FileName>, FileSize)> {
+    match (name.map(FileName::parse).transpose(), FileSize::parse(size)) {
+        (Ok(name), Ok(size)) => Ok((name, size)),
+        (name, size) => Err(Error::Validation(
+            [name.err(), size.err()].into_iter().flatten().collect(),
+        )),
+    }
+}
+
 /// Checks the settings against the workspace, stores them as the sidecar
 /// beside where the CSV goes, and records the import as waiting for it.
 pub async fn create(
     state: &AppState,
     workspace: &WorkspaceId,
     settings: ImportSettings,
-    file_name: Option<String>,
+    file_name: Option<FileName>,
 ) -> Result<ImportJob> {
     let ports = state.import_ports()?;
     let catalog = Catalog::load(state, workspace).await?;
     settings.check(&catalog)?;
     let mut job = ImportJob::new(workspace, settings, String::new());
-    job.file.name = file_name.unwrap_or_else(|| format!("{}.csv", job.id));
+    job.file.name = file_name.map_or_else(|| format!("{}.csv", job.id), |name| name.0);
     let sidecar =
         serde_json::to_vec_pretty(&job.settings).map_err(|e| Error::Unexpected(e.into()))?;
     ports
@@ -56,12 +127,17 @@ pub async fn get(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result
         .ok_or_else(missing)
 }
 
-/// A link to upload the import's CSV (with `Content-Type: text/csv`).
-pub async fn upload_link(state: &AppState, job: &ImportJob) -> Result<PresignedUrl> {
+/// A link to upload the import's CSV: `size` bytes with
+/// `Content-Type: text/csv`.
+pub async fn upload_link(
+    state: &AppState,
+    job: &ImportJob,
+    size: FileSize,
+) -> Result<PresignedUrl> {
     state
         .import_ports()?
         .objects
-        .presign_put(&job.csv_key()?, CSV_CONTENT_TYPE, UPLOAD_LINK)
+        .presign_put(&job.csv_key()?, CSV_CONTENT_TYPE, size.0, UPLOAD_LINK)
         .await
 }
 

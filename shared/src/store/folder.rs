@@ -150,6 +150,12 @@ impl FolderStore {
     }
 }
 
+/// What an upload link signs besides method, key and expiry: the content
+/// type and the length of the body (as S3 signs `Content-Length`).
+pub fn upload_claim(content_type: &str, length: u64) -> String {
+    format!("{content_type}\n{length}")
+}
+
 /// Characters escaped in a path segment of a link.
 const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')
@@ -290,9 +296,10 @@ impl ObjectStore for FolderStore {
         &self,
         key: &ObjectKey,
         content_type: &str,
+        length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUrl> {
-        Ok(self.link("PUT", key, content_type, expires_in))
+        Ok(self.link("PUT", key, &upload_claim(content_type, length), expires_in))
     }
 
     async fn start_parts(&self, _key: &ObjectKey, _content_type: &str) -> Result<PartUpload> {

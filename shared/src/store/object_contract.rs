@@ -18,6 +18,7 @@ macro_rules! object_store_contract_tests {
             missing_and_deleted_objects_are_none,
             presigned_links_upload_and_download,
             a_tampered_or_expired_link_is_refused,
+            an_upload_link_takes_only_its_length,
             reads_resume_from_an_offset_of_one_version,
             parts_become_the_object_once_finished,
             a_download_link_names_its_file
@@ -141,7 +142,7 @@ pub async fn missing_and_deleted_objects_are_none(store: &dyn ObjectStore) {
 pub async fn presigned_links_upload_and_download(store: &dyn ObjectStore) {
     let k = key("uploads/w1/from browser.csv");
     let put = store
-        .presign_put(&k, "text/csv", Duration::from_secs(300))
+        .presign_put(&k, "text/csv", 14, Duration::from_secs(300))
         .await
         .expect("presign put");
     assert!(put.expires_at > chrono::Utc::now() + chrono::Duration::seconds(250));
@@ -169,6 +170,39 @@ pub async fn presigned_links_upload_and_download(store: &dyn ObjectStore) {
         response.status()
     );
     assert_eq!(response.text().await.expect("body"), "external_id\nx\n");
+}
+
+/// An upload link made for a length refuses a body one byte longer or
+/// shorter (nothing is stored), and takes a body of that length.
+pub async fn an_upload_link_takes_only_its_length(store: &dyn ObjectStore) {
+    let k = key("imports/w1/sized.csv");
+    let put = store
+        .presign_put(&k, "text/csv", 10, Duration::from_secs(300))
+        .await
+        .expect("presign put");
+    let http = reqwest::Client::new();
+    let send = |body: &'static str| {
+        http.put(&put.url)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    for wrong in ["email\na@b.\n", "email\na@\n"] {
+        let response = send(wrong).await.expect("upload");
+        assert!(
+            response.status().is_client_error(),
+            "{} bytes: {}",
+            wrong.len(),
+            response.status()
+        );
+        assert!(store.head(&k).await.expect("head").is_none(), "{wrong:?}");
+    }
+    let response = send("email\na@b\n").await.expect("upload");
+    assert!(response.status().is_success(), "{}", response.status());
+    assert_eq!(
+        store.head(&k).await.expect("head").map(|o| o.bytes),
+        Some(10)
+    );
 }
 
 /// A link with a changed signature, or past its expiry, does nothing.

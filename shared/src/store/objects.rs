@@ -130,11 +130,36 @@ pub trait ObjectStore: Send + Sync {
     /// Drops an unfinished upload and its parts.
     async fn abort_parts(&self, key: &ObjectKey, upload: &PartUpload) -> Result<()>;
 
-    /// A link to upload the object (with this content type) for `expires_in`.
+    /// A link to upload the object for `expires_in`: exactly `length`
+    /// bytes with this content type (any other length is refused, so a
+    /// link can't store more than it was made for).
     async fn presign_put(
         &self,
         key: &ObjectKey,
         content_type: &str,
+        length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUrl>;
+
+    /// Where upload links point (`scheme://host[:port]`): the origin a page
+    /// that uploads through them must be allowed to connect to.
+    async fn upload_origin(&self) -> Result<String> {
+        let probe = ObjectKey::parse("imports/origin.csv")?;
+        let link = self
+            .presign_put(&probe, "text/csv", 1, Duration::from_secs(60))
+            .await?;
+        origin(&link.url).ok_or_else(|| {
+            crate::error::Error::Unexpected(anyhow::anyhow!(
+                "an upload link has no origin: {}",
+                link.url
+            ))
+        })
+    }
+}
+
+/// The `scheme://host[:port]` of an absolute URL.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    (!scheme.is_empty() && !authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }

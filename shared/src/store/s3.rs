@@ -174,14 +174,19 @@ impl ObjectStore for S3ObjectStore {
         &self,
         key: &ObjectKey,
         content_type: &str,
+        length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUrl> {
+        // `Content-Length` is among the signed headers: S3 refuses any
+        // other length.
+        let length = i64::try_from(length).map_err(|e| Error::Unexpected(e.into()))?;
         let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key.as_ref())
             .content_type(content_type)
+            .content_length(length)
             .presigned(presigning(expires_in)?)
             .await
             .map_err(unexpected)?;

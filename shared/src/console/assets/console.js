@@ -221,7 +221,7 @@ function uploadWizard(form) {
     const response = await fetch("/upload/start", {
       method: "POST",
       headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify({ settings: settings(dryRun), file_name: file.name }),
+      body: JSON.stringify({ settings: settings(dryRun), file_name: file.name, file_size: file.size }),
     });
     if (!response.ok) {
       const body = await response.json().catch(() => ({ errors: ["The import could not start. Reload the page and try again."] }));
