@@ -3,7 +3,9 @@
 //! as the API's JWT authorizer checks bearer tokens.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use axum::body::Body;
@@ -17,7 +19,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use contacts::AppState;
 use contacts::console::{Console, Credentials};
 use contacts::http::auth::BearerTokens;
-use contacts::lambda::oidc::{Oidc, OidcConfig};
+use contacts::lambda::oidc::{KEY_REFRESH, Oidc, OidcConfig};
 use contacts::store::embedded::EmbeddedStore;
 use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -28,15 +30,23 @@ use tower::ServiceExt;
 const CLIENT: &str = "console-client";
 const CONSOLE_URL: &str = "https://contacts.example.com";
 
-/// A fake issuer: discovery, keys, an authorization endpoint that signs
-/// the user in at once, and a token endpoint that checks PKCE.
+/// A fake issuer: discovery, keys (which a test may change, remove or make
+/// fail), an authorization endpoint that signs the user in at once, and a
+/// token endpoint that checks PKCE and puts the sign-in's nonce in the ID
+/// token (or, when told, another one).
 struct Issuer {
     url: String,
     key: EncodingKey,
+    /// The JWKS served; `None`: the endpoint fails.
+    jwks: Arc<Mutex<Option<Value>>>,
+    /// How many times the JWKS was fetched.
+    fetches: Arc<AtomicUsize>,
+    /// The nonce to put in ID tokens instead of the sign-in's.
+    wrong_nonce: Arc<Mutex<Option<String>>>,
 }
 
 #[derive(Clone, Default)]
-struct Codes(Arc<Mutex<HashMap<String, String>>>);
+struct Codes(Arc<Mutex<HashMap<String, (String, String)>>>);
 
 async fn issuer() -> Issuer {
     let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("key");
@@ -47,11 +57,13 @@ async fn issuer() -> Issuer {
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let jwks = json!({"keys": [{
+    let jwks = Arc::new(Mutex::new(Some(json!({"keys": [{
         "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
         "x": URL_SAFE_NO_PAD.encode(&public[1..33]),
         "y": URL_SAFE_NO_PAD.encode(&public[33..65]),
-    }]});
+    }]}))));
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let wrong_nonce: Arc<Mutex<Option<String>>> = Arc::default();
     let discovery = json!({
         "issuer": url,
         "authorization_endpoint": format!("{url}/authorize"),
@@ -61,12 +73,23 @@ async fn issuer() -> Issuer {
     let signer = key.clone();
     let issuer_url = url.clone();
     let codes = Codes::default();
+    let (served, counted, nonce_override) = (jwks.clone(), fetches.clone(), wrong_nonce.clone());
     let app = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(move || async move { Json(discovery) }),
         )
-        .route("/jwks", get(move || async move { Json(jwks) }))
+        .route(
+            "/jwks",
+            get(move || {
+                let (served, counted) = (served.clone(), counted.clone());
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                    let jwks = served.lock().expect("jwks").clone();
+                    jwks.map(Json).ok_or(StatusCode::SERVICE_UNAVAILABLE)
+                }
+            }),
+        )
         .route(
             "/authorize",
             get(
@@ -74,11 +97,10 @@ async fn issuer() -> Issuer {
                     assert_eq!(q["client_id"], CLIENT);
                     assert_eq!(q["code_challenge_method"], "S256");
                     let code = format!("code-{}", q["state"]);
-                    codes
-                        .0
-                        .lock()
-                        .expect("codes")
-                        .insert(code.clone(), q["code_challenge"].clone());
+                    codes.0.lock().expect("codes").insert(
+                        code.clone(),
+                        (q["code_challenge"].clone(), q["nonce"].clone()),
+                    );
                     Redirect::to(&format!(
                         "{}?code={code}&state={}",
                         q["redirect_uri"], q["state"]
@@ -91,23 +113,39 @@ async fn issuer() -> Issuer {
             post(move |State(codes): State<Codes>, body: String| {
                 let signer = signer.clone();
                 let issuer_url = issuer_url.clone();
+                let nonce_override = nonce_override.clone();
                 async move {
                     let form: HashMap<String, String> =
                         serde_urlencoded::from_str(&body).map_err(|_| StatusCode::BAD_REQUEST)?;
-                    let challenge = codes.0.lock().expect("codes").remove(&form["code"]);
+                    let Some((challenge, nonce)) =
+                        codes.0.lock().expect("codes").remove(&form["code"])
+                    else {
+                        return Err(StatusCode::BAD_REQUEST);
+                    };
                     let proof =
                         URL_SAFE_NO_PAD.encode(Sha256::digest(form["code_verifier"].as_bytes()));
-                    if challenge.as_deref() != Some(proof.as_str()) {
+                    if challenge != proof {
                         return Err(StatusCode::BAD_REQUEST);
                     }
-                    let id_token = sign(&signer, &claims(&issuer_url, json!({})));
+                    let nonce = nonce_override
+                        .lock()
+                        .expect("nonce")
+                        .clone()
+                        .unwrap_or(nonce);
+                    let id_token = sign(&signer, &claims(&issuer_url, json!({"nonce": nonce})));
                     Ok(Json(json!({"id_token": id_token, "token_type": "Bearer"})))
                 }
             }),
         )
         .with_state(codes);
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Issuer { url, key }
+    Issuer {
+        url,
+        key,
+        jwks,
+        fetches,
+        wrong_nonce,
+    }
 }
 
 fn claims(issuer: &str, overrides: Value) -> Value {
@@ -133,11 +171,18 @@ fn sign(key: &EncodingKey, claims: &Value) -> String {
 }
 
 async fn oidc(issuer: &Issuer) -> Oidc {
+    oidc_refreshing(issuer, KEY_REFRESH).await
+}
+
+/// The console's client at `issuer`, reading its keys again every
+/// `key_refresh`.
+async fn oidc_refreshing(issuer: &Issuer, key_refresh: Duration) -> Oidc {
     Oidc::discover(OidcConfig {
         issuer: issuer.url.clone(),
         client_id: CLIENT.into(),
         claim: "workspace_id".into(),
         console_url: Some(CONSOLE_URL.into()),
+        key_refresh,
     })
     .await
     .expect("discovery")
@@ -323,6 +368,167 @@ async fn signing_in_at_the_issuer_opens_the_workspace_of_its_token() {
     );
 }
 
+/// Signs in through the console at `issuer` up to the way back: the
+/// callback path and the pending sign-in's cookie.
+async fn sign_in_at(router: &Router, issuer: &Issuer) -> (String, String) {
+    let sign_in = call(router, "/sign-in?next=%2F", None).await;
+    let pending = set_cookie(&sign_in, "contacts_sign_in");
+    let authorize = location(&sign_in);
+    assert!(authorize.contains("&nonce="), "{authorize}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let back = client.get(&authorize).send().await.expect("authorize");
+    let callback = back.headers()[header::LOCATION]
+        .to_str()
+        .expect("location")
+        .strip_prefix(CONSOLE_URL)
+        .expect("back to the console")
+        .to_owned();
+    assert!(issuer.url.starts_with("http://127.0.0.1"));
+    (callback, pending)
+}
+
+#[tokio::test]
+async fn an_id_token_issued_for_another_sign_in_is_refused() {
+    let issuer = issuer().await;
+    let data = tempfile::tempdir().expect("dir");
+    let store = EmbeddedStore::open(data.path()).expect("store");
+    let tokens = BearerTokens::parse("unused=unused").expect("tokens");
+    let state = AppState::over(store, Arc::new(tokens), None);
+    let router = contacts::console::router(Console::new(state, Arc::new(oidc(&issuer).await)));
+
+    for nonce in ["someone-elses-sign-in", ""] {
+        *issuer.wrong_nonce.lock().expect("nonce") = Some(nonce.to_owned());
+        let (callback, pending) = sign_in_at(&router, &issuer).await;
+        let refused = call(&router, &callback, Some(&pending)).await;
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{nonce:?}");
+        assert!(
+            refused.headers().get(header::SET_COOKIE).is_none_or(|c| !c
+                .to_str()
+                .is_ok_and(|c| c.starts_with("contacts_session=") && c.len() > 30)),
+            "no session is opened"
+        );
+    }
+    *issuer.wrong_nonce.lock().expect("nonce") = None;
+    let (callback, pending) = sign_in_at(&router, &issuer).await;
+    let signed_in = call(&router, &callback, Some(&pending)).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn only_allowed_algorithms_that_the_key_is_for_are_accepted() {
+    let issuer = issuer().await;
+    let oidc = oidc(&issuer).await;
+    let claims = claims(&issuer.url, json!({}));
+    let good = sign(&issuer.key, &claims);
+    assert!(oidc.workspace(&good).await.is_some());
+
+    // A token that says HS256 and is "signed" with the public key as the
+    // shared secret (algorithm confusion), or says `none`.
+    let public_key =
+        issuer.jwks.lock().expect("jwks").clone().expect("jwks")["keys"][0].to_string();
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.kid = Some("k1".into());
+    let confused = jsonwebtoken::encode(
+        &hs,
+        &claims,
+        &EncodingKey::from_secret(public_key.as_bytes()).expect("secret"),
+    )
+    .expect("signed");
+    assert_eq!(oidc.workspace(&confused).await, None, "HS256");
+    let unsigned = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    assert_eq!(oidc.workspace(&unsigned).await, None, "none");
+
+    // The key's own `alg` and `use` are checked against the token's.
+    for (field, value) in [("alg", "ES384"), ("use", "enc")] {
+        let issuer = self::issuer().await;
+        if let Some(jwks) = issuer.jwks.lock().expect("jwks").as_mut() {
+            jwks["keys"][0][field] = json!(value);
+        }
+        let oidc = self::oidc(&issuer).await;
+        let token = sign(&issuer.key, &self::claims(&issuer.url, json!({})));
+        assert_eq!(oidc.workspace(&token).await, None, "key {field} {value}");
+    }
+}
+
+#[tokio::test]
+async fn failed_key_fetches_back_off_and_are_never_concurrent() {
+    let issuer = issuer().await;
+    let oidc = Arc::new(oidc(&issuer).await);
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        1,
+        "read once at start"
+    );
+    *issuer.jwks.lock().expect("jwks") = None;
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("rotated".into());
+    let unknown = jsonwebtoken::encode(&header, &claims(&issuer.url, json!({})), &issuer.key)
+        .expect("signed");
+    let checks: Vec<_> = (0..20)
+        .map(|_| {
+            let (oidc, token) = (oidc.clone(), unknown.clone());
+            tokio::spawn(async move { oidc.workspace(&token).await })
+        })
+        .collect();
+    for check in checks {
+        assert_eq!(check.await.expect("check"), None);
+    }
+    for _ in 0..20 {
+        assert_eq!(oidc.workspace(&unknown).await, None);
+    }
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        1,
+        "within a minute of the last read, an unknown key fetches nothing"
+    );
+
+    // Reading every time (no wait between reads): failures back off.
+    let issuer = self::issuer().await;
+    let oidc = Arc::new(oidc_refreshing(&issuer, Duration::ZERO).await);
+    *issuer.jwks.lock().expect("jwks") = None;
+    let checks: Vec<_> = (0..20)
+        .map(|_| {
+            let (oidc, token) = (oidc.clone(), unknown.clone());
+            tokio::spawn(async move { oidc.workspace(&token).await })
+        })
+        .collect();
+    for check in checks {
+        assert_eq!(check.await.expect("check"), None);
+    }
+    let token = sign(&issuer.key, &claims(&issuer.url, json!({})));
+    for _ in 0..20 {
+        assert!(
+            oidc.workspace(&token).await.is_some(),
+            "the keys read before keep working while the issuer is down"
+        );
+    }
+    assert_eq!(
+        issuer.fetches.load(Ordering::SeqCst),
+        2,
+        "one failed fetch, then a wait before the next"
+    );
+}
+
+#[tokio::test]
+async fn a_key_the_issuer_removed_stops_being_trusted_at_the_next_refresh() {
+    let issuer = issuer().await;
+    let oidc = oidc_refreshing(&issuer, Duration::ZERO).await;
+    let token = sign(&issuer.key, &claims(&issuer.url, json!({})));
+    assert!(oidc.workspace(&token).await.is_some());
+    let served = issuer.jwks.lock().expect("jwks").clone();
+    *issuer.jwks.lock().expect("jwks") = Some(json!({"keys": []}));
+    assert_eq!(oidc.workspace(&token).await, None, "the key was removed");
+    *issuer.jwks.lock().expect("jwks") = served;
+    assert!(oidc.workspace(&token).await.is_some(), "and brought back");
+}
+
 /// Runs an API Gateway v2 event through the console's router as Lambda
 /// would, and returns the response event.
 async fn invoke(router: Router, event: &str) -> Value {
@@ -346,6 +552,7 @@ async fn the_console_samples_run_through_its_function() {
         client_id: CLIENT.into(),
         claim: "workspace_id".into(),
         console_url: None,
+        key_refresh: KEY_REFRESH,
     })
     .await
     .expect("discovery");

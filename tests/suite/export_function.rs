@@ -186,11 +186,14 @@ async fn the_api_samples_start_an_export_that_its_function_runs() {
     assert_eq!(handled[0].export_id.as_ref(), Some(&id));
 
     let mut rows = rig.file(&id).await;
-    assert_eq!(rows.remove(0), "External ID,First Name,Email,Country");
+    assert_eq!(
+        rows.remove(0),
+        r#""External ID","First Name","Email","Country""#
+    );
     rows.sort();
     assert_eq!(
         rows,
-        [0, 3, 6].map(|i| format!("crm-00{i},\"Ann \"\"{i}\"\", Jr.\",ann{i}@example.com,DE"))
+        [0, 3, 6].map(|i| format!(r#""crm-00{i}","Ann ""{i}"", Jr.","ann{i}@example.com","DE""#))
     );
     assert!(rig.due().await.is_empty(), "nothing more to do");
 }
@@ -257,7 +260,10 @@ async fn a_continuation_carries_an_export_across_invocations() {
     }
     assert!(pending.is_empty(), "pending rows are deleted once sent");
     let mut rows = rig.file(&id).await;
-    assert!(rows.remove(0).starts_with("Messaging ID,External ID,"));
+    assert!(
+        rows.remove(0)
+            .starts_with(r#""Messaging ID","External ID","#)
+    );
     assert_eq!(
         external_ids(&rows),
         (0..60).map(|i| format!("crm-{i:03}")).collect::<Vec<_>>()
@@ -268,7 +274,13 @@ async fn a_continuation_carries_an_export_across_invocations() {
 fn external_ids(rows: &[String]) -> Vec<String> {
     let mut ids: Vec<String> = rows
         .iter()
-        .map(|r| r.split(',').nth(1).expect("External ID").to_owned())
+        .map(|r| {
+            r.split(',')
+                .nth(1)
+                .expect("External ID")
+                .trim_matches('"')
+                .to_owned()
+        })
         .collect();
     ids.sort();
     ids
@@ -321,10 +333,16 @@ async fn runs_stopped_after_every_batch_send_parts_and_resume_exactly() {
     let text =
         std::str::from_utf8(file.strip_prefix(b"\xEF\xBB\xBF").expect("BOM")).expect("UTF-8");
     let mut rows: Vec<String> = text.split_terminator("\r\n").map(str::to_owned).collect();
-    assert_eq!(rows.remove(0), "External ID,First Name");
+    assert_eq!(rows.remove(0), r#""External ID","First Name""#);
     let mut ids: Vec<String> = rows
         .iter()
-        .map(|r| r.split(',').next().expect("id").to_owned())
+        .map(|r| {
+            r.split(',')
+                .next()
+                .expect("id")
+                .trim_matches('"')
+                .to_owned()
+        })
         .collect();
     ids.sort();
     assert_eq!(

@@ -26,7 +26,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use failure::Failure;
-pub use session::{Credentials, Provider};
+pub use session::{Credentials, Provider, SignInSecrets};
 
 use crate::AppState;
 

@@ -9,6 +9,8 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest;
 
 use super::Console;
@@ -54,17 +56,50 @@ pub trait Provider: Send + Sync {
     /// Where the console is served, if fixed; else the host a request names.
     fn console_url(&self) -> Option<&str>;
 
-    /// The issuer's sign-in page for this sign-in's `state` and PKCE
-    /// `challenge`, coming back to `redirect_uri`.
-    fn authorize_url(&self, redirect_uri: &str, state: &str, challenge: &str) -> String;
+    /// The issuer's sign-in page for this sign-in, coming back to
+    /// `redirect_uri`.
+    fn authorize_url(&self, redirect_uri: &str, sign_in: &SignInSecrets) -> String;
 
-    /// The session token for the `code` the browser brought back.
+    /// The session token for the `code` the browser brought back to this
+    /// sign-in: an ID token issued for its nonce.
     async fn exchange(
         &self,
         redirect_uri: &str,
         code: &str,
-        verifier: &str,
+        sign_in: &SignInSecrets,
     ) -> anyhow::Result<String>;
+}
+
+/// What ties a sign-in at the provider to the browser that started it:
+/// the `state` it comes back with, the PKCE verifier, and the `nonce` its
+/// ID token must carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInSecrets {
+    pub state: String,
+    pub verifier: String,
+    pub nonce: String,
+}
+
+impl SignInSecrets {
+    /// Fresh random secrets; `None` if the system has no randomness to give.
+    pub fn new() -> Option<Self> {
+        Some(Self {
+            state: random_text(16)?,
+            verifier: random_text(32)?,
+            nonce: random_text(16)?,
+        })
+    }
+
+    /// The PKCE challenge of the verifier (S256).
+    pub fn challenge(&self) -> String {
+        URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(self.verifier.as_bytes()))
+    }
+}
+
+fn random_text(bytes: usize) -> Option<String> {
+    let mut buffer = vec![0; bytes];
+    getrandom::fill(&mut buffer).ok()?;
+    Some(URL_SAFE_NO_PAD.encode(buffer))
 }
 
 /// A session's CSRF token: a digest of the session token, so that only
@@ -231,18 +266,22 @@ const SIGN_IN_SCOPE: &str = "Path=/sign-in; SameSite=Lax";
 
 /// A sign-in this browser started.
 pub struct PendingSignIn {
-    pub state: String,
-    pub verifier: String,
+    pub secrets: SignInSecrets,
     pub next: ReturnPath,
 }
 
 /// Remembers, for ten minutes, a sign-in sent to the provider.
-pub fn started_sign_in(response: &mut Response, state: &str, verifier: &str, next: &ReturnPath) {
+pub fn started_sign_in(response: &mut Response, sign_in: &PendingSignIn) {
+    let SignInSecrets {
+        state,
+        verifier,
+        nonce,
+    } = &sign_in.secrets;
     response.headers_mut().append(
         SET_COOKIE,
         cookie_header(
             SIGN_IN_COOKIE,
-            &format!("{state} {verifier} {}", next.as_ref()),
+            &format!("{state} {verifier} {nonce} {}", sign_in.next.as_ref()),
             600,
             SIGN_IN_SCOPE,
         ),
@@ -252,10 +291,13 @@ pub fn started_sign_in(response: &mut Response, state: &str, verifier: &str, nex
 /// The sign-in this browser started, if any.
 pub fn pending_sign_in(headers: &HeaderMap) -> Option<PendingSignIn> {
     let value = cookie(headers, SIGN_IN_COOKIE)?;
-    let mut parts = value.splitn(3, ' ');
+    let mut parts = value.splitn(4, ' ');
     Some(PendingSignIn {
-        state: parts.next()?.to_owned(),
-        verifier: parts.next()?.to_owned(),
+        secrets: SignInSecrets {
+            state: parts.next()?.to_owned(),
+            verifier: parts.next()?.to_owned(),
+            nonce: parts.next()?.to_owned(),
+        },
         next: parts.next().and_then(ReturnPath::parse).unwrap_or_default(),
     })
 }

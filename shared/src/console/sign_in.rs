@@ -8,15 +8,13 @@ use axum::extract::{Query, State};
 use axum::http::header::HOST;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use maud::html;
 use serde::Deserialize;
-use sha2::Digest;
 
 use super::page;
 use super::session::{
-    Provider, Submitted, pending_sign_in, signed_in, signed_in_page, signed_out, started_sign_in,
+    PendingSignIn, Provider, SignInSecrets, Submitted, pending_sign_in, signed_in, signed_in_page,
+    signed_out, started_sign_in,
 };
 use super::{Console, Failure};
 
@@ -88,27 +86,20 @@ fn redirect_uri(provider: &dyn Provider, headers: &HeaderMap) -> Option<String> 
 }
 
 /// Sends the browser to the provider, remembering this sign-in's state,
-/// PKCE verifier and destination in a short-lived cookie.
+/// PKCE verifier, nonce and destination in a short-lived cookie.
 fn start(provider: &dyn Provider, headers: &HeaderMap, next: &Next) -> Response {
-    let (Some(state), Some(verifier), Some(back)) = (
-        random_text(16),
-        random_text(32),
-        redirect_uri(provider, headers),
-    ) else {
+    let (Some(secrets), Some(back)) = (SignInSecrets::new(), redirect_uri(provider, headers))
+    else {
         return Failure::Domain(anyhow::anyhow!("a sign-in could not start").into())
             .into_response();
     };
-    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
-    let mut response =
-        Redirect::to(&provider.authorize_url(&back, &state, &challenge)).into_response();
-    started_sign_in(&mut response, &state, &verifier, &next.path());
+    let mut response = Redirect::to(&provider.authorize_url(&back, &secrets)).into_response();
+    let pending = PendingSignIn {
+        secrets,
+        next: next.path(),
+    };
+    started_sign_in(&mut response, &pending);
     response
-}
-
-fn random_text(bytes: usize) -> Option<String> {
-    let mut buffer = vec![0; bytes];
-    getrandom::fill(&mut buffer).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(buffer))
 }
 
 /// What the provider sends the browser back with.
@@ -145,13 +136,13 @@ pub async fn callback(
     let (Some(code), Some(state)) = (back.code, back.state) else {
         return failed("The identity provider sent no sign-in code.");
     };
-    if state != pending.state {
+    if state != pending.secrets.state {
         return failed("This sign-in was not started in this browser.");
     }
     let Some(back) = redirect_uri(provider, &headers) else {
         return failed("The request names no host to come back to.");
     };
-    let token = match provider.exchange(&back, &code, &pending.verifier).await {
+    let token = match provider.exchange(&back, &code, &pending.secrets).await {
         Ok(token) => token,
         Err(error) => {
             tracing::warn!(error = %error, "a sign-in code was refused");

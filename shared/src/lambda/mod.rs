@@ -109,6 +109,7 @@ pub async fn console_from_env() -> anyhow::Result<crate::console::Console> {
         console_url: std::env::var("CONTACTS_CONSOLE_URL")
             .ok()
             .filter(|url| !url.is_empty()),
+        key_refresh: oidc::KEY_REFRESH,
     })
     .await
     .context("reading the identity provider's configuration")?;

@@ -9,18 +9,39 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{DecodingKey, Validation};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use tokio::sync::RwLock;
+use tokio::sync::{Mutex, RwLock};
 
-use crate::console::{Credentials, Provider};
+use crate::console::{Credentials, Provider, SignInSecrets};
 use crate::model::WorkspaceId;
+
+/// The signature algorithms a session token may use: public-key ones only
+/// (never `none` or a shared secret), whatever the token's header says.
+const ALGORITHMS: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
 
 /// How often an unknown key ID may make the keys be fetched again (keys
 /// rotate; a forged key ID must not make every request fetch them).
 const REFRESH_AT_MOST_EVERY: Duration = Duration::from_secs(60);
+/// How often the keys are read again anyway, so that a key the issuer
+/// removed stops being trusted.
+pub const KEY_REFRESH: Duration = Duration::from_secs(60 * 60);
+/// The wait after the first failed fetch of the keys; it doubles with each
+/// failure in a row, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 
 /// The issuer's endpoints, from its discovery document.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,14 +51,25 @@ struct Endpoints {
     jwks_uri: String,
 }
 
+/// The issuer's keys as last read, and when they may be read again.
+struct Keys {
+    set: JwkSet,
+    read_at: Instant,
+    next_fetch: Instant,
+    failures: u32,
+}
+
 /// An OpenID Connect issuer and this console's client at it.
 pub struct Oidc {
     issuer: String,
     client_id: String,
     claim: String,
     console_url: Option<String>,
+    key_refresh: Duration,
     endpoints: Endpoints,
-    keys: RwLock<(JwkSet, Instant)>,
+    keys: RwLock<Keys>,
+    /// Held while the keys are fetched: one fetch at a time.
+    fetching: Mutex<()>,
     http: reqwest::Client,
 }
 
@@ -53,6 +85,8 @@ pub struct OidcConfig {
     /// Where the console is served, e.g. `https://contacts.example.com`;
     /// `None`: the host each request names (API Gateway serves only its own).
     pub console_url: Option<String>,
+    /// How often the issuer's keys are read again ([`KEY_REFRESH`]).
+    pub key_refresh: Duration,
 }
 
 impl Oidc {
@@ -67,7 +101,8 @@ impl Oidc {
             config.issuer.trim_end_matches('/')
         );
         let endpoints: Endpoints = get_json(&http, &discovery).await?;
-        let keys: JwkSet = get_json(&http, &endpoints.jwks_uri).await?;
+        let set: JwkSet = get_json(&http, &endpoints.jwks_uri).await?;
+        let now = Instant::now();
         Ok(Self {
             console_url: config
                 .console_url
@@ -75,33 +110,97 @@ impl Oidc {
             issuer: config.issuer,
             client_id: config.client_id,
             claim: config.claim,
+            keys: RwLock::new(Keys {
+                set,
+                read_at: now,
+                next_fetch: now + REFRESH_AT_MOST_EVERY.min(config.key_refresh),
+                failures: 0,
+            }),
+            key_refresh: config.key_refresh,
             endpoints,
-            keys: RwLock::new((keys, Instant::now())),
+            fetching: Mutex::new(()),
             http,
         })
     }
 
-    /// The key a token names, fetching the keys again (at most once a
-    /// minute) when it names one not seen yet.
-    async fn key(&self, kid: &str) -> Option<DecodingKey> {
+    /// The key a token names: from the keys as last read, read again when
+    /// they are older than the refresh period or don't have it — at most
+    /// once a minute, one fetch at a time, backing off while fetches fail.
+    async fn key(&self, kid: &str) -> Option<Jwk> {
         {
             let keys = self.keys.read().await;
-            if let Some(jwk) = keys.0.find(kid) {
-                return DecodingKey::from_jwk(jwk).ok();
-            }
-            if keys.1.elapsed() < REFRESH_AT_MOST_EVERY {
-                return None;
+            let fresh = keys.read_at.elapsed() < self.key_refresh;
+            let found = keys.set.find(kid);
+            if (fresh && found.is_some()) || Instant::now() < keys.next_fetch {
+                return found.cloned();
             }
         }
-        let fresh: JwkSet = get_json(&self.http, &self.endpoints.jwks_uri)
-            .await
-            .map_err(|e| tracing::warn!(error = %e, "fetching the issuer's keys failed"))
-            .ok()?;
-        let key = fresh
-            .find(kid)
-            .and_then(|jwk| DecodingKey::from_jwk(jwk).ok());
-        *self.keys.write().await = (fresh, Instant::now());
-        key
+        self.fetch_keys().await;
+        self.keys.read().await.set.find(kid).cloned()
+    }
+
+    /// Reads the keys again, unless another request just did or a failed
+    /// fetch is still being waited out.
+    async fn fetch_keys(&self) {
+        let _one_at_a_time = self.fetching.lock().await;
+        if Instant::now() < self.keys.read().await.next_fetch {
+            return;
+        }
+        let fetched: anyhow::Result<JwkSet> = get_json(&self.http, &self.endpoints.jwks_uri).await;
+        let mut keys = self.keys.write().await;
+        let now = Instant::now();
+        match fetched {
+            Ok(set) => {
+                *keys = Keys {
+                    set,
+                    read_at: now,
+                    next_fetch: now + REFRESH_AT_MOST_EVERY.min(self.key_refresh),
+                    failures: 0,
+                };
+            }
+            Err(error) => {
+                keys.failures = keys.failures.saturating_add(1);
+                let wait = FIRST_BACKOFF
+                    .saturating_mul(1 << keys.failures.min(16).saturating_sub(1))
+                    .min(MAX_BACKOFF);
+                keys.next_fetch = now + wait;
+                tracing::warn!(error = %error, retry_in_seconds = wait.as_secs(), "fetching the issuer's keys failed");
+            }
+        }
+    }
+
+    /// The claims of a token signed by one of the issuer's keys with an
+    /// allowed algorithm that key is for, from this issuer, for this
+    /// client, unexpired.
+    async fn verified_claims(&self, token: &str) -> Option<Map<String, Value>> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if !ALGORITHMS.contains(&header.alg) {
+            tracing::info!(alg = ?header.alg, "a session token's algorithm is not allowed");
+            return None;
+        }
+        let jwk = self.key(header.kid.as_deref()?).await?;
+        let for_this = jwk
+            .common
+            .key_algorithm
+            .is_none_or(|alg| alg == KeyAlgorithm::from(header.alg));
+        let for_signing = jwk
+            .common
+            .public_key_use
+            .as_ref()
+            .is_none_or(|usage| *usage == PublicKeyUse::Signature);
+        if !for_this || !for_signing {
+            tracing::info!(alg = ?header.alg, "a session token's key is not for its algorithm");
+            return None;
+        }
+        let key = DecodingKey::from_jwk(&jwk).ok()?;
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
+            .map_err(|e| tracing::info!(error = %e, "a session token was refused"))
+            .ok()
+            .map(|data| data.claims)
     }
 }
 
@@ -122,16 +221,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 #[async_trait]
 impl Credentials for Oidc {
     async fn workspace(&self, token: &str) -> Option<WorkspaceId> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
-        let key = self.key(header.kid.as_deref()?).await?;
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_audience(&[&self.client_id]);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-            .map_err(|e| tracing::info!(error = %e, "a session token was refused"))
-            .ok()?
-            .claims;
+        let claims = self.verified_claims(token).await?;
         WorkspaceId::parse(claims.get(&self.claim)?.as_str()?).ok()
     }
 
@@ -146,14 +236,15 @@ impl Provider for Oidc {
         self.console_url.as_deref()
     }
 
-    fn authorize_url(&self, redirect_uri: &str, state: &str, challenge: &str) -> String {
+    fn authorize_url(&self, redirect_uri: &str, sign_in: &SignInSecrets) -> String {
         let query = serde_urlencoded::to_string([
             ("response_type", "code"),
             ("client_id", self.client_id.as_str()),
             ("redirect_uri", redirect_uri),
             ("scope", "openid"),
-            ("state", state),
-            ("code_challenge", challenge),
+            ("state", sign_in.state.as_str()),
+            ("nonce", sign_in.nonce.as_str()),
+            ("code_challenge", sign_in.challenge().as_str()),
             ("code_challenge_method", "S256"),
         ])
         .unwrap_or_default();
@@ -164,7 +255,7 @@ impl Provider for Oidc {
         &self,
         redirect_uri: &str,
         code: &str,
-        verifier: &str,
+        sign_in: &SignInSecrets,
     ) -> anyhow::Result<String> {
         #[derive(Deserialize)]
         struct Tokens {
@@ -178,7 +269,7 @@ impl Provider for Oidc {
                 ("client_id", self.client_id.as_str()),
                 ("code", code),
                 ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier),
+                ("code_verifier", sign_in.verifier.as_str()),
             ])
             .send()
             .await
@@ -187,6 +278,13 @@ impl Provider for Oidc {
             .json()
             .await
             .context("the issuer's token response has no ID token")?;
+        let claims = self
+            .verified_claims(&tokens.id_token)
+            .await
+            .context("the issuer's ID token is not valid")?;
+        if claims.get("nonce").and_then(Value::as_str) != Some(sign_in.nonce.as_str()) {
+            anyhow::bail!("the ID token was not issued for this sign-in (its nonce differs)");
+        }
         Ok(tokens.id_token)
     }
 }
