@@ -248,8 +248,8 @@ test("Download CSV hands over the filtered contacts in the table's columns", asy
   const { readFileSync } = await import("node:fs");
   const lines = readFileSync(path, "utf8").replace(/^\uFEFF/, "").trim().split(/\r\n/);
   assert.equal(lines.length, 2);
-  assert.ok(lines[0].startsWith("Full Name,Phone Number,Email,Country"), lines[0]);
-  assert.ok(lines[1].startsWith("Ann Lee,,ann@example.com,US"), lines[1]);
+  assert.ok(lines[0].startsWith('"Full Name","Phone Number","Email","Country"'), lines[0]);
+  assert.ok(lines[1].startsWith('"Ann Lee","","ann@example.com","US"'), lines[1]);
   await page.getByText("Your file is ready").waitFor();
   await shot(page, "download");
 });

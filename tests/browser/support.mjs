@@ -96,6 +96,12 @@ export async function openBrowser(server) {
     return route.abort();
   });
   const page = await context.newPage();
+  // What the content security policy blocked counts as reaching outside.
+  page.on("console", (message) => {
+    if (message.type() === "error" && message.text().includes("Content Security Policy")) {
+      outside.push(`blocked: ${message.text()}`);
+    }
+  });
   return { browser, context, page, outside };
 }
 

@@ -110,8 +110,8 @@ test("Upload CSV: settings, mapping with a new attribute, consent, a dry run, th
   await page.getByRole("link", { name: "Download the rejected rows (CSV)" }).click();
   const errors = readFileSync(await (await downloading).path(), "utf8").replace(/^\uFEFF/, "").trim().split(/\r?\n/);
   assert.equal(errors.length, 2);
-  assert.ok(errors[0].endsWith(",error_row,error"), errors[0]);
-  assert.ok(errors[1].startsWith("Bo,Ng,+4915112345678,bo@example.com,crm-2,silver,five,"), errors[1]);
+  assert.ok(errors[0].endsWith(',"error_row","error"'), errors[0]);
+  assert.ok(errors[1].startsWith('"Bo","Ng","+4915112345678","bo@example.com","crm-2","silver","five",'), errors[1]);
   const contacts = (await api(server, "GET", "/v1/contacts")).items;
   assert.deepEqual(contacts.map((c) => c.external_id).sort(), ["crm-1", "crm-3"]);
   for (const contact of contacts) {

@@ -299,30 +299,8 @@ async fn signing_in_at_the_issuer_opens_the_workspace_of_its_token() {
     let start = call(&router, "/", None).await;
     assert_eq!(start.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&start), "/sign-in?next=%2F");
-    let sign_in = call(&router, "/sign-in?next=%2F", None).await;
-    assert_eq!(sign_in.status(), StatusCode::SEE_OTHER);
-    let pending = set_cookie(&sign_in, "contacts_sign_in");
-    let authorize = location(&sign_in);
-    assert!(
-        authorize.starts_with(&format!("{}/authorize?", issuer.url)),
-        "{authorize}"
-    );
-    assert!(
-        authorize.contains("redirect_uri=https%3A%2F%2Fcontacts.example.com%2Fsign-in%2Fcallback")
-    );
-
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let back = client.get(&authorize).send().await.expect("authorize");
-    let callback = back.headers()[header::LOCATION]
-        .to_str()
-        .expect("location")
-        .to_owned();
-    let callback = callback
-        .strip_prefix(CONSOLE_URL)
-        .expect("back to the console");
+    let (callback, pending) = sign_in_at(&router, &issuer).await;
+    let callback = callback.as_str();
 
     let forged = call(
         &router,
@@ -372,8 +350,16 @@ async fn signing_in_at_the_issuer_opens_the_workspace_of_its_token() {
 /// callback path and the pending sign-in's cookie.
 async fn sign_in_at(router: &Router, issuer: &Issuer) -> (String, String) {
     let sign_in = call(router, "/sign-in?next=%2F", None).await;
+    assert_eq!(sign_in.status(), StatusCode::SEE_OTHER);
     let pending = set_cookie(&sign_in, "contacts_sign_in");
     let authorize = location(&sign_in);
+    assert!(
+        authorize.starts_with(&format!("{}/authorize?", issuer.url)),
+        "{authorize}"
+    );
+    assert!(
+        authorize.contains("redirect_uri=https%3A%2F%2Fcontacts.example.com%2Fsign-in%2Fcallback")
+    );
     assert!(authorize.contains("&nonce="), "{authorize}");
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -386,7 +372,6 @@ async fn sign_in_at(router: &Router, issuer: &Issuer) -> (String, String) {
         .strip_prefix(CONSOLE_URL)
         .expect("back to the console")
         .to_owned();
-    assert!(issuer.url.starts_with("http://127.0.0.1"));
     (callback, pending)
 }
 
