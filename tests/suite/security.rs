@@ -260,3 +260,59 @@ async fn a_preview_of_a_very_wide_file_is_refused_quickly() {
     assert_eq!(body["columns"].as_array().map(Vec::len), Some(1_000));
     assert_eq!(body["rows_read"], 1);
 }
+
+#[tokio::test]
+async fn the_console_checks_an_upload_as_the_api_does() {
+    let server = Server::start().await;
+    let cookie = session_cookie(sign_in(&server, "%2F", &[]).await.headers()).expect("session");
+    let page = browser()
+        .get(server.url("/upload"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let csrf = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page's CSRF token")
+        .to_owned();
+    let start = |body: serde_json::Value| {
+        browser()
+            .post(server.url("/upload/start"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    for (body, says) in [
+        (
+            serde_json::json!({"settings": {}, "file_name": "n".repeat(256), "file_size": 10}),
+            "file name",
+        ),
+        (
+            serde_json::json!({"settings": {}, "file_name": "a.csv", "file_size": 60_000_000}),
+            "file size",
+        ),
+        (
+            serde_json::json!({"settings": {}, "file_name": "a.csv"}),
+            "file size",
+        ),
+    ] {
+        let response = start(body.clone()).await.expect("start");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}"
+        );
+        let errors = response.text().await.expect("errors");
+        assert!(errors.contains(says), "{body}: {errors}");
+    }
+    let started = start(serde_json::json!({"settings": {}, "file_name": "a.csv", "file_size": 10}))
+        .await
+        .expect("start");
+    assert_eq!(started.status(), StatusCode::OK);
+}
