@@ -63,6 +63,16 @@ impl Lease {
         }
     }
 
+    /// The lease `token` given up at `now`, by a run that reached a
+    /// checkpoint: any message carrying the token may take it over at once.
+    pub fn released(token: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            token: token.to_owned(),
+            until: now,
+            runs: 0,
+        }
+    }
+
     /// The lease of a run that takes over from `held` (none: the first run).
     pub fn after(held: Option<&Lease>, until: DateTime<Utc>) -> Self {
         Self {

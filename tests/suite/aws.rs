@@ -155,13 +155,18 @@ pub fn sqs_endpoint() -> String {
 
 /// An SQS client for the stand-in.
 pub fn sqs_client() -> aws_sdk_sqs::Client {
+    sqs_client_at(&sqs_endpoint())
+}
+
+/// An SQS client for `endpoint` (the stand-in, or a proxy in front of it).
+pub fn sqs_client_at(endpoint: &str) -> aws_sdk_sqs::Client {
     let config = aws_sdk_sqs::Config::builder()
         .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
         .region(aws_sdk_sqs::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new(
             "test", "test", None, None, "tests",
         ))
-        .endpoint_url(sqs_endpoint())
+        .endpoint_url(endpoint)
         .build();
     aws_sdk_sqs::Client::from_conf(config)
 }

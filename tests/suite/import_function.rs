@@ -22,6 +22,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
 use crate::aws::{S3StandIn, fresh_dynamo_store, fresh_queue, sqs_client};
+use crate::faults::{Fault, FaultProxy};
 
 const WS: &str = "acme";
 
@@ -33,7 +34,16 @@ struct Rig {
     sqs: aws_sdk_sqs::Client,
     queue: String,
     state: AppState,
+    /// Where faults are injected, when the function reaches its stores
+    /// through proxies.
+    faults: Option<Faults>,
     _s3: S3StandIn,
+}
+
+/// Proxies in front of DynamoDB Local and the SQS stand-in.
+struct Faults {
+    dynamodb: FaultProxy,
+    sqs: FaultProxy,
 }
 
 impl Rig {
@@ -44,6 +54,29 @@ impl Rig {
 
     /// The same, over `store`.
     async fn over(store: DynamoStore, batch_rows: usize) -> Self {
+        Self::build(store, sqs_client(), batch_rows).await
+    }
+
+    /// The same, the function reaching DynamoDB and SQS through proxies
+    /// that fail what a test tells them to.
+    async fn faulty(batch_rows: usize) -> Self {
+        let (_, table) = crate::aws::fresh_table().await;
+        let faults = Faults {
+            dynamodb: FaultProxy::start(crate::aws::dynamodb_endpoint()).await,
+            sqs: FaultProxy::start(crate::aws::sqs_endpoint()).await,
+        };
+        let client = crate::aws::dynamodb_client_at(
+            &faults.dynamodb.endpoint,
+            contacts::lambda::import::retry_config(),
+        );
+        let sqs = crate::aws::sqs_client_at(&faults.sqs.endpoint);
+        let mut rig = Self::build(DynamoStore::new(client, table), sqs, batch_rows).await;
+        rig.faults = Some(faults);
+        rig
+    }
+
+    /// The function over `store`, sending its messages with `function_sqs`.
+    async fn build(store: DynamoStore, function_sqs: aws_sdk_sqs::Client, batch_rows: usize) -> Self {
         let s3 = S3StandIn::start().await;
         let objects = s3.fresh_store().await;
         let sqs = sqs_client();
@@ -55,8 +88,9 @@ impl Rig {
         )
         .with_imports(Arc::new(store.clone()), Arc::new(objects.clone()));
         let runner = Runner::new(state.clone(), batch_rows).expect("runner");
-        let function = ImportFunction::new(runner, ContinuationQueue::new(sqs.clone(), &queue))
-            .with_margin(std::time::Duration::ZERO);
+        let function =
+            ImportFunction::new(runner, ContinuationQueue::new(function_sqs, &queue))
+                .with_margin(std::time::Duration::ZERO);
         Self {
             function,
             store,
@@ -64,8 +98,14 @@ impl Rig {
             sqs,
             queue,
             state,
+            faults: None,
             _s3: s3,
         }
+    }
+
+    /// The proxies of a [`Rig::faulty`] rig.
+    fn faults(&self) -> &Faults {
+        self.faults.as_ref().expect("a rig made by Rig::faulty")
     }
 
     fn ws(&self) -> WorkspaceId {
@@ -93,12 +133,37 @@ impl Rig {
 
     /// Runs the handler on an event, with `ms` milliseconds to its deadline.
     async fn invoke(&self, event: Value, ms: i64) -> Vec<Handled> {
+        self.try_invoke(event, ms).await.expect("handler")
+    }
+
+    /// The same, the invocation allowed to fail (as Lambda would see it).
+    async fn try_invoke(
+        &self,
+        event: Value,
+        ms: i64,
+    ) -> Result<Vec<Handled>, lambda_runtime::Error> {
         let mut context = Context::default();
         context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + ms).expect("ms");
         self.function
             .handle(LambdaEvent::new(event, context))
             .await
-            .expect("handler")
+    }
+
+    /// Delivers due messages until the import ends, each invocation allowed
+    /// to fail (its message is then lost, as after its last retry); fails
+    /// if the import is still unfinished after `rounds` receives.
+    async fn deliver_until_finished(&self, job: &ImportJob, rounds: usize) -> ImportJob {
+        for _ in 0..rounds {
+            let now = self.job(&job.id).await;
+            if now.status.is_finished() {
+                return now;
+            }
+            for message in self.due_messages(1).await {
+                let _ = self.try_invoke(json!({"Records": [message]}), 600_000).await;
+            }
+        }
+        let stuck = self.job(&job.id).await;
+        panic!("the import is stuck: {:?} {:?}", stuck.status, stuck.lease);
     }
 
     /// Delivers the S3 event for `key` at `version`, with plenty of time.
@@ -830,4 +895,32 @@ async fn a_guard_left_without_its_contact_is_freed_once_old() {
         .expect("the old guard is freed");
     assert_eq!(rig.external_ids().await, ["x-001"]);
     assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 1);
+}
+
+/// The continuation that carries an import on from a checkpoint is lost
+/// (its send fails, and so the invocation): the lease was handed over
+/// under the token the run's watchdog already carries, so the watchdog
+/// carries the import on, and it ends exact — no sweeper needed.
+#[tokio::test]
+async fn a_lost_continuation_still_ends_the_import() {
+    let rig = Rig::faulty(2).await;
+    let job = api_import(&rig, ImportSettings::default()).await;
+    let key = job.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), &csv(1..=5)).await;
+    // The run's watchdog goes first; the continuation after its batch fails.
+    rig.faults()
+        .sqs
+        .inject(Fault::next("SendMessage", 1).after(1));
+    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    assert!(first.is_err(), "the invocation fails with its send");
+    assert_eq!(rig.faults().sqs.failed(), 1);
+    assert_eq!(rig.job(&job.id).await.counts.created, 2, "one batch ran");
+
+    let done = rig.deliver_until_finished(&job, 30).await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!((done.counts.rows, done.counts.created), (5, 5));
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-003", "x-004", "x-005"]
+    );
 }

@@ -14,6 +14,7 @@ mod contract_embedded;
 mod contract_folder;
 mod contract_s3;
 mod events;
+mod faults;
 mod export_function;
 mod import_function;
 mod local_server;

@@ -107,7 +107,8 @@ async fn pass_or_throttle(upstream: &Upstream, request: Request<Body>) -> Respon
         };
     }
     forward(
-        upstream,
+        &upstream.http,
+        &upstream.url,
         parts.method,
         parts.uri.path(),
         parts.headers,
@@ -116,23 +117,22 @@ async fn pass_or_throttle(upstream: &Upstream, request: Request<Body>) -> Respon
     .await
 }
 
-async fn forward(
-    upstream: &Upstream,
+/// Sends a request on to the stand-in at `url` and hands back its answer.
+pub async fn forward(
+    http: &reqwest::Client,
+    url: &str,
     method: Method,
     path: &str,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response<Body> {
-    let mut request = upstream
-        .http
-        .request(method, format!("{}{path}", upstream.url))
-        .body(body);
+    let mut request = http.request(method, format!("{url}{path}")).body(body);
     for (name, value) in &headers {
         if name != "host" && name != "content-length" {
             request = request.header(name, value);
         }
     }
-    let response = request.send().await.expect("DynamoDB Local answers");
+    let response = request.send().await.expect("the stand-in answers");
     let mut builder = Response::builder().status(response.status());
     for (name, value) in response.headers() {
         if name != "content-length" && name != "transfer-encoding" {

@@ -377,14 +377,13 @@ impl ImportFunction {
             };
             return handled(outcome);
         }
-        let next = Lease::new(now());
-        ran.lease = Some(next.clone());
+        // Released, under the token the watchdog already carries: whether
+        // the continuation below is sent or lost (or this invocation dies
+        // before sending it), a message holding that token comes and
+        // carries the import on.
+        ran.lease = Some(Lease::released(&mine.token, now()));
         if store.hand_over(&ran, Some(&mine.token)).await? {
-            let continuation = Continuation {
-                lease: next.token,
-                ..watchdog
-            };
-            self.queue.send(&continuation, Duration::ZERO).await?;
+            self.queue.send(&watchdog, Duration::ZERO).await?;
         }
         handled(Outcome::Continued)
     }

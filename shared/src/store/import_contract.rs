@@ -27,7 +27,8 @@ macro_rules! import_store_contract_tests {
             lookups_find_every_identifier_and_unseen_skips_identified,
             an_object_version_is_claimed_once,
             external_ids_stay_unique_when_commits_race_inserts,
-            a_lease_passes_only_from_its_holder
+            a_lease_passes_only_from_its_holder,
+            large_rejected_rows_and_imports_come_in_full_pages
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -54,6 +55,66 @@ fn commit(job: &ImportJob) -> Commit {
         seen: Vec::new(),
         rejected: Vec::new(),
     }
+}
+
+/// Pages of large rejected rows (about 4 KB each: a page of 1,000 spans
+/// several MB) and of large imports are full, and paging reaches the end:
+/// a page a store cut short is not the last.
+pub async fn large_rejected_rows_and_imports_come_in_full_pages(
+    _contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let j = job("big");
+    store.create_import(&j).await.expect("create");
+    let wide = "x".repeat(4000);
+    let mut batch = commit(&j);
+    batch.rejected = (1..=1_200)
+        .map(|line| Rejected {
+            line: line + 1,
+            cells: vec![format!("row {line}"), wide.clone()],
+            error: "Email: not valid".into(),
+        })
+        .collect();
+    store
+        .commit(&ws("big"), Arc::new(batch), None)
+        .await
+        .expect("commit");
+    let first = store
+        .rejected(&ws("big"), &j.id, 0, 1_000)
+        .await
+        .expect("page");
+    assert_eq!(first.len(), 1_000);
+    let lines: Vec<u64> = first.iter().map(|r| r.line).collect();
+    assert_eq!(lines, (2..=1_001).collect::<Vec<u64>>());
+    let rest = store
+        .rejected(&ws("big"), &j.id, 1_001, 1_000)
+        .await
+        .expect("page");
+    assert_eq!(rest.len(), 200);
+    assert_eq!(rest.last().map(|r| r.line), Some(1_201));
+
+    let mut ids = Vec::new();
+    for _ in 0..30 {
+        let mut wide_job = job("wide");
+        wide_job.checkpoint.headers = (0..1_000).map(|i| format!("{i:0>100}")).collect();
+        store.create_import(&wide_job).await.expect("create");
+        ids.push(wide_job.id);
+    }
+    let mut listed = Vec::new();
+    let mut page = PageRequest::first(20);
+    loop {
+        let found = store.imports(&ws("wide"), &page).await.expect("list");
+        if found.next_cursor.is_some() {
+            assert_eq!(found.items.len(), 20, "a page with more after it is full");
+        }
+        listed.extend(found.items.into_iter().map(|j| j.id));
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    ids.reverse();
+    assert_eq!(listed, ids, "every import, newest first");
 }
 
 /// Imports are kept per workspace, listed newest first in pages; unfinished

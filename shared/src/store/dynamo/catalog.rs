@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +66,31 @@ struct SettingRecord {
 }
 
 impl DynamoStore {
+    /// Up to `limit` items of a query, in its order: its pages followed
+    /// until that many are read or the items end (DynamoDB ends a page at 1
+    /// MB whatever its `Limit`, so a short page is not the end).
+    pub(super) async fn query_up_to(&self, query: QueryFluentBuilder, limit: usize) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let left = limit.saturating_sub(items.len()).max(1);
+            let out = query
+                .clone()
+                .limit(i32::try_from(left).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .set_return_consumed_capacity(self.capacity())
+                .send()
+                .await
+                .map_err(unexpected)?;
+            self.record(Units::Read, "Query", out.consumed_capacity());
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() || items.len() >= limit {
+                return Ok(items);
+            }
+        }
+    }
+
     /// Every item of one (small) partition, strongly consistent.
     pub(super) async fn partition(&self, pk: String) -> Result<Vec<Item>> {
         let mut items = Vec::new();

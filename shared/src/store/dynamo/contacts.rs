@@ -493,7 +493,7 @@ impl ContactStore for DynamoStore {
         page: &PageRequest,
     ) -> Result<Page<ConsentChange>> {
         let before = listing::decode_cursor(page.cursor.as_ref())?;
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -507,16 +507,10 @@ impl ContactStore for DynamoStore {
                 AttributeValue::S(before.clone().unwrap_or_else(|| "~".to_owned())),
             )
             .scan_index_forward(false)
-            .limit(i32::try_from(page.limit + 1).unwrap_or(i32::MAX))
-            .consistent_read(true)
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(unexpected)?;
-        self.record(Units::Read, "Query", out.consumed_capacity());
-        let mut changes = out
-            .items
-            .unwrap_or_default()
+            .consistent_read(true);
+        let mut changes = self
+            .query_up_to(query, page.limit + 1)
+            .await?
             .into_iter()
             .map(items::change_from_item)
             .collect::<Result<Vec<_>>>()?;

@@ -498,22 +498,16 @@ impl ImportStore for DynamoStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Rejected>> {
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :p AND sk > :a")
             .expression_attribute_values(":p", s(rejected_partition(import)))
             .expression_attribute_values(":a", s(line_key(after)))
-            .consistent_read(true)
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(unexpected)?;
-        self.record(Units::Read, "Query", out.consumed_capacity());
-        out.items
-            .unwrap_or_default()
+            .consistent_read(true);
+        self.query_up_to(query, limit)
+            .await?
             .iter()
             .map(|item| {
                 Ok(Rejected {

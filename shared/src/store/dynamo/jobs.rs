@@ -109,7 +109,7 @@ impl<D: JobDocument> JobStore<D> for DynamoStore {
     }
 
     async fn jobs(&self, workspace: &WorkspaceId, page: &PageRequest) -> Result<Page<D>> {
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -117,16 +117,10 @@ impl<D: JobDocument> JobStore<D> for DynamoStore {
             .expression_attribute_values(":p", s(job_partition::<D>(workspace.as_ref())))
             .expression_attribute_values(":b", s(jobs_before(page)?))
             .scan_index_forward(false)
-            .consistent_read(true)
-            .limit(i32::try_from(page.limit + 1).unwrap_or(i32::MAX))
-            .set_return_consumed_capacity(self.capacity())
-            .send()
-            .await
-            .map_err(unexpected)?;
-        self.record(Units::Read, "Query", out.consumed_capacity());
-        let items = out
-            .items
-            .unwrap_or_default()
+            .consistent_read(true);
+        let items = self
+            .query_up_to(query, page.limit + 1)
+            .await?
             .iter()
             .map(document)
             .collect::<Result<Vec<D>>>()?;

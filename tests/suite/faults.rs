@@ -1,0 +1,162 @@
+//! A loopback proxy in front of an AWS stand-in (DynamoDB Local, moto's
+//! SQS) that fails chosen requests: matching requests of one operation
+//! (the end of `X-Amz-Target`), optionally only those whose body contains
+//! a text, are failed a given number of times after letting some through,
+//! with an error the SDK does not retry. Everything else passes unchanged.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::http::{Request, Response, StatusCode};
+use serde_json::json;
+
+use crate::throttling::forward;
+
+/// Which requests fail, and how often.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    /// The operation: `SendMessage`, `Query`, `PutItem`, …
+    pub operation: &'static str,
+    /// Text the request's body must contain (`""`: any request).
+    pub containing: String,
+    /// Matching requests let through before the first failure.
+    pub after: usize,
+    /// Matching requests failed after those; then the fault is spent.
+    pub times: usize,
+}
+
+impl Fault {
+    /// Fails the next `times` requests of `operation`.
+    pub fn next(operation: &'static str, times: usize) -> Self {
+        Self {
+            operation,
+            containing: String::new(),
+            after: 0,
+            times,
+        }
+    }
+
+    /// Only requests whose body contains `text`.
+    pub fn containing(mut self, text: impl Into<String>) -> Self {
+        self.containing = text.into();
+        self
+    }
+
+    /// After letting `after` matching requests through.
+    pub fn after(mut self, after: usize) -> Self {
+        self.after = after;
+        self
+    }
+}
+
+struct Rules {
+    faults: Mutex<Vec<Fault>>,
+    failed: AtomicUsize,
+    url: String,
+    http: reqwest::Client,
+}
+
+/// The proxy; stops when dropped.
+pub struct FaultProxy {
+    pub endpoint: String,
+    rules: Arc<Rules>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FaultProxy {
+    /// A proxy passing everything on to `upstream` until told otherwise.
+    pub async fn start(upstream: String) -> Self {
+        let rules = Arc::new(Rules {
+            faults: Mutex::new(Vec::new()),
+            failed: AtomicUsize::new(0),
+            url: upstream,
+            http: reqwest::Client::new(),
+        });
+        let state = Arc::clone(&rules);
+        let app = axum::Router::new().fallback(move |request: Request<Body>| {
+            let rules = Arc::clone(&state);
+            async move { pass_or_fail(&rules, request).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            endpoint,
+            rules,
+            server,
+        }
+    }
+
+    /// Adds a fault.
+    pub fn inject(&self, fault: Fault) {
+        self.rules.faults.lock().expect("faults").push(fault);
+    }
+
+    /// How many requests were failed so far.
+    pub fn failed(&self) -> usize {
+        self.rules.failed.load(Ordering::SeqCst)
+    }
+}
+
+async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let body: Bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|t| t.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or_default()
+        .to_owned();
+    let text = String::from_utf8_lossy(&body);
+    let fail = {
+        let mut faults = rules.faults.lock().expect("faults");
+        let matching = faults
+            .iter_mut()
+            .find(|f| f.operation == operation && f.times > 0 && text.contains(&f.containing));
+        match matching {
+            Some(fault) if fault.after > 0 => {
+                fault.after -= 1;
+                false
+            }
+            Some(fault) => {
+                fault.times -= 1;
+                true
+            }
+            None => false,
+        }
+    };
+    if fail {
+        rules.failed.fetch_add(1, Ordering::SeqCst);
+        return Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Body::from(
+                json!({"__type": "InjectedFault", "message": format!("{operation} failed on purpose")})
+                    .to_string(),
+            ))
+            .expect("response");
+    }
+    forward(
+        &rules.http,
+        &rules.url,
+        parts.method,
+        parts.uri.path(),
+        parts.headers,
+        body,
+    )
+    .await
+}
