@@ -1,7 +1,7 @@
 //! A loopback proxy in front of an AWS stand-in (DynamoDB Local, moto's
 //! SQS) that fails chosen requests: matching requests of one operation
 //! (the end of `X-Amz-Target`), optionally only those whose body contains
-//! a text, are failed a given number of times after letting some through,
+//! given texts, are failed a given number of times after letting some through,
 //! with an error the SDK does not retry. Everything else passes unchanged.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,8 +18,8 @@ use crate::throttling::forward;
 pub struct Fault {
     /// The operation: `SendMessage`, `Query`, `PutItem`, …
     pub operation: &'static str,
-    /// Text the request's body must contain (`""`: any request).
-    pub containing: String,
+    /// Texts the request's body must all contain (none: any request).
+    pub containing: Vec<String>,
     /// Matching requests let through before the first failure.
     pub after: usize,
     /// Matching requests failed after those; then the fault is spent.
@@ -31,15 +31,15 @@ impl Fault {
     pub fn next(operation: &'static str, times: usize) -> Self {
         Self {
             operation,
-            containing: String::new(),
+            containing: Vec::new(),
             after: 0,
             times,
         }
     }
 
-    /// Only requests whose body contains `text`.
+    /// Only requests whose body contains `text` (and the texts before).
     pub fn containing(mut self, text: impl Into<String>) -> Self {
-        self.containing = text.into();
+        self.containing.push(text.into());
         self
     }
 
@@ -124,9 +124,11 @@ async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
     let text = String::from_utf8_lossy(&body);
     let fail = {
         let mut faults = rules.faults.lock().expect("faults");
-        let matching = faults
-            .iter_mut()
-            .find(|f| f.operation == operation && f.times > 0 && text.contains(&f.containing));
+        let matching = faults.iter_mut().find(|f| {
+            f.operation == operation
+                && f.times > 0
+                && f.containing.iter().all(|part| text.contains(part.as_str()))
+        });
         match matching {
             Some(fault) if fault.after > 0 => {
                 fault.after -= 1;

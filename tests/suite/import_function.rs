@@ -76,7 +76,11 @@ impl Rig {
     }
 
     /// The function over `store`, sending its messages with `function_sqs`.
-    async fn build(store: DynamoStore, function_sqs: aws_sdk_sqs::Client, batch_rows: usize) -> Self {
+    async fn build(
+        store: DynamoStore,
+        function_sqs: aws_sdk_sqs::Client,
+        batch_rows: usize,
+    ) -> Self {
         let s3 = S3StandIn::start().await;
         let objects = s3.fresh_store().await;
         let sqs = sqs_client();
@@ -88,9 +92,8 @@ impl Rig {
         )
         .with_imports(Arc::new(store.clone()), Arc::new(objects.clone()));
         let runner = Runner::new(state.clone(), batch_rows).expect("runner");
-        let function =
-            ImportFunction::new(runner, ContinuationQueue::new(function_sqs, &queue))
-                .with_margin(std::time::Duration::ZERO);
+        let function = ImportFunction::new(runner, ContinuationQueue::new(function_sqs, &queue))
+            .with_margin(std::time::Duration::ZERO);
         Self {
             function,
             store,
@@ -144,26 +147,31 @@ impl Rig {
     ) -> Result<Vec<Handled>, lambda_runtime::Error> {
         let mut context = Context::default();
         context.deadline = u64::try_from(chrono::Utc::now().timestamp_millis() + ms).expect("ms");
-        self.function
-            .handle(LambdaEvent::new(event, context))
-            .await
+        self.function.handle(LambdaEvent::new(event, context)).await
     }
 
     /// Delivers due messages until the import ends, each invocation allowed
     /// to fail (its message is then lost, as after its last retry); fails
     /// if the import is still unfinished after `rounds` receives.
     async fn deliver_until_finished(&self, job: &ImportJob, rounds: usize) -> ImportJob {
+        let mut handled = Vec::new();
         for _ in 0..rounds {
             let now = self.job(&job.id).await;
             if now.status.is_finished() {
                 return now;
             }
             for message in self.due_messages(1).await {
-                let _ = self.try_invoke(json!({"Records": [message]}), 600_000).await;
+                let outcome = self
+                    .try_invoke(json!({"Records": [message]}), 600_000)
+                    .await;
+                handled.push(outcome.map_err(|e| e.to_string()));
             }
         }
         let stuck = self.job(&job.id).await;
-        panic!("the import is stuck: {:?} {:?}", stuck.status, stuck.lease);
+        panic!(
+            "the import is stuck: {:?} {:?} after {handled:?}",
+            stuck.status, stuck.lease
+        );
     }
 
     /// Delivers the S3 event for `key` at `version`, with plenty of time.
@@ -923,4 +931,78 @@ async fn a_lost_continuation_still_ends_the_import() {
         rig.external_ids().await,
         ["x-001", "x-002", "x-003", "x-004", "x-005"]
     );
+}
+
+/// A file of 3 good rows and 4 with a bad email.
+fn with_rejected_rows() -> String {
+    let mut text = csv(1..=3);
+    for n in 4..=7 {
+        text.push_str(&format!("x-{n:03},Person {n},not-an-email-{n}\n"));
+    }
+    text
+}
+
+/// The import's error CSV, as stored (`None` when there is none).
+async fn stored_error_csv(rig: &Rig, job: &ImportJob) -> Option<String> {
+    let key = job.errors_key().expect("key");
+    let mut reader = rig.objects.get(&key).await.expect("get")?;
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut reader, &mut text)
+        .await
+        .expect("read");
+    Some(text)
+}
+
+/// Starts an import of [`with_rejected_rows`] whose one invocation fails
+/// as `fault` makes it; then lets its watchdog finish it. Returns the
+/// import as it ended and its error CSV.
+async fn report_after(fault: Fault) -> (ImportJob, Option<String>) {
+    let rig = Rig::faulty(50).await;
+    let job = api_import(&rig, ImportSettings::default()).await;
+    let key = job.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), &with_rejected_rows()).await;
+    rig.faults().dynamodb.inject(fault);
+    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    assert!(first.is_err(), "the invocation fails: {first:?}");
+    assert_eq!(rig.faults().dynamodb.failed(), 1);
+    let errors = stored_error_csv(&rig, &job).await;
+    assert!(
+        errors.as_deref().is_none_or(|e| e.lines().count() == 5),
+        "no file cut short: {errors:?}"
+    );
+    let done = rig.deliver_until_finished(&job, 30).await;
+    let errors = stored_error_csv(&rig, &job).await;
+    (done, errors)
+}
+
+fn assert_whole_report(done: &ImportJob, errors: Option<&str>) {
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!((done.counts.created, done.counts.rejected), (3, 4));
+    let errors = errors.expect("an error CSV");
+    let lines: Vec<&str> = errors.lines().collect();
+    assert_eq!(lines.len(), 5, "{errors}");
+    for (line, n) in lines[1..].iter().zip(4..) {
+        assert!(line.starts_with(&format!("\"x-{n:03}\",")), "{errors}");
+    }
+}
+
+/// Reading the rejected rows fails while the error CSV is being written:
+/// no file cut short is stored, the rows are kept, and the next run writes
+/// the whole file.
+#[tokio::test]
+async fn an_error_csv_whose_rows_could_not_be_read_is_written_whole_by_the_next_run() {
+    let (done, errors) = report_after(Fault::next("Query", 1).containing("IR#")).await;
+    assert_whole_report(&done, errors.as_deref());
+}
+
+/// The import's final state can't be stored after its error CSV was
+/// written: its rejected rows are still there, so the next run writes the
+/// same file again instead of an empty one.
+#[tokio::test]
+async fn an_error_csv_survives_a_run_stopped_before_its_final_state() {
+    let fault = Fault::next("BatchWriteItem", 1)
+        .containing("DeleteRequest")
+        .containing("\"IU\"");
+    let (done, errors) = report_after(fault).await;
+    assert_whole_report(&done, errors.as_deref());
 }

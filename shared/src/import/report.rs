@@ -3,7 +3,13 @@
 //! Every field is quoted and written with the export's formula safety
 //! (`export::cells::safe`), which import reads back exactly.
 
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+
 use csv_async::{AsyncWriterBuilder, QuoteStyle, StringRecord};
+use tokio::io::{AsyncRead, ReadBuf};
 
 use super::job::ImportJob;
 use crate::ImportPorts;
@@ -12,7 +18,9 @@ use crate::export::cells::safe;
 use crate::model::WorkspaceId;
 
 /// Writes the import's error CSV to `job.errors_key()`, reading the rejected
-/// rows `page` at a time.
+/// rows `page` at a time. All or nothing: when reading the rows fails part
+/// way, the object store is handed an error instead of the end of the
+/// file, so no cut-short file replaces what was there.
 pub async fn write(
     ports: &ImportPorts,
     workspace: &WorkspaceId,
@@ -21,6 +29,11 @@ pub async fn write(
 ) -> Result<()> {
     let key = job.errors_key()?;
     let (sink, source) = tokio::io::duplex(64 * 1024);
+    let complete = Arc::new(AtomicBool::new(false));
+    let source = EndConfirmed {
+        inner: source,
+        complete: Arc::clone(&complete),
+    };
     let produce = async move {
         let mut writer = AsyncWriterBuilder::new()
             .flexible(true)
@@ -48,6 +61,7 @@ pub async fn write(
             }
         }
         writer.flush().await.map_err(|e| unexpected(e.into()))?;
+        complete.store(true, Ordering::SeqCst);
         drop(writer);
         Ok::<(), Error>(())
     };
@@ -65,6 +79,33 @@ async fn write_safe<W: tokio::io::AsyncWrite + Unpin>(
 ) -> Result<()> {
     let cells: StringRecord = record.into_iter().map(safe).collect();
     writer.write_record(&cells).await.map_err(unexpected)
+}
+
+/// A reader whose end is the end of the file only once the writer said it
+/// wrote everything; an end before that is an error.
+struct EndConfirmed<R> {
+    inner: R,
+    complete: Arc<AtomicBool>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for EndConfirmed<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let read = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if let Poll::Ready(Ok(())) = read
+            && buf.filled().len() == before
+            && !self.complete.load(Ordering::SeqCst)
+        {
+            return Poll::Ready(Err(std::io::Error::other(
+                "the error CSV stopped before its last row",
+            )));
+        }
+        read
+    }
 }
 
 fn unexpected(error: csv_async::Error) -> Error {

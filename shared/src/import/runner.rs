@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use futures::TryFutureExt;
 use tokio::io::AsyncReadExt;
 use tokio::sync::mpsc;
 
@@ -153,17 +152,24 @@ impl Runner {
             budget,
             batches: 0,
         };
-        let failure = match run.drive(&mut job).await {
-            Ok(()) | Err(Stop::Paused) => return Ok(job),
-            Err(Stop::Failed(reason)) => reason,
+        match run.drive(&mut job).await {
+            Ok(()) => {
+                job.status = ImportStatus::Completed;
+                job.finished_at = Some(now());
+            }
+            Err(Stop::Paused) => return Ok(job),
+            Err(Stop::Failed(reason)) => job.fail(reason),
             Err(Stop::Error(error)) => {
                 tracing::error!(import = %id, error = ?error, "import stopped by an internal error");
-                "an internal error stopped the import; rows already imported are kept, and \
-                 importing the same file again with the same settings completes it"
-                    .to_owned()
+                job.fail(
+                    "an internal error stopped the import; rows already imported are kept, and \
+                     importing the same file again with the same settings completes it"
+                        .to_owned(),
+                );
             }
-        };
-        job.fail(failure);
+        }
+        // A failure here leaves the import as last saved, to be finished
+        // again by the next run.
         run.finish(&mut job).await?;
         Ok(job)
     }
@@ -205,9 +211,6 @@ impl Run<'_> {
         if job.checkpoint.phase == Phase::Removing {
             self.remove(job, &rules).await?;
         }
-        job.status = ImportStatus::Completed;
-        job.finished_at = Some(now());
-        self.finish(job).await?;
         Ok(())
     }
 
@@ -528,19 +531,16 @@ impl Run<'_> {
         }
     }
 
-    /// Writes the error CSV (when rows were rejected), forgets the import's
-    /// keys and stores its final state.
+    /// Writes the error CSV (when rows were rejected), stores the import's
+    /// final state, and only then forgets its keys and rejected rows: a run
+    /// stopped anywhere before the final state is stored writes the same
+    /// file again from rows still there.
     async fn finish(&self, job: &mut ImportJob) -> Result<()> {
         if job.counts.rejected > 0 {
-            report::write(self.ports(), self.workspace, job, REPORT_PAGE)
-                .or_else(|error| async move {
-                    tracing::error!(error = ?error, "the error CSV could not be written");
-                    Ok::<(), Error>(())
-                })
-                .await?;
+            report::write(self.ports(), self.workspace, job, REPORT_PAGE).await?;
         }
-        self.ports().store.forget(self.workspace, &job.id).await?;
-        self.ports().store.save_import(job).await
+        self.ports().store.save_import(job).await?;
+        self.ports().store.forget(self.workspace, &job.id).await
     }
 }
 

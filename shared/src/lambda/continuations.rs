@@ -36,11 +36,13 @@ impl ContinuationQueue {
         }
     }
 
-    /// Sends `message`, to be delivered after `delay` (at most
-    /// [`MAX_DELAY`]; longer delays are cut to it).
+    /// Sends `message`, to be delivered after `delay`, rounded up to whole
+    /// seconds (at most [`MAX_DELAY`]; longer delays are cut to it): a
+    /// message waiting for a lease never comes back before it ends.
     pub async fn send<T: Serialize + Sync>(&self, message: &T, delay: Duration) -> Result<()> {
         let body = serde_json::to_string(message).map_err(|e| Error::Unexpected(e.into()))?;
-        let seconds = i32::try_from(delay.min(MAX_DELAY).as_secs()).unwrap_or(0);
+        let whole = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        let seconds = i32::try_from(whole.min(MAX_DELAY.as_secs())).unwrap_or(0);
         self.client
             .send_message()
             .queue_url(&self.url)

@@ -69,7 +69,11 @@ impl DynamoStore {
     /// Up to `limit` items of a query, in its order: its pages followed
     /// until that many are read or the items end (DynamoDB ends a page at 1
     /// MB whatever its `Limit`, so a short page is not the end).
-    pub(super) async fn query_up_to(&self, query: QueryFluentBuilder, limit: usize) -> Result<Vec<Item>> {
+    pub(super) async fn query_up_to(
+        &self,
+        query: QueryFluentBuilder,
+        limit: usize,
+    ) -> Result<Vec<Item>> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
