@@ -78,7 +78,7 @@ enum Committed {
 /// The job with `batch`'s checkpoint reached: where the file continues after
 /// it and, at the end of the file, the phase that follows.
 fn advanced(job: &ImportJob, batch: &Batch, size: u64, rules: &Rules) -> ImportJob {
-    let mut job = job.clone();
+    let mut job = checkpointed(job);
     job.checkpoint.byte_offset = batch.byte_offset;
     job.checkpoint.line = batch.line;
     job.progress.bytes_done = if batch.end { size } else { batch.byte_offset };
@@ -88,6 +88,16 @@ fn advanced(job: &ImportJob, batch: &Batch, size: u64, rules: &Rules) -> ImportJ
         } else {
             Phase::Report
         };
+    }
+    job
+}
+
+/// The job as a checkpoint stores it: a run that reaches a checkpoint has
+/// made progress, so the count of runs in a row that made none starts over.
+fn checkpointed(job: &ImportJob) -> ImportJob {
+    let mut job = job.clone();
+    if let Some(lease) = job.lease.as_mut() {
+        lease.runs = 0;
     }
     job
 }
@@ -495,7 +505,7 @@ impl Run<'_> {
                     REMOVE_BATCH,
                 )
                 .await?;
-            let mut after = job.clone();
+            let mut after = checkpointed(job);
             after.counts.removed += ids.len() as u64;
             after.checkpoint.remove_cursor = next.clone();
             if next.is_none() {
