@@ -164,6 +164,10 @@ pub trait JobStore<D: JobDocument>: Send + Sync {
     /// Stores the job, replacing its earlier state.
     async fn put_job(&self, job: &D) -> Result<()>;
 
+    /// Stores a new job unless one with its ID exists; false, changing
+    /// nothing, if one does (a repeated delivery created it first).
+    async fn create_job(&self, job: &D) -> Result<bool>;
+
     /// Saves `job`, which carries a new lease, if the stored job's lease
     /// token is `from` (`None`: it has no lease); false, saving nothing, if
     /// not (another run took it first).

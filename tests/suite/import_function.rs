@@ -1032,3 +1032,31 @@ async fn runs_that_die_after_a_checkpoint_never_fail_the_import() {
     assert_eq!((done.counts.rows, done.counts.created), (9, 9));
     assert_eq!(rig.external_ids().await.len(), 9);
 }
+
+/// The same bucket drop delivered twice at once: one import, run once.
+#[tokio::test]
+async fn a_bucket_drop_delivered_twice_at_once_imports_once() {
+    let rig = Rig::start(2).await;
+    let key = format!("imports/{WS}/twice.csv");
+    let version = rig.put(&key, &csv(1..=6)).await;
+    let event = s3_event(&key, &version);
+    let (a, b) = tokio::join!(
+        rig.try_invoke(event.clone(), 600_000),
+        rig.try_invoke(event, 600_000)
+    );
+    let mut seen: Vec<Outcome> = [a, b]
+        .into_iter()
+        .flat_map(|handled| outcomes(&handled.expect("handler")))
+        .collect();
+    seen.sort_by_key(|o| format!("{o:?}"));
+    assert!(seen.contains(&Outcome::Completed), "{seen:?}");
+    let page = rig
+        .store
+        .imports(&rig.ws(), &PageRequest::first(10))
+        .await
+        .expect("imports");
+    assert_eq!(page.items.len(), 1, "one import");
+    let done = &page.items[0];
+    assert_eq!((done.counts.rows, done.counts.created), (6, 6));
+    assert_eq!(rig.external_ids().await.len(), 6);
+}

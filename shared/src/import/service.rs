@@ -111,7 +111,12 @@ pub async fn create(
             "application/json",
         )
         .await?;
-    ports.store.create_import(&job).await?;
+    if !ports.store.create_import(&job).await? {
+        return Err(Error::Unexpected(anyhow::anyhow!(
+            "a new import's ID {} is taken",
+            job.id
+        )));
+    }
     Ok(job)
 }
 

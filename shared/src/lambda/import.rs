@@ -275,8 +275,16 @@ impl ImportFunction {
             Ok(settings) => job.settings = settings,
             Err(reason) => job.fail(reason),
         }
-        ports.store.create_import(&job).await?;
-        Ok(job)
+        if ports.store.create_import(&job).await? {
+            return Ok(job);
+        }
+        // A repeated delivery of the same upload created it first (and may
+        // be running it): that one is the import.
+        ports
+            .store
+            .import(&upload.workspace, &job.id)
+            .await?
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("an import vanished")))
     }
 
     /// A continuation (or watchdog) message arrived.

@@ -28,7 +28,8 @@ macro_rules! import_store_contract_tests {
             an_object_version_is_claimed_once,
             external_ids_stay_unique_when_commits_race_inserts,
             a_lease_passes_only_from_its_holder,
-            large_rejected_rows_and_imports_come_in_full_pages
+            large_rejected_rows_and_imports_come_in_full_pages,
+            an_import_is_created_once
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -55,6 +56,26 @@ fn commit(job: &ImportJob) -> Commit {
         seen: Vec::new(),
         rejected: Vec::new(),
     }
+}
+
+/// Creating an import whose ID exists (a repeated delivery of the upload
+/// that made it) changes nothing: not its lease, not its checkpoint.
+pub async fn an_import_is_created_once(_contacts: &dyn ContactStore, store: &dyn ImportStore) {
+    let fresh = job("once");
+    assert!(store.create_import(&fresh).await.expect("create"));
+    let mut running = fresh.clone();
+    running.status = ImportStatus::Running;
+    running.lease = Some(Lease::new(crate::model::now() + Duration::minutes(15)));
+    assert!(store.hand_over(&running, None).await.expect("lease"));
+    running.checkpoint.byte_offset = 4_096;
+    running.counts.rows = 40;
+    store.save_import(&running).await.expect("checkpoint");
+    assert!(!store.create_import(&fresh).await.expect("create again"));
+    assert_eq!(
+        store.import(&ws("once"), &fresh.id).await.expect("read"),
+        Some(running),
+        "the running import is kept as it was"
+    );
 }
 
 /// Pages of large rejected rows (about 4 KB each: a page of 1,000 spans

@@ -58,8 +58,9 @@ pub struct Commit {
 /// Imports and the bulk path they write through.
 #[async_trait]
 pub trait ImportStore: Send + Sync {
-    /// Stores a new import.
-    async fn create_import(&self, job: &ImportJob) -> Result<()>;
+    /// Stores a new import unless one with its ID exists; false, changing
+    /// nothing, if one does.
+    async fn create_import(&self, job: &ImportJob) -> Result<bool>;
 
     /// Replaces an import's state.
     async fn save_import(&self, job: &ImportJob) -> Result<()>;

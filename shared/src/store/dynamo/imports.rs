@@ -286,8 +286,8 @@ impl DynamoStore {
 
 #[async_trait]
 impl ImportStore for DynamoStore {
-    async fn create_import(&self, job: &ImportJob) -> Result<()> {
-        self.put_job(job).await
+    async fn create_import(&self, job: &ImportJob) -> Result<bool> {
+        self.create_job(job).await
     }
 
     async fn save_import(&self, job: &ImportJob) -> Result<()> {

@@ -5,6 +5,7 @@
 //! - an unfinished marker `PU`, `<ws>#<id>` — while the job has not ended.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 
 use super::catalog::{key, s};
 use super::imports::{delete_request, put_request};
@@ -44,6 +45,15 @@ fn marker_key<D: JobDocument>(job: &D) -> Item {
     )
 }
 
+/// The marker's write: kept while the job is unfinished, dropped once it ends.
+fn marker_request<D: JobDocument>(job: &D) -> Result<aws_sdk_dynamodb::types::WriteRequest> {
+    if job.is_finished() {
+        delete_request(marker_key(job))
+    } else {
+        put_request(marker_key(job))
+    }
+}
+
 fn document<D: JobDocument>(item: &Item) -> Result<D> {
     match item.get("job") {
         Some(aws_sdk_dynamodb::types::AttributeValue::S(json)) => from_json(json),
@@ -51,34 +61,19 @@ fn document<D: JobDocument>(item: &Item) -> Result<D> {
     }
 }
 
-#[async_trait]
-impl<D: JobDocument> JobStore<D> for DynamoStore {
-    async fn put_job(&self, job: &D) -> Result<()> {
-        let marker = if job.is_finished() {
-            delete_request(marker_key(job))?
-        } else {
-            put_request(marker_key(job))?
-        };
-        self.write_batches(vec![marker, put_request(job_item(job)?)?])
+impl DynamoStore {
+    /// Sends a conditional put of `job`'s item and, when it is written,
+    /// puts or drops its unfinished marker; false when the condition failed.
+    async fn put_then_mark<D: JobDocument>(
+        &self,
+        job: &D,
+        put: PutItemFluentBuilder,
+    ) -> Result<bool> {
+        match put
+            .set_return_consumed_capacity(self.capacity())
+            .send()
             .await
-    }
-
-    async fn hand_over_job(&self, job: &D, from: Option<&str>) -> Result<bool> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(job_item(job)?))
-            .set_return_consumed_capacity(self.capacity());
-        let put = match from {
-            Some(token) => put
-                .condition_expression("lease = :from")
-                .expression_attribute_values(":from", s(token.to_owned())),
-            None => {
-                put.condition_expression("attribute_exists(pk) AND attribute_not_exists(lease)")
-            }
-        };
-        match put.send().await {
+        {
             Ok(out) => self.record(Units::Write, "PutItem", out.consumed_capacity()),
             Err(error)
                 if error
@@ -89,13 +84,43 @@ impl<D: JobDocument> JobStore<D> for DynamoStore {
             }
             Err(error) => return Err(unexpected(error)),
         }
-        let marker = if job.is_finished() {
-            delete_request(marker_key(job))?
-        } else {
-            put_request(marker_key(job))?
-        };
-        self.write_batches(vec![marker]).await?;
+        self.write_batches(vec![marker_request(job)?]).await?;
         Ok(true)
+    }
+}
+
+#[async_trait]
+impl<D: JobDocument> JobStore<D> for DynamoStore {
+    async fn put_job(&self, job: &D) -> Result<()> {
+        self.write_batches(vec![marker_request(job)?, put_request(job_item(job)?)?])
+            .await
+    }
+
+    async fn create_job(&self, job: &D) -> Result<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)?))
+            .condition_expression("attribute_not_exists(pk)");
+        self.put_then_mark(job, put).await
+    }
+
+    async fn hand_over_job(&self, job: &D, from: Option<&str>) -> Result<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)?));
+        let put = match from {
+            Some(token) => put
+                .condition_expression("lease = :from")
+                .expression_attribute_values(":from", s(token.to_owned())),
+            None => {
+                put.condition_expression("attribute_exists(pk) AND attribute_not_exists(lease)")
+            }
+        };
+        self.put_then_mark(job, put).await
     }
 
     async fn job(&self, workspace: &WorkspaceId, id: &str) -> Result<Option<D>> {

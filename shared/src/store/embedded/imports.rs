@@ -61,8 +61,8 @@ fn contacts_by(
 
 #[async_trait]
 impl ImportStore for EmbeddedStore {
-    async fn create_import(&self, job: &ImportJob) -> Result<()> {
-        self.put_job(job).await
+    async fn create_import(&self, job: &ImportJob) -> Result<bool> {
+        self.create_job(job).await
     }
 
     async fn save_import(&self, job: &ImportJob) -> Result<()> {

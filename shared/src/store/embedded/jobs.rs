@@ -66,6 +66,18 @@ impl<D: JobDocument> JobStore<D> for EmbeddedStore {
         self.write(move |tx| save(tx, &job)).await
     }
 
+    async fn create_job(&self, job: &D) -> Result<bool> {
+        let job = job.clone();
+        self.write(move |tx| {
+            if stored::<D>(tx, job.workspace(), job.id())?.is_some() {
+                return Ok(false);
+            }
+            save(tx, &job)?;
+            Ok(true)
+        })
+        .await
+    }
+
     async fn hand_over_job(&self, job: &D, from: Option<&str>) -> Result<bool> {
         let (job, from) = (job.clone(), from.map(str::to_owned));
         self.write(move |tx| {
