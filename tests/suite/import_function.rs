@@ -1060,3 +1060,41 @@ async fn a_bucket_drop_delivered_twice_at_once_imports_once() {
     assert_eq!((done.counts.rows, done.counts.created), (6, 6));
     assert_eq!(rig.external_ids().await.len(), 6);
 }
+
+/// A continuation redriven from the dead-letter queue a week after its
+/// import started (queues keep messages 14 days, remembered keys last 7):
+/// the import fails saying why, rather than resuming without what it
+/// remembered, and removes nothing.
+#[tokio::test]
+async fn an_import_resumed_after_its_keys_expired_fails_and_removes_nothing() {
+    let rig = Rig::start(2).await;
+    rig.seed(&csv(100..=101)).await;
+    let settings: ImportSettings =
+        serde_json::from_value(json!({"existing_contacts": "remove"})).expect("settings");
+    let (job, _) = handed_over(&rig, settings, 1..=6).await;
+    let mut old = rig.job(&job.id).await;
+    old.started_at = Some(contacts::model::now() - chrono::TimeDelta::days(7));
+    rig.store.save_import(&old).await.expect("save");
+    let messages = rig.due_messages(1).await;
+    assert_eq!(messages.len(), 1, "the continuation");
+    let handled = rig
+        .invoke(json!({"Records": [messages[0].clone()]}), 600_000)
+        .await;
+    assert_eq!(outcomes(&handled), [Outcome::Failed]);
+    let failed = rig.job(&job.id).await;
+    assert!(
+        failed
+            .failure
+            .as_deref()
+            .unwrap_or_default()
+            .contains("7 days"),
+        "{:?}",
+        failed.failure
+    );
+    assert_eq!(failed.counts.removed, 0);
+    assert_eq!(
+        rig.external_ids().await,
+        ["x-001", "x-002", "x-100", "x-101"],
+        "the first batch is kept, nothing is removed"
+    );
+}

@@ -104,6 +104,8 @@ fn checkpointed(job: &ImportJob) -> ImportJob {
 
 /// How many times a batch is planned again after losing a race.
 const ATTEMPTS: usize = 5;
+/// How long before what an import remembers expires it stops resuming.
+const RESUME_MARGIN: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 /// Contacts deleted per commit by `remove`.
 const REMOVE_BATCH: usize = 500;
 /// Why an import stops when its file changes under it.
@@ -130,6 +132,25 @@ impl Runner {
         self
     }
 
+    /// Why `job` can't continue exactly, if what it remembered of its
+    /// first batches (the rows that identified contacts, for duplicates and
+    /// for `remove`) may have expired by now.
+    fn too_late_to_resume(&self, job: &ImportJob) -> Option<String> {
+        let kept = self.ports.store.remembers_for()?;
+        let started = job.started_at?;
+        let kept_until =
+            started + chrono::TimeDelta::from_std(kept.saturating_sub(RESUME_MARGIN)).ok()?;
+        (now() >= kept_until).then(|| {
+            format!(
+                "the import stopped and was resumed more than {} days after it started, \
+                 when what it remembered of the rows it had imported may be gone; rows \
+                 already imported are kept and nothing was removed: import the same file \
+                 again with the same settings to complete it",
+                kept.as_secs() / 86_400
+            )
+        })
+    }
+
     /// The state it runs over.
     pub fn state(&self) -> &AppState {
         &self.state
@@ -154,6 +175,11 @@ impl Runner {
             .await?
             .ok_or_else(|| Error::ImportNotFound(id.to_string()))?;
         if job.status.is_finished() {
+            return Ok(job);
+        }
+        if let Some(reason) = self.too_late_to_resume(&job) {
+            job.fail(reason);
+            self.ports.store.save_import(&job).await?;
             return Ok(job);
         }
         let mut run = Run {

@@ -139,6 +139,13 @@ pub trait ImportStore: Send + Sync {
     /// Drops what the import remembered (keys, rejected rows) once it ends;
     /// an adapter may leave the remembered keys to expire instead.
     async fn forget(&self, workspace: &WorkspaceId, import: &ImportId) -> Result<()>;
+
+    /// How long what an import remembers is kept after it is written
+    /// (`None`: until it is forgotten). An import can't continue exactly
+    /// once the keys of its first batches may be gone.
+    fn remembers_for(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// Import documents and rejected rows are kept as JSON by both adapters.

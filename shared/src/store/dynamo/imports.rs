@@ -63,9 +63,12 @@ fn rejected_partition(import: &ImportId) -> String {
     format!("IR#{import}")
 }
 
-/// When an item the import keeps only while it runs expires: in a week.
+/// How long an item the import keeps only while it runs is kept: a week.
+const REMEMBERED_FOR: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 60 * 60);
+
+/// When an item the import keeps only while it runs expires.
 fn expires() -> AttributeValue {
-    let at = Utc::now() + chrono::TimeDelta::days(7);
+    let at = Utc::now() + chrono::TimeDelta::from_std(REMEMBERED_FOR).unwrap_or_default();
     AttributeValue::N(at.timestamp().to_string())
 }
 
@@ -517,6 +520,10 @@ impl ImportStore for DynamoStore {
                 })
             })
             .collect()
+    }
+
+    fn remembers_for(&self) -> Option<std::time::Duration> {
+        Some(REMEMBERED_FOR)
     }
 
     /// Deletes the rejected rows (the error CSV has them by now); the
