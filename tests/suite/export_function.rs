@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 
 use crate::aws::{S3StandIn, fresh_dynamo_store, fresh_queue, receive_due, sqs_client};
 use crate::events::{invoke, sample};
+use crate::faults::{Fault, FaultProxy};
 
 /// The workspace of the samples.
 const WS: &str = "demo";
@@ -43,7 +44,11 @@ struct Rig {
 impl Rig {
     /// Reading `batch` contacts at a time, sending parts of `part_bytes`.
     async fn start(batch: usize, part_bytes: usize) -> Self {
-        let store = fresh_dynamo_store().await;
+        Self::over(fresh_dynamo_store().await, batch, part_bytes).await
+    }
+
+    /// The same, over `store`.
+    async fn over(store: DynamoStore, batch: usize, part_bytes: usize) -> Self {
         let s3 = S3StandIn::start().await;
         let objects = s3.fresh_store().await;
         let sqs = sqs_client();
@@ -348,6 +353,63 @@ async fn runs_stopped_after_every_batch_send_parts_and_resume_exactly() {
     assert_eq!(
         ids,
         (0..60).map(|i| format!("crm-{i:03}")).collect::<Vec<_>>()
+    );
+}
+
+/// A run that dies after completing the file's upload but before storing
+/// the export as done (that write fails): the next run recognises the
+/// completed file instead of failing on an upload that is gone.
+#[tokio::test]
+async fn a_run_that_died_after_completing_the_upload_leaves_a_completed_export() {
+    let (_, table) = crate::aws::fresh_table().await;
+    let proxy = FaultProxy::start(crate::aws::dynamodb_endpoint()).await;
+    let client =
+        crate::aws::dynamodb_client_at(&proxy.endpoint, contacts::lambda::import::retry_config());
+    let rig = Rig::over(DynamoStore::new(client, table), 16, 256).await;
+    rig.seed(60).await;
+    let data = tempfile::TempDir::new().expect("dir");
+    let folder = contacts::store::folder::FolderStore::open(data.path(), "http://127.0.0.1:9")
+        .expect("folder");
+    let runner = ExportRunner::new(
+        rig.state.clone(),
+        Arc::new(rig.store.clone()),
+        Arc::new(folder.clone()),
+    )
+    .with_batch(16)
+    .with_part_bytes(256);
+    let id = rig
+        .create(json!({"columns": ["external_id", "first_name"]}))
+        .await;
+    // The write that marks the export done drops its unfinished marker.
+    proxy.inject(
+        Fault::next("BatchWriteItem", 1)
+            .containing("DeleteRequest")
+            .containing(r#""EU""#),
+    );
+    let died = runner.run(&rig.ws(), &id, Default::default()).await;
+    assert!(died.is_err(), "{died:?}");
+    assert_eq!(proxy.failed(), 1);
+    let job = runner
+        .run(&rig.ws(), &id, Default::default())
+        .await
+        .expect("the next run");
+    assert_eq!(job.status, ExportStatus::Completed, "{:?}", job.failure);
+    assert_eq!(job.rows, 60);
+    let key = ObjectKey::parse(&format!("exports/{WS}/{id}.csv")).expect("key");
+    let mut file = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(
+        &mut folder.get(&key).await.expect("get").expect("file"),
+        &mut file,
+    )
+    .await
+    .expect("read");
+    assert_eq!(job.bytes, file.len() as u64);
+    assert_eq!(
+        String::from_utf8(file)
+            .expect("UTF-8")
+            .matches("\r\n")
+            .count(),
+        61
     );
 }
 

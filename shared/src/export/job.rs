@@ -46,6 +46,9 @@ pub struct Checkpoint {
     /// run that dies while writing one never spoils the last.
     #[serde(default)]
     pub pending: Option<String>,
+    /// Every row has been sent; the upload only waits to be completed.
+    #[serde(default)]
+    pub sent: bool,
 }
 
 /// One export of one workspace.

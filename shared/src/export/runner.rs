@@ -114,8 +114,12 @@ impl ExportRunner {
             buffer: Vec::new(),
             rows: 0,
         };
-        run.resume(&mut job).await?;
-        run.go(&mut job, &query, &budget).await?;
+        if job.checkpoint.sent {
+            run.complete(&mut job).await?;
+        } else {
+            run.resume(&mut job).await?;
+            run.go(&mut job, &query, &budget).await?;
+        }
         Ok(job)
     }
 
@@ -316,20 +320,36 @@ impl Run<'_> {
     /// Sends the last rows, makes the file whole and marks the export done.
     async fn finish(&mut self, job: &mut ExportJob) -> Result<()> {
         let last = self.settle(job);
-        match job.checkpoint.upload.take() {
+        match job.checkpoint.upload.as_mut() {
             None => {
                 self.objects()
                     .put(&self.key, Box::pin(std::io::Cursor::new(last)), CSV)
                     .await?;
             }
-            Some(mut upload) => {
-                self.objects()
-                    .put_part(&self.key, &mut upload, last)
-                    .await?;
-                self.objects().finish_parts(&self.key, &upload).await?;
+            Some(upload) => {
+                self.objects().put_part(&self.key, upload, last).await?;
+                job.checkpoint.sent = true;
+                self.runner.store.put_job(job).await?;
+            }
+        }
+        self.complete(job).await
+    }
+
+    /// Completes the upload of a file whose rows have all been sent, and
+    /// marks the export done. An upload that can't be completed because a
+    /// run that died after completing it did so already is recognised by
+    /// its file: there, of the size the job counted.
+    async fn complete(&self, job: &mut ExportJob) -> Result<()> {
+        if let Some(upload) = &job.checkpoint.upload
+            && let Err(error) = self.objects().finish_parts(&self.key, upload).await
+        {
+            let whole = self.objects().head(&self.key).await?;
+            if whole.is_none_or(|file| file.bytes != job.bytes) {
+                return Err(error);
             }
         }
         let sent_before = job.checkpoint.pending.take();
+        job.checkpoint.upload = None;
         job.status = ExportStatus::Completed;
         job.finished_at = Some(now());
         job.lease = None;
