@@ -1,11 +1,15 @@
 //! A loopback proxy in front of an AWS stand-in (DynamoDB Local, moto's
-//! SQS) that fails chosen requests: matching requests of one operation
-//! (the end of `X-Amz-Target`), optionally only those whose body contains
-//! given texts, are failed a given number of times after letting some through,
-//! with an error the SDK does not retry. Everything else passes unchanged.
+//! SQS) that fails or holds chosen requests: matching requests of one
+//! operation (the end of `X-Amz-Target`), optionally only those whose body
+//! contains given texts, are failed a given number of times after letting
+//! some through, with an error the SDK does not retry — or held until the
+//! test lets them go on, so it can act in between. Everything else passes
+//! unchanged.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use axum::body::{Body, Bytes};
 use axum::http::{Request, Response, StatusCode};
@@ -24,6 +28,16 @@ pub struct Fault {
     pub after: usize,
     /// Matching requests failed after those; then the fault is spent.
     pub times: usize,
+    /// Instead of failing them, hold the requests until released.
+    pub hold: Option<Hold>,
+}
+
+/// A request held on its way: `arrived` is notified when it is, and it goes
+/// on once `release` is notified.
+#[derive(Debug, Clone, Default)]
+pub struct Hold {
+    pub arrived: Arc<Notify>,
+    pub release: Arc<Notify>,
 }
 
 impl Fault {
@@ -34,6 +48,15 @@ impl Fault {
             containing: Vec::new(),
             after: 0,
             times,
+            hold: None,
+        }
+    }
+
+    /// Holds the next matching request until `hold` releases it.
+    pub fn hold(operation: &'static str, hold: &Hold) -> Self {
+        Self {
+            hold: Some(hold.clone()),
+            ..Self::next(operation, 1)
         }
     }
 
@@ -122,7 +145,7 @@ async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
         .unwrap_or_default()
         .to_owned();
     let text = String::from_utf8_lossy(&body);
-    let fail = {
+    let action = {
         let mut faults = rules.faults.lock().expect("faults");
         let matching = faults.iter_mut().find(|f| {
             f.operation == operation
@@ -132,16 +155,19 @@ async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
         match matching {
             Some(fault) if fault.after > 0 => {
                 fault.after -= 1;
-                false
+                None
             }
             Some(fault) => {
                 fault.times -= 1;
-                true
+                Some(fault.hold.clone())
             }
-            None => false,
+            None => None,
         }
     };
-    if fail {
+    if let Some(Some(hold)) = &action {
+        hold.arrived.notify_one();
+        hold.release.notified().await;
+    } else if action.is_some() {
         rules.failed.fetch_add(1, Ordering::SeqCst);
         return Response::builder()
             .status(StatusCode::BAD_REQUEST)

@@ -22,7 +22,7 @@ use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 
 use crate::aws::{S3StandIn, fresh_dynamo_store, fresh_queue, sqs_client};
-use crate::faults::{Fault, FaultProxy};
+use crate::faults::{Fault, FaultProxy, Hold};
 
 const WS: &str = "acme";
 
@@ -40,10 +40,11 @@ struct Rig {
     _s3: S3StandIn,
 }
 
-/// Proxies in front of DynamoDB Local and the SQS stand-in.
+/// Proxies in front of DynamoDB Local and the SQS stand-in, and the table.
 struct Faults {
     dynamodb: FaultProxy,
     sqs: FaultProxy,
+    table: String,
 }
 
 impl Rig {
@@ -64,6 +65,7 @@ impl Rig {
         let faults = Faults {
             dynamodb: FaultProxy::start(crate::aws::dynamodb_endpoint()).await,
             sqs: FaultProxy::start(crate::aws::sqs_endpoint()).await,
+            table: table.clone(),
         };
         let client = crate::aws::dynamodb_client_at(
             &faults.dynamodb.endpoint,
@@ -846,6 +848,83 @@ async fn a_batch_repeated_after_its_guards_but_before_its_contacts_counts_exactl
     assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 5);
 }
 
+/// A new contact as the API makes it, with `external_id`.
+fn api_contact(external_id: &str) -> contacts::store::NewRecord {
+    let new = contacts::model::NewContact {
+        external_id: contacts::model::ExternalId::parse(external_id).expect("id"),
+        first_name: None,
+        last_name: None,
+        reach: contacts::model::Reach::new(
+            None,
+            contacts::model::Email::parse("api@example.com").ok(),
+        )
+        .expect("reach"),
+        country: None,
+        timezone: None,
+        consent: Vec::new(),
+        attributes: Default::default(),
+        lists: Default::default(),
+    };
+    Contact::create(
+        new,
+        &contacts::model::ConsentSource::api(),
+        contacts::model::now(),
+    )
+    .expect("contact")
+}
+
+/// The guard of `external_id`.
+fn guard_key(external_id: &str) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("X#{WS}#{external_id}")),
+        ),
+        ("sk".to_owned(), AttributeValue::S("X".into())),
+    ]
+    .into()
+}
+
+/// Makes the guard of `external_id` two hours old.
+async fn age_guard(table: &str, external_id: &str) {
+    let two_hours_ago = contacts::model::now() - chrono::TimeDelta::hours(2);
+    crate::aws::dynamodb_client()
+        .update_item()
+        .table_name(table)
+        .set_key(Some(guard_key(external_id)))
+        .update_expression("SET guarded_at = :at")
+        .expression_attribute_values(
+            ":at",
+            AttributeValue::N(two_hours_ago.timestamp_micros().to_string()),
+        )
+        .send()
+        .await
+        .expect("age the guard");
+}
+
+/// The time (µs) and holder of the guard of `external_id`.
+async fn guard_of(table: &str, external_id: &str) -> (i64, String) {
+    let item = crate::aws::dynamodb_client()
+        .get_item()
+        .table_name(table)
+        .set_key(Some(guard_key(external_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("a guard");
+    let at = match item.get("guarded_at") {
+        Some(AttributeValue::N(at)) => at.parse().expect("a time"),
+        _ => 0,
+    };
+    let holder = match item.get("holder") {
+        Some(AttributeValue::S(holder)) => holder.clone(),
+        _ => String::new(),
+    };
+    (at, holder)
+}
+
 /// A guard whose contact never came holds its External ID only for a while:
 /// a create naming it is refused at first, and succeeds once the guard is
 /// older than any run could be; the usage count stays exact.
@@ -855,30 +934,10 @@ async fn a_guard_left_without_its_contact_is_freed_once_old() {
     let rig = Rig::over(store, 1).await;
     handed_over(&rig, ImportSettings::default(), 1..=3).await;
     drop_contact_items(&rig, &table).await;
-    let record = || {
-        let new = contacts::model::NewContact {
-            external_id: contacts::model::ExternalId::parse("x-001").expect("id"),
-            first_name: None,
-            last_name: None,
-            reach: contacts::model::Reach::new(
-                None,
-                contacts::model::Email::parse("api@example.com").ok(),
-            )
-            .expect("reach"),
-            country: None,
-            timezone: None,
-            consent: Vec::new(),
-            attributes: Default::default(),
-            lists: Default::default(),
-        };
-        Contact::create(
-            new,
-            &contacts::model::ConsentSource::api(),
-            contacts::model::now(),
-        )
-        .expect("contact")
-    };
-    let fresh = rig.store.insert(&rig.ws(), &record(), None).await;
+    let fresh = rig
+        .store
+        .insert(&rig.ws(), &api_contact("x-001"), None)
+        .await;
     assert!(
         matches!(
             fresh,
@@ -886,22 +945,9 @@ async fn a_guard_left_without_its_contact_is_freed_once_old() {
         ),
         "{fresh:?}"
     );
-    let two_hours_ago = contacts::model::now() - chrono::TimeDelta::hours(2);
-    crate::aws::dynamodb_client()
-        .update_item()
-        .table_name(&table)
-        .key("pk", AttributeValue::S(format!("X#{WS}#x-001")))
-        .key("sk", AttributeValue::S("X".into()))
-        .update_expression("SET guarded_at = :at")
-        .expression_attribute_values(
-            ":at",
-            AttributeValue::N(two_hours_ago.timestamp_micros().to_string()),
-        )
-        .send()
-        .await
-        .expect("age the guard");
+    age_guard(&table, "x-001").await;
     rig.store
-        .insert(&rig.ws(), &record(), None)
+        .insert(&rig.ws(), &api_contact("x-001"), None)
         .await
         .expect("the old guard is freed");
     assert_eq!(rig.external_ids().await, ["x-001"]);
@@ -1097,4 +1143,96 @@ async fn an_import_resumed_after_its_keys_expired_fails_and_removes_nothing() {
         ["x-001", "x-002", "x-100", "x-101"],
         "the first batch is kept, nothing is removed"
     );
+}
+
+/// A create frees an abandoned guard while a late repeat of the import's
+/// batch writes the guard's contact (between the create's look at the
+/// contact and its freeing transaction): the freeing checks, in the
+/// transaction, that the contact is still absent, so the create is refused
+/// and the External ID stays its contact's alone.
+#[tokio::test]
+async fn a_guard_is_not_freed_while_its_late_contact_is_written() {
+    let rig = Rig::faulty(1).await;
+    handed_over(&rig, ImportSettings::default(), 1..=3).await;
+    let table = rig.faults().table.clone();
+    let raw = crate::aws::dynamodb_client();
+    let contact = rig
+        .contacts()
+        .await
+        .into_iter()
+        .find(|c| c.external_id.as_ref() == "x-001")
+        .expect("x-001");
+    let key: std::collections::HashMap<String, AttributeValue> = [
+        (
+            "pk".to_owned(),
+            AttributeValue::S(format!("C#{WS}#{}", contact.messaging_id)),
+        ),
+        ("sk".to_owned(), AttributeValue::S("C".into())),
+    ]
+    .into();
+    let item = raw
+        .get_item()
+        .table_name(&table)
+        .set_key(Some(key.clone()))
+        .send()
+        .await
+        .expect("get")
+        .item
+        .expect("the contact's item");
+    raw.delete_item()
+        .table_name(&table)
+        .set_key(Some(key))
+        .send()
+        .await
+        .expect("not written yet");
+    age_guard(&table, "x-001").await;
+
+    let hold = Hold::default();
+    rig.faults()
+        .dynamodb
+        .inject(Fault::hold("TransactWriteItems", &hold).containing("guarded_at = :at"));
+    let (store, ws) = (rig.store.clone(), rig.ws());
+    let create = tokio::spawn(async move { store.insert(&ws, &api_contact("x-001"), None).await });
+    hold.arrived.notified().await;
+    raw.put_item()
+        .table_name(&table)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("the late repeat writes the contact");
+    hold.release.notify_one();
+    let created = create.await.expect("task");
+    assert!(
+        matches!(
+            &created,
+            Err(contacts::error::Error::DuplicateExternalId { holder, .. })
+                if *holder == contact.messaging_id
+        ),
+        "{created:?}"
+    );
+    assert_eq!(
+        guard_of(&table, "x-001").await.1,
+        contact.messaging_id.to_string()
+    );
+    assert_eq!(rig.external_ids().await, ["x-001"]);
+}
+
+/// A batch repeated more than an hour after its guards were written (its
+/// contacts never came) renews the guards it finds its own before writing
+/// the contacts, so none of them can be freed as abandoned under it.
+#[tokio::test]
+async fn a_late_repeat_renews_its_guards_before_writing_its_contacts() {
+    let (store, table) = crate::aws::fresh_table().await;
+    let rig = Rig::over(store, 2).await;
+    let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=5).await;
+    drop_contact_items(&rig, &table).await;
+    age_guard(&table, "x-001").await;
+    let before = contacts::model::now().timestamp_micros();
+    rig.roll_back_to_the_header(&job).await;
+    rig.run_to_the_end(&job).await;
+    let (at, _) = guard_of(&table, "x-001").await;
+    assert!(at >= before, "renewed: {at} < {before}");
+    let done = rig.job(&job.id).await;
+    assert_eq!((done.counts.rows, done.counts.created), (5, 5));
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 5);
 }

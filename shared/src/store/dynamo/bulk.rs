@@ -13,7 +13,10 @@
 //! of the group is created all the same. A guard whose contact never came (a
 //! run that died between the steps and never came back) is freed, with the
 //! counts it moved, once it is older than [`ORPHAN_AGE`]: longer than any
-//! run, so never under a run that is still going to write the contact.
+//! run, so never under a run that is still going to write the contact. A
+//! repeat that finds its own guard renews its time before writing the
+//! contact, and freeing checks, in its transaction, that the contact is
+//! still absent: a late repeat and a freeing create can't both win.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -184,8 +187,16 @@ impl DynamoStore {
                     continue;
                 }
                 match self.holder(workspace, &contact.external_id).await? {
-                    // Held since an earlier attempt at this very commit.
-                    Some(holder) if holder == contact.messaging_id => guarded.push(record),
+                    // Held since an earlier attempt at this very commit: the
+                    // guard's time is renewed first, so that it is not freed
+                    // as abandoned while its contact is written.
+                    Some(holder)
+                        if holder == contact.messaging_id
+                            && self.renew_guard(workspace, contact, at).await? =>
+                    {
+                        guarded.push(record)
+                    }
+                    Some(holder) if holder == contact.messaging_id => again.push(record),
                     Some(holder)
                         if !self
                             .free_orphan_guard(workspace, &contact.external_id, &holder)
@@ -205,10 +216,45 @@ impl DynamoStore {
         Err(anyhow::anyhow!("guards of new contacts kept changing hands").into())
     }
 
+    /// Sets the time of `contact`'s guard to `at` if the guard still names
+    /// it; false if it doesn't (freed since).
+    async fn renew_guard(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        at: i64,
+    ) -> Result<bool> {
+        let renewed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::guard_key(workspace, &contact.external_id)))
+            .update_expression("SET #at = :at")
+            .condition_expression("holder = :h")
+            .expression_attribute_names("#at", items::GUARD_AT)
+            .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+            .expression_attribute_values(":h", AttributeValue::S(contact.messaging_id.to_string()))
+            .send()
+            .await;
+        match renewed {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(super::unexpected(error)),
+        }
+    }
+
     /// Frees the External ID `id` if its guard names `holder`, a contact
     /// that doesn't exist, and an import wrote the guard more than
-    /// [`ORPHAN_AGE`] ago: deletes the guard (conditional on both) and takes
-    /// back the counts it moved, in one transaction. True when freed.
+    /// [`ORPHAN_AGE`] ago: deletes the guard (conditional on both, and on
+    /// the contact still being absent, as a late repeat may write it at any
+    /// moment) and takes back the counts it moved, in one transaction. True
+    /// when freed.
     pub(super) async fn free_orphan_guard(
         &self,
         workspace: &WorkspaceId,
@@ -235,14 +281,17 @@ impl DynamoStore {
             return Ok(false);
         }
         let shard = items::shard_of(holder);
-        let mut writes = vec![self.delete_write(
-            items::guard_key(workspace, id),
-            "holder = :h AND guarded_at = :at",
-            &[
-                (":h", AttributeValue::S(holder.to_string())),
-                (":at", AttributeValue::N(at)),
-            ],
-        )?];
+        let mut writes = vec![
+            self.delete_write(
+                items::guard_key(workspace, id),
+                "holder = :h AND guarded_at = :at",
+                &[
+                    (":h", AttributeValue::S(holder.to_string())),
+                    (":at", AttributeValue::N(at)),
+                ],
+            )?,
+            self.absent_check(items::contact_key(workspace, holder))?,
+        ];
         writes.push(self.counter_write(items::usage_key(workspace, shard), -1)?);
         if let Some(AttributeValue::Ss(lists)) = guard.get(items::GUARD_LISTS) {
             for list in lists {

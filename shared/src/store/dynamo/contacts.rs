@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnConsumedCapacity, TransactWriteItem, Update,
 };
 use futures::{StreamExt, stream};
 
@@ -22,7 +22,7 @@ use crate::store::{ContactStore, NewRecord};
 /// Transactions in flight at once during a batch insert.
 const BATCH_CONCURRENCY: usize = 16;
 /// Attempts at a transaction that lost to a concurrent one.
-const TRANSACT_ATTEMPTS: usize = 4;
+const TRANSACT_ATTEMPTS: u32 = 8;
 
 impl DynamoStore {
     pub(super) fn capacity(&self) -> Option<ReturnConsumedCapacity> {
@@ -88,6 +88,9 @@ impl DynamoStore {
                 .map(|r| r.code().unwrap_or("None"))
                 .collect();
             if codes.contains(&"TransactionConflict") && attempt < TRANSACT_ATTEMPTS {
+                // Concurrent transactions on the same items: wait a random
+                // while, growing with each try, so they don't meet again.
+                tokio::time::sleep(super::imports::backoff(attempt)).await;
                 continue;
             }
             return Ok(Some(
@@ -115,6 +118,17 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder()
             .put(put.build().map_err(unexpected)?)
             .build())
+    }
+
+    /// A transaction's check that the item at `key` doesn't exist.
+    pub(super) fn absent_check(&self, key: Item) -> Result<TransactWriteItem> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(unexpected)?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     pub(super) fn delete_write(

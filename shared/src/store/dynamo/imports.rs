@@ -79,7 +79,7 @@ fn line_key(line: u64) -> String {
 /// How long to wait before try `attempt` (1, 2, …) of a batch: exponential
 /// from 25 ms, capped at 3.2 s, with full jitter (a random share of it), so
 /// throttled writers spread out instead of retrying in step.
-fn backoff(attempt: u32) -> std::time::Duration {
+pub(super) fn backoff(attempt: u32) -> std::time::Duration {
     let ceiling = 25_u64 << attempt.min(7);
     let random = getrandom::u64().unwrap_or(ceiling / 2);
     std::time::Duration::from_millis(random % (ceiling + 1))
