@@ -3,7 +3,8 @@
 //! operation (the end of `X-Amz-Target`), optionally only those whose body
 //! contains given texts, are failed a given number of times after letting
 //! some through, with an error the SDK does not retry — or held until the
-//! test lets them go on, so it can act in between. Everything else passes
+//! test lets them go on, so it can act in between, or answered with a given
+//! body (an index that has not caught up yet). Everything else passes
 //! unchanged.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,6 +31,8 @@ pub struct Fault {
     pub times: usize,
     /// Instead of failing them, hold the requests until released.
     pub hold: Option<Hold>,
+    /// Instead of failing them, answer with this body (status 200).
+    pub answer: Option<serde_json::Value>,
 }
 
 /// A request held on its way: `arrived` is notified when it is, and it goes
@@ -49,6 +52,15 @@ impl Fault {
             after: 0,
             times,
             hold: None,
+            answer: None,
+        }
+    }
+
+    /// Answers the next `times` requests of `operation` with `body`.
+    pub fn answer(operation: &'static str, times: usize, body: serde_json::Value) -> Self {
+        Self {
+            answer: Some(body),
+            ..Self::next(operation, times)
         }
     }
 
@@ -159,12 +171,19 @@ async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
             }
             Some(fault) => {
                 fault.times -= 1;
-                Some(fault.hold.clone())
+                Some((fault.hold.clone(), fault.answer.clone()))
             }
             None => None,
         }
     };
-    if let Some(Some(hold)) = &action {
+    if let Some((_, Some(body))) = &action {
+        return Response::builder()
+            .status(StatusCode::OK)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Body::from(body.to_string()))
+            .expect("response");
+    }
+    if let Some((Some(hold), _)) = &action {
         hold.arrived.notify_one();
         hold.release.notified().await;
     } else if action.is_some() {

@@ -1236,3 +1236,36 @@ async fn a_late_repeat_renews_its_guards_before_writing_its_contacts() {
     assert_eq!((done.counts.rows, done.counts.created), (5, 5));
     assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 5);
 }
+
+/// New contacts only, a row per batch, and the email and phone indexes
+/// behind the writes (every lookup on them finds nothing yet): a row that
+/// repeats the email or phone of a contact created two batches earlier is
+/// still that row's duplicate, not a second contact.
+#[tokio::test]
+async fn a_repeated_email_or_phone_is_a_duplicate_however_far_the_index_lags() {
+    let rig = Rig::faulty(1).await;
+    rig.faults().dynamodb.inject(Fault::answer(
+        "ExecuteStatement",
+        1_000,
+        json!({"Items": []}),
+    ));
+    let job = api_import(&rig, ImportSettings::default()).await;
+    let key = job.csv_key().expect("key");
+    let text = "External ID,First Name,Email,Phone Number\n\
+        x-001,Ann,ann@example.com,\n\
+        x-002,Bo,bo@example.com,+12025550143\n\
+        x-003,Ann again,ANN@example.com,\n\
+        x-004,Bo again,,+1 202 555 0143\n";
+    let version = rig.put(key.as_ref(), text).await;
+    let handled = rig.uploaded(key.as_ref(), &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let done = rig.job(&job.id).await;
+    assert_eq!(
+        (done.counts.rows, done.counts.created, done.counts.rejected),
+        (4, 2, 2)
+    );
+    assert_eq!(rig.external_ids().await, ["x-001", "x-002"]);
+    let errors = stored_error_csv(&rig, &done).await.expect("error CSV");
+    assert!(errors.contains("duplicate Email: row 2"), "{errors}");
+    assert!(errors.contains("duplicate Phone Number: row 3"), "{errors}");
+}

@@ -26,6 +26,11 @@ pub struct Context<'a> {
     pub capacity: Option<u64>,
     /// Custom attributes no column fills (cleared by `missing_attributes: delete`).
     pub unmapped: &'a [AttributeId],
+    /// Whether the store's lookups by email and phone may miss a contact
+    /// written moments ago (an eventually consistent index): then a row that
+    /// creates a contact remembers its email and phone, so a later row with
+    /// either is its duplicate however late the index is.
+    pub remember_reach: bool,
 }
 
 /// What a batch writes, and what it counts.
@@ -261,11 +266,15 @@ pub fn plan(
             batch_seen.insert(key.clone(), row.line);
         }
         // Keys later batches must know, unless the contact this row creates
-        // names itself (`created_line`): then only a Messaging ID the row
-        // gave. A dry run creates nothing, so it remembers every key.
+        // names itself (`created_line`) to a lookup that can't miss it: its
+        // External ID always, its email and phone unless those lookups lag.
+        // A dry run creates nothing, so it remembers every key.
         let remember = |plan: &mut Plan, created: bool| {
             for (key, _) in &keys {
-                if !created || key.starts_with("m:") {
+                let found_by_lookup = key.starts_with("x:")
+                    || (!context.remember_reach
+                        && (key.starts_with("e:") || key.starts_with("p:")));
+                if !created || !found_by_lookup {
                     plan.seen.push((key.clone(), row.line));
                 }
             }

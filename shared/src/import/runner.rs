@@ -446,6 +446,7 @@ impl Run<'_> {
             now: now(),
             capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
             unmapped,
+            remember_reach: store.reach_lookups_lag(),
         };
         let planned = plan(rows, &contacts, &seen, &context);
         let mut next = reached.clone();

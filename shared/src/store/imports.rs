@@ -140,6 +140,12 @@ pub trait ImportStore: Send + Sync {
     /// an adapter may leave the remembered keys to expire instead.
     async fn forget(&self, workspace: &WorkspaceId, import: &ImportId) -> Result<()>;
 
+    /// Whether lookups by email and phone may miss contacts written moments
+    /// ago (they read an eventually consistent index).
+    fn reach_lookups_lag(&self) -> bool {
+        false
+    }
+
     /// How long what an import remembers is kept after it is written
     /// (`None`: until it is forgotten). An import can't continue exactly
     /// once the keys of its first batches may be gone.

@@ -522,6 +522,12 @@ impl ImportStore for DynamoStore {
             .collect()
     }
 
+    /// Emails and phones are looked up on global secondary indexes, which
+    /// are updated after the write that changes them.
+    fn reach_lookups_lag(&self) -> bool {
+        true
+    }
+
     fn remembers_for(&self) -> Option<std::time::Duration> {
         Some(REMEMBERED_FOR)
     }
