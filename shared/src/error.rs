@@ -86,6 +86,10 @@ pub enum Error {
         external_id: String,
         holder: MessagingId,
     },
+    /// Other contacts hold these External IDs (each with its holder): the
+    /// creates of a batch that lost them; the rest of the batch was written.
+    #[error("{} External IDs are already used by other contacts", .0.len())]
+    ExternalIdsTaken(Vec<(String, MessagingId)>),
     /// The write was conditional on a version that is no longer current.
     #[error("the contact has changed since version {expected} was read")]
     PreconditionFailed { expected: u64 },

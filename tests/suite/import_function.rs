@@ -1269,3 +1269,63 @@ async fn a_repeated_email_or_phone_is_a_duplicate_however_far_the_index_lags() {
     assert!(errors.contains("duplicate Email: row 2"), "{errors}");
     assert!(errors.contains("duplicate Phone Number: row 3"), "{errors}");
 }
+
+/// Writing a batch's contacts fails after its guards were taken (an
+/// error the retries don't cure): the invocation fails, not the import,
+/// and the watchdog repeats the batch, exact — every row created once,
+/// the usage counted once.
+#[tokio::test]
+async fn an_error_between_guards_and_contacts_is_repeated_not_fatal() {
+    let rig = Rig::faulty(2).await;
+    let job = api_import(&rig, ImportSettings::default()).await;
+    let key = job.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), &csv(1..=5)).await;
+    rig.faults()
+        .dynamodb
+        .inject(Fault::next("BatchWriteItem", 1).containing(r#""sk":{"S":"C"}"#));
+    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    assert!(first.is_err(), "{first:?}");
+    assert_eq!(rig.faults().dynamodb.failed(), 1);
+    assert!(!rig.job(&job.id).await.status.is_finished());
+    let done = rig.deliver_until_finished(&job, 30).await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!((done.counts.rows, done.counts.created), (5, 5));
+    assert_eq!(rig.external_ids().await.len(), 5);
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 5);
+}
+
+/// An import that died between its guards and its contacts and was never
+/// resumed leaves guards holding External IDs; importing the same file
+/// again within the hour refuses just those rows, naming the holder, and
+/// imports the rest.
+#[tokio::test]
+async fn rows_whose_external_id_an_abandoned_import_holds_are_refused_naming_it() {
+    let (store, table) = crate::aws::fresh_table().await;
+    let rig = Rig::over(store, 2).await;
+    let (abandoned, _) = handed_over(&rig, ImportSettings::default(), 1..=4).await;
+    drop_contact_items(&rig, &table).await;
+    let mut failed = rig.job(&abandoned.id).await;
+    failed.fail("stopped");
+    failed.lease = None;
+    rig.store.save_import(&failed).await.expect("save");
+    let (_, holder) = guard_of(&table, "x-001").await;
+
+    let again = api_import(&rig, ImportSettings::default()).await;
+    let key = again.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), &csv(1..=4)).await;
+    let handled = rig.uploaded(key.as_ref(), &version).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let done = rig.job(&again.id).await;
+    assert_eq!(
+        (done.counts.rows, done.counts.created, done.counts.rejected),
+        (4, 2, 2)
+    );
+    let errors = stored_error_csv(&rig, &done).await.expect("error CSV");
+    assert!(
+        errors.contains(&format!(
+            "External ID \"\"x-001\"\" is already used by contact {holder}"
+        )),
+        "{errors}"
+    );
+    assert_eq!(rig.external_ids().await, ["x-003", "x-004"]);
+}

@@ -89,7 +89,7 @@ impl Error {
                 "method-not-allowed",
                 "Method not allowed",
             ),
-            Error::DuplicateExternalId { .. } => (
+            Error::DuplicateExternalId { .. } | Error::ExternalIdsTaken(_) => (
                 StatusCode::CONFLICT,
                 "duplicate-external-id",
                 "External ID already in use",

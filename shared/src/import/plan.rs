@@ -31,6 +31,10 @@ pub struct Context<'a> {
     /// creates a contact remembers its email and phone, so a later row with
     /// either is its duplicate however late the index is.
     pub remember_reach: bool,
+    /// External IDs found taken since the rows were looked up (by another
+    /// contact, or a guard an interrupted import left), with their holders:
+    /// a row that would create a contact with one is refused naming it.
+    pub held: &'a HashMap<String, MessagingId>,
 }
 
 /// What a batch writes, and what it counts.
@@ -284,7 +288,11 @@ pub fn plan(
             reject(&mut plan, row, reason);
             continue;
         }
-        match decide(row, &known, context) {
+        let decision = match decide(row, &known, context) {
+            Decision::Create => held_id(row, context).map_or(Decision::Create, Decision::Reject),
+            other => other,
+        };
+        match decision {
             Decision::Reject(reason) => {
                 remember(&mut plan, false);
                 reject(&mut plan, row, reason);
@@ -397,6 +405,16 @@ fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'
             },
         },
     }
+}
+
+/// Why a row can't create its contact: its External ID is held, if it is.
+fn held_id(row: &Row, context: &Context<'_>) -> Option<String> {
+    let id = row.external_id.as_ref()?;
+    let holder = context.held.get(id.as_ref())?;
+    Some(format!(
+        "External ID {:?} is already used by contact {holder}",
+        id.as_ref()
+    ))
 }
 
 fn held_by(holder: &Contact) -> String {

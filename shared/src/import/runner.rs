@@ -20,7 +20,7 @@ use super::settings::{ChosenTarget, Rules};
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 pub use crate::jobs::Budget;
-use crate::model::{AttributeId, ConsentSource, WorkspaceId, now};
+use crate::model::{AttributeId, ConsentSource, MessagingId, WorkspaceId, now};
 use crate::store::imports::Commit;
 use crate::{AppState, ImportPorts};
 
@@ -31,6 +31,9 @@ pub struct Runner {
     ports: ImportPorts,
     batch_rows: usize,
     max_bytes: u64,
+    /// Whether an internal error ends the run with the error, leaving the
+    /// import at its last checkpoint for the next run, rather than failing it.
+    retry_errors: bool,
 }
 
 /// Why a run stopped before the end.
@@ -123,7 +126,17 @@ impl Runner {
             ports,
             batch_rows: batch_rows.max(1),
             max_bytes: MAX_BYTES,
+            retry_errors: false,
         })
+    }
+
+    /// The same runner, ending a run on an internal error (a network error,
+    /// writes still unprocessed after their retries) with that error, for a
+    /// caller that runs the import again from its last checkpoint (exact);
+    /// by default such an error fails the import.
+    pub fn retrying_errors(mut self) -> Self {
+        self.retry_errors = true;
+        self
     }
 
     /// The same runner, refusing files larger than `max_bytes`.
@@ -195,6 +208,7 @@ impl Runner {
             }
             Err(Stop::Paused) => return Ok(job),
             Err(Stop::Failed(reason)) => job.fail(reason),
+            Err(Stop::Error(error)) if self.retry_errors => return Err(error),
             Err(Stop::Error(error)) => {
                 tracing::error!(import = %id, error = ?error, "import stopped by an internal error");
                 job.fail(
@@ -351,7 +365,7 @@ impl Run<'_> {
         mut batches: mpsc::Receiver<Result<Batch>>,
         size: u64,
     ) -> Result<(), Stop> {
-        let nothing_in_flight = HashMap::new();
+        let (nothing_in_flight, nothing_held) = (HashMap::new(), HashMap::new());
         let mut pending: Option<Pending> = None;
         while let Some(batch) = batches.recv().await {
             let batch = batch?;
@@ -365,9 +379,9 @@ impl Run<'_> {
                         self.plan_rows(
                             &batch.rows,
                             reached,
-                            rules,
-                            unmapped,
-                            &before.planned.claimed
+                            (rules, unmapped),
+                            &before.planned.claimed,
+                            &nothing_held,
                         )
                     );
                     self.batches += 1;
@@ -383,8 +397,14 @@ impl Run<'_> {
                 Some(planned) => planned,
                 None => {
                     let reached = advanced(job, &batch, size, rules);
-                    self.plan_rows(&batch.rows, reached, rules, unmapped, &nothing_in_flight)
-                        .await?
+                    self.plan_rows(
+                        &batch.rows,
+                        reached,
+                        (rules, unmapped),
+                        &nothing_in_flight,
+                        &nothing_held,
+                    )
+                    .await?
                 }
             };
             let this = Pending {
@@ -404,14 +424,15 @@ impl Run<'_> {
     }
 
     /// Looks up what `rows` name and plans them; the commit leaves the job
-    /// as `reached` plus the batch's counts.
+    /// as `reached` plus the batch's counts. `held`: External IDs a commit
+    /// found taken since they were looked up, with their holders.
     async fn plan_rows(
         &self,
         rows: &[Row],
         reached: ImportJob,
-        rules: &Rules,
-        unmapped: &[AttributeId],
+        (rules, unmapped): (&Rules, &[AttributeId]),
         in_flight: &HashMap<String, u64>,
+        held: &HashMap<String, MessagingId>,
     ) -> Result<Planned, Stop> {
         let store = &self.ports().store;
         let limit = self.runner.state.usage_limit;
@@ -447,6 +468,7 @@ impl Run<'_> {
             capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
             unmapped,
             remember_reach: store.reach_lookups_lag(),
+            held,
         };
         let planned = plan(rows, &contacts, &seen, &context);
         let mut next = reached.clone();
@@ -483,6 +505,7 @@ impl Run<'_> {
         let store = &self.ports().store;
         let limit = self.runner.state.usage_limit;
         let mut replanned: Option<Planned> = None;
+        let mut held: HashMap<String, MessagingId> = HashMap::new();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -499,16 +522,34 @@ impl Run<'_> {
                     });
                 }
                 Err(
-                    Error::PreconditionFailed { .. }
+                    error @ (Error::PreconditionFailed { .. }
                     | Error::ContactNotFound(_)
                     | Error::DuplicateExternalId { .. }
-                    | Error::UsageLimitReached { .. },
+                    | Error::ExternalIdsTaken(_)
+                    | Error::UsageLimitReached { .. }),
                 ) if attempt < ATTEMPTS => {
+                    // Rows whose External ID another contact took are
+                    // refused naming it; the rest are planned again.
+                    match error {
+                        Error::DuplicateExternalId {
+                            external_id,
+                            holder,
+                        } => {
+                            held.insert(external_id, holder);
+                        }
+                        Error::ExternalIdsTaken(taken) => held.extend(taken),
+                        _ => {}
+                    }
                     let reached = pending.planned.reached.clone();
-                    let none = HashMap::new();
                     replanned = Some(
-                        self.plan_rows(&pending.rows, reached, rules, unmapped, &none)
-                            .await?,
+                        self.plan_rows(
+                            &pending.rows,
+                            reached,
+                            (rules, unmapped),
+                            &HashMap::new(),
+                            &held,
+                        )
+                        .await?,
                     );
                 }
                 Err(error) => return Err(error.into()),

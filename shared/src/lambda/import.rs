@@ -102,10 +102,12 @@ pub struct ImportFunction {
 }
 
 impl ImportFunction {
-    /// The function over `runner`'s stores, continuing through `queue`.
+    /// The function over `runner`'s stores, continuing through `queue`. An
+    /// internal error fails the invocation, not the import: its watchdog
+    /// runs it again from its last checkpoint.
     pub fn new(runner: Runner, queue: ContinuationQueue) -> Self {
         Self {
-            runner,
+            runner: runner.retrying_errors(),
             queue,
             margin: DEFAULT_MARGIN,
         }

@@ -105,7 +105,8 @@ pub trait ImportStore: Send + Sync {
     /// Applies a batch: creates (each within `limit`), conditional updates,
     /// deletes, remembered keys, rejected rows and the import's new state,
     /// all or nothing where the store allows. A create whose External ID is
-    /// taken fails with `DuplicateExternalId`, a stale update with
+    /// taken fails with `DuplicateExternalId` (or `ExternalIdsTaken`, naming
+    /// every one, where the rest of the batch was written), a stale update with
     /// `PreconditionFailed` or `ContactNotFound`, a create over the limit with
     /// `UsageLimitReached`.
     async fn commit(

@@ -93,8 +93,8 @@ fn groups<'a>(workspace: &WorkspaceId, records: Vec<&'a NewRecord>) -> Vec<Vec<&
 
 impl DynamoStore {
     /// Creates `records` (whose External IDs were free when looked up).
-    /// `DuplicateExternalId` names a contact whose ID was taken since; every
-    /// other record is created all the same.
+    /// `ExternalIdsTaken` names every record whose ID another contact took
+    /// since, with its holder; every other record is created all the same.
     pub(super) async fn insert_grouped(
         &self,
         workspace: &WorkspaceId,
@@ -121,15 +121,29 @@ impl DynamoStore {
         let groups: Vec<Vec<&NewRecord>> = ranked.into_iter().map(|(_, _, g)| g).collect();
         // By index: a stream of borrowed groups trips the compiler's
         // lifetime inference inside `async_trait` futures.
-        let outcomes: Vec<Result<()>> = stream::iter(0..groups.len())
+        let outcomes: Vec<Result<Vec<(String, MessagingId)>>> = stream::iter(0..groups.len())
             .map(|i| self.write_group(workspace, &groups[i]))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        outcomes.into_iter().collect()
+        let mut taken = Vec::new();
+        for outcome in outcomes {
+            taken.extend(outcome?);
+        }
+        if taken.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::ExternalIdsTaken(taken))
+        }
     }
 
-    async fn write_group(&self, workspace: &WorkspaceId, group: &[&NewRecord]) -> Result<()> {
+    /// Writes one group; returns the External IDs its records lost, with
+    /// their holders.
+    async fn write_group(
+        &self,
+        workspace: &WorkspaceId,
+        group: &[&NewRecord],
+    ) -> Result<Vec<(String, MessagingId)>> {
         let (guarded, lost) = self.guard(workspace, group.to_vec()).await?;
         let mut puts = Vec::new();
         for (contact, consent) in guarded {
@@ -143,22 +157,22 @@ impl DynamoStore {
             }
         }
         self.write_batches(puts).await?;
-        lost.map_or(Ok(()), Err)
+        Ok(lost)
     }
 
     /// Step 1: the guards and counters of `pending`. Returns the records
-    /// whose guards they now hold, and the error of one that lost its
-    /// External ID to another contact, if any did.
+    /// whose guards they now hold, and the External IDs of those that lost
+    /// theirs to another contact, with that contact.
     async fn guard<'a>(
         &self,
         workspace: &WorkspaceId,
         mut pending: Vec<&'a NewRecord>,
-    ) -> Result<(Vec<&'a NewRecord>, Option<Error>)> {
+    ) -> Result<(Vec<&'a NewRecord>, Vec<(String, MessagingId)>)> {
         let absent: Option<(&str, &[(&str, AttributeValue)])> =
             Some(("attribute_not_exists(pk)", &[]));
         let at = now().timestamp_micros();
         let mut guarded = Vec::new();
-        let mut lost = None;
+        let mut lost = Vec::new();
         for _ in 0..GUARD_ATTEMPTS {
             if pending.is_empty() {
                 return Ok((guarded, lost));
@@ -202,10 +216,7 @@ impl DynamoStore {
                             .free_orphan_guard(workspace, &contact.external_id, &holder)
                             .await? =>
                     {
-                        lost.get_or_insert(Error::DuplicateExternalId {
-                            external_id: contact.external_id.to_string(),
-                            holder,
-                        });
+                        lost.push((contact.external_id.to_string(), holder));
                     }
                     // Freed, or released since: try again.
                     _ => again.push(record),
