@@ -55,7 +55,12 @@ impl Rig {
 
     /// The same, over `store`.
     async fn over(store: DynamoStore, batch_rows: usize) -> Self {
-        Self::build(store, sqs_client(), batch_rows).await
+        Self::build(store, sqs_client(), batch_rows, None).await
+    }
+
+    /// The same, over `store`, the workspace allowed `limit` contacts.
+    async fn limited(store: DynamoStore, batch_rows: usize, limit: u64) -> Self {
+        Self::build(store, sqs_client(), batch_rows, Some(limit)).await
     }
 
     /// The same, the function reaching DynamoDB and SQS through proxies
@@ -72,7 +77,7 @@ impl Rig {
             contacts::lambda::import::retry_config(),
         );
         let sqs = crate::aws::sqs_client_at(&faults.sqs.endpoint);
-        let mut rig = Self::build(DynamoStore::new(client, table), sqs, batch_rows).await;
+        let mut rig = Self::build(DynamoStore::new(client, table), sqs, batch_rows, None).await;
         rig.faults = Some(faults);
         rig
     }
@@ -82,6 +87,7 @@ impl Rig {
         store: DynamoStore,
         function_sqs: aws_sdk_sqs::Client,
         batch_rows: usize,
+        limit: Option<u64>,
     ) -> Self {
         let s3 = S3StandIn::start().await;
         let objects = s3.fresh_store().await;
@@ -90,7 +96,7 @@ impl Rig {
         let state = AppState::over(
             store.clone(),
             Arc::new(JwtClaim(DEFAULT_WORKSPACE_CLAIM.to_owned())),
-            None,
+            limit,
         )
         .with_imports(Arc::new(store.clone()), Arc::new(objects.clone()));
         let runner = Runner::new(state.clone(), batch_rows).expect("runner");
@@ -1328,4 +1334,30 @@ async fn rows_whose_external_id_an_abandoned_import_holds_are_refused_naming_it(
         "{errors}"
     );
     assert_eq!(rig.external_ids().await, ["x-003", "x-004"]);
+}
+
+/// A batch repeated after its guards were counted but before its contacts
+/// were written, in a workspace at its usage limit with them: the repeat
+/// knows its own rows are counted already, creates them, and refuses only
+/// the row beyond the limit; the usage stays exact.
+#[tokio::test]
+async fn a_batch_repeated_at_the_usage_limit_counts_its_rows_once() {
+    let (store, table) = crate::aws::fresh_table().await;
+    let rig = Rig::limited(store, 2, 2).await;
+    let (job, _) = handed_over(&rig, ImportSettings::default(), 1..=3).await;
+    drop_contact_items(&rig, &table).await;
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 2);
+    rig.roll_back_to_the_header(&job).await;
+    rig.run_to_the_end(&job).await;
+    let done = rig.job(&job.id).await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!(
+        (done.counts.rows, done.counts.created, done.counts.rejected),
+        (3, 2, 1)
+    );
+    assert_eq!(rig.external_ids().await, ["x-001", "x-002"]);
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 2);
+    let errors = stored_error_csv(&rig, &done).await.expect("error CSV");
+    assert!(errors.contains("\"x-003\""), "{errors}");
+    assert!(errors.contains("limit"), "{errors}");
 }

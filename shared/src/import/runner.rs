@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::csvfile::{self, MAX_BYTES};
 use super::job::{ImportId, ImportJob, ImportStatus, Phase};
 use super::mapping::{Mapping, map_columns};
-use super::plan::{Context, lookup_keys, plan, row_keys};
+use super::plan::{Context, created_id, lookup_keys, plan, row_keys};
 use super::reader::{self, Batch, RowReading, Start};
 use super::report;
 use super::row::Row;
@@ -20,7 +20,7 @@ use super::settings::{ChosenTarget, Rules};
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 pub use crate::jobs::Budget;
-use crate::model::{AttributeId, ConsentSource, MessagingId, WorkspaceId, now};
+use crate::model::{AttributeId, ConsentSource, ExternalId, MessagingId, WorkspaceId, now};
 use crate::store::imports::Commit;
 use crate::{AppState, ImportPorts};
 
@@ -447,13 +447,7 @@ impl Run<'_> {
             store.seen(self.workspace, &reached.id, &keys),
             async {
                 match limit {
-                    Some(_) => self
-                        .runner
-                        .state
-                        .contacts
-                        .count(self.workspace)
-                        .await
-                        .map(Some),
+                    Some(limit) => self.uncounted(rows, &reached.id, limit).await.map(Some),
                     None => Ok(None),
                 }
             }
@@ -491,6 +485,30 @@ impl Run<'_> {
             }),
             claimed: planned.claimed,
         })
+    }
+
+    /// The workspace's count without the rows of this batch that an
+    /// interrupted commit of it counted already: the capacity the batch
+    /// plans with is the room it had the first time.
+    async fn uncounted(&self, rows: &[Row], import: &ImportId, limit: u64) -> Result<u64> {
+        let count = self.runner.state.contacts.count(self.workspace).await?;
+        if count + rows.len() as u64 <= limit {
+            // Room for every row: nothing to tell apart.
+            return Ok(count);
+        }
+        let creates: Vec<(ExternalId, MessagingId)> = rows
+            .iter()
+            .filter_map(|row| {
+                let id = row.external_id.clone()?;
+                Some((id, created_id(import, row.line)))
+            })
+            .collect();
+        let counted = self
+            .ports()
+            .store
+            .counted_already(self.workspace, &creates)
+            .await?;
+        Ok(count.saturating_sub(counted))
     }
 
     /// Commits a planned batch, planning it again (from fresh lookups) when

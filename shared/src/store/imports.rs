@@ -141,6 +141,19 @@ pub trait ImportStore: Send + Sync {
     /// an adapter may leave the remembered keys to expire instead.
     async fn forget(&self, workspace: &WorkspaceId, import: &ImportId) -> Result<()>;
 
+    /// How many of `creates` (External ID and the Messaging ID a row would
+    /// create) already hold their External ID: a commit of theirs was
+    /// interrupted after counting them and before writing them, so they are
+    /// in the workspace's count already. None, where a commit is all or
+    /// nothing.
+    async fn counted_already(
+        &self,
+        _workspace: &WorkspaceId,
+        _creates: &[(ExternalId, MessagingId)],
+    ) -> Result<u64> {
+        Ok(0)
+    }
+
     /// Whether lookups by email and phone may miss contacts written moments
     /// ago (they read an eventually consistent index).
     fn reach_lookups_lag(&self) -> bool {

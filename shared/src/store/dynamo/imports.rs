@@ -32,7 +32,7 @@ use super::{DynamoStore, unexpected};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::jobs::JobStore;
-use crate::model::{Contact, MessagingId, WorkspaceId};
+use crate::model::{Contact, ExternalId, MessagingId, WorkspaceId};
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 use crate::store::ContactStore;
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
@@ -194,17 +194,33 @@ impl DynamoStore {
         }
     }
 
-    /// Refuses a commit whose creates would take the workspace over `limit`.
+    /// Refuses a commit whose creates would take the workspace over `limit`
+    /// (creates whose guards an interrupted attempt counted already are in
+    /// the count).
     async fn check_limit(
         &self,
         workspace: &WorkspaceId,
         commit: &Commit,
         limit: Option<u64>,
     ) -> Result<()> {
-        if let Some(limit) = limit
-            && !commit.creates.is_empty()
-            && self.count(workspace).await? + commit.creates.len() as u64 > limit
-        {
+        let Some(limit) = limit else {
+            return Ok(());
+        };
+        if commit.creates.is_empty() {
+            return Ok(());
+        }
+        let count = self.count(workspace).await?;
+        let adding = commit.creates.len() as u64;
+        if count + adding <= limit {
+            return Ok(());
+        }
+        let creates: Vec<(ExternalId, MessagingId)> = commit
+            .creates
+            .iter()
+            .map(|(c, _)| (c.external_id.clone(), c.messaging_id.clone()))
+            .collect();
+        let counted = self.counted_already(workspace, &creates).await?;
+        if count + adding - counted.min(adding) > limit {
             return Err(Error::UsageLimitReached { limit });
         }
         Ok(())
@@ -372,6 +388,36 @@ impl ImportStore for DynamoStore {
             found.insert(contact.messaging_id.to_string(), contact);
         }
         Ok(found.into_values().collect())
+    }
+
+    async fn counted_already(
+        &self,
+        workspace: &WorkspaceId,
+        creates: &[(ExternalId, MessagingId)],
+    ) -> Result<u64> {
+        let wanted: HashMap<&str, &MessagingId> = creates
+            .iter()
+            .map(|(id, holder)| (id.as_ref(), holder))
+            .collect();
+        let guards = self
+            .get_batches(
+                creates
+                    .iter()
+                    .map(|(id, _)| items::guard_key(workspace, id))
+                    .collect(),
+            )
+            .await?;
+        let prefix = format!("X#{}#", workspace.as_ref());
+        let mut counted = 0;
+        for guard in guards {
+            let pk = text(&guard, "pk")?;
+            let id = pk.strip_prefix(&prefix).unwrap_or_default().to_owned();
+            let holder = items::holder_from_item(guard)?;
+            if wanted.get(id.as_str()).is_some_and(|h| **h == holder) {
+                counted += 1;
+            }
+        }
+        Ok(counted)
     }
 
     async fn seen(
