@@ -124,6 +124,7 @@ mod text_index {
                 contact: contact.clone(),
                 expected_version,
                 consent: Vec::new(),
+                line: u64::try_from(i).unwrap_or(0) + 2,
             }
         }
     }

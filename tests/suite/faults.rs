@@ -31,8 +31,8 @@ pub struct Fault {
     pub times: usize,
     /// Instead of failing them, hold the requests until released.
     pub hold: Option<Hold>,
-    /// Instead of failing them, answer with this body (status 200).
-    pub answer: Option<serde_json::Value>,
+    /// Instead of failing them, answer with this status and body.
+    pub answer: Option<(StatusCode, serde_json::Value)>,
 }
 
 /// A request held on its way: `arrived` is notified when it is, and it goes
@@ -57,9 +57,14 @@ impl Fault {
     }
 
     /// Answers the next `times` requests of `operation` with `body`.
-    pub fn answer(operation: &'static str, times: usize, body: serde_json::Value) -> Self {
+    pub fn answer(
+        operation: &'static str,
+        times: usize,
+        status: StatusCode,
+        body: serde_json::Value,
+    ) -> Self {
         Self {
-            answer: Some(body),
+            answer: Some((status, body)),
             ..Self::next(operation, times)
         }
     }
@@ -138,7 +143,7 @@ impl FaultProxy {
         self.rules.faults.lock().expect("faults").push(fault);
     }
 
-    /// How many requests were failed so far.
+    /// How many requests were failed or answered so far.
     pub fn failed(&self) -> usize {
         self.rules.failed.load(Ordering::SeqCst)
     }
@@ -176,9 +181,10 @@ async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
             None => None,
         }
     };
-    if let Some((_, Some(body))) = &action {
+    if let Some((_, Some((status, body)))) = &action {
+        rules.failed.fetch_add(1, Ordering::SeqCst);
         return Response::builder()
-            .status(StatusCode::OK)
+            .status(*status)
             .header("content-type", "application/x-amz-json-1.0")
             .body(Body::from(body.to_string()))
             .expect("response");

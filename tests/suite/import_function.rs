@@ -1253,6 +1253,7 @@ async fn a_repeated_email_or_phone_is_a_duplicate_however_far_the_index_lags() {
     rig.faults().dynamodb.inject(Fault::answer(
         "ExecuteStatement",
         1_000,
+        axum::http::StatusCode::OK,
         json!({"Items": []}),
     ));
     let job = api_import(&rig, ImportSettings::default()).await;
@@ -1360,4 +1361,75 @@ async fn a_batch_repeated_at_the_usage_limit_counts_its_rows_once() {
     let errors = stored_error_csv(&rig, &done).await.expect("error CSV");
     assert!(errors.contains("\"x-003\""), "{errors}");
     assert!(errors.contains("limit"), "{errors}");
+}
+
+/// An update-by-External-ID import of four renamed contacts in one batch,
+/// one of whose updates `fault` upsets; returns the import as it ended.
+async fn updates_with(fault: Fault, first_deadline_ms: i64) -> (Rig, ImportJob) {
+    let rig = Rig::faulty(10).await;
+    rig.seed(&csv(1..=4)).await;
+    let settings: ImportSettings = serde_json::from_value(json!({
+        "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
+    }))
+    .expect("settings");
+    let job = api_import(&rig, settings).await;
+    let key = job.csv_key().expect("key");
+    let version = rig
+        .put(key.as_ref(), &csv(1..=4).replace("Person", "Renamed"))
+        .await;
+    rig.faults().dynamodb.inject(fault);
+    let _ = rig
+        .try_invoke(s3_event(key.as_ref(), &version), first_deadline_ms)
+        .await;
+    assert_eq!(rig.faults().dynamodb.failed(), 1);
+    let done = rig.deliver_until_finished(&job, 30).await;
+    (rig, done)
+}
+
+/// The update of the contact `external_id` in an import's batch.
+fn update_of(external_id: &str) -> Fault {
+    Fault::next("TransactWriteItems", 1)
+        .containing(format!("\"{external_id}\""))
+        .containing("version = :v")
+}
+
+async fn assert_all_updated(rig: &Rig, done: &ImportJob) {
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!(
+        (done.counts.rows, done.counts.updated, done.counts.unchanged),
+        (4, 4, 0),
+        "{:?}",
+        done.counts
+    );
+    for n in 1..=4 {
+        assert_eq!(
+            rig.first_name(&format!("x-{n:03}")).await.as_deref(),
+            Some(format!("Renamed {n}").as_str())
+        );
+    }
+}
+
+/// One update of a batch loses a race (its version changed), the others
+/// are applied: the batch is planned again from fresh reads, and the rows
+/// already applied still count as updated, not unchanged.
+#[tokio::test]
+async fn updates_applied_before_a_replan_count_as_updated() {
+    let cancelled = json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
+        "CancellationReasons": [{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]
+    });
+    let mut fault = update_of("x-002");
+    fault.answer = Some((axum::http::StatusCode::BAD_REQUEST, cancelled));
+    let (rig, done) = updates_with(fault, 600_000).await;
+    assert_all_updated(&rig, &done).await;
+}
+
+/// One update of a batch fails with an error its retries don't cure, the
+/// others are applied, and the invocation fails: the watchdog's run plans
+/// the batch again, and the rows already applied count as updated.
+#[tokio::test]
+async fn updates_applied_before_a_crash_count_as_updated() {
+    let (rig, done) = updates_with(update_of("x-003"), 1).await;
+    assert_all_updated(&rig, &done).await;
 }

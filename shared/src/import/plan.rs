@@ -13,7 +13,7 @@ use crate::model::{
     MessagingId, NewContact, Patch, Reach,
 };
 use crate::store::NewRecord;
-use crate::store::imports::{Lookup, Rejected, Update};
+use crate::store::imports::{Lookup, Rejected, Update, applied_key};
 
 /// What planning needs besides the rows.
 pub struct Context<'a> {
@@ -330,6 +330,10 @@ pub fn plan(
             Decision::Update(current, update) => {
                 remember(&mut plan, false);
                 match updated(row, current, update, context) {
+                    // Applied by an earlier attempt at this batch.
+                    Ok(None) if seen.get(&applied_key(row.line)) == Some(&row.line) => {
+                        plan.counts.updated += 1;
+                    }
                     Ok(None) => plan.counts.unchanged += 1,
                     Ok(Some(change)) => {
                         plan.counts.updated += 1;
@@ -571,6 +575,7 @@ fn updated(
         contact: next,
         expected_version: current.version,
         consent,
+        line: row.line,
     }))
 }
 

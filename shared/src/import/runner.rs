@@ -21,7 +21,7 @@ use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 pub use crate::jobs::Budget;
 use crate::model::{AttributeId, ConsentSource, ExternalId, MessagingId, WorkspaceId, now};
-use crate::store::imports::Commit;
+use crate::store::imports::{Commit, applied_key};
 use crate::{AppState, ImportPorts};
 
 /// Runs imports over the state's stores.
@@ -63,6 +63,16 @@ struct Planned {
     reached: ImportJob,
     commit: Arc<Commit>,
     claimed: HashMap<String, u64>,
+}
+
+/// What a plan knows beyond the store: keys of the batch still committing,
+/// External IDs a commit found taken since they were looked up (with their
+/// holders), and whether the batch may repeat one an earlier attempt partly
+/// applied (then the rows' applied-update keys are read too).
+struct Prior<'a> {
+    in_flight: &'a HashMap<String, u64>,
+    held: &'a HashMap<String, MessagingId>,
+    repeat: bool,
 }
 
 /// A batch planned and not committed yet.
@@ -380,8 +390,11 @@ impl Run<'_> {
                             &batch.rows,
                             reached,
                             (rules, unmapped),
-                            &before.planned.claimed,
-                            &nothing_held,
+                            Prior {
+                                in_flight: &before.planned.claimed,
+                                held: &nothing_held,
+                                repeat: false,
+                            },
                         )
                     );
                     self.batches += 1;
@@ -397,12 +410,17 @@ impl Run<'_> {
                 Some(planned) => planned,
                 None => {
                     let reached = advanced(job, &batch, size, rules);
+                    // The first batch of a run, or one after a batch planned
+                    // again: either may repeat a batch partly applied.
                     self.plan_rows(
                         &batch.rows,
                         reached,
                         (rules, unmapped),
-                        &nothing_in_flight,
-                        &nothing_held,
+                        Prior {
+                            in_flight: &nothing_in_flight,
+                            held: &nothing_held,
+                            repeat: true,
+                        },
                     )
                     .await?
                 }
@@ -424,23 +442,24 @@ impl Run<'_> {
     }
 
     /// Looks up what `rows` name and plans them; the commit leaves the job
-    /// as `reached` plus the batch's counts. `held`: External IDs a commit
-    /// found taken since they were looked up, with their holders.
+    /// as `reached` plus the batch's counts.
     async fn plan_rows(
         &self,
         rows: &[Row],
         reached: ImportJob,
         (rules, unmapped): (&Rules, &[AttributeId]),
-        in_flight: &HashMap<String, u64>,
-        held: &HashMap<String, MessagingId>,
+        prior: Prior<'_>,
     ) -> Result<Planned, Stop> {
         let store = &self.ports().store;
         let limit = self.runner.state.usage_limit;
-        let keys: Vec<String> = rows
+        let mut keys: Vec<String> = rows
             .iter()
             .flat_map(|row| row_keys(row, rules))
             .map(|(key, _)| key)
             .collect();
+        if prior.repeat && rules.update.is_some() {
+            keys.extend(rows.iter().map(|row| applied_key(row.line)));
+        }
         let lookup = lookup_keys(rows, rules);
         let (contacts, mut seen, count) = tokio::try_join!(
             store.lookup(self.workspace, &lookup),
@@ -452,7 +471,12 @@ impl Run<'_> {
                 }
             }
         )?;
-        seen.extend(in_flight.iter().map(|(key, line)| (key.clone(), *line)));
+        seen.extend(
+            prior
+                .in_flight
+                .iter()
+                .map(|(key, line)| (key.clone(), *line)),
+        );
         let source = ConsentSource::import(&reached.id);
         let context = Context {
             import: &reached.id,
@@ -462,7 +486,7 @@ impl Run<'_> {
             capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
             unmapped,
             remember_reach: store.reach_lookups_lag(),
-            held,
+            held: prior.held,
         };
         let planned = plan(rows, &contacts, &seen, &context);
         let mut next = reached.clone();
@@ -564,8 +588,11 @@ impl Run<'_> {
                             &pending.rows,
                             reached,
                             (rules, unmapped),
-                            &HashMap::new(),
-                            &held,
+                            Prior {
+                                in_flight: &HashMap::new(),
+                                held: &held,
+                                repeat: true,
+                            },
                         )
                         .await?,
                     );

@@ -203,6 +203,7 @@ pub async fn a_stale_commit_leaves_the_import_where_it_was(
             ..existing.0.clone()
         },
         expected_version: 7,
+        line: 2,
         consent: Vec::new(),
     }];
     stale.seen = vec![("x:ext-2".into(), 2)];

@@ -33,12 +33,21 @@ pub struct Rejected {
     pub error: String,
 }
 
-/// A contact replaced conditionally on the version that was read.
+/// A contact replaced conditionally on the version that was read, by the
+/// row at `line`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Update {
     pub contact: Contact,
     pub expected_version: u64,
     pub consent: Vec<ConsentChange>,
+    pub line: u64,
+}
+
+/// The key a store that writes a batch's updates one by one remembers with
+/// each update, in the same write: a plan made again after some of them
+/// were applied (a lost race, a crash) tells those rows from unchanged ones.
+pub fn applied_key(line: u64) -> String {
+    format!("u:{line}")
 }
 
 /// One batch of an import's work, with the checkpoint it reaches.

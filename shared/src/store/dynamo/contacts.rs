@@ -40,6 +40,79 @@ impl DynamoStore {
         }
     }
 
+    /// Replaces `contact` if its stored version is `expected_version`,
+    /// with its guard, memberships and consent history, and `marker` (an
+    /// item written in the same transaction), all or nothing.
+    pub(super) async fn update_with(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        expected_version: u64,
+        consent: &[ConsentChange],
+        marker: Option<Item>,
+    ) -> Result<()> {
+        let id = &contact.messaging_id;
+        let stored = self
+            .get_item(items::contact_key(workspace, id))
+            .await?
+            .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
+        let creation = stored.get(items::CREATION_CONSENT).cloned();
+        let (_, current) = items::contact_from_item(stored)?;
+        if current.version != expected_version {
+            return Err(Error::PreconditionFailed {
+                expected: expected_version,
+            });
+        }
+        let mut item = items::contact_item(workspace, contact)?;
+        if let Some(creation) = creation {
+            item.insert(items::CREATION_CONSENT.to_owned(), creation);
+        }
+        let mut writes = vec![self.put(
+            item,
+            Some(("version = :v", &[(":v", version(expected_version))])),
+        )?];
+        let moved = current.external_id != contact.external_id;
+        if moved {
+            let holder = AttributeValue::S(id.to_string());
+            writes.push(self.delete_write(
+                items::guard_key(workspace, &current.external_id),
+                "holder = :h",
+                &[(":h", holder)],
+            )?);
+            writes.push(self.put(
+                items::guard_item(workspace, contact),
+                Some(("attribute_not_exists(pk)", &[])),
+            )?);
+        }
+        let kept = contact
+            .lists
+            .intersection(&current.lists)
+            .cloned()
+            .collect();
+        let added = contact.lists.difference(&current.lists).cloned().collect();
+        let removed = current.lists.difference(&contact.lists).cloned().collect();
+        writes.extend(self.membership_writes(workspace, contact, &kept, &added, &removed)?);
+        writes.extend(self.history_writes(workspace, contact, consent)?);
+        if let Some(marker) = marker {
+            writes.push(self.put(marker, None)?);
+        }
+        match self.transact(writes).await? {
+            None => Ok(()),
+            Some(failed) if failed.first() == Some(&true) => match self.get(workspace, id).await? {
+                None => Err(Error::ContactNotFound(id.to_string())),
+                Some(_) => Err(Error::PreconditionFailed {
+                    expected: expected_version,
+                }),
+            },
+            Some(failed) if moved && failed.get(2) == Some(&true) => {
+                Err(self.duplicate(workspace, &contact.external_id).await)
+            }
+            Some(_) => Err(Error::PreconditionFailed {
+                expected: expected_version,
+            }),
+        }
+    }
+
     /// A strongly consistent read of one item.
     pub(super) async fn get_item(&self, key: Item) -> Result<Option<Item>> {
         let out = self
@@ -380,63 +453,8 @@ impl ContactStore for DynamoStore {
         expected_version: u64,
         consent: &[ConsentChange],
     ) -> Result<()> {
-        let id = &contact.messaging_id;
-        let stored = self
-            .get_item(items::contact_key(workspace, id))
-            .await?
-            .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
-        let creation = stored.get(items::CREATION_CONSENT).cloned();
-        let (_, current) = items::contact_from_item(stored)?;
-        if current.version != expected_version {
-            return Err(Error::PreconditionFailed {
-                expected: expected_version,
-            });
-        }
-        let mut item = items::contact_item(workspace, contact)?;
-        if let Some(creation) = creation {
-            item.insert(items::CREATION_CONSENT.to_owned(), creation);
-        }
-        let mut writes = vec![self.put(
-            item,
-            Some(("version = :v", &[(":v", version(expected_version))])),
-        )?];
-        let moved = current.external_id != contact.external_id;
-        if moved {
-            let holder = AttributeValue::S(id.to_string());
-            writes.push(self.delete_write(
-                items::guard_key(workspace, &current.external_id),
-                "holder = :h",
-                &[(":h", holder)],
-            )?);
-            writes.push(self.put(
-                items::guard_item(workspace, contact),
-                Some(("attribute_not_exists(pk)", &[])),
-            )?);
-        }
-        let kept = contact
-            .lists
-            .intersection(&current.lists)
-            .cloned()
-            .collect();
-        let added = contact.lists.difference(&current.lists).cloned().collect();
-        let removed = current.lists.difference(&contact.lists).cloned().collect();
-        writes.extend(self.membership_writes(workspace, contact, &kept, &added, &removed)?);
-        writes.extend(self.history_writes(workspace, contact, consent)?);
-        match self.transact(writes).await? {
-            None => Ok(()),
-            Some(failed) if failed.first() == Some(&true) => match self.get(workspace, id).await? {
-                None => Err(Error::ContactNotFound(id.to_string())),
-                Some(_) => Err(Error::PreconditionFailed {
-                    expected: expected_version,
-                }),
-            },
-            Some(failed) if moved && failed.get(2) == Some(&true) => {
-                Err(self.duplicate(workspace, &contact.external_id).await)
-            }
-            Some(_) => Err(Error::PreconditionFailed {
-                expected: expected_version,
-            }),
-        }
+        self.update_with(workspace, contact, expected_version, consent, None)
+            .await
     }
 
     async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool> {

@@ -35,7 +35,9 @@ use crate::jobs::JobStore;
 use crate::model::{Contact, ExternalId, MessagingId, WorkspaceId};
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 use crate::store::ContactStore;
-use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
+use crate::store::imports::{
+    Commit, ImportStore, Lookup, Rejected, applied_key, from_json, to_json,
+};
 
 /// Requests in flight at once for per-item work.
 const CONCURRENCY: usize = 16;
@@ -481,11 +483,22 @@ impl ImportStore for DynamoStore {
         }
         // The contact writes side by side; then what the import remembers;
         // the job, with its checkpoint, last.
+        // Each update remembers, in its own transaction, that its row was
+        // applied: a plan made again tells it from an unchanged row.
         let updates = stream::iter(0..commit.updates.len())
             .map(|i| async move {
                 let u = &commit.updates[i];
-                self.update(workspace, &u.contact, u.expected_version, &u.consent)
-                    .await
+                let mut marker = key(seen_partition(import), applied_key(u.line));
+                marker.insert("line".into(), AttributeValue::N(u.line.to_string()));
+                marker.insert(super::EXPIRES.into(), expires());
+                self.update_with(
+                    workspace,
+                    &u.contact,
+                    u.expected_version,
+                    &u.consent,
+                    Some(marker),
+                )
+                .await
             })
             .buffer_unordered(CONCURRENCY)
             .try_collect::<Vec<_>>();
