@@ -287,14 +287,21 @@ fn set_cookie(response: &axum::response::Response, name: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn signing_in_at_the_issuer_opens_the_workspace_of_its_token() {
-    let issuer = issuer().await;
+/// The console signing in at `issuer`, over an embedded store in the
+/// folder it returns.
+async fn console_at(issuer: &Issuer) -> (Router, tempfile::TempDir) {
     let data = tempfile::tempdir().expect("dir");
     let store = EmbeddedStore::open(data.path()).expect("store");
     let tokens = BearerTokens::parse("unused=unused").expect("tokens");
     let state = AppState::over(store, Arc::new(tokens), None);
-    let router = contacts::console::router(Console::new(state, Arc::new(oidc(&issuer).await)));
+    let router = contacts::console::router(Console::new(state, Arc::new(oidc(issuer).await)));
+    (router, data)
+}
+
+#[tokio::test]
+async fn signing_in_at_the_issuer_opens_the_workspace_of_its_token() {
+    let issuer = issuer().await;
+    let (router, _data) = console_at(&issuer).await;
 
     let start = call(&router, "/", None).await;
     assert_eq!(start.status(), StatusCode::SEE_OTHER);
@@ -378,11 +385,7 @@ async fn sign_in_at(router: &Router, issuer: &Issuer) -> (String, String) {
 #[tokio::test]
 async fn an_id_token_issued_for_another_sign_in_is_refused() {
     let issuer = issuer().await;
-    let data = tempfile::tempdir().expect("dir");
-    let store = EmbeddedStore::open(data.path()).expect("store");
-    let tokens = BearerTokens::parse("unused=unused").expect("tokens");
-    let state = AppState::over(store, Arc::new(tokens), None);
-    let router = contacts::console::router(Console::new(state, Arc::new(oidc(&issuer).await)));
+    let (router, _data) = console_at(&issuer).await;
 
     for nonce in ["someone-elses-sign-in", ""] {
         *issuer.wrong_nonce.lock().expect("nonce") = Some(nonce.to_owned());

@@ -291,11 +291,18 @@ fn external_ids(rows: &[String]) -> Vec<String> {
     ids
 }
 
-#[tokio::test]
-async fn runs_stopped_after_every_batch_send_parts_and_resume_exactly() {
-    // Parts of 256 bytes (the folder store takes parts of any size; S3
-    // wants 5 MiB), a run stopped after every batch of about 16 contacts.
-    let rig = Rig::start(16, 256).await;
+/// 60 contacts and an export of two columns whose runner reads 16 at a
+/// time and sends parts of 256 bytes to a folder store (which takes parts of
+/// any size; S3 wants 5 MiB): the runner, the store, its folder and the
+/// export.
+async fn parts_of_256_bytes(
+    rig: &Rig,
+) -> (
+    ExportRunner,
+    contacts::store::folder::FolderStore,
+    tempfile::TempDir,
+    ExportId,
+) {
     rig.seed(60).await;
     let data = tempfile::TempDir::new().expect("dir");
     let folder = contacts::store::folder::FolderStore::open(data.path(), "http://127.0.0.1:9")
@@ -310,6 +317,28 @@ async fn runs_stopped_after_every_batch_send_parts_and_resume_exactly() {
     let id = rig
         .create(json!({"columns": ["external_id", "first_name"]}))
         .await;
+    (runner, folder, data, id)
+}
+
+/// The export's file in the folder store.
+async fn folder_file(folder: &contacts::store::folder::FolderStore, id: &ExportId) -> Vec<u8> {
+    let key = ObjectKey::parse(&format!("exports/{WS}/{id}.csv")).expect("key");
+    let mut file = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(
+        &mut folder.get(&key).await.expect("get").expect("file"),
+        &mut file,
+    )
+    .await
+    .expect("read");
+    file
+}
+
+#[tokio::test]
+async fn runs_stopped_after_every_batch_send_parts_and_resume_exactly() {
+    // Parts of 256 bytes (the folder store takes parts of any size; S3
+    // wants 5 MiB), a run stopped after every batch of about 16 contacts.
+    let rig = Rig::start(16, 256).await;
+    let (runner, folder, _data, id) = parts_of_256_bytes(&rig).await;
     let (mut runs, mut parts) = (0, 0);
     let job = loop {
         runs += 1;
@@ -326,14 +355,7 @@ async fn runs_stopped_after_every_batch_send_parts_and_resume_exactly() {
     };
     assert_eq!(job.status, ExportStatus::Completed);
     assert!(runs >= 3 && parts >= 2, "{runs} runs, {parts} parts");
-    let key = ObjectKey::parse(&format!("exports/{WS}/{id}.csv")).expect("key");
-    let mut file = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(
-        &mut folder.get(&key).await.expect("get").expect("file"),
-        &mut file,
-    )
-    .await
-    .expect("read");
+    let file = folder_file(&folder, &id).await;
     assert_eq!(job.bytes, file.len() as u64);
     let text =
         std::str::from_utf8(file.strip_prefix(b"\xEF\xBB\xBF").expect("BOM")).expect("UTF-8");
@@ -366,20 +388,7 @@ async fn a_run_that_died_after_completing_the_upload_leaves_a_completed_export()
     let client =
         crate::aws::dynamodb_client_at(&proxy.endpoint, contacts::lambda::import::retry_config());
     let rig = Rig::over(DynamoStore::new(client, table), 16, 256).await;
-    rig.seed(60).await;
-    let data = tempfile::TempDir::new().expect("dir");
-    let folder = contacts::store::folder::FolderStore::open(data.path(), "http://127.0.0.1:9")
-        .expect("folder");
-    let runner = ExportRunner::new(
-        rig.state.clone(),
-        Arc::new(rig.store.clone()),
-        Arc::new(folder.clone()),
-    )
-    .with_batch(16)
-    .with_part_bytes(256);
-    let id = rig
-        .create(json!({"columns": ["external_id", "first_name"]}))
-        .await;
+    let (runner, folder, _data, id) = parts_of_256_bytes(&rig).await;
     // The write that marks the export done drops its unfinished marker.
     proxy.inject(
         Fault::next("BatchWriteItem", 1)
@@ -395,14 +404,7 @@ async fn a_run_that_died_after_completing_the_upload_leaves_a_completed_export()
         .expect("the next run");
     assert_eq!(job.status, ExportStatus::Completed, "{:?}", job.failure);
     assert_eq!(job.rows, 60);
-    let key = ObjectKey::parse(&format!("exports/{WS}/{id}.csv")).expect("key");
-    let mut file = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(
-        &mut folder.get(&key).await.expect("get").expect("file"),
-        &mut file,
-    )
-    .await
-    .expect("read");
+    let file = folder_file(&folder, &id).await;
     assert_eq!(job.bytes, file.len() as u64);
     assert_eq!(
         String::from_utf8(file)

@@ -16,7 +16,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{Request, Response, StatusCode};
 use serde_json::json;
 
-use crate::throttling::forward;
+use crate::throttling::{forward, json_response, serve_on_loopback};
 
 /// Which requests fail, and how often.
 #[derive(Debug, Clone)]
@@ -124,13 +124,7 @@ impl FaultProxy {
             let rules = Arc::clone(&state);
             async move { pass_or_fail(&rules, request).await }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (endpoint, server) = serve_on_loopback(app).await;
         Self {
             endpoint,
             rules,
@@ -183,25 +177,17 @@ async fn pass_or_fail(rules: &Rules, request: Request<Body>) -> Response<Body> {
     };
     if let Some((_, Some((status, body)))) = &action {
         rules.failed.fetch_add(1, Ordering::SeqCst);
-        return Response::builder()
-            .status(*status)
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(Body::from(body.to_string()))
-            .expect("response");
+        return json_response(*status, body);
     }
     if let Some((Some(hold), _)) = &action {
         hold.arrived.notify_one();
         hold.release.notified().await;
     } else if action.is_some() {
         rules.failed.fetch_add(1, Ordering::SeqCst);
-        return Response::builder()
-            .status(StatusCode::BAD_REQUEST)
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(Body::from(
-                json!({"__type": "InjectedFault", "message": format!("{operation} failed on purpose")})
-                    .to_string(),
-            ))
-            .expect("response");
+        return json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"__type": "InjectedFault", "message": format!("{operation} failed on purpose")}),
+        );
     }
     forward(
         &rules.http,

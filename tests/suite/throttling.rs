@@ -47,13 +47,7 @@ impl ThrottlingProxy {
             let state = Arc::clone(&state);
             async move { pass_or_throttle(&state, request).await }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (endpoint, server) = serve_on_loopback(app).await;
         Self {
             endpoint,
             refused,
@@ -62,7 +56,21 @@ impl ThrottlingProxy {
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+/// Serves `app` on a free loopback port: its address, and the task (abort
+/// it to stop).
+pub async fn serve_on_loopback(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (endpoint, server)
+}
+
+/// A response as DynamoDB's JSON protocol writes one.
+pub fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "application/x-amz-json-1.0")

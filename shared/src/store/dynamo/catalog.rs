@@ -97,28 +97,14 @@ impl DynamoStore {
 
     /// Every item of one (small) partition, strongly consistent.
     pub(super) async fn partition(&self, pk: String) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(pk.clone()))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .set_return_consumed_capacity(self.capacity())
-                .send()
-                .await
-                .map_err(unexpected)?;
-            self.record(Units::Read, "Query", out.consumed_capacity());
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(pk))
+            .consistent_read(true);
+        self.query_up_to(query, usize::MAX).await
     }
 
     pub(super) async fn put_item(&self, item: Item, condition: Option<&str>) -> Result<bool> {
