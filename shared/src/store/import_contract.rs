@@ -426,7 +426,8 @@ pub async fn a_lease_passes_only_from_its_holder(
 }
 
 /// A commit racing API inserts of the same External IDs: whoever loses a
-/// contact gets `DuplicateExternalId`; every External ID ends up held by
+/// contact gets `DuplicateExternalId` (a commit that wrote the rest of its
+/// batch: `ExternalIdsTaken`, naming each lost ID); every External ID ends up held by
 /// exactly one contact, its guard names that contact, and the usage count
 /// is the number of contacts.
 pub async fn external_ids_stay_unique_when_commits_race_inserts(
@@ -455,9 +456,21 @@ pub async fn external_ids_stay_unique_when_commits_race_inserts(
         .chain([committed.as_ref().map(|_| ())])
     {
         assert!(
-            matches!(outcome, Ok(()) | Err(Error::DuplicateExternalId { .. })),
+            matches!(
+                outcome,
+                Ok(()) | Err(Error::DuplicateExternalId { .. } | Error::ExternalIdsTaken(_))
+            ),
             "{outcome:?}"
         );
+    }
+    if let Err(Error::ExternalIdsTaken(taken)) = &committed {
+        for (external_id, holder) in taken {
+            let rival = rivals
+                .iter()
+                .find(|(c, _)| c.external_id.as_ref() == external_id.as_str())
+                .expect("only a rival takes an ID");
+            assert_eq!(holder, &rival.0.messaging_id, "{external_id}");
+        }
     }
     let mut stored = Vec::new();
     let mut page = PageRequest::first(500);
