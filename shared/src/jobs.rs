@@ -1,6 +1,8 @@
 //! Long work done in steps (imports, exports): how much one run may do, who
 //! may run it, and the port that keeps its document between runs.
 
+pub mod figures;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

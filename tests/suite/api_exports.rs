@@ -15,7 +15,7 @@ use crate::support::{
 };
 
 /// Starts an export and waits until it has finished.
-async fn export(server: &Server, request: Value) -> Value {
+pub(crate) async fn export(server: &Server, request: Value) -> Value {
     let (status, created) = send(server.req(Method::POST, "/v1/exports").json(&request)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{created}");
     assert!(["queued", "running", "completed"].contains(&created["status"].as_str().unwrap_or("")));
@@ -32,7 +32,7 @@ async fn export(server: &Server, request: Value) -> Value {
 }
 
 /// The file behind an export's link, as bytes.
-async fn download(body: &Value) -> Vec<u8> {
+pub(crate) async fn download(body: &Value) -> Vec<u8> {
     let url = body["download_url"].as_str().expect("download_url");
     let response = reqwest::get(url).await.expect("download");
     assert_eq!(response.status(), StatusCode::OK);

@@ -106,7 +106,7 @@ pub(crate) async fn snapshot(server: &Server) -> Vec<Value> {
 }
 
 /// The import's error CSV.
-async fn error_csv(body: &Value) -> String {
+pub(crate) async fn error_csv(body: &Value) -> String {
     let url = body["errors_url"].as_str().expect("errors_url");
     reqwest::get(url)
         .await

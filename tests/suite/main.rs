@@ -7,6 +7,7 @@ mod api_errors;
 mod api_exports;
 mod api_imports;
 mod api_listing;
+mod api_logs;
 mod aws;
 mod console_aws;
 mod contract_dynamo;

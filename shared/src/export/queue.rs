@@ -10,6 +10,8 @@ use super::service::Launcher;
 use crate::error::Result;
 use crate::jobs::Budget;
 use crate::jobs::LocalJobs;
+use crate::jobs::figures::RunFigures;
+use crate::model::now;
 
 /// The in-process export queue. Cheap to clone.
 #[derive(Clone)]
@@ -33,12 +35,7 @@ impl ExportQueue {
         self.jobs
             .spawn(&workspace.clone(), move |budget| async move {
                 match runner.run(&workspace, &id, budget).await {
-                    Ok(job) => tracing::info!(
-                        export = %id,
-                        status = ?job.status,
-                        rows = job.rows,
-                        "export run ended"
-                    ),
+                    Ok(job) => RunFigures::of_export(&job, now()).log(),
                     Err(error) => {
                         tracing::error!(export = %id, error = ?error, "export run failed")
                     }

@@ -8,7 +8,8 @@ use super::job::{ImportId, ImportStatus};
 use super::runner::{Budget, Runner};
 use crate::error::Result;
 use crate::jobs::LocalJobs;
-use crate::model::WorkspaceId;
+use crate::jobs::figures::RunFigures;
+use crate::model::{WorkspaceId, now};
 use crate::store::objects::ObjectKey;
 
 /// The in-process import queue. Cheap to clone.
@@ -46,12 +47,7 @@ impl ImportQueue {
         self.jobs
             .spawn(&workspace.clone(), move |budget| async move {
                 match runner.run(&workspace, &id, budget).await {
-                    Ok(job) => tracing::info!(
-                        import = %id,
-                        status = ?job.status,
-                        rows = job.counts.rows,
-                        "import run ended"
-                    ),
+                    Ok(job) => RunFigures::of_import(&job, now()).log(),
                     Err(error) => {
                         tracing::error!(import = %id, error = ?error, "import run failed")
                     }

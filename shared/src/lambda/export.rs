@@ -25,6 +25,7 @@ use crate::export::job::{ExportId, ExportJob, ExportStatus};
 use crate::export::runner::{DEFAULT_BATCH, ExportRunner};
 use crate::export::service::Launcher;
 use crate::jobs::Lease;
+use crate::jobs::figures::RunFigures;
 use crate::model::{WorkspaceId, now};
 
 /// A message asking for a run of an export.
@@ -171,7 +172,10 @@ impl ExportFunction {
             .runner
             .run(&workspace, &job.id, deadline.budget(self.margin))
             .await?;
+        let figures = RunFigures::of_export(&ran, now());
+        figures.log();
         if ran.status.is_finished() {
+            figures.publish();
             return handled(if ran.status == ExportStatus::Completed {
                 Outcome::Completed
             } else {

@@ -34,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob, ImportStatus, Lease, Upload};
 use crate::import::settings::{ImportSettings, parse_settings};
 use crate::import::{Budget, Runner};
+use crate::jobs::figures::RunFigures;
 use crate::model::{WorkspaceId, now};
 
 /// How many runs in a row may stop before a checkpoint before the import fails.
@@ -379,7 +380,10 @@ impl ImportFunction {
 
         let budget = deadline.budget(self.margin);
         let mut ran = self.runner.run(&workspace, &job.id, budget).await?;
+        let figures = RunFigures::of_import(&ran, now());
+        figures.log();
         if ran.status.is_finished() {
+            figures.publish();
             let outcome = if ran.status == ImportStatus::Completed {
                 Outcome::Completed
             } else {
