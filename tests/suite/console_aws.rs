@@ -445,6 +445,19 @@ async fn only_allowed_algorithms_that_the_key_is_for_are_accepted() {
     }
 }
 
+/// Checks `token` 20 times at once; every check refuses it.
+async fn assert_all_refused_at_once(oidc: &Arc<Oidc>, token: &str) {
+    let checks: Vec<_> = (0..20)
+        .map(|_| {
+            let (oidc, token) = (Arc::clone(oidc), token.to_owned());
+            tokio::spawn(async move { oidc.workspace(&token).await })
+        })
+        .collect();
+    for check in checks {
+        assert_eq!(check.await.expect("check"), None);
+    }
+}
+
 #[tokio::test]
 async fn failed_key_fetches_back_off_and_are_never_concurrent() {
     let issuer = issuer().await;
@@ -459,15 +472,7 @@ async fn failed_key_fetches_back_off_and_are_never_concurrent() {
     header.kid = Some("rotated".into());
     let unknown = jsonwebtoken::encode(&header, &claims(&issuer.url, json!({})), &issuer.key)
         .expect("signed");
-    let checks: Vec<_> = (0..20)
-        .map(|_| {
-            let (oidc, token) = (oidc.clone(), unknown.clone());
-            tokio::spawn(async move { oidc.workspace(&token).await })
-        })
-        .collect();
-    for check in checks {
-        assert_eq!(check.await.expect("check"), None);
-    }
+    assert_all_refused_at_once(&oidc, &unknown).await;
     for _ in 0..20 {
         assert_eq!(oidc.workspace(&unknown).await, None);
     }
@@ -481,15 +486,7 @@ async fn failed_key_fetches_back_off_and_are_never_concurrent() {
     let issuer = self::issuer().await;
     let oidc = Arc::new(oidc_refreshing(&issuer, Duration::ZERO).await);
     *issuer.jwks.lock().expect("jwks") = None;
-    let checks: Vec<_> = (0..20)
-        .map(|_| {
-            let (oidc, token) = (oidc.clone(), unknown.clone());
-            tokio::spawn(async move { oidc.workspace(&token).await })
-        })
-        .collect();
-    for check in checks {
-        assert_eq!(check.await.expect("check"), None);
-    }
+    assert_all_refused_at_once(&oidc, &unknown).await;
     let token = sign(&issuer.key, &claims(&issuer.url, json!({})));
     for _ in 0..20 {
         assert!(

@@ -319,6 +319,15 @@ async fn api_import(rig: &Rig, settings: ImportSettings) -> ImportJob {
         .expect("create")
 }
 
+/// An API import whose CSV, `text`, is in the bucket; with the S3 event
+/// that announces it.
+async fn staged(rig: &Rig, settings: ImportSettings, text: &str) -> (ImportJob, Value) {
+    let job = api_import(rig, settings).await;
+    let key = job.csv_key().expect("key");
+    let version = rig.put(key.as_ref(), text).await;
+    (job, s3_event(key.as_ref(), &version))
+}
+
 /// Starts an API import of `rows` whose first invocation has a moment: it
 /// commits one batch and hands over to a continuation. Returns the import
 /// and the S3 event that started it.
@@ -327,10 +336,7 @@ async fn handed_over(
     settings: ImportSettings,
     rows: std::ops::RangeInclusive<usize>,
 ) -> (ImportJob, Value) {
-    let job = api_import(rig, settings).await;
-    let key = job.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &csv(rows)).await;
-    let event = s3_event(key.as_ref(), &version);
+    let (job, event) = staged(rig, settings, &csv(rows)).await;
     let first = rig.invoke(event.clone(), 1).await;
     assert_eq!(outcomes(&first), [Outcome::Continued]);
     (job, event)
@@ -378,10 +384,8 @@ async fn an_api_import_runs_with_its_settings_when_its_csv_lands() {
     .expect("settings");
     rig.seed("External ID,First Name,Email\nx-001,Old,old@example.com\n")
         .await;
-    let job = api_import(&rig, settings).await;
-    let key = job.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &csv(1..=2)).await;
-    let handled = rig.uploaded(key.as_ref(), &version).await;
+    let (job, event) = staged(&rig, settings, &csv(1..=2)).await;
+    let handled = rig.invoke(event, 600_000).await;
     assert_eq!(outcomes(&handled), [Outcome::Completed]);
     assert_eq!(handled[0].import_id, Some(job.id.clone()));
     let done = rig.job(&job.id).await;
@@ -782,11 +786,9 @@ async fn an_import_under_throttling_loses_nothing_and_applies_nothing_twice() {
         "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
     }))
     .expect("settings");
-    let job = api_import(&rig, settings).await;
-    let key = job.csv_key().expect("key");
     let edited = csv(21..=60).replace("Person", "Renamed");
-    let version = rig.put(key.as_ref(), &edited).await;
-    let handled = rig.uploaded(key.as_ref(), &version).await;
+    let (job, event) = staged(&rig, settings, &edited).await;
+    let handled = rig.invoke(event, 600_000).await;
     assert_eq!(outcomes(&handled), [Outcome::Completed]);
     let done = rig.job(&job.id).await;
     assert_eq!(
@@ -974,14 +976,12 @@ async fn a_guard_left_without_its_contact_is_freed_once_old() {
 #[tokio::test]
 async fn a_lost_continuation_still_ends_the_import() {
     let rig = Rig::faulty(2).await;
-    let job = api_import(&rig, ImportSettings::default()).await;
-    let key = job.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &csv(1..=5)).await;
+    let (job, event) = staged(&rig, ImportSettings::default(), &csv(1..=5)).await;
     // The run's watchdog goes first; the continuation after its batch fails.
     rig.faults()
         .sqs
         .inject(Fault::next("SendMessage", 1).after(1));
-    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    let first = rig.try_invoke(event, 1).await;
     assert!(first.is_err(), "the invocation fails with its send");
     assert_eq!(rig.faults().sqs.failed(), 1);
     assert_eq!(rig.job(&job.id).await.counts.created, 2, "one batch ran");
@@ -1020,11 +1020,9 @@ async fn stored_error_csv(rig: &Rig, job: &ImportJob) -> Option<String> {
 /// import as it ended and its error CSV.
 async fn report_after(fault: Fault) -> (ImportJob, Option<String>) {
     let rig = Rig::faulty(50).await;
-    let job = api_import(&rig, ImportSettings::default()).await;
-    let key = job.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &with_rejected_rows()).await;
+    let (job, event) = staged(&rig, ImportSettings::default(), &with_rejected_rows()).await;
     rig.faults().dynamodb.inject(fault);
-    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    let first = rig.try_invoke(event, 1).await;
     assert!(first.is_err(), "the invocation fails: {first:?}");
     assert_eq!(rig.faults().dynamodb.failed(), 1);
     let errors = stored_error_csv(&rig, &job).await;
@@ -1075,14 +1073,12 @@ async fn an_error_csv_survives_a_run_stopped_before_its_final_state() {
 #[tokio::test]
 async fn runs_that_die_after_a_checkpoint_never_fail_the_import() {
     let rig = Rig::faulty(2).await;
-    let job = api_import(&rig, ImportSettings::default()).await;
-    let key = job.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &csv(1..=9)).await;
+    let (job, event) = staged(&rig, ImportSettings::default(), &csv(1..=9)).await;
     // A hand-over at the end of a run stores a lease with no runs counted.
     rig.faults()
         .dynamodb
         .inject(Fault::next("PutItem", 3).containing(r#"runs\":0"#));
-    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    let first = rig.try_invoke(event, 1).await;
     assert!(first.is_err(), "{first:?}");
     // Each watchdog's run has a moment: one batch, then it dies too.
     let done = rig.deliver_with_deadline(&job, 60, 1).await;
@@ -1248,15 +1244,13 @@ async fn a_repeated_email_or_phone_is_a_duplicate_however_far_the_index_lags() {
         axum::http::StatusCode::OK,
         json!({"Items": []}),
     ));
-    let job = api_import(&rig, ImportSettings::default()).await;
-    let key = job.csv_key().expect("key");
     let text = "External ID,First Name,Email,Phone Number\n\
         x-001,Ann,ann@example.com,\n\
         x-002,Bo,bo@example.com,+12025550143\n\
         x-003,Ann again,ANN@example.com,\n\
         x-004,Bo again,,+1 202 555 0143\n";
-    let version = rig.put(key.as_ref(), text).await;
-    let handled = rig.uploaded(key.as_ref(), &version).await;
+    let (job, event) = staged(&rig, ImportSettings::default(), text).await;
+    let handled = rig.invoke(event, 600_000).await;
     assert_eq!(outcomes(&handled), [Outcome::Completed]);
     let done = rig.job(&job.id).await;
     assert_eq!(
@@ -1276,13 +1270,11 @@ async fn a_repeated_email_or_phone_is_a_duplicate_however_far_the_index_lags() {
 #[tokio::test]
 async fn an_error_between_guards_and_contacts_is_repeated_not_fatal() {
     let rig = Rig::faulty(2).await;
-    let job = api_import(&rig, ImportSettings::default()).await;
-    let key = job.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &csv(1..=5)).await;
+    let (job, event) = staged(&rig, ImportSettings::default(), &csv(1..=5)).await;
     rig.faults()
         .dynamodb
         .inject(Fault::next("BatchWriteItem", 1).containing(r#""sk":{"S":"C"}"#));
-    let first = rig.try_invoke(s3_event(key.as_ref(), &version), 1).await;
+    let first = rig.try_invoke(event, 1).await;
     assert!(first.is_err(), "{first:?}");
     assert_eq!(rig.faults().dynamodb.failed(), 1);
     assert!(!rig.job(&job.id).await.status.is_finished());
@@ -1309,10 +1301,8 @@ async fn rows_whose_external_id_an_abandoned_import_holds_are_refused_naming_it(
     rig.store.save_import(&failed).await.expect("save");
     let (_, holder) = guard_of(&table, "x-001").await;
 
-    let again = api_import(&rig, ImportSettings::default()).await;
-    let key = again.csv_key().expect("key");
-    let version = rig.put(key.as_ref(), &csv(1..=4)).await;
-    let handled = rig.uploaded(key.as_ref(), &version).await;
+    let (again, event) = staged(&rig, ImportSettings::default(), &csv(1..=4)).await;
+    let handled = rig.invoke(event, 600_000).await;
     assert_eq!(outcomes(&handled), [Outcome::Completed]);
     let done = rig.job(&again.id).await;
     assert_eq!(
@@ -1364,15 +1354,9 @@ async fn updates_with(fault: Fault, first_deadline_ms: i64) -> (Rig, ImportJob) 
         "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
     }))
     .expect("settings");
-    let job = api_import(&rig, settings).await;
-    let key = job.csv_key().expect("key");
-    let version = rig
-        .put(key.as_ref(), &csv(1..=4).replace("Person", "Renamed"))
-        .await;
+    let (job, event) = staged(&rig, settings, &csv(1..=4).replace("Person", "Renamed")).await;
     rig.faults().dynamodb.inject(fault);
-    let _ = rig
-        .try_invoke(s3_event(key.as_ref(), &version), first_deadline_ms)
-        .await;
+    let _ = rig.try_invoke(event, first_deadline_ms).await;
     assert_eq!(rig.faults().dynamodb.failed(), 1);
     let done = rig.deliver_until_finished(&job, 30).await;
     (rig, done)

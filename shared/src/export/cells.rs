@@ -140,18 +140,37 @@ pub fn safe(cell: &str) -> Cow<'_, str> {
     if is_plain_number(cell) || is_e164(cell) {
         return Cow::Borrowed(cell);
     }
-    let mut escaped: Option<String> = None;
+    at_cell_starts(cell, |rest| {
+        (rest.starts_with(FORMULA) || rest.starts_with('\'')).then_some(Edit::InsertQuote)
+    })
+}
+
+/// What [`at_cell_starts`] does where a cell could start.
+enum Edit {
+    InsertQuote,
+    RemoveQuote,
+}
+
+/// The cell with `edit` applied at every place a cell could start (`edit`
+/// sees the text from there on); borrowed when nothing changes.
+fn at_cell_starts(cell: &str, edit: impl Fn(&str) -> Option<Edit>) -> Cow<'_, str> {
+    let mut edited: Option<String> = None;
     let mut copied = 0;
     for at in cell_starts(cell) {
-        let rest = &cell[at..];
-        if rest.starts_with(FORMULA) || rest.starts_with('\'') {
-            let out = escaped.get_or_insert_with(|| String::with_capacity(cell.len() + 2));
-            out.push_str(&cell[copied..at]);
-            out.push('\'');
-            copied = at;
+        let Some(what) = edit(&cell[at..]) else {
+            continue;
+        };
+        let out = edited.get_or_insert_with(|| String::with_capacity(cell.len() + 2));
+        out.push_str(&cell[copied..at]);
+        match what {
+            Edit::InsertQuote => {
+                out.push('\'');
+                copied = at;
+            }
+            Edit::RemoveQuote => copied = at + 1,
         }
     }
-    match escaped {
+    match edited {
         Some(mut out) => {
             out.push_str(&cell[copied..]);
             Cow::Owned(out)
@@ -166,25 +185,11 @@ pub fn unescape(cell: &str) -> Cow<'_, str> {
     if !cell.contains('\'') {
         return Cow::Borrowed(cell);
     }
-    let mut value: Option<String> = None;
-    let mut copied = 0;
-    for at in cell_starts(cell) {
-        let escaped = cell[at..]
-            .strip_prefix('\'')
-            .is_some_and(|after| after.starts_with(FORMULA) || after.starts_with('\''));
-        if escaped {
-            let out = value.get_or_insert_with(|| String::with_capacity(cell.len()));
-            out.push_str(&cell[copied..at]);
-            copied = at + 1;
-        }
-    }
-    match value {
-        Some(mut out) => {
-            out.push_str(&cell[copied..]);
-            Cow::Owned(out)
-        }
-        None => Cow::Borrowed(cell),
-    }
+    at_cell_starts(cell, |rest| {
+        rest.strip_prefix('\'')
+            .is_some_and(|after| after.starts_with(FORMULA) || after.starts_with('\''))
+            .then_some(Edit::RemoveQuote)
+    })
 }
 
 /// `-12`, `+3.5`: a sign, digits, and at most one decimal point.

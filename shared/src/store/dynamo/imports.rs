@@ -74,6 +74,14 @@ fn expires() -> AttributeValue {
     AttributeValue::N(at.timestamp().to_string())
 }
 
+/// The item of a key the import remembers, with the line that gave it.
+fn remembered_item(import: &ImportId, remembered: &str, line: u64) -> Item {
+    let mut item = key(seen_partition(import), remembered.to_owned());
+    item.insert("line".into(), AttributeValue::N(line.to_string()));
+    item.insert(super::EXPIRES.into(), expires());
+    item
+}
+
 fn line_key(line: u64) -> String {
     format!("{line:020}")
 }
@@ -469,10 +477,7 @@ impl ImportStore for DynamoStore {
         }
         let mut requests = Vec::new();
         for (k, line) in first {
-            let mut item = key(seen_partition(import), k.to_owned());
-            item.insert("line".into(), AttributeValue::N(line.to_string()));
-            item.insert(super::EXPIRES.into(), expires());
-            requests.push(put_request(item)?);
+            requests.push(put_request(remembered_item(import, k, line))?);
         }
         for row in &commit.rejected {
             let mut item = key(rejected_partition(import), line_key(row.line));
@@ -488,9 +493,7 @@ impl ImportStore for DynamoStore {
         let updates = stream::iter(0..commit.updates.len())
             .map(|i| async move {
                 let u = &commit.updates[i];
-                let mut marker = key(seen_partition(import), applied_key(u.line));
-                marker.insert("line".into(), AttributeValue::N(u.line.to_string()));
-                marker.insert(super::EXPIRES.into(), expires());
+                let marker = remembered_item(import, &applied_key(u.line), u.line);
                 self.update_with(
                     workspace,
                     &u.contact,
