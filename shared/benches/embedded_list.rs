@@ -89,7 +89,7 @@ fn person(
         }
     }
     let new = NewContact {
-        external_id: ExternalId::parse(&format!("crm-{i}")).expect("external id"),
+        external_id: ExternalId::parse(&format!("crm-{i}")).ok(),
         first_name: Name::parse(first).ok(),
         last_name: Name::parse(&last).ok(),
         reach: Reach::new(PhoneNumber::parse(&phone).ok(), Email::parse(&email).ok())
@@ -181,6 +181,7 @@ async fn export_child(dir: &std::path::Path) {
         &workspace,
         Default::default(),
         columns.iter().map(|c| c.name().to_owned()).collect(),
+        Default::default(),
     );
     store.put_job(&job).await.expect("job");
     let runner = ExportRunner::new(

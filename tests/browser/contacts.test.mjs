@@ -252,6 +252,13 @@ test("Download CSV hands over the filtered contacts in the table's columns", asy
   assert.ok(lines[1].startsWith('"Ann Lee","","ann@example.com","US"'), lines[1]);
   await page.getByText("Your file is ready").waitFor();
   await shot(page, "download");
+
+  await page.goto(`${server.url}/?country=US`);
+  const workbook = page.waitForEvent("download");
+  await page.getByRole("button", { name: "Download as Excel (.xlsx)" }).click();
+  const xlsx = await workbook;
+  assert.match(xlsx.suggestedFilename(), /^contacts-\d{4}-\d{2}-\d{2}\.xlsx$/);
+  assert.equal(readFileSync(await xlsx.path()).subarray(0, 4).toString("latin1"), "PK\x03\x04");
 });
 
 test("a workspace sees only its own contacts", async (t) => {

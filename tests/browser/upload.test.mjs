@@ -21,7 +21,7 @@ test("the wizard checks the file before anything is sent", async (t) => {
   await page.getByRole("button", { name: "Next" }).click();
   await page.getByText("Choose a CSV file first.").waitFor();
   await page.locator("#file").setInputFiles(file("contacts.txt", "Email\nann@example.com\n"));
-  await page.getByText("contacts.txt is not a .csv file.").waitFor();
+  await page.getByText("contacts.txt is not a .csv or .xlsx file.").waitFor();
   const big = file("big.csv", "");
   truncateSync(big, 51 * 1024 * 1024);
   await page.locator("#file").setInputFiles(big);
@@ -121,6 +121,42 @@ test("Upload CSV: settings, mapping with a new attribute, consent, a dry run, th
   const ann = contacts.find((c) => c.external_id === "crm-1");
   assert.deepEqual(ann.attributes, { orders: 3, tier: "gold" });
   assert.equal(ann.consent.sms, "subscribed");
+});
+
+test("a Mailchimp export goes straight through the wizard, and the example CSV downloads", async (t) => {
+  const { server, page } = await setUp(t);
+  await page.goto(`${server.url}/upload`);
+  const downloading = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download example CSV" }).click();
+  const example = await downloading;
+  assert.equal(example.suggestedFilename(), "contacts-template.csv");
+  const template = readFileSync(await example.path(), "utf8");
+  assert.ok(template.startsWith('"External ID","First Name","Last Name"'), template);
+  const exported = new URL("../fixtures/exporters/mailchimp.csv", import.meta.url);
+  await page.locator("#file").setInputFiles(exported.pathname);
+  await page.getByText("mailchimp.csv (").waitFor();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("heading", { name: "Map columns" }).waitFor();
+  const row = (header) => page.locator(`#mapping-table tr[data-header="${header}"]`);
+  assert.equal(await row("Email Address").locator("select.map").inputValue(), "email");
+  assert.equal(await row("Phone Number").locator("select.map").inputValue(), "phone");
+  assert.equal(await row("CC").locator("select.map").inputValue(), "country");
+  assert.equal(await row("TIMEZONE").locator("select.map").inputValue(), "timezone");
+  await shot(page, "upload-mailchimp-mapping");
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.getByRole("heading", { name: "Consent" }).waitFor();
+  await page.getByRole("button", { name: "Submit" }).click();
+  const report = page.locator("#import-progress .import-report[data-finished=true]");
+  await report.waitFor();
+  assert.equal(await report.getAttribute("data-status"), "completed");
+  const contacts = (await api(server, "GET", "/v1/contacts")).items;
+  assert.deepEqual(
+    contacts.map((c) => [c.first_name, c.last_name, c.phone, c.country, c.timezone, c.external_id]).sort(),
+    [
+      ["Jürgen", "Müller", "+4930901820", "DE", "Europe/Berlin", null],
+      ["Sofía", "García Núñez", "+34612345678", "ES", "Europe/Madrid", null],
+    ],
+  );
 });
 
 test("Upload CSV updates by External ID and removes contacts missing from the file", async (t) => {

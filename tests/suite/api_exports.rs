@@ -360,7 +360,7 @@ async fn bad_requests_name_the_field() {
         ),
         (json!({"columns": ["email", "shoe_size"]}), vec!["columns"]),
         (json!({"columns": []}), vec!["columns"]),
-        (json!({"format": "xlsx"}), vec!["format"]),
+        (json!({"format": "pdf"}), vec!["format"]),
     ];
     for (request, fields) in cases {
         let body = expect_problem(
@@ -514,4 +514,62 @@ async fn an_edited_export_imported_back_changes_exactly_the_edited_values() {
     let i = find(&mut expected, "crm-10");
     expected[i]["attributes"]["score"] = json!(0.5);
     assert_eq!(after, expected);
+}
+
+/// Download as Excel: a workbook of text cells, same columns and order as
+/// the CSV, that keeps `00123` and phones as they are and imports back with
+/// every row unchanged.
+#[tokio::test]
+async fn an_xlsx_export_keeps_every_value_as_text_and_imports_back_unchanged() {
+    let server = Server::start().await;
+    seed(&server).await;
+    server
+        .create(json!({"external_id": "00123", "phone": "+12025550143", "first_name": "Zero"}))
+        .await;
+    let before = snapshot(&server).await;
+    let csv = export(&server, json!({})).await;
+    let body = export(&server, json!({"format": "xlsx"})).await;
+    assert_eq!(body["status"], "completed", "{body}");
+    assert!(
+        body["file_name"]
+            .as_str()
+            .is_some_and(|name| name.ends_with(".xlsx")),
+        "{body}"
+    );
+    let workbook = download(&body).await;
+    assert!(workbook.starts_with(b"PK\x03\x04"), "a ZIP container");
+    let sheet = contacts::import::source::FileKind::Xlsx
+        .to_utf8_csv(&workbook)
+        .expect("readable");
+    let sheet_rows = records_of(&sheet).await;
+    let csv_rows: Vec<Vec<String>> = records(&download(&csv).await)
+        .await
+        .into_iter()
+        .map(|row| {
+            row.iter()
+                .map(|cell| contacts::export::cells::unescape(cell).into_owned())
+                .collect()
+        })
+        .collect();
+    assert_eq!(sheet_rows, csv_rows, "the CSV's cells, as text");
+    assert!(
+        sheet_rows.iter().any(|row| row[1] == "00123"),
+        "{sheet_rows:?}"
+    );
+
+    let settings =
+        json!({"update_existing": {"match_by": "external_id", "missing_attributes": "keep"}});
+    let same = import(&server, settings, &workbook).await;
+    assert_eq!(same["status"], "completed", "{same}");
+    assert_eq!(same["file"]["encoding"], "xlsx", "{same}");
+    assert_eq!(same["counts"]["rejected"], 0, "{same}");
+    assert_eq!(same["counts"]["unchanged"], before.len(), "{same}");
+    assert_eq!(snapshot(&server).await, before);
+}
+
+/// The records of a CSV without a BOM.
+async fn records_of(text: &[u8]) -> Vec<Vec<String>> {
+    let mut with_bom = b"\xEF\xBB\xBF".to_vec();
+    with_bom.extend_from_slice(text);
+    records(&with_bom).await
 }

@@ -137,7 +137,7 @@ async fn a_file_creates_contacts_with_every_generic_column() {
     );
     assert_eq!(
         body["file"],
-        json!({"name": "contacts.csv", "bytes": csv.len()})
+        json!({"name": "contacts.csv", "bytes": csv.len(), "encoding": "utf-8"})
     );
     assert_eq!(body["progress"]["bytes_done"], csv.len());
     assert_eq!(body["progress"]["rows_done"], 2);
@@ -294,21 +294,32 @@ async fn the_error_csv_is_safe_to_open_and_imports_back_exactly_once_fixed() {
     }
 }
 
+/// A file whose first 64 KiB are UTF-8, and so is read as UTF-8 (a byte
+/// that is not, earlier, makes the whole file Windows-1252): `before`,
+/// 10,000 rows without an email, a row with a byte that is not UTF-8 (on
+/// line 10,003 when `before` is one row), then `after`.
+fn bad_byte_past_the_head(before: &str, after: &str) -> Vec<u8> {
+    let mut bytes = format!("External ID,Email\n{before}").into_bytes();
+    for n in 0..10_000 {
+        bytes.extend_from_slice(format!("filler-{n},\n").as_bytes());
+    }
+    bytes.extend_from_slice(b"bad,\xff@b.co\n");
+    bytes.extend_from_slice(after.as_bytes());
+    bytes
+}
+
 #[tokio::test]
 async fn bad_files_fail_with_a_reason_and_write_nothing_after_it() {
     let server = Server::start().await;
-    let cases: [(&[u8], &str); 5] = [
+    let late_bad_byte = bad_byte_past_the_head("ok-1,a@b.co\n", "ok-2,c@d.co\n");
+    let cases: [(&[u8], &str); 4] = [
         (
             b"External ID,Email,Email\nx,a@b.co,c@d.co\n",
             "appears twice",
         ),
         (b"External ID,,Email\nx,,a@b.co\n", "column 2"),
         (b"External ID,First Name\nx,Ann\n", "Email or Phone Number"),
-        (b"Email,First Name\na@b.co,Ann\n", "External ID"),
-        (
-            b"External ID,Email\nok-1,a@b.co\nbad,\xff@b.co\nok-2,c@d.co\n",
-            "row 3",
-        ),
+        (&late_bad_byte, "row 10003"),
     ];
     for (csv, reason) in cases {
         let body = import(&server, json!({}), csv).await;
@@ -410,6 +421,93 @@ async fn new_contacts_only_skips_existing_and_rejects_duplicates_into_the_error_
         }
         assert_eq!(lines.len(), 5);
     }
+}
+
+/// A new-contacts file needs an email or phone column, not an External ID:
+/// rows are matched to contacts and to each other by email and phone, the
+/// contacts it creates have no External ID until one is set (by an edit or
+/// an import by Messaging ID), and `remove` keeps what its rows name by
+/// email or phone.
+#[tokio::test]
+async fn a_new_contacts_file_needs_no_external_id() {
+    let server = Server::start().await;
+    server.create(contact(1)).await;
+    server.create(contact(2)).await;
+    let csv = "Email,Phone Number,First Name\n\
+        ANN1@example.com,,Changed\n\
+        new@example.com,,New\n\
+        New@Example.com,,Again\n\
+        ,+1 202 555 0143,Phone only\n\
+        other@example.com,+12025550143,Same phone\n";
+    let body = import(&server, json!({}), csv.as_bytes()).await;
+    assert_eq!(
+        counts(&body),
+        json!({"rows": 5, "created": 2, "updated": 0, "unchanged": 0, "skipped_existing": 1,
+               "rejected": 2, "replaced_values": 0, "removed": 0}),
+        "{body}"
+    );
+    let errors = error_csv(&body).await;
+    assert!(
+        errors.contains(r#""4","duplicate Email: row 3"#),
+        "{errors}"
+    );
+    assert!(
+        errors.contains(r#""6","duplicate Phone Number: row 5"#),
+        "{errors}"
+    );
+    let all = snapshot(&server).await;
+    let created: Vec<&Value> = all.iter().filter(|c| c["external_id"].is_null()).collect();
+    assert_eq!(created.len(), 2, "{all:?}");
+    assert_eq!(
+        by_external_id(&server, "crm-1").await.expect("crm-1")["first_name"],
+        "Ann"
+    );
+
+    // An edit works on it, and may give it an External ID.
+    let (_, page) = server.list("email[eq]=new@example.com").await;
+    let id = page["items"][0]["messaging_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, edited) = send(
+        server
+            .req(Method::PATCH, &format!("/v1/contacts/{id}"))
+            .json(&json!({"last_name": "Person"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["external_id"], Value::Null);
+    let taken = expect_problem(
+        server
+            .req(Method::PATCH, &format!("/v1/contacts/{id}"))
+            .json(&json!({"external_id": "crm-2"})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(taken.to_string().contains("crm-2"), "{taken}");
+    let by_import = format!("Messaging ID,External ID,Email\n{id},crm-new,new@example.com\n");
+    let body = import(
+        &server,
+        json!({"update_existing": {"match_by": "messaging_id"}}),
+        by_import.as_bytes(),
+    )
+    .await;
+    assert_eq!(body["counts"]["updated"], 1, "{body}");
+    let named = by_external_id(&server, "crm-new").await.expect("crm-new");
+    assert_eq!(named["last_name"], "Person");
+
+    // `remove` keeps the contacts a row names by email or phone.
+    let body = import(
+        &server,
+        json!({"existing_contacts": "remove"}),
+        b"Phone Number\n+12025550143\n",
+    )
+    .await;
+    assert_eq!(body["counts"]["removed"], 3, "{body}");
+    let left = snapshot(&server).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["phone"], "+12025550143");
+    assert_eq!(left[0]["external_id"], Value::Null);
 }
 
 #[tokio::test]
@@ -635,8 +733,8 @@ async fn a_failed_import_removes_nothing() {
     for n in 1..=3 {
         server.create(contact(n)).await;
     }
-    let csv = b"External ID,Email\ncrm-1,ann1@example.com\ncrm-2,\xff\n";
-    let body = import(&server, json!({"existing_contacts": "remove"}), csv).await;
+    let csv = bad_byte_past_the_head("crm-1,ann1@example.com\n", "");
+    let body = import(&server, json!({"existing_contacts": "remove"}), &csv).await;
     assert_eq!(body["status"], "failed");
     assert_eq!(body["counts"]["removed"], 0);
     assert_eq!(snapshot(&server).await.len(), 3);
@@ -756,7 +854,7 @@ async fn imports_are_listed_newest_first_and_private_to_their_workspace() {
 #[tokio::test]
 async fn a_preview_proposes_the_mapping_with_samples_and_invalid_counts() {
     let server = Server::start().await;
-    let csv = "ext_id;E-Mail;mobile;Created At;Shoe size\nx1;a@example.com;+12025550143;2026;42\nx2;nope;12;;43\n";
+    let csv = "Ref;E-Mail;mobile;Created At;Shoe size\nx1;a@example.com;+12025550143;2026;42\nx2;nope;12;;43\n";
     let (status, preview) = send(
         server
             .req(Method::POST, "/v1/imports/preview")
@@ -791,17 +889,35 @@ async fn a_preview_proposes_the_mapping_with_samples_and_invalid_counts() {
         .collect();
     assert_eq!(invalid, [json!(0), json!(1), json!(1), json!(0), json!(0)]);
     assert_eq!(preview["sample_rows"].as_array().expect("rows").len(), 2);
-    assert_eq!(preview["importable"], false, "no External ID column");
+    assert_eq!(
+        preview["importable"], true,
+        "new contacts need no External ID"
+    );
+
+    let updating = upload(
+        &server,
+        json!({"update_existing": {"match_by": "external_id"}}),
+        csv.as_bytes(),
+    )
+    .await;
+    assert_eq!(finished(&server, &updating).await["status"], "failed");
+    let (_, preview) = send(
+        server
+            .req(Method::POST, "/v1/imports/preview")
+            .json(&json!({"import_id": updating})),
+    )
+    .await;
+    assert_eq!(preview["importable"], false, "{preview}");
     assert!(
         preview["problem"]
             .as_str()
             .expect("problem")
-            .contains("External ID")
+            .contains("External ID column")
     );
 
     let id = upload(
         &server,
-        json!({"columns": {"ext_id": "external_id"}, "dry_run": true}),
+        json!({"columns": {"Ref": "external_id"}, "dry_run": true}),
         csv.as_bytes(),
     )
     .await;

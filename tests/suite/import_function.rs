@@ -125,11 +125,16 @@ impl Rig {
 
     /// Puts an object; returns its version (ETag).
     async fn put(&self, key: &str, body: &str) -> String {
+        self.put_bytes(key, body.as_bytes()).await
+    }
+
+    /// Puts `body` at `key`; returns its version.
+    async fn put_bytes(&self, key: &str, body: &[u8]) -> String {
         let key = ObjectKey::parse(key).expect("key");
         self.objects
             .put(
                 &key,
-                Box::pin(std::io::Cursor::new(body.as_bytes().to_vec())),
+                Box::pin(std::io::Cursor::new(body.to_vec())),
                 "text/csv",
             )
             .await
@@ -207,10 +212,15 @@ impl Rig {
     /// Puts the import's checkpoint back to where its first batch began,
     /// as if no commit had finished.
     async fn roll_back_to_the_header(&self, job: &ImportJob) {
+        self.roll_back_past(job, HEADER).await;
+    }
+
+    /// Moves the import's checkpoint back to just after `header`.
+    async fn roll_back_past(&self, job: &ImportJob, header: &str) {
         let mut rolled_back = self.job(&job.id).await;
         rolled_back.counts = Default::default();
         rolled_back.progress.rows_done = 0;
-        rolled_back.checkpoint.byte_offset = "External ID,First Name,Email\n".len() as u64;
+        rolled_back.checkpoint.byte_offset = header.len() as u64;
         rolled_back.checkpoint.line = 2;
         self.store
             .save_import(&rolled_back)
@@ -269,7 +279,12 @@ impl Rig {
             .contacts()
             .await
             .iter()
-            .map(|c| c.external_id.to_string())
+            .map(|c| {
+                c.external_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
             .collect();
         ids.sort();
         ids
@@ -303,8 +318,11 @@ fn outcomes(handled: &[Handled]) -> Vec<Outcome> {
     handled.iter().map(|h| h.outcome).collect()
 }
 
+/// The header row of [`csv`].
+const HEADER: &str = "External ID,First Name,Email\n";
+
 fn csv(rows: impl IntoIterator<Item = usize>) -> String {
-    let mut text = String::from("External ID,First Name,Email\n");
+    let mut text = String::from(HEADER);
     for n in rows {
         text.push_str(&format!("x-{n:03},Person {n},p{n}@example.com\n"));
     }
@@ -373,6 +391,64 @@ async fn the_sample_event_imports_its_bucket_drop_once() {
         .await
         .expect("list");
     assert_eq!(page.items.len(), 3, "imported once");
+}
+
+/// Files dropped into the bucket as they were downloaded, with no settings:
+/// a Mailchimp export (no External ID column) and a workbook. Both import
+/// their people; the workbook's UTF-8 copy is gone once the import ends.
+#[tokio::test]
+async fn an_exporter_s_csv_and_a_workbook_dropped_as_they_are_import_their_people() {
+    let rig = Rig::start(100).await;
+    let mailchimp = crate::api_exporters::exported("mailchimp.csv");
+    let sheet = contacts::export::workbook::from_csv(
+        "\"Name\",\"Mobile\",\"Country\"\n\"Ana Lima\",\"011 98765 4321\",\"Brazil\"\n".as_bytes(),
+    )
+    .await
+    .expect("workbook");
+    for (key, body, created) in [
+        ("imports/acme/subscribed_members_export.csv", mailchimp, 2),
+        ("imports/acme/people.xlsx", sheet, 1),
+    ] {
+        let version = rig.put_bytes(key, &body).await;
+        let handled = rig.invoke(s3_event(key, &version), 600_000).await;
+        assert_eq!(outcomes(&handled), [Outcome::Completed], "{key}");
+        let job = rig
+            .job(&handled[0].import_id.clone().expect("an import"))
+            .await;
+        assert_eq!(job.counts.created, created, "{key}: {:?}", job.counts);
+        assert_eq!(job.counts.rejected, 0, "{key}: {:?}", job.counts);
+        let converted = job.converted_key().expect("key");
+        assert!(rig.objects.head(&converted).await.expect("head").is_none());
+    }
+    let mut people: Vec<(String, String, String)> = rig
+        .contacts()
+        .await
+        .iter()
+        .map(|c| {
+            assert_eq!(c.external_id, None);
+            (
+                c.first_name
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                c.reach.phone().map(ToString::to_string).unwrap_or_default(),
+                c.country
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    people.sort();
+    let expected = [
+        ("Ana", "+5511987654321", "BR"),
+        ("Jürgen", "+4930901820", "DE"),
+        ("Sofía", "+34612345678", "ES"),
+    ];
+    assert_eq!(
+        people,
+        expected.map(|(a, b, c)| (a.to_owned(), b.to_owned(), c.to_owned()))
+    );
 }
 
 #[tokio::test]
@@ -866,7 +942,7 @@ async fn a_batch_repeated_after_its_guards_but_before_its_contacts_counts_exactl
 /// A new contact as the API makes it, with `external_id`.
 fn api_contact(external_id: &str) -> contacts::store::NewRecord {
     let new = contacts::model::NewContact {
-        external_id: contacts::model::ExternalId::parse(external_id).expect("id"),
+        external_id: contacts::model::ExternalId::parse(external_id).ok(),
         first_name: None,
         last_name: None,
         reach: contacts::model::Reach::new(
@@ -1154,7 +1230,11 @@ async fn a_guard_is_not_freed_while_its_late_contact_is_written() {
         .contacts()
         .await
         .into_iter()
-        .find(|c| c.external_id.as_ref() == "x-001")
+        .find(|c| {
+            c.external_id
+                .as_ref()
+                .is_some_and(|id| id.as_ref() == "x-001")
+        })
         .expect("x-001");
     let key: std::collections::HashMap<String, AttributeValue> = [
         (
@@ -1261,6 +1341,42 @@ async fn a_repeated_email_or_phone_is_a_duplicate_however_far_the_index_lags() {
     let errors = stored_error_csv(&rig, &done).await.expect("error CSV");
     assert!(errors.contains("duplicate Email: row 2"), "{errors}");
     assert!(errors.contains("duplicate Phone Number: row 3"), "{errors}");
+}
+
+/// A file without External IDs whose first batch is repeated after its
+/// commit while the email index lags: the repeat finds no contact by email,
+/// creates its rows' contacts again under the same IDs, and counts none of
+/// them twice; every row is one contact.
+#[tokio::test]
+async fn a_file_without_external_ids_repeated_while_the_index_lags_counts_exactly() {
+    let rig = Rig::faulty(2).await;
+    let header = "First Name,Email\n";
+    let mut text = String::from(header);
+    for n in 1..=5 {
+        text.push_str(&format!("Person {n},p{n}@example.com\n"));
+    }
+    let (job, event) = staged(&rig, ImportSettings::default(), &text).await;
+    let first = rig.invoke(event, 1).await;
+    assert_eq!(outcomes(&first), [Outcome::Continued]);
+    assert_eq!(rig.job(&job.id).await.counts.created, 2);
+    rig.faults().dynamodb.inject(Fault::answer(
+        "ExecuteStatement",
+        1_000,
+        axum::http::StatusCode::OK,
+        json!({"Items": []}),
+    ));
+    rig.roll_back_past(&job, header).await;
+    rig.run_to_the_end(&job).await;
+    let done = rig.job(&job.id).await;
+    assert_eq!(done.status, ImportStatus::Completed, "{:?}", done.failure);
+    assert_eq!(
+        (done.counts.rows, done.counts.created, done.counts.rejected),
+        (5, 5, 0)
+    );
+    let contacts = rig.contacts().await;
+    assert_eq!(contacts.len(), 5);
+    assert!(contacts.iter().all(|c| c.external_id.is_none()));
+    assert_eq!(rig.store.count(&rig.ws()).await.expect("count"), 5);
 }
 
 /// Writing a batch's contacts fails after its guards were taken (an

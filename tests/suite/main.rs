@@ -4,6 +4,7 @@ mod api_catalog;
 mod api_consent;
 mod api_contacts;
 mod api_errors;
+mod api_exporters;
 mod api_exports;
 mod api_imports;
 mod api_listing;

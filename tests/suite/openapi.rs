@@ -42,6 +42,7 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         ("/v1/imports", "get"),
         ("/v1/imports/{import_id}", "get"),
         ("/v1/imports/preview", "post"),
+        ("/v1/imports/template", "get"),
         ("/v1/exports", "post"),
         ("/v1/exports", "get"),
         ("/v1/exports/{export_id}", "get"),

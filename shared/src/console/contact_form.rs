@@ -81,7 +81,7 @@ impl Values {
                 values.0.insert(key.to_owned(), vec![value]);
             }
         };
-        set("external_id", Some(body.external_id));
+        set("external_id", body.external_id);
         set("first_name", body.first_name);
         set("last_name", body.last_name);
         set("phone", body.phone);
@@ -128,9 +128,10 @@ fn api_value(kind: AttributeType, text: &str) -> Value {
     }
 }
 
-/// The form as the API's JSON body. For an edit, an empty field clears its
-/// value; for a new contact it is left out.
-fn body(form: &Submitted, catalog: &Catalog, edit: bool) -> Value {
+/// The form as the API's JSON body. For an edit (of `editing`), an empty
+/// field clears its value; for a new contact it is left out.
+fn body(form: &Submitted, catalog: &Catalog, editing: Option<&Contact>) -> Value {
+    let edit = editing.is_some();
     let mut body = Map::new();
     let blank = |value: Option<&str>| -> Option<Value> {
         match value {
@@ -147,9 +148,16 @@ fn body(form: &Submitted, catalog: &Catalog, edit: bool) -> Value {
             body.insert(key.to_owned(), value);
         }
     }
-    if edit && form.value("external_id").is_none() {
-        // Cleared by mistake: the API explains that it is required.
-        body.insert("external_id".into(), Value::String(String::new()));
+    if let Some(contact) = editing
+        && form.value("external_id").is_none()
+    {
+        if contact.external_id.is_some() {
+            // Cleared by mistake: the API explains that it can't be.
+            body.insert("external_id".into(), Value::String(String::new()));
+        } else {
+            // Still none: nothing to change.
+            body.remove("external_id");
+        }
     }
     body.insert(
         "lists".into(),
@@ -304,7 +312,7 @@ pub async fn create(State(console): State<Console>, form: Submitted) -> Result<R
     let state = &console.app;
     let catalog = Catalog::load(state, &form.session.workspace).await?;
     let created = async {
-        let request: CreateContactRequest = serde_json::from_value(body(&form, &catalog, false))
+        let request: CreateContactRequest = serde_json::from_value(body(&form, &catalog, None))
             .map_err(|e| Error::MalformedBody(e.to_string()))?;
         service::create(
             state.contacts.as_ref(),
@@ -427,8 +435,9 @@ pub async fn edit(
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(contact.version);
     let edited = async {
-        let request: EditContactRequest = serde_json::from_value(body(&form, &catalog, true))
-            .map_err(|e| Error::MalformedBody(e.to_string()))?;
+        let request: EditContactRequest =
+            serde_json::from_value(body(&form, &catalog, Some(&contact)))
+                .map_err(|e| Error::MalformedBody(e.to_string()))?;
         service::edit(
             state.contacts.as_ref(),
             workspace,

@@ -82,7 +82,10 @@ fn overview(
 ) -> Markup {
     let or_dash = |value: Option<&str>| value.unwrap_or("—").to_owned();
     let generic = [
-        ("External ID", contact.external_id.to_string()),
+        (
+            "External ID",
+            or_dash(contact.external_id.as_ref().map(AsRef::as_ref)),
+        ),
         (
             "First name",
             or_dash(contact.first_name.as_ref().map(AsRef::as_ref)),

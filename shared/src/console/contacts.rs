@@ -333,7 +333,8 @@ fn download_form(
             @for column in columns {
                 input type="hidden" name="column" value=(column.name());
             }
-            button.button type="submit" { "Download CSV" }
+            button.button type="submit" name="format" value="csv" { "Download CSV" }
+            button.button type="submit" name="format" value="xlsx" { "Download as Excel (.xlsx)" }
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Download CSV: an export of the table's filter and columns, followed
+//! Download CSV (or as Excel): an export of the table's filter and columns, followed
 //! until its file is ready, then handed to the browser.
 
 use axum::extract::State;
@@ -9,6 +9,7 @@ use super::page::{self, Section};
 use super::session::{Session, Submitted};
 use super::{Console, Failure};
 use crate::export::ExportStatus;
+use crate::export::job::ExportFormat;
 use crate::export::request::ExportRequest;
 use crate::export::service::{self, DEFAULT_LINK};
 use crate::http::extract::PathParams;
@@ -26,6 +27,10 @@ pub async fn start(State(console): State<Console>, form: Submitted) -> Result<Re
             .collect(),
         columns: Some(form.values("column").map(str::to_owned).collect())
             .filter(|columns: &Vec<String>| !columns.is_empty()),
+        format: match form.value("format") {
+            Some("xlsx") => ExportFormat::Xlsx,
+            _ => ExportFormat::Csv,
+        },
     };
     let job = service::create(&console.app, &form.session.workspace, request).await?;
     Ok(Redirect::to(&format!("/downloads/{}", job.id)).into_response())

@@ -69,6 +69,7 @@ pub fn router(console: Console) -> Router {
             get(contact_page::delete_dialog).post(contact_page::delete),
         )
         .route("/upload", get(upload::page))
+        .route("/upload/template", get(upload::template))
         .route(
             "/upload/preview",
             post(upload::preview).layer(axum::extract::DefaultBodyLimit::max(

@@ -47,10 +47,14 @@ pub async fn page(State(console): State<Console>, session: Session) -> Result<Re
         form #upload .card data-max-bytes=(MAX_BYTES) novalidate {
             section data-step="1" aria-labelledby="step1-title" {
                 h2 #step1-title { "File and settings" }
+                p.hint {
+                    "Use the provided CSV template: it has every column, and rows that show how to fill them. "
+                    a #example-csv href="/upload/template" download=(crate::import::template::FILE_NAME) { "Download example CSV" }
+                }
                 label.drop {
-                    strong { "Drop a CSV file here" } " or " span.pick { "choose a file" }
-                    small.hint { "UTF-8, comma, semicolon or tab separated, with a header row; 50 MB at most." }
-                    input #file .visually-hidden type="file" accept=".csv,text/csv";
+                    strong { "Drop a CSV or Excel file here" } " or " span.pick { "choose a file" }
+                    small.hint { "CSV (comma, semicolon or tab separated; UTF-8, or as Excel saves it) or .xlsx (its first sheet), with a header row; 50 MB at most. Exports of Mailchimp, Google Contacts, Outlook, HubSpot and Brevo map by themselves." }
+                    input #file .visually-hidden type="file" accept=".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
                 }
                 p #file-chosen .muted aria-live="polite" {}
                 p #file-error .error role="alert" {}
@@ -137,6 +141,15 @@ pub async fn page(State(console): State<Console>, session: Session) -> Result<Re
         }
     };
     Ok(page::page(&session, Section::Contacts, "Upload CSV", body))
+}
+
+/// Download example CSV: the API's template for the session's workspace.
+pub async fn template(
+    State(console): State<Console>,
+    session: Session,
+) -> Result<Response, Failure> {
+    let catalog = Catalog::load(&console.app, &session.workspace).await?;
+    Ok(crate::http::imports::template_file(&catalog))
 }
 
 /// The settings a preview maps with (as JSON, in the query).

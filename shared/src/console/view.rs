@@ -80,7 +80,7 @@ pub fn contact_name(contact: &Contact) -> String {
         .full_name()
         .or_else(|| contact.reach.email().map(|e| e.to_string()))
         .or_else(|| contact.reach.phone().map(|p| p.to_string()))
-        .unwrap_or_else(|| contact.external_id.to_string())
+        .unwrap_or_else(|| contact.messaging_id.to_string())
 }
 
 #[cfg(test)]

@@ -52,7 +52,7 @@ pub(crate) fn generic<'a>(contact: &'a Contact, column: Column, catalog: &Catalo
     let text = |value: Option<&'a str>| Cow::Borrowed(value.unwrap_or(""));
     match column {
         Column::MessagingId => text(Some(contact.messaging_id.as_ref())),
-        Column::ExternalId => text(Some(contact.external_id.as_ref())),
+        Column::ExternalId => text(contact.external_id.as_ref().map(AsRef::as_ref)),
         Column::FirstName => text(contact.first_name.as_ref().map(AsRef::as_ref)),
         Column::LastName => text(contact.last_name.as_ref().map(AsRef::as_ref)),
         Column::FullName => Cow::Owned(contact.full_name().unwrap_or_default()),

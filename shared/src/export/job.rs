@@ -51,6 +51,28 @@ pub struct Checkpoint {
     pub sent: bool,
 }
 
+/// The kind of file an export makes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// UTF-8 CSV, every cell quoted, formula-safe.
+    #[default]
+    Csv,
+    /// An Excel workbook, every cell text, so that a spreadsheet keeps
+    /// `00123` and `+12025550143` as they are.
+    Xlsx,
+}
+
+impl ExportFormat {
+    /// The file name's extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+        }
+    }
+}
+
 /// One export of one workspace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportJob {
@@ -61,6 +83,8 @@ pub struct ExportJob {
     pub filter: BTreeMap<String, String>,
     /// The columns by name, in file order.
     pub columns: Vec<String>,
+    #[serde(default)]
+    pub format: ExportFormat,
     /// Contacts written (so far, while running).
     pub rows: u64,
     /// Bytes written (so far, while running).
@@ -82,6 +106,7 @@ impl ExportJob {
         workspace: &WorkspaceId,
         filter: BTreeMap<String, String>,
         columns: Vec<String>,
+        format: ExportFormat,
     ) -> Self {
         Self {
             id: ExportId::generate(),
@@ -89,6 +114,7 @@ impl ExportJob {
             status: ExportStatus::Queued,
             filter,
             columns,
+            format,
             rows: 0,
             bytes: 0,
             created_at: crate::model::now(),
@@ -105,14 +131,30 @@ impl ExportJob {
         WorkspaceId::parse(&self.workspace)
     }
 
-    /// Where its file goes: `exports/<workspace>/<id>.csv`.
+    /// Where its rows go as CSV: `exports/<workspace>/<id>.csv`.
     pub fn csv_key(&self) -> Result<ObjectKey, InvalidValue> {
         ObjectKey::parse(&format!("exports/{}/{}.csv", self.workspace, self.id))
     }
 
-    /// The name a download saves the file as: `contacts-<date>.csv`.
+    /// Where the file to download is: the CSV, or the workbook made from it
+    /// (`exports/<workspace>/<id>.xlsx`).
+    pub fn file_key(&self) -> Result<ObjectKey, InvalidValue> {
+        match self.format {
+            ExportFormat::Csv => self.csv_key(),
+            ExportFormat::Xlsx => {
+                ObjectKey::parse(&format!("exports/{}/{}.xlsx", self.workspace, self.id))
+            }
+        }
+    }
+
+    /// The name a download saves the file as: `contacts-<date>.csv` (or
+    /// `.xlsx`).
     pub fn file_name(&self) -> String {
-        format!("contacts-{}.csv", self.created_at.format("%Y-%m-%d"))
+        format!(
+            "contacts-{}.{}",
+            self.created_at.format("%Y-%m-%d"),
+            self.format.extension()
+        )
     }
 
     /// Marks the export failed with a reason a person can act on.

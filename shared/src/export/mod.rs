@@ -10,6 +10,7 @@ pub mod queue;
 pub mod request;
 pub mod runner;
 pub mod service;
+pub mod workbook;
 
 pub use job::{ExportId, ExportJob, ExportStatus};
 pub use runner::ExportRunner;

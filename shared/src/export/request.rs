@@ -26,6 +26,10 @@ pub struct ExportRequest {
     /// whatever order they are given in.
     #[serde(default)]
     pub columns: Option<Vec<String>>,
+    /// `csv` (the default) or `xlsx`: a workbook whose cells are all text,
+    /// same columns and order.
+    #[serde(default)]
+    pub format: super::job::ExportFormat,
 }
 
 /// The generic columns that go last, after the custom attributes.

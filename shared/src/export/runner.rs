@@ -12,8 +12,9 @@ use csv_async::{AsyncWriter, AsyncWriterBuilder, QuoteStyle, Terminator};
 use tokio::io::AsyncReadExt;
 
 use super::cells;
-use super::job::{ExportId, ExportJob, ExportStatus};
+use super::job::{ExportFormat, ExportId, ExportJob, ExportStatus};
 use super::request::{self, Stored};
+use super::workbook;
 use crate::AppState;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
@@ -348,8 +349,20 @@ impl Run<'_> {
                 return Err(error);
             }
         }
-        let sent_before = job.checkpoint.pending.take();
         job.checkpoint.upload = None;
+        if job.format == ExportFormat::Xlsx && job.rows > workbook::MAX_ROWS {
+            job.fail(format!(
+                "a workbook holds at most {} rows and this export has {}: download it as CSV, or narrow the filter",
+                workbook::MAX_ROWS,
+                job.rows
+            ));
+            job.lease = None;
+            return self.runner.store.put_job(job).await;
+        }
+        if job.format == ExportFormat::Xlsx {
+            self.make_workbook(job).await?;
+        }
+        let sent_before = job.checkpoint.pending.take();
         job.status = ExportStatus::Completed;
         job.finished_at = Some(now());
         job.lease = None;
@@ -357,6 +370,32 @@ impl Run<'_> {
         self.drop_pending(sent_before).await
     }
 }
+
+impl Run<'_> {
+    /// Makes the workbook of an export whose CSV is complete (again, if a
+    /// run stopped after making it: the same file).
+    async fn make_workbook(&self, job: &mut ExportJob) -> Result<()> {
+        let mut csv = Vec::new();
+        self.objects()
+            .get(&self.key)
+            .await?
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("the export's CSV is gone")))?
+            .read_to_end(&mut csv)
+            .await
+            .map_err(|e| Error::Unexpected(e.into()))?;
+        let runtime = tokio::runtime::Handle::current();
+        let xlsx = tokio::task::spawn_blocking(move || runtime.block_on(workbook::from_csv(&csv)))
+            .await
+            .map_err(|e| Error::Unexpected(e.into()))??;
+        job.bytes = xlsx.len() as u64;
+        self.objects()
+            .put(&job.file_key()?, Box::pin(std::io::Cursor::new(xlsx)), XLSX)
+            .await
+    }
+}
+
+/// The content type of workbooks.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The content type of export files.
 const CSV: &str = "text/csv; charset=utf-8";

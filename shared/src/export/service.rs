@@ -56,7 +56,7 @@ pub async fn create(
         return Err(Error::Validation(errors));
     }
     let names = columns.iter().map(ColumnChoice::name).map(str::to_owned);
-    let job = ExportJob::new(workspace, asked.filter, names.collect());
+    let job = ExportJob::new(workspace, asked.filter, names.collect(), asked.format);
     ports.store.put_job(&job).await?;
     ports.launcher.launch(&job).await?;
     Ok(job)
@@ -84,7 +84,7 @@ pub async fn download_link(
         return Ok(None);
     }
     let objects = &state.export_ports()?.objects;
-    let key = job.csv_key()?;
+    let key = job.file_key()?;
     if objects.head(&key).await?.is_none() {
         // Files are kept for a week (the longest a link may last).
         return Ok(None);

@@ -105,7 +105,8 @@ impl ConsentRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"last_name": "Lee-Smith", "timezone": "Europe/London"}))]
 pub struct EditContactRequest {
-    /// May change, but not be cleared; stays unique in the workspace.
+    /// May change, or be set where an import left it out, but not be
+    /// cleared; stays unique in the workspace.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub external_id: Patch<String>,
@@ -172,7 +173,7 @@ impl CreateContactRequest {
         errors.finish()?;
         match (external_id, reach) {
             (Some(external_id), Some(reach)) => Ok(NewContact {
-                external_id,
+                external_id: Some(external_id),
                 first_name,
                 last_name,
                 reach,
@@ -195,7 +196,7 @@ impl EditContactRequest {
         let external_id = match request.external_id {
             Patch::Keep => None,
             Patch::Clear => {
-                errors.push("external_id", "can't be cleared: every contact has one");
+                errors.push("external_id", "can't be cleared once set");
                 None
             }
             Patch::Set(raw) => errors.check("external_id", ExternalId::parse(&raw)),
@@ -293,7 +294,9 @@ pub struct ContactBody {
     /// Assigned by the system; unique, immutable, URL-safe.
     #[schema(example = "01JDQ3V6Y8M6F3XG2W5T9K0ABC")]
     pub messaging_id: String,
-    pub external_id: String,
+    /// Set by the API and the form; `null` for a contact an import created
+    /// from its email or phone, until someone sets one.
+    pub external_id: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     /// First and last name, derived.
@@ -319,7 +322,7 @@ impl ContactBody {
     pub fn new(contact: &Contact, catalog: &Catalog) -> Self {
         Self {
             messaging_id: contact.messaging_id.to_string(),
-            external_id: contact.external_id.to_string(),
+            external_id: owned_text(contact.external_id.as_ref()),
             first_name: owned_text(contact.first_name.as_ref()),
             last_name: owned_text(contact.last_name.as_ref()),
             full_name: contact.full_name(),

@@ -5,7 +5,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
@@ -22,6 +23,7 @@ use crate::import::preview::{self, Preview};
 use crate::import::service;
 use crate::import::settings::ImportSettings;
 use crate::query::PageRequest;
+use crate::store::objects::attachment;
 
 /// A new import, waiting for its CSV.
 #[derive(Debug, Serialize, ToSchema)]
@@ -155,6 +157,37 @@ pub async fn get(
 ) -> Result<Json<ImportBody>> {
     let job = service::get(&state, &workspace, &raw).await?;
     Ok(Json(ImportBody::new(&state, job).await?))
+}
+
+/// The example CSV ("Download example CSV"): every importable column and
+/// the workspace's custom attributes as headers, and three sample rows that
+/// import as they are.
+#[utoipa::path(
+    get, path = "/v1/imports/template", operation_id = "getImportTemplate", tag = "imports",
+    responses((status = 200, description = "The example CSV", content_type = "text/csv", body = String,
+        headers(("Content-Disposition" = String, description = "attachment; filename=\"contacts-template.csv\"")))),
+)]
+pub async fn template(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+) -> Result<axum::response::Response> {
+    let catalog = Catalog::load(&state, &workspace).await?;
+    Ok(template_file(&catalog))
+}
+
+/// The example CSV of a workspace as a download.
+pub fn template_file(catalog: &Catalog) -> axum::response::Response {
+    (
+        [
+            (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                CONTENT_DISPOSITION,
+                attachment(crate::import::template::FILE_NAME),
+            ),
+        ],
+        crate::import::template::csv(catalog),
+    )
+        .into_response()
 }
 
 /// The workspace's imports, newest first, paged.

@@ -9,7 +9,7 @@ pub mod dto;
 mod exports;
 pub(crate) mod extract;
 pub mod hosts;
-mod imports;
+pub(crate) mod imports;
 mod listing;
 mod lists;
 pub mod objects;
@@ -81,6 +81,7 @@ pub fn local_router(state: AppState, objects: FolderStore, console: Router) -> R
 fn import_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/imports", post(imports::create).get(imports::list))
+        .route("/v1/imports/template", get(imports::template))
         .route("/v1/imports/{import_id}", get(imports::get))
         .route(
             "/v1/imports/preview",

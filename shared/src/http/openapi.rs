@@ -20,7 +20,7 @@ use super::{attributes, consent, contacts, exports, imports, listing, lists, set
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,
         settings::get, settings::put,
-        imports::create, imports::get, imports::list, imports::preview,
+        imports::create, imports::get, imports::list, imports::preview, imports::template,
         exports::create, exports::get, exports::list,
     ),
     components(schemas(Problem)),

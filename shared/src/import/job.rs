@@ -85,6 +85,10 @@ pub struct FileInfo {
     pub name: String,
     /// Its size, once it has arrived.
     pub bytes: Option<u64>,
+    /// What the file was found to be once its import started: `utf-8`,
+    /// `windows-1252`, `utf-16le`, `utf-16be` or `xlsx` (its first sheet).
+    #[serde(default)]
+    pub encoding: Option<String>,
 }
 
 /// Which part of the work a run is in.
@@ -116,6 +120,10 @@ pub struct Checkpoint {
     /// The version of the file the first run read: later runs read only it.
     #[serde(default)]
     pub version: Option<String>,
+    /// The version of the UTF-8 CSV copy the first run made of a file that
+    /// is not UTF-8 CSV ([`ImportJob::converted_key`]); rows are read from it.
+    #[serde(default)]
+    pub converted: Option<String>,
 }
 
 pub use crate::jobs::Lease;
@@ -156,6 +164,7 @@ impl ImportJob {
             file: FileInfo {
                 name: file_name,
                 bytes: None,
+                encoding: None,
             },
             progress: Progress::default(),
             counts: Counts::default(),
@@ -180,6 +189,22 @@ impl ImportJob {
         match &self.object {
             Some(key) => ObjectKey::parse(key),
             None => ObjectKey::parse(&format!("imports/{}/{}.csv", self.workspace, self.id)),
+        }
+    }
+
+    /// Where the UTF-8 CSV copy of a file that is not UTF-8 CSV goes:
+    /// `converted/<workspace>/<id>.csv` (outside `imports/`, whose new CSVs
+    /// start imports).
+    pub fn converted_key(&self) -> Result<ObjectKey, InvalidValue> {
+        ObjectKey::parse(&format!("converted/{}/{}.csv", self.workspace, self.id))
+    }
+
+    /// The object its rows are read from, and its version: the converted
+    /// copy once there is one, else the file as uploaded.
+    pub fn rows_source(&self) -> Result<(ObjectKey, Option<&str>), InvalidValue> {
+        match &self.checkpoint.converted {
+            Some(version) => Ok((self.converted_key()?, Some(version))),
+            None => Ok((self.csv_key()?, self.checkpoint.version.as_deref())),
         }
     }
 
@@ -231,26 +256,34 @@ impl crate::jobs::JobDocument for ImportJob {
     }
 }
 
-/// A CSV under `imports/<workspace>/`: an import's upload (named by its ID)
-/// or a file put into the bucket directly (any other name).
+/// A CSV (or .xlsx workbook) under `imports/<workspace>/`: an import's
+/// upload (named by its ID) or a file put into the bucket directly (any
+/// other name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     pub key: ObjectKey,
     pub workspace: WorkspaceId,
-    /// The file name without `.csv`.
+    /// The file name without `.csv` or `.xlsx`.
     pub name: String,
+    /// The file name.
+    pub file: String,
 }
 
 impl Upload {
-    /// The upload at `key`, if the key is `imports/<workspace>/<name>.csv`.
+    /// The upload at `key`, if the key is `imports/<workspace>/<name>.csv`
+    /// or `.xlsx`.
     pub fn parse(key: &ObjectKey) -> Option<Self> {
         let rest = key.as_ref().strip_prefix("imports/")?;
         let (workspace, file) = rest.split_once('/')?;
-        let name = file.strip_suffix(".csv").filter(|n| !n.contains('/'))?;
+        let name = file
+            .strip_suffix(".csv")
+            .or_else(|| file.strip_suffix(".xlsx"))
+            .filter(|n| !n.contains('/'))?;
         Some(Self {
             key: key.clone(),
             workspace: WorkspaceId::parse(workspace).ok()?,
             name: name.to_owned(),
+            file: file.to_owned(),
         })
     }
 

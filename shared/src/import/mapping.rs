@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::aliases;
 use super::settings::{ChosenTarget, MatchBy, Rules, importable};
 use crate::catalog::Catalog;
 use crate::model::{AttributeDefinition, AttributeId, Column};
@@ -36,10 +37,11 @@ pub struct ColumnMapping {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
     pub columns: Vec<ColumnMapping>,
+    pub phone: PhoneReading,
 }
 
 /// A header as matched: lower case, without spaces, `_` or `-`.
-fn folded(header: &str) -> String {
+pub(crate) fn folded(header: &str) -> String {
     header
         .chars()
         .filter(|c| !matches!(c, ' ' | '_' | '-'))
@@ -47,36 +49,50 @@ fn folded(header: &str) -> String {
         .collect()
 }
 
-/// Other spellings people use for generic columns.
-const ALIASES: [(&str, Column); 6] = [
-    ("mobile", Column::Phone),
-    ("mobile number", Column::Phone),
-    ("cell phone", Column::Phone),
-    ("email address", Column::Email),
-    ("list", Column::Lists),
-    ("id", Column::ExternalId),
-];
+/// What a header proposes, before the file's other headers are weighed.
+#[derive(Debug, Clone)]
+struct Candidate {
+    target: Target,
+    rank: u8,
+    /// What the column holds, when an alias (not the name) recognised it.
+    what: Option<&'static str>,
+    international: bool,
+}
 
-/// The attribute a header names on its own, ignoring case, spaces, `_` and `-`.
-fn auto_target(header: &str, catalog: &Catalog) -> Option<Target> {
+/// The attribute a header names on its own, ignoring case, spaces, `_` and
+/// `-`: a generic column's name or header, a known alias, or a custom
+/// attribute's name or label.
+fn candidate(header: &str, catalog: &Catalog) -> Option<Candidate> {
     let key = folded(header);
-    let generic = Column::ALL
+    if let Some(column) = Column::ALL
         .into_iter()
         .find(|c| folded(c.name()) == key || folded(c.header()) == key)
-        .or_else(|| {
-            ALIASES
-                .iter()
-                .find(|(alias, _)| folded(alias) == key)
-                .map(|(_, c)| *c)
+    {
+        return Some(Candidate {
+            target: Target::Generic(column),
+            rank: aliases::EXACT,
+            what: None,
+            international: false,
         });
-    if let Some(column) = generic {
-        return Some(Target::Generic(column));
+    }
+    if let Some(alias) = aliases::ALIASES.iter().find(|a| folded(a.header) == key) {
+        return Some(Candidate {
+            target: Target::Generic(alias.column),
+            rank: alias.rank,
+            what: Some(alias.what),
+            international: alias.international,
+        });
     }
     catalog
         .attributes
         .iter()
         .find(|d| folded(d.name.as_ref()) == key || folded(d.label.as_ref()) == key)
-        .map(|d| Target::Custom(d.clone()))
+        .map(|d| Candidate {
+            target: Target::Custom(d.clone()),
+            rank: aliases::EXACT,
+            what: None,
+            international: false,
+        })
 }
 
 /// The most columns a file may have.
@@ -146,28 +162,84 @@ pub fn propose(headers: &[String], rules: &Rules, catalog: &Catalog) -> (Mapping
             claimed.insert(name, (*header).to_owned());
         }
     }
+    let headers: Vec<&str> = headers.iter().map(|h| h.trim()).collect();
+    let candidates: Vec<Option<Candidate>> = headers
+        .iter()
+        .map(|header| match chosen.get(header) {
+            Some(_) => None,
+            None => candidate(header, catalog),
+        })
+        .collect();
+    let best = best_candidates(&candidates, &claimed);
     let mut columns = Vec::with_capacity(headers.len());
-    for header in headers {
-        let header = header.trim();
-        let mapping = match chosen.get(header) {
-            Some(target) => chosen_mapping(header, target, catalog),
-            None => auto_mapping(header, catalog, &mut claimed),
+    let mut phone = PhoneReading::default();
+    for (i, header) in headers.iter().enumerate() {
+        let mapping = match (chosen.get(header), &candidates[i]) {
+            (Some(target), _) => chosen_mapping(header, target, catalog),
+            (None, None) => Ok(skipped(
+                header,
+                "no attribute is named like this header; map it to one or create a custom attribute from it"
+                    .to_owned(),
+            )),
+            (None, Some(candidate)) => Ok(auto_mapping(
+                header,
+                candidate,
+                best.get(candidate.target.name()).map(|&b| (headers[b], &candidates[b])),
+                &claimed,
+            )),
         };
         match mapping {
-            Ok(mapping) => columns.push(mapping),
+            Ok(mapping) => {
+                if mapping.target == Some(Target::Generic(Column::Phone)) {
+                    phone.international = candidates[i].as_ref().is_some_and(|c| c.international);
+                }
+                columns.push(mapping);
+            }
             Err(problem) => {
-                columns.push(ColumnMapping {
-                    header: header.to_owned(),
-                    target: None,
-                    reason: problem.clone(),
-                });
+                columns.push(skipped(header, problem.clone()));
                 problems.push(problem);
             }
         }
     }
-    let mapping = Mapping { columns };
+    let mut mapping = Mapping { columns, phone };
+    mapping.phone.slots = labelled_slots(&mapping);
+    mapping.skip_full_name_beside_its_parts();
+    mapping.explain_phone_slots();
     problems.extend(mapping.missing(rules));
     (mapping, problems)
+}
+
+/// The column each attribute's best candidate is in: the lowest rank, then
+/// the first; none for attributes the user's choices claimed.
+fn best_candidates(
+    candidates: &[Option<Candidate>],
+    claimed: &BTreeMap<String, String>,
+) -> BTreeMap<String, usize> {
+    let mut best: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, candidate) in candidates.iter().enumerate() {
+        let Some(candidate) = candidate else { continue };
+        let name = candidate.target.name();
+        if claimed.contains_key(name) {
+            continue;
+        }
+        let better = best.get(name).is_none_or(|&b| {
+            candidates[b]
+                .as_ref()
+                .is_none_or(|other| candidate.rank < other.rank)
+        });
+        if better {
+            best.insert(name.to_owned(), i);
+        }
+    }
+    best
+}
+
+fn skipped(header: &str, reason: String) -> ColumnMapping {
+    ColumnMapping {
+        header: header.to_owned(),
+        target: None,
+        reason,
+    }
 }
 
 fn chosen_mapping(
@@ -199,49 +271,130 @@ fn chosen_mapping(
     })
 }
 
+/// An automatic mapping: the candidate's, if it is its attribute's best in
+/// the file (`best`, with its header) and the user claimed nothing of it.
 fn auto_mapping(
     header: &str,
-    catalog: &Catalog,
-    claimed: &mut BTreeMap<String, String>,
-) -> Result<ColumnMapping, String> {
-    let skip = |reason: String| ColumnMapping {
-        header: header.to_owned(),
-        target: None,
-        reason,
-    };
-    let Some(target) = auto_target(header, catalog) else {
-        return Ok(skip(
-            "no attribute is named like this header; map it to one or create a custom attribute from it"
-                .to_owned(),
-        ));
-    };
-    if let Target::Generic(column) = &target
+    candidate: &Candidate,
+    best: Option<(&str, &Option<Candidate>)>,
+    claimed: &BTreeMap<String, String>,
+) -> ColumnMapping {
+    let target = &candidate.target;
+    let name = target.name();
+    if let Target::Generic(column) = target
         && !importable(*column)
     {
-        return Ok(skip(format!(
-            "{} is set by the system, not imported",
-            column.name()
-        )));
+        return skipped(header, format!("{name} is set by the system, not imported"));
     }
-    if let Some(other) = claimed.get(target.name()) {
-        return Ok(skip(format!(
-            "column {other:?} already maps to {}",
-            target.name()
-        )));
+    if let Some(other) = claimed.get(name) {
+        return skipped(header, format!("column {other:?} already maps to {name}"));
     }
-    claimed.insert(target.name().to_owned(), header.to_owned());
-    let reason = match &target {
-        Target::Generic(_) => format!("the header names the generic attribute {}", target.name()),
-        Target::Custom(_) => format!("the header names the custom attribute {}", target.name()),
+    match best {
+        Some((other, Some(winner))) if other != header => {
+            let reason = match (winner.what, winner.rank < candidate.rank) {
+                (Some(what), true) => format!(
+                    "column {other:?} ({what}) is better for {name}; this one is {}",
+                    candidate.what.unwrap_or("less likely to reach the contact")
+                ),
+                _ => format!("column {other:?} already maps to {name}"),
+            };
+            return skipped(header, reason);
+        }
+        _ => {}
+    }
+    let reason = match (candidate.what, target) {
+        (Some(what), _) if candidate.international => {
+            format!("{what}, digits with the country code: mapped to {name} (read as after a +)")
+        }
+        (Some(what), _) => format!("{what}: mapped to {name}"),
+        (None, Target::Generic(_)) => format!("the header names the generic attribute {name}"),
+        (None, Target::Custom(_)) => format!("the header names the custom attribute {name}"),
     };
-    Ok(ColumnMapping {
+    ColumnMapping {
         header: header.to_owned(),
-        target: Some(target),
+        target: Some(target.clone()),
         reason,
-    })
+    }
+}
+
+/// Google Contacts' phone slots (`Phone 1 - Value` with `Phone 1 - Label`,
+/// and so on) when the phone column is one of them.
+fn labelled_slots(mapping: &Mapping) -> Vec<(usize, usize)> {
+    let slot = |header: &str| -> Option<(String, bool)> {
+        let rest = header.strip_prefix("Phone ")?;
+        let (n, part) = rest.split_once(" - ")?;
+        n.parse::<u8>().ok()?;
+        Some((n.to_owned(), part == "Value"))
+    };
+    let Some(phone) = mapping.position(Column::Phone) else {
+        return Vec::new();
+    };
+    if slot(&mapping.columns[phone].header).is_none() {
+        return Vec::new();
+    }
+    let label_of = |n: &str| {
+        mapping
+            .columns
+            .iter()
+            .position(|c| slot(&c.header).is_some_and(|(m, value)| m == n && !value))
+    };
+    mapping
+        .columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let (n, value) = slot(&c.header)?;
+            value.then_some(())?;
+            Some((i, label_of(&n)?))
+        })
+        .collect()
+}
+
+/// How a row's phone number is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PhoneReading {
+    /// The phone column writes international digits without the `+`.
+    pub international: bool,
+    /// Labelled slots (value column, label column): per row, the value
+    /// labelled mobile, else the first with a value.
+    pub slots: Vec<(usize, usize)>,
 }
 
 impl Mapping {
+    /// A full name fills first and last names only where the file has
+    /// neither: beside them, it is what they make already.
+    fn skip_full_name_beside_its_parts(&mut self) {
+        let has_parts =
+            self.position(Column::FirstName).is_some() || self.position(Column::LastName).is_some();
+        if let Some(full) = self.position(Column::FullName) {
+            let column = &mut self.columns[full];
+            if has_parts {
+                column.target = None;
+                column.reason =
+                    "a full name, which First Name and Last Name make already: not imported".into();
+            } else {
+                column
+                    .reason
+                    .push_str("; its first word becomes First Name and the rest Last Name");
+            }
+        }
+    }
+
+    /// Says, on each labelled phone column, how a row's phone is chosen.
+    fn explain_phone_slots(&mut self) {
+        if !self.phone.slots.is_empty() {
+            let chosen = "per row, the phone labelled Mobile, else the first with a value";
+            for &(value, _) in &self.phone.slots {
+                let column = &mut self.columns[value];
+                if column.target.is_some() {
+                    column.reason.push_str(&format!("; {chosen}"));
+                } else {
+                    column.reason = format!("one of the labelled phones: {chosen}");
+                }
+            }
+        }
+    }
+
     /// The index of the column that fills `column`.
     pub fn position(&self, column: Column) -> Option<usize> {
         self.columns
@@ -279,9 +432,12 @@ impl Mapping {
         if by_messaging_id && self.position(Column::MessagingId).is_none() {
             missing.push("updating by Messaging ID needs a Messaging ID column".to_owned());
         }
-        if !by_messaging_id && self.position(Column::ExternalId).is_none() {
+        let by_external_id = rules
+            .update
+            .is_some_and(|u| u.match_by == MatchBy::ExternalId);
+        if by_external_id && self.position(Column::ExternalId).is_none() {
             missing.push(
-                "no column maps to External ID; it identifies each contact (or update by Messaging ID)"
+                "updating by External ID needs an External ID column (or update by Messaging ID, or import new contacts only)"
                     .to_owned(),
             );
         }
@@ -334,12 +490,68 @@ mod tests {
     }
 
     #[test]
-    fn a_file_without_email_or_phone_or_external_id_is_refused() {
+    fn new_contacts_need_an_email_or_phone_column_and_updates_their_identifier() {
+        let catalog = Catalog::default();
+        let new_only = ImportSettings::default().check(&catalog).unwrap();
+        let problem = map_columns(&headers(&["First Name"]), &new_only, &catalog).unwrap_err();
+        assert!(problem.contains("Email or Phone Number"), "{problem}");
+        assert!(!problem.contains("External ID"), "{problem}");
+        assert!(map_columns(&headers(&["First Name", "Email"]), &new_only, &catalog).is_ok());
+        let updating = ImportSettings {
+            update_existing: Some(Default::default()),
+            ..Default::default()
+        }
+        .check(&catalog)
+        .unwrap();
+        let problem = map_columns(&headers(&["Email"]), &updating, &catalog).unwrap_err();
+        assert!(problem.contains("External ID column"), "{problem}");
+    }
+
+    #[test]
+    fn the_best_candidate_for_messaging_wins_and_the_others_say_why() {
         let catalog = Catalog::default();
         let rules = ImportSettings::default().check(&catalog).unwrap();
-        let problem = map_columns(&headers(&["First Name"]), &rules, &catalog).unwrap_err();
-        assert!(problem.contains("Email or Phone Number"), "{problem}");
-        assert!(problem.contains("External ID"), "{problem}");
+        let mapping = map_columns(
+            &headers(&[
+                "Home Phone",
+                "Business Phone",
+                "Mobile Phone",
+                "E-mail Address",
+                "Name",
+                "Last Name",
+            ]),
+            &rules,
+            &catalog,
+        )
+        .unwrap();
+        let target = |i: usize| mapping.columns[i].target.as_ref().map(Target::name);
+        assert_eq!(
+            (0..6).map(target).collect::<Vec<_>>(),
+            [
+                None,
+                None,
+                Some("phone"),
+                Some("email"),
+                None,
+                Some("last_name")
+            ]
+        );
+        let reason = |i: usize| mapping.columns[i].reason.as_str();
+        assert!(reason(0).contains(r#""Mobile Phone""#), "{}", reason(0));
+        assert!(reason(0).contains("home phone"), "{}", reason(0));
+        assert!(reason(2).contains("mobile phone"), "{}", reason(2));
+        assert!(
+            reason(4).contains("First Name and Last Name"),
+            "{}",
+            reason(4)
+        );
+
+        let alone = map_columns(&headers(&["Name", "Email"]), &rules, &catalog).unwrap();
+        assert_eq!(
+            alone.columns[0].target,
+            Some(Target::Generic(Column::FullName))
+        );
+        assert!(alone.columns[0].reason.contains("first word"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! contacts it names; `runner` owns checkpoints, progress and the `report`
 //! (the error CSV). `preview` shows the mapping step of the upload wizard.
 
+pub mod aliases;
 pub mod csvfile;
 pub mod job;
 pub mod mapping;
@@ -17,6 +18,8 @@ pub mod row;
 pub mod runner;
 pub mod service;
 pub mod settings;
+pub mod source;
+pub mod template;
 
 pub use job::{Counts, ImportId, ImportJob, ImportStatus};
 pub use runner::{Budget, Runner};

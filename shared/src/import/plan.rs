@@ -71,16 +71,16 @@ impl Identifier {
     }
 }
 
-/// The identifiers of `rows` to look contacts up by.
-pub fn lookup_keys(rows: &[Row], rules: &Rules) -> Lookup {
+/// The identifiers of `rows` to look contacts up by: their IDs, and their
+/// emails and phones (a row that would create a contact with another's
+/// email or phone is that contact's duplicate).
+pub fn lookup_keys(rows: &[Row]) -> Lookup {
     let mut lookup = Lookup::default();
     for row in rows {
         lookup.external_ids.extend(row.external_id.clone());
         lookup.messaging_ids.extend(row.messaging_id.clone());
-        if rules.update.is_none() {
-            lookup.emails.extend(row.email.value().cloned());
-            lookup.phones.extend(row.phone.value().cloned());
-        }
+        lookup.emails.extend(row.email.value().cloned());
+        lookup.phones.extend(row.phone.value().cloned());
     }
     lookup
 }
@@ -165,7 +165,9 @@ impl<'a> Known<'a> {
             by_phone: HashMap::new(),
         };
         for c in contacts {
-            known.by_external.insert(c.external_id.as_ref(), c);
+            if let Some(id) = &c.external_id {
+                known.by_external.insert(id.as_ref(), c);
+            }
             known.by_messaging.insert(c.messaging_id.as_ref(), c);
             if let Some(email) = c.reach.email() {
                 known.by_email.insert(email.as_ref().to_lowercase(), c);
@@ -206,6 +208,16 @@ impl<'a> Known<'a> {
         self.email(row).or_else(|| self.phone(row))
     }
 
+    /// The contacts the row names: by its External ID and Messaging ID, or,
+    /// with neither in the row, by its email or phone.
+    fn named(&self, row: &Row) -> impl Iterator<Item = &'a Contact> {
+        let by_id = [self.external(row), self.messaging(row)];
+        let by_reach = (row.external_id.is_none() && row.messaging_id.is_none())
+            .then(|| self.reach(row))
+            .flatten();
+        by_id.into_iter().chain([by_reach]).flatten()
+    }
+
     /// The line of an earlier row of this import that created the contact
     /// this row names by `identifier`.
     fn created_earlier(
@@ -240,10 +252,7 @@ pub fn plan(
         plan.counts.rows += 1;
         let rejected_before = plan.counts.rejected;
         // Contacts the row names stay when `remove` runs, whatever the row's fate.
-        for contact in [known.external(row), known.messaging(row)]
-            .into_iter()
-            .flatten()
-        {
+        for contact in known.named(row) {
             plan.seen.push((identified_key(contact), row.line));
         }
         let keys = row_keys(row, context.rules);
@@ -371,8 +380,8 @@ enum Decision<'a> {
 
 fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'a> {
     if known
-        .external(row)
-        .is_some_and(|c| created_line(context.import, c) == Some(row.line))
+        .named(row)
+        .any(|c| created_line(context.import, c) == Some(row.line))
     {
         return Decision::Created;
     }
@@ -388,7 +397,10 @@ fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'
                 Decision::Reject("External ID is empty; it matches rows to contacts".into())
             }
             (Some(_), Some(contact)) => Decision::Update(contact, update),
-            (Some(_), None) => Decision::Create,
+            (Some(id), None) => match known.reach(row) {
+                Some(holder) => Decision::Reject(changed_id(id, row, holder)),
+                None => Decision::Create,
+            },
         },
         MatchBy::MessagingId => match (&row.messaging_id, known.messaging(row)) {
             (Some(id), None) => Decision::Reject(format!(
@@ -400,10 +412,10 @@ fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'
                 }
                 _ => Decision::Update(contact, update),
             },
-            (None, _) => match known.external(row) {
+            (None, _) => match known.external(row).or_else(|| known.reach(row)) {
                 Some(holder) => Decision::Reject(format!(
                     "{}; put its Messaging ID in the row to update it",
-                    held_by(holder)
+                    named_by(row, holder)
                 )),
                 None => Decision::Create,
             },
@@ -421,10 +433,54 @@ fn held_id(row: &Row, context: &Context<'_>) -> Option<String> {
     ))
 }
 
+/// Why a row whose External ID `id` matches no contact, but whose email
+/// or phone is `holder`'s, is refused: it would be a second `holder`.
+fn changed_id(id: &crate::model::ExternalId, row: &Row, holder: &Contact) -> String {
+    let theirs = holder.external_id.as_ref().map_or("", AsRef::as_ref);
+    let cause = if !theirs.is_empty()
+        && theirs.trim_start_matches('0') == id.as_ref().trim_start_matches('0')
+    {
+        format!("its External ID is {theirs:?}: a spreadsheet may have dropped leading zeros")
+    } else {
+        format!(
+            "its External ID is {theirs:?}: a spreadsheet may have reformatted the ID (leading zeros, a number as 1.23E+5)"
+        )
+    };
+    format!(
+        "no contact has External ID {:?}, but its {} belongs to contact {}; {cause}. Put the contact's External ID in the row to update it, or give the row another {} to create a new contact",
+        id.as_ref(),
+        reach_label(row, holder),
+        holder.messaging_id,
+        reach_label(row, holder),
+    )
+}
+
+/// Which of the row's email and phone `holder` has.
+fn reach_label(row: &Row, holder: &Contact) -> &'static str {
+    let same_email = row
+        .email
+        .value()
+        .zip(holder.reach.email())
+        .is_some_and(|(a, b)| a.as_ref().eq_ignore_ascii_case(b.as_ref()));
+    if same_email { "Email" } else { "Phone Number" }
+}
+
+/// Why a row that would create a contact names `holder` instead.
+fn named_by(row: &Row, holder: &Contact) -> String {
+    match (&row.external_id, &holder.external_id) {
+        (Some(ours), Some(theirs)) if ours == theirs => held_by(holder),
+        _ => format!(
+            "its {} belongs to contact {}",
+            reach_label(row, holder),
+            holder.messaging_id
+        ),
+    }
+}
+
 fn held_by(holder: &Contact) -> String {
     format!(
         "External ID {:?} is already used by contact {}",
-        holder.external_id.as_ref(),
+        holder.external_id.as_ref().map_or("", AsRef::as_ref),
         holder.messaging_id
     )
 }
@@ -470,14 +526,10 @@ fn lists_of(
 }
 
 fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
-    let external_id = row
-        .external_id
-        .clone()
-        .ok_or("External ID is empty; a new contact needs one")?;
     let reach = Reach::new(row.phone.value().cloned(), row.email.value().cloned())
         .map_err(|e| e.to_string())?;
     let new = NewContact {
-        external_id,
+        external_id: row.external_id.clone(),
         first_name: row.first_name.value().cloned(),
         last_name: row.last_name.value().cloned(),
         reach,
@@ -585,7 +637,7 @@ mod tests {
 
     fn contact_with(id: MessagingId) -> Contact {
         let new = NewContact {
-            external_id: crate::model::ExternalId::parse("x-1").expect("id"),
+            external_id: crate::model::ExternalId::parse("x-1").ok(),
             first_name: None,
             last_name: None,
             reach: Reach::new(None, crate::model::Email::parse("a@example.com").ok())

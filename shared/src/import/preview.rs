@@ -12,6 +12,7 @@ use super::csvfile;
 use super::mapping::propose;
 use super::row::read_row;
 use super::settings::Rules;
+use super::source::FileKind;
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 
@@ -25,7 +26,8 @@ const SAMPLES: usize = 10;
 pub struct Preview {
     /// `,`, `;` or `tab`.
     pub delimiter: String,
-    /// `utf-8`, or `utf-8 with BOM`.
+    /// `utf-8`, `utf-8 with BOM`, `windows-1252`, `utf-16le`, `utf-16be`,
+    /// or `xlsx` (the first sheet of a workbook).
     pub encoding: String,
     pub headers: Vec<String>,
     /// Per column, in file order.
@@ -41,10 +43,10 @@ pub struct Preview {
 
 impl Preview {
     /// The preview of bytes whose header row can't be read.
-    fn unreadable(problem: String) -> Self {
+    fn unreadable(problem: String, kind: FileKind) -> Self {
         Self {
             delimiter: ",".to_owned(),
-            encoding: "utf-8".to_owned(),
+            encoding: kind.name().to_owned(),
             headers: Vec::new(),
             columns: Vec::new(),
             sample_rows: Vec::new(),
@@ -83,7 +85,16 @@ pub async fn preview(
 }
 
 async fn read(bytes: &[u8], complete: bool, rules: &Rules, catalog: &Catalog) -> Result<Preview> {
-    let mut bytes = bytes;
+    let kind = FileKind::sniff(bytes, complete);
+    let converted = match kind.preview_csv(bytes, complete) {
+        Ok(converted) => converted,
+        Err(problem) => return Ok(Preview::unreadable(problem, kind)),
+    };
+    let mut bytes = if kind.needs_conversion() {
+        converted.as_slice()
+    } else {
+        bytes
+    };
     if !complete {
         // Drop the last line: it may be cut off.
         if let Some(end) = bytes.iter().rposition(|&b| b == b'\n') {
@@ -94,7 +105,7 @@ async fn read(bytes: &[u8], complete: bool, rules: &Rules, catalog: &Catalog) ->
     let header = match csvfile::header(bytes).await {
         Ok(header) => header,
         // Nothing to map: the wizard shows why.
-        Err(problem) => return Ok(Preview::unreadable(problem)),
+        Err(problem) => return Ok(Preview::unreadable(problem, kind)),
     };
     let rest = usize::try_from(header.end).unwrap_or(0).min(bytes.len());
     let mut reader = csvfile::records(&bytes[rest..], header.sniffed.delimiter);
@@ -146,7 +157,7 @@ async fn read(bytes: &[u8], complete: bool, rules: &Rules, catalog: &Catalog) ->
         encoding: if sniffed.bom {
             "utf-8 with BOM"
         } else {
-            "utf-8"
+            kind.name()
         }
         .to_owned(),
         headers,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use csv_async::StringRecord;
 
-use super::mapping::{Mapping, Target};
+use super::mapping::{Mapping, PhoneReading, Target};
 use crate::catalog::Catalog;
 use crate::model::{
     AttributeId, AttributeValue, Column, ConsentStatus, Country, Email, ExternalId, InvalidValue,
@@ -162,12 +162,20 @@ pub fn read_row(
     let country_at = mapping.position(Column::Country);
     let country = country_at
         .map(|i| cell_text(&cells[i]))
-        .and_then(|text| Country::parse(&text).ok());
+        .and_then(|text| Country::parse_loose(&text).ok());
+    let read = Reading {
+        country: country.as_ref(),
+        phone: &mapping.phone,
+        catalog,
+    };
     for (i, column) in mapping.columns.iter().enumerate() {
         let Some(target) = &column.target else {
             continue;
         };
-        let text = cell_text(&cells[i]);
+        let text = match target {
+            Target::Generic(Column::Phone) => phone_text(&cells, i, &mapping.phone),
+            _ => cell_text(&cells[i]),
+        };
         let mut reader = CellReader {
             row: &mut row,
             header: &column.header,
@@ -175,7 +183,7 @@ pub fn read_row(
             replace,
         };
         match target {
-            Target::Generic(generic) => reader.generic(*generic, country.as_ref(), catalog),
+            Target::Generic(generic) => reader.generic(*generic, &read),
             Target::Custom(definition) => {
                 let value = reader.read(|t| AttributeValue::from_text(definition.kind, t));
                 row.attributes.push((definition.id.clone(), value));
@@ -184,6 +192,36 @@ pub fn read_row(
     }
     row.cells = cells;
     row
+}
+
+/// The cell the phone comes from: with labelled slots, the one labelled
+/// mobile (or cell), else the first with a value.
+fn phone_text<'a>(cells: &'a StringRecord, at: usize, phone: &PhoneReading) -> Cow<'a, str> {
+    let value = |i: usize| cell_text(&cells[i]);
+    let mobile = phone.slots.iter().find(|&&(v, label)| {
+        let label = cells[label].trim_start_matches(['*', ' ']).to_lowercase();
+        (label.contains("mobile") || label.contains("cell")) && !value(v).is_empty()
+    });
+    let first = || phone.slots.iter().find(|&&(v, _)| !value(v).is_empty());
+    mobile
+        .or_else(first)
+        .map_or_else(|| value(at), |&(v, _)| value(v))
+}
+
+/// What reading a generic cell may depend on besides the cell.
+struct Reading<'a> {
+    /// The row's country, for national phone numbers.
+    country: Option<&'a Country>,
+    phone: &'a PhoneReading,
+    catalog: &'a Catalog,
+}
+
+/// A full name's first word and the rest.
+fn split_name(full: &str) -> (Option<&str>, Option<&str>) {
+    match full.split_once(char::is_whitespace) {
+        Some((first, rest)) => (Some(first), Some(rest.trim())),
+        None => (Some(full), None),
+    }
 }
 
 struct CellReader<'a> {
@@ -234,16 +272,39 @@ impl CellReader<'_> {
         });
     }
 
-    fn generic(&mut self, column: Column, country: Option<&Country>, catalog: &Catalog) {
+    fn generic(&mut self, column: Column, read: &Reading<'_>) {
         match column {
             Column::ExternalId => self.row.external_id = self.identifier(ExternalId::parse),
             Column::MessagingId => self.row.messaging_id = self.identifier(MessagingId::parse),
             Column::FirstName => self.row.first_name = self.read(Name::parse),
             Column::LastName => self.row.last_name = self.read(Name::parse),
-            Column::Phone => self.row.phone = self.read(|t| PhoneNumber::parse_loose(t, country)),
+            // Fills the names the file has no column for.
+            Column::FullName => {
+                let parts = self.read(|t| {
+                    let (first, last) = split_name(t);
+                    Ok((
+                        first.map(Name::parse).transpose()?,
+                        last.map(Name::parse).transpose()?,
+                    ))
+                });
+                let (first, last) = parts.value().cloned().unwrap_or_default();
+                let part = |name: Option<Name>| name.map_or(Cell::Empty, Cell::Value);
+                if self.row.first_name == Cell::Absent {
+                    self.row.first_name = part(first);
+                }
+                if self.row.last_name == Cell::Absent {
+                    self.row.last_name = part(last);
+                }
+            }
+            Column::Phone if read.phone.international => {
+                self.row.phone = self.read(|t| PhoneNumber::parse_international(t, read.country));
+            }
+            Column::Phone => {
+                self.row.phone = self.read(|t| PhoneNumber::parse_loose(t, read.country));
+            }
             Column::Email => self.row.email = self.read(Email::parse),
-            Column::Country => self.row.country = self.read(Country::parse),
-            Column::Timezone => self.row.timezone = self.read(Timezone::parse),
+            Column::Country => self.row.country = self.read(Country::parse_loose),
+            Column::Timezone => self.row.timezone = self.read(Timezone::parse_loose),
             Column::SmsConsent | Column::WhatsappConsent | Column::EmailConsent => {
                 let slot = match column {
                     Column::SmsConsent => 0,
@@ -252,8 +313,8 @@ impl CellReader<'_> {
                 };
                 self.row.consent[slot] = self.read(parse_consent).value().copied();
             }
-            Column::Lists => self.row.lists = self.read(|t| parse_lists(t, catalog)),
-            Column::FullName | Column::CreatedAt | Column::UpdatedAt => {}
+            Column::Lists => self.row.lists = self.read(|t| parse_lists(t, read.catalog)),
+            Column::CreatedAt | Column::UpdatedAt => {}
         }
     }
 }

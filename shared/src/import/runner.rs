@@ -17,11 +17,13 @@ use super::reader::{self, Batch, RowReading, Start};
 use super::report;
 use super::row::Row;
 use super::settings::{ChosenTarget, Rules};
+use super::source::FileKind;
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 pub use crate::jobs::Budget;
 use crate::model::{AttributeId, ConsentSource, ExternalId, MessagingId, WorkspaceId, now};
 use crate::store::imports::{Commit, applied_key};
+use crate::store::objects::{ObjectKey, ObjectStore};
 use crate::{AppState, ImportPorts};
 
 /// Runs imports over the state's stores.
@@ -274,7 +276,8 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// First run: checks the size, reads the header row and defines the
+    /// First run: checks the size, makes a UTF-8 CSV copy of a file that is
+    /// not one, reads the header row and defines the
     /// attributes the settings create (the caller then checks the mapping,
     /// before any row is written).
     async fn start(&mut self, job: &mut ImportJob, rules: &Rules) -> Result<(), Stop> {
@@ -297,15 +300,29 @@ impl Run<'_> {
                 self.runner.max_bytes as f64 / 1_048_576.0
             )));
         }
-        let mut head = Vec::new();
-        objects
-            .get_from(&key, 0, Some(&file.version))
-            .await?
-            .ok_or_else(|| Stop::Failed(REPLACED.into()))?
-            .take(64 * 1024)
-            .read_to_end(&mut head)
-            .await
-            .map_err(|e| Error::Unexpected(e.into()))?;
+        let mut head = read_from(objects, &key, &file.version, Some(HEAD_BYTES)).await?;
+        let kind = FileKind::sniff(&head, size <= HEAD_BYTES);
+        job.file.encoding = Some(kind.name().to_owned());
+        if kind.needs_conversion() {
+            let whole = read_from(objects, &key, &file.version, None).await?;
+            let csv = tokio::task::spawn_blocking(move || kind.to_utf8_csv(&whole))
+                .await
+                .map_err(|e| Error::Unexpected(e.into()))?
+                .map_err(Stop::Failed)?;
+            let converted = job.converted_key()?;
+            head = csv[..csv.len().min(HEAD_BYTES as usize)].to_vec();
+            objects
+                .put(&converted, Box::pin(std::io::Cursor::new(csv)), "text/csv")
+                .await?;
+            let copy = objects.head(&converted).await?.ok_or_else(|| {
+                Error::Unexpected(anyhow::anyhow!(
+                    "the converted copy {} vanished",
+                    converted.as_ref()
+                ))
+            })?;
+            job.checkpoint.converted = Some(copy.version);
+            job.progress.bytes_total = copy.bytes;
+        }
         let header = csvfile::header(&head).await.map_err(Stop::Failed)?;
         for target in rules.columns.values() {
             if let ChosenTarget::Create(new) = target {
@@ -335,13 +352,13 @@ impl Run<'_> {
         catalog: &Catalog,
         mapping: &Mapping,
     ) -> Result<(), Stop> {
-        let key = job.csv_key()?;
+        let (key, version) = job.rows_source()?;
         let base = job.checkpoint.byte_offset;
         let size = job.progress.bytes_total;
         let input = if base < size {
             self.ports()
                 .objects
-                .get_from(&key, base, job.checkpoint.version.as_deref())
+                .get_from(&key, base, version)
                 .await?
                 .ok_or_else(|| Stop::Failed(REPLACED.into()))?
         } else {
@@ -460,7 +477,7 @@ impl Run<'_> {
         if prior.repeat && rules.update.is_some() {
             keys.extend(rows.iter().map(|row| applied_key(row.line)));
         }
-        let lookup = lookup_keys(rows, rules);
+        let lookup = lookup_keys(rows);
         let (contacts, mut seen, count) = tokio::try_join!(
             store.lookup(self.workspace, &lookup),
             store.seen(self.workspace, &reached.id, &keys),
@@ -520,12 +537,9 @@ impl Run<'_> {
             // Room for every row: nothing to tell apart.
             return Ok(count);
         }
-        let creates: Vec<(ExternalId, MessagingId)> = rows
+        let creates: Vec<(Option<ExternalId>, MessagingId)> = rows
             .iter()
-            .filter_map(|row| {
-                let id = row.external_id.clone()?;
-                Some((id, created_id(import, row.line)))
-            })
+            .map(|row| (row.external_id.clone(), created_id(import, row.line)))
             .collect();
         let counted = self
             .ports()
@@ -663,7 +677,11 @@ impl Run<'_> {
             report::write(self.ports(), self.workspace, job, REPORT_PAGE).await?;
         }
         self.ports().store.save_import(job).await?;
-        self.ports().store.forget(self.workspace, &job.id).await
+        self.ports().store.forget(self.workspace, &job.id).await?;
+        if job.checkpoint.converted.is_some() {
+            self.ports().objects.delete(&job.converted_key()?).await?;
+        }
+        Ok(())
     }
 }
 
@@ -674,4 +692,28 @@ fn settings_failure(error: Error) -> String {
         "the settings no longer fit the workspace: {}",
         error.in_words()
     )
+}
+
+/// How much of a file tells its kind and holds its header row.
+const HEAD_BYTES: u64 = 64 * 1024;
+
+/// Up to `limit` bytes of version `version` of `key` (all of them when
+/// `None`).
+async fn read_from(
+    objects: &Arc<dyn ObjectStore>,
+    key: &ObjectKey,
+    version: &str,
+    limit: Option<u64>,
+) -> Result<Vec<u8>, Stop> {
+    let reader = objects
+        .get_from(key, 0, Some(version))
+        .await?
+        .ok_or_else(|| Stop::Failed(REPLACED.into()))?;
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.unwrap_or(u64::MAX))
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| Error::Unexpected(e.into()))?;
+    Ok(bytes)
 }

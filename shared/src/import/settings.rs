@@ -172,10 +172,7 @@ pub struct Rules {
 
 /// Generic columns an import can write.
 pub fn importable(column: Column) -> bool {
-    !matches!(
-        column,
-        Column::FullName | Column::CreatedAt | Column::UpdatedAt
-    )
+    !matches!(column, Column::CreatedAt | Column::UpdatedAt)
 }
 
 impl ImportSettings {

@@ -1,7 +1,7 @@
 //! The import function: a thin shell that runs the import engine
 //! ([`Runner`]) on S3 uploads and on continuations.
 //!
-//! - An upload (`imports/<workspace>/<name>.csv`) is checked against the
+//! - An upload (`imports/<workspace>/<name>.csv`, or `.xlsx`) is checked against the
 //!   object still there (an event for a replaced version does nothing), then
 //!   claimed by its object version, so a second delivery finds the same
 //!   import, already leased, and does nothing. A file named by an import's
@@ -270,7 +270,7 @@ impl ImportFunction {
         let mut job = ImportJob::new(
             &upload.workspace,
             ImportSettings::default(),
-            format!("{}.csv", upload.name),
+            upload.file.clone(),
         );
         job.id = id;
         job.object = Some(upload.key.as_ref().to_owned());

@@ -91,7 +91,9 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Patch<T> {
 /// A contact as the user submits it, before the system assigns anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewContact {
-    pub external_id: ExternalId,
+    /// Required by the API and the form; an import may create a contact
+    /// without one, identified by its email or phone.
+    pub external_id: Option<ExternalId>,
     pub first_name: Option<Name>,
     pub last_name: Option<Name>,
     pub reach: Reach,
@@ -120,6 +122,7 @@ fn check_lists(lists: &BTreeSet<ListId>) -> Result<(), Error> {
 /// An edit of a contact's generic attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactChanges {
+    /// A new External ID (`None` keeps the current one, which may be none).
     pub external_id: Option<ExternalId>,
     pub first_name: Patch<Name>,
     pub last_name: Patch<Name>,
@@ -137,7 +140,9 @@ pub struct ContactChanges {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
     pub messaging_id: MessagingId,
-    pub external_id: ExternalId,
+    /// The ID in the user's own systems; none for a contact an import created
+    /// from an email or phone, until someone sets one.
+    pub external_id: Option<ExternalId>,
     pub first_name: Option<Name>,
     pub last_name: Option<Name>,
     pub reach: Reach,
@@ -206,9 +211,7 @@ impl Contact {
             };
         }
         Ok(Self {
-            external_id: changes
-                .external_id
-                .unwrap_or_else(|| self.external_id.clone()),
+            external_id: changes.external_id.or_else(|| self.external_id.clone()),
             first_name: changes.first_name.apply(self.first_name.clone()),
             last_name: changes.last_name.apply(self.last_name.clone()),
             reach,
@@ -255,7 +258,7 @@ mod tests {
 
     fn sample() -> Contact {
         let new = NewContact {
-            external_id: ExternalId::parse("crm-1").unwrap(),
+            external_id: ExternalId::parse("crm-1").ok(),
             first_name: Name::parse("Ann").ok(),
             last_name: Name::parse("Lee").ok(),
             reach: Reach::new(PhoneNumber::parse("+12345678902").ok(), None).unwrap(),

@@ -44,29 +44,56 @@ fn e164(number: &phonenumber::PhoneNumber) -> PhoneNumber {
 
 impl PhoneNumber {
     /// Reads a phone number as people write it: E.164 with spaces, dashes,
-    /// dots or parentheses (`+1 (202) 555-0143`), or a national number when
-    /// `country` says where it belongs. Anything ambiguous or invalid is refused.
+    /// dots or parentheses (`+1 (202) 555-0143`), after the `00`
+    /// international prefix (`0049 30 901820`), or, when `country` says
+    /// where it belongs, a national number, a number after that country's
+    /// international prefix, or its digits with the country code but no `+`
+    /// (`33612345678` in FR). No country is ever guessed: anything
+    /// ambiguous or invalid is refused.
     pub fn parse_loose(raw: &str, country: Option<&Country>) -> Result<Self, InvalidValue> {
         let text = raw.trim();
-        let compact: String = text
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-            .collect();
+        let compact = compact(text);
         if compact.starts_with('+') {
             return Self::parse(&compact).map_err(|_| invalid_loose(text, None));
         }
         if compact.is_empty() || !compact.bytes().all(|b| b.is_ascii_digit()) {
             return Err(invalid_loose(text, None));
         }
-        let region = country
-            .and_then(|c| phonenumber::country::Id::from_str(c.as_ref()).ok())
-            .ok_or_else(|| invalid_loose(text, country))?;
-        phonenumber::parse(Some(region), &compact)
-            .ok()
-            .filter(phonenumber::is_valid)
-            .map(|number| e164(&number))
+        let international = compact.strip_prefix("00").map(|rest| format!("+{rest}"));
+        let region = country.and_then(|c| phonenumber::country::Id::from_str(c.as_ref()).ok());
+        let in_region = region.and_then(|region| {
+            phonenumber::parse(Some(region), &compact)
+                .ok()
+                .filter(phonenumber::is_valid)
+                .map(|number| e164(&number))
+        });
+        in_region
+            .or_else(|| international.and_then(|number| Self::parse(&number).ok()))
             .ok_or_else(|| invalid_loose(text, country))
     }
+
+    /// Reads a number from a column whose exporter writes international
+    /// numbers as digits without the `+` (Brevo's `SMS`): `33612345678` is
+    /// `+33612345678`; other forms are read as [`Self::parse_loose`] does.
+    pub fn parse_international(raw: &str, country: Option<&Country>) -> Result<Self, InvalidValue> {
+        let compact = compact(raw.trim());
+        if !compact.is_empty()
+            && compact.bytes().all(|b| b.is_ascii_digit())
+            && !compact.starts_with('0')
+            && let Ok(number) = Self::parse(&format!("+{compact}"))
+        {
+            return Ok(number);
+        }
+        Self::parse_loose(raw, country)
+    }
+}
+
+/// The text without the spaces, dashes, dots and parentheses people put
+/// in numbers.
+fn compact(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+        .collect()
 }
 
 fn invalid_loose(text: &str, country: Option<&Country>) -> InvalidValue {
@@ -145,6 +172,15 @@ mod tests {
             ("+44 7911 123456", None, "+447911123456"),
             ("(202) 555-0143", Some(&us), "+12025550143"),
             ("07911 123456", Some(&gb), "+447911123456"),
+            ("0049 30 901820", None, "+4930901820"),
+            ("0049 30 901820", Some(&us), "+4930901820"),
+            ("011 49 30 901820", Some(&us), "+4930901820"),
+            ("447400123456", Some(&gb), "+447400123456"),
+            (
+                "33 6 12 34 56 78",
+                Country::parse("FR").ok().as_ref(),
+                "+33612345678",
+            ),
         ] {
             assert_eq!(
                 PhoneNumber::parse_loose(raw, country).unwrap().as_ref(),
@@ -156,8 +192,28 @@ mod tests {
             ("+1 000 555 0143", None),
             ("call me", Some(&us)),
             ("07911 123456", Some(&us)),
+            ("33612345678", None),
+            ("33612345678", Some(&us)),
         ] {
             assert!(PhoneNumber::parse_loose(raw, country).is_err(), "{raw}");
         }
+    }
+
+    #[test]
+    fn international_columns_read_digits_as_after_a_plus() {
+        assert_eq!(
+            PhoneNumber::parse_international("33612345678", None)
+                .unwrap()
+                .as_ref(),
+            "+33612345678"
+        );
+        let gb = Country::parse("GB").unwrap();
+        assert_eq!(
+            PhoneNumber::parse_international("07400 123456", Some(&gb))
+                .unwrap()
+                .as_ref(),
+            "+447400123456"
+        );
+        assert!(PhoneNumber::parse_international("12", None).is_err());
     }
 }

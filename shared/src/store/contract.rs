@@ -29,6 +29,7 @@ macro_rules! contract_tests {
             workspaces_never_see_each_other,
             update_is_conditional_on_the_version,
             update_keeps_external_ids_unique,
+            contacts_without_an_external_id_live_side_by_side,
             update_of_a_missing_contact_is_not_found,
             delete_removes_the_contact_its_history_and_its_count,
             usage_limit_is_enforced_on_insert,
@@ -65,10 +66,15 @@ pub(crate) fn ws(name: &str) -> WorkspaceId {
     WorkspaceId::parse(name).expect("test workspace")
 }
 
+/// The External ID of a contact that has one.
+pub(crate) fn external(contact: &Contact) -> &ExternalId {
+    contact.external_id.as_ref().expect("an External ID")
+}
+
 /// A contact numbered `i`, created `i` milliseconds after a fixed moment.
 fn record(i: usize, first: &str, last: &str, email: &str) -> NewRecord {
     let new = NewContact {
-        external_id: ExternalId::parse(&format!("ext-{i}")).expect("external id"),
+        external_id: ExternalId::parse(&format!("ext-{i}")).ok(),
         first_name: Name::parse(first).ok(),
         last_name: Name::parse(last).ok(),
         reach: Reach::new(
@@ -153,7 +159,7 @@ pub async fn insert_then_get_round_trips(store: &dyn ContactStore) {
     let got = store.get(&w, &r.0.messaging_id).await.expect("get");
     assert_eq!(got.as_ref(), Some(&r.0));
     let by_external = store
-        .get_by_external_id(&w, &r.0.external_id)
+        .get_by_external_id(&w, external(&r.0))
         .await
         .expect("get");
     assert_eq!(by_external.as_ref(), Some(&r.0));
@@ -200,7 +206,7 @@ pub async fn workspaces_never_see_each_other(store: &dyn ContactStore) {
     assert_eq!(store.get(&b, id).await.expect("get"), None);
     assert_eq!(
         store
-            .get_by_external_id(&b, &mine.0.external_id)
+            .get_by_external_id(&b, external(&mine.0))
             .await
             .expect("get")
             .map(|c| c.messaging_id),
@@ -277,20 +283,87 @@ pub async fn update_keeps_external_ids_unique(store: &dyn ContactStore) {
     );
 
     let mut renamed = b.0.clone();
-    renamed.external_id = ExternalId::parse("fresh").expect("id");
+    renamed.external_id = ExternalId::parse("fresh").ok();
     renamed.version = 2;
     store.update(&w, &renamed, 1, &[]).await.expect("rename");
     let freed = store
-        .get_by_external_id(&w, &b.0.external_id)
+        .get_by_external_id(&w, external(&b.0))
         .await
         .expect("get");
     assert_eq!(freed, None, "the old External ID is free again");
     assert_eq!(
         store
-            .get_by_external_id(&w, &renamed.external_id)
+            .get_by_external_id(&w, external(&renamed))
             .await
             .expect("get"),
         Some(renamed)
+    );
+}
+
+/// Contacts an import created without an External ID: any number of them,
+/// listed, counted, batch-inserted, given an External ID later (then unique
+/// like any other), and deleted.
+pub async fn contacts_without_an_external_id_live_side_by_side(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let unnamed = |i| {
+        let (mut contact, consent) = simple(i);
+        contact.external_id = None;
+        (contact, consent)
+    };
+    let (a, b, c, held) = (unnamed(1), unnamed(2), unnamed(3), simple(4));
+    insert_all(store, &w, &[a.clone(), held.clone()]).await;
+    let outcomes = store
+        .insert_batch(&w, &[b.clone(), c.clone()], None)
+        .await
+        .expect("batch");
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(store.count(&w).await.expect("count"), 4);
+    assert_eq!(
+        store.get(&w, &a.0.messaging_id).await.expect("get"),
+        Some(a.0.clone())
+    );
+    let listed = store
+        .list(&w, &ContactQuery::default(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(listed.items.len(), 4);
+
+    let mut taking = b.0.clone();
+    taking.external_id = held.0.external_id.clone();
+    taking.version = 2;
+    assert!(matches!(
+        store.update(&w, &taking, 1, &[]).await,
+        Err(Error::DuplicateExternalId { holder, .. }) if holder == held.0.messaging_id
+    ));
+    let mut named = b.0.clone();
+    named.external_id = ExternalId::parse("named-later").ok();
+    named.version = 2;
+    store.update(&w, &named, 1, &[]).await.expect("set one");
+    assert_eq!(
+        store
+            .get_by_external_id(&w, external(&named))
+            .await
+            .expect("get"),
+        Some(named.clone())
+    );
+    let mut rival = c.0.clone();
+    rival.external_id = named.external_id.clone();
+    rival.version = 2;
+    assert!(matches!(
+        store.update(&w, &rival, 1, &[]).await,
+        Err(Error::DuplicateExternalId { holder, .. }) if holder == named.messaging_id
+    ));
+
+    assert!(store.delete(&w, &a.0.messaging_id).await.expect("delete"));
+    assert!(store.delete(&w, &named.messaging_id).await.expect("delete"));
+    assert_eq!(store.count(&w).await.expect("count"), 2);
+    assert_eq!(
+        store
+            .get_by_external_id(&w, external(&named))
+            .await
+            .expect("get"),
+        None,
+        "a deleted contact's External ID is free"
     );
 }
 
@@ -315,7 +388,7 @@ pub async fn delete_removes_the_contact_its_history_and_its_count(store: &dyn Co
     assert_eq!(store.get(&w, id).await.expect("get"), None);
     assert_eq!(
         store
-            .get_by_external_id(&w, &gone.0.external_id)
+            .get_by_external_id(&w, external(&gone.0))
             .await
             .expect("get"),
         None
@@ -610,7 +683,7 @@ pub async fn exact_filters_and_combinations(store: &dyn ContactStore) {
                 ],
             },
             expect(&|c| {
-                c.external_id.as_ref().starts_with("ext-2")
+                external(c).as_ref().starts_with("ext-2")
                     && c.consent.sms == ConsentStatus::NotSubscribed
             }),
         ),
@@ -678,7 +751,7 @@ pub async fn exact_email_and_phone_lookups(store: &dyn ContactStore) {
     let also = record(2, "Bob", "Two", "shared@example.com");
     let other = record(3, "Cy", "Three", "shared@example.com.au");
     let mut theirs = record(4, "Dee", "Four", "shared@example.com");
-    theirs.0.external_id = ExternalId::parse("elsewhere").expect("id");
+    theirs.0.external_id = ExternalId::parse("elsewhere").ok();
     insert_all(store, &w, &[shared.clone(), also.clone(), other.clone()]).await;
     store
         .insert(&ws("w2"), &theirs, None)
@@ -1052,7 +1125,7 @@ pub async fn list_members_page_newest_first_with_filters(store: &dyn ContactStor
     let expected: Vec<&NewRecord> = members
         .iter()
         .copied()
-        .filter(|(c, _)| c.external_id.as_ref().starts_with("ext-2"))
+        .filter(|(c, _)| external(c).as_ref().starts_with("ext-2"))
         .collect();
     assert_eq!(all_ids(store, &w, &query, 3).await, ids_of(&expected));
     assert!(
@@ -1246,7 +1319,7 @@ pub async fn a_contact_moves_between_the_most_lists_at_once(store: &dyn ContactS
         .expect("insert");
     let moved = edit_stored(store, &w, &contact, |c| {
         c.lists = lists(MAX_LISTS_PER_CONTACT);
-        c.external_id = ExternalId::parse("moved").expect("id");
+        c.external_id = ExternalId::parse("moved").ok();
     })
     .await;
     assert_eq!(

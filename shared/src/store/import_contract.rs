@@ -11,7 +11,7 @@ use crate::import::job::{ImportId, ImportJob, ImportStatus, Lease};
 use crate::import::settings::ImportSettings;
 use crate::model::Contact;
 use crate::query::PageRequest;
-use crate::store::contract::{simple, ws};
+use crate::store::contract::{external, simple, ws};
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, Update};
 use crate::store::{ContactStore, NewRecord};
 
@@ -295,7 +295,7 @@ pub async fn lookups_find_every_identifier_and_unseen_skips_identified(
     }
     let c = |i: usize| &records[i].0;
     let lookup = Lookup {
-        external_ids: vec![c(0).external_id.clone()],
+        external_ids: vec![external(c(0)).clone()],
         messaging_ids: vec![c(1).messaging_id.clone()],
         emails: vec![c(2).reach.email().cloned().expect("email")],
         phones: vec![c(3).reach.phone().cloned().expect("phone")],
@@ -305,7 +305,7 @@ pub async fn lookups_find_every_identifier_and_unseen_skips_identified(
         .await
         .expect("lookup")
         .into_iter()
-        .map(|contact| contact.external_id.to_string())
+        .map(|contact| external(&contact).to_string())
         .collect();
     found.sort();
     assert_eq!(found, ["ext-1", "ext-2", "ext-3", "ext-4"]);
@@ -467,7 +467,7 @@ pub async fn external_ids_stay_unique_when_commits_race_inserts(
         for (external_id, holder) in taken {
             let rival = rivals
                 .iter()
-                .find(|(c, _)| c.external_id.as_ref() == external_id.as_str())
+                .find(|(c, _)| external(c).as_ref() == external_id.as_str())
                 .expect("only a rival takes an ID");
             assert_eq!(holder, &rival.0.messaging_id, "{external_id}");
         }
@@ -488,7 +488,7 @@ pub async fn external_ids_stay_unique_when_commits_race_inserts(
     let mut holders: HashMap<String, Vec<crate::model::MessagingId>> = HashMap::new();
     for contact in &stored {
         holders
-            .entry(contact.external_id.to_string())
+            .entry(external(contact).to_string())
             .or_default()
             .push(contact.messaging_id.clone());
     }

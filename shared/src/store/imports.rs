@@ -150,15 +150,14 @@ pub trait ImportStore: Send + Sync {
     /// an adapter may leave the remembered keys to expire instead.
     async fn forget(&self, workspace: &WorkspaceId, import: &ImportId) -> Result<()>;
 
-    /// How many of `creates` (External ID and the Messaging ID a row would
-    /// create) already hold their External ID: a commit of theirs was
-    /// interrupted after counting them and before writing them, so they are
-    /// in the workspace's count already. None, where a commit is all or
-    /// nothing.
+    /// How many of `creates` (the External ID, if any, and the Messaging ID
+    /// a row would create) were counted already by a commit of theirs that
+    /// was interrupted: those that hold their External ID, and those without
+    /// one that exist. None, where a commit is all or nothing.
     async fn counted_already(
         &self,
         _workspace: &WorkspaceId,
-        _creates: &[(ExternalId, MessagingId)],
+        _creates: &[(Option<ExternalId>, MessagingId)],
     ) -> Result<u64> {
         Ok(0)
     }

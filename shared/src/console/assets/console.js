@@ -121,8 +121,8 @@ function uploadWizard(form) {
     file = null;
     document.getElementById("file-chosen").textContent = "";
     if (!chosen) return;
-    if (!/\.csv$/i.test(chosen.name)) {
-      fileError.textContent = `${chosen.name} is not a .csv file.`;
+    if (!/\.(csv|xlsx)$/i.test(chosen.name)) {
+      fileError.textContent = `${chosen.name} is not a .csv or .xlsx file.`;
       return;
     }
     if (chosen.size > maxBytes) {

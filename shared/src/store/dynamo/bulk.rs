@@ -2,7 +2,9 @@
 //!
 //! 1. One `TransactWriteItems` puts the group's External ID guards (each
 //!    `attribute_not_exists`) and moves the counter shards the group moves
-//!    (usage, list members), summed: all or nothing.
+//!    (usage, list members), summed: all or nothing. A contact without an
+//!    External ID has no guard: its item goes there instead, on the same
+//!    condition, so it too is counted once however often the step repeats.
 //! 2. `BatchWriteItem`s put the contact items and membership copies.
 //!
 //! A contact's ID is made from its import and row, so writing its item again
@@ -147,9 +149,11 @@ impl DynamoStore {
         let (guarded, lost) = self.guard(workspace, group.to_vec()).await?;
         let mut puts = Vec::new();
         for (contact, consent) in guarded {
-            puts.push(put_request(items::new_contact_item(
-                workspace, contact, consent,
-            )?)?);
+            if contact.external_id.is_some() {
+                puts.push(put_request(items::new_contact_item(
+                    workspace, contact, consent,
+                )?)?);
+            }
             for list in &contact.lists {
                 puts.push(put_request(items::membership_item(
                     workspace, contact, list,
@@ -177,9 +181,16 @@ impl DynamoStore {
             if pending.is_empty() {
                 return Ok((guarded, lost));
             }
+            // A contact without an External ID has no guard: its item goes
+            // in the guard's place, counted with it, once.
             let mut writes = pending
                 .iter()
-                .map(|(c, _)| self.put(items::pending_guard_item(workspace, c, at), absent))
+                .map(
+                    |(c, consent)| match items::pending_guard_item(workspace, c, at) {
+                        Some(guard) => self.put(guard, absent),
+                        None => self.put(items::new_contact_item(workspace, c, consent)?, absent),
+                    },
+                )
                 .collect::<Result<Vec<_>>>()?;
             for (key, by) in counters(workspace, &pending).into_values() {
                 writes.push(self.counter_write(key, by)?);
@@ -200,23 +211,31 @@ impl DynamoStore {
                     again.push(record);
                     continue;
                 }
-                match self.holder(workspace, &contact.external_id).await? {
+                // Without a guard, the contact itself is there: an earlier
+                // attempt at this commit wrote and counted it.
+                let Some(external_id) = &contact.external_id else {
+                    guarded.push(record);
+                    continue;
+                };
+                match self.holder(workspace, external_id).await? {
                     // Held since an earlier attempt at this very commit: the
                     // guard's time is renewed first, so that it is not freed
                     // as abandoned while its contact is written.
                     Some(holder)
                         if holder == contact.messaging_id
-                            && self.renew_guard(workspace, contact, at).await? =>
+                            && self
+                                .renew_guard(workspace, external_id, contact, at)
+                                .await? =>
                     {
                         guarded.push(record)
                     }
                     Some(holder) if holder == contact.messaging_id => again.push(record),
                     Some(holder)
                         if !self
-                            .free_orphan_guard(workspace, &contact.external_id, &holder)
+                            .free_orphan_guard(workspace, external_id, &holder)
                             .await? =>
                     {
-                        lost.push((contact.external_id.to_string(), holder));
+                        lost.push((external_id.to_string(), holder));
                     }
                     // Freed, or released since: try again.
                     _ => again.push(record),
@@ -232,6 +251,7 @@ impl DynamoStore {
     async fn renew_guard(
         &self,
         workspace: &WorkspaceId,
+        external_id: &ExternalId,
         contact: &Contact,
         at: i64,
     ) -> Result<bool> {
@@ -239,7 +259,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(items::guard_key(workspace, &contact.external_id)))
+            .set_key(Some(items::guard_key(workspace, external_id)))
             .update_expression("SET #at = :at")
             .condition_expression("holder = :h")
             .expression_attribute_names("#at", items::GUARD_AT)

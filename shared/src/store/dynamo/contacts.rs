@@ -71,18 +71,21 @@ impl DynamoStore {
             item,
             Some(("version = :v", &[(":v", version(expected_version))])),
         )?];
-        let moved = current.external_id != contact.external_id;
-        if moved {
-            let holder = AttributeValue::S(id.to_string());
-            writes.push(self.delete_write(
-                items::guard_key(workspace, &current.external_id),
-                "holder = :h",
-                &[(":h", holder)],
-            )?);
-            writes.push(self.put(
-                items::guard_item(workspace, contact),
-                Some(("attribute_not_exists(pk)", &[])),
-            )?);
+        // The index of the new External ID's guard among the writes.
+        let mut new_guard = None;
+        if current.external_id != contact.external_id {
+            if let Some(old) = &current.external_id {
+                let holder = AttributeValue::S(id.to_string());
+                writes.push(self.delete_write(
+                    items::guard_key(workspace, old),
+                    "holder = :h",
+                    &[(":h", holder)],
+                )?);
+            }
+            if let Some(guard) = items::guard_item(workspace, contact) {
+                new_guard = Some(writes.len());
+                writes.push(self.put(guard, Some(("attribute_not_exists(pk)", &[])))?);
+            }
         }
         let kept = contact
             .lists
@@ -104,8 +107,11 @@ impl DynamoStore {
                     expected: expected_version,
                 }),
             },
-            Some(failed) if moved && failed.get(2) == Some(&true) => {
-                Err(self.duplicate(workspace, &contact.external_id).await)
+            Some(failed)
+                if new_guard.is_some_and(|i| failed.get(i) == Some(&true))
+                    && let Some(external_id) = &contact.external_id =>
+            {
+                Err(self.duplicate(workspace, external_id).await)
             }
             Some(_) => Err(Error::PreconditionFailed {
                 expected: expected_version,
@@ -330,35 +336,46 @@ impl DynamoStore {
                 items::new_contact_item(workspace, contact, consent)?,
                 absent,
             )?,
-            self.put(items::guard_item(workspace, contact), absent)?,
             self.count_write(workspace, &contact.messaging_id, 1)?,
         ];
+        let guarded = contact
+            .external_id
+            .as_ref()
+            .zip(items::guard_item(workspace, contact));
+        if let Some((_, guard)) = &guarded {
+            writes.push(self.put(guard.clone(), absent)?);
+        }
         let none = BTreeSet::new();
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
         for _ in 0..2 {
-            match self.transact(writes.clone()).await? {
-                None => return Ok(()),
-                Some(failed) if failed.get(1) == Some(&true) => {
-                    let error = self.duplicate(workspace, &contact.external_id).await;
+            match (self.transact(writes.clone()).await?, guarded.as_ref()) {
+                (None, _) => return Ok(()),
+                (Some(failed), Some((external_id, _))) if failed.get(2) == Some(&true) => {
+                    let error = self.duplicate(workspace, external_id).await;
                     let Error::DuplicateExternalId { holder, .. } = &error else {
                         return Err(error);
                     };
                     // A guard an import left without its contact is freed, once.
                     if !self
-                        .free_orphan_guard(workspace, &contact.external_id, holder)
+                        .free_orphan_guard(workspace, external_id, holder)
                         .await?
                     {
                         return Err(error);
                     }
                 }
-                Some(_) => {
+                (Some(_), _) => {
                     return Err(
                         anyhow::anyhow!("Messaging ID {} is taken", contact.messaging_id).into(),
                     );
                 }
             }
         }
-        Err(self.duplicate(workspace, &contact.external_id).await)
+        match &contact.external_id {
+            Some(external_id) => Err(self.duplicate(workspace, external_id).await),
+            None => {
+                Err(anyhow::anyhow!("creating {} kept conflicting", contact.messaging_id).into())
+            }
+        }
     }
 }
 
@@ -394,9 +411,10 @@ impl ContactStore for DynamoStore {
         // after it, so a duplicate within the batch loses to the earlier row.
         while !pending.is_empty() {
             let mut seen = HashSet::new();
-            let (mut round, later): (Vec<usize>, Vec<usize>) = pending
-                .iter()
-                .partition(|&&i| seen.insert(&records[i].0.external_id));
+            let (mut round, later): (Vec<usize>, Vec<usize>) = pending.iter().partition(|&&i| {
+                let id = records[i].0.external_id.as_ref();
+                id.is_none() || seen.insert(id)
+            });
             let mut deferred = later;
             if let Some(limit) = limit {
                 let room = usize::try_from(limit.saturating_sub(self.count(workspace).await?))
@@ -469,13 +487,15 @@ impl ContactStore for DynamoStore {
                     "version = :v",
                     &[(":v", version(current.version))],
                 )?,
-                self.delete_write(
-                    items::guard_key(workspace, &current.external_id),
-                    "holder = :h",
-                    &[(":h", AttributeValue::S(id.to_string()))],
-                )?,
                 self.count_write(workspace, id, -1)?,
             ];
+            if let Some(external_id) = &current.external_id {
+                writes.push(self.delete_write(
+                    items::guard_key(workspace, external_id),
+                    "holder = :h",
+                    &[(":h", AttributeValue::S(id.to_string()))],
+                )?);
+            }
             writes.extend(self.membership_writes(
                 workspace,
                 &current,

@@ -224,7 +224,7 @@ impl DynamoStore {
         if count + adding <= limit {
             return Ok(());
         }
-        let creates: Vec<(ExternalId, MessagingId)> = commit
+        let creates: Vec<(Option<ExternalId>, MessagingId)> = commit
             .creates
             .iter()
             .map(|(c, _)| (c.external_id.clone(), c.messaging_id.clone()))
@@ -403,22 +403,32 @@ impl ImportStore for DynamoStore {
     async fn counted_already(
         &self,
         workspace: &WorkspaceId,
-        creates: &[(ExternalId, MessagingId)],
+        creates: &[(Option<ExternalId>, MessagingId)],
     ) -> Result<u64> {
         let wanted: HashMap<&str, &MessagingId> = creates
             .iter()
-            .map(|(id, holder)| (id.as_ref(), holder))
+            .filter_map(|(id, holder)| Some((id.as_ref()?.as_ref(), holder)))
             .collect();
         let guards = self
             .get_batches(
                 creates
                     .iter()
-                    .map(|(id, _)| items::guard_key(workspace, id))
+                    .filter_map(|(id, _)| Some(items::guard_key(workspace, id.as_ref()?)))
+                    .collect(),
+            )
+            .await?;
+        // Contacts without an External ID were counted with their item.
+        let unguarded = self
+            .get_batches(
+                creates
+                    .iter()
+                    .filter(|(id, _)| id.is_none())
+                    .map(|(_, contact)| items::contact_key(workspace, contact))
                     .collect(),
             )
             .await?;
         let prefix = format!("X#{}#", workspace.as_ref());
-        let mut counted = 0;
+        let mut counted = unguarded.len() as u64;
         for guard in guards {
             let pk = text(&guard, "pk")?;
             let id = pk.strip_prefix(&prefix).unwrap_or_default().to_owned();

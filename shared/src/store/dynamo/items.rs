@@ -87,7 +87,8 @@ struct ContactRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     lpk: Option<String>,
     messaging_id: String,
-    external_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    external_id: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
     full_name: Option<String>,
@@ -134,7 +135,7 @@ pub(super) fn contact_item(workspace: &WorkspaceId, contact: &Contact) -> Result
         epk: lower(&email).map(|e| format!("{ws}#{e}")),
         ppk: phone.as_ref().map(|p| format!("{ws}#{p}")),
         messaging_id: contact.messaging_id.to_string(),
-        external_id: contact.external_id.to_string(),
+        external_id: owned_text(contact.external_id.as_ref()),
         s_first: lower(&first_name),
         s_last: lower(&last_name),
         s_full: lower(&full_name),
@@ -229,7 +230,7 @@ pub(super) fn contact_from_item(item: Item) -> Result<(String, Contact)> {
     let r: ContactRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
     let contact = Contact {
         messaging_id: MessagingId::from_stored(r.messaging_id),
-        external_id: ExternalId::from_stored(r.external_id),
+        external_id: r.external_id.map(ExternalId::from_stored),
         first_name: r.first_name.map(Name::from_stored),
         last_name: r.last_name.map(Name::from_stored),
         reach: Reach::new(
@@ -269,14 +270,14 @@ struct GuardRecord {
     holder: String,
 }
 
-/// The guard reserving `contact`'s External ID for it.
-pub(super) fn guard_item(workspace: &WorkspaceId, contact: &Contact) -> Item {
-    let mut item = guard_key(workspace, &contact.external_id);
+/// The guard reserving `contact`'s External ID for it, if it has one.
+pub(super) fn guard_item(workspace: &WorkspaceId, contact: &Contact) -> Option<Item> {
+    let mut item = guard_key(workspace, contact.external_id.as_ref()?);
     item.insert(
         "holder".to_owned(),
         AttributeValue::S(contact.messaging_id.to_string()),
     );
-    item
+    Some(item)
 }
 
 /// The guard an import puts before its contact's item (in a transaction of
@@ -287,8 +288,8 @@ pub(super) fn pending_guard_item(
     workspace: &WorkspaceId,
     contact: &Contact,
     at_micros: i64,
-) -> Item {
-    let mut item = guard_item(workspace, contact);
+) -> Option<Item> {
+    let mut item = guard_item(workspace, contact)?;
     item.insert(
         GUARD_AT.to_owned(),
         AttributeValue::N(at_micros.to_string()),
@@ -299,7 +300,7 @@ pub(super) fn pending_guard_item(
             AttributeValue::Ss(contact.lists.iter().map(ToString::to_string).collect()),
         );
     }
-    item
+    Some(item)
 }
 
 /// When an import wrote a guard (µs), on guards imports write.

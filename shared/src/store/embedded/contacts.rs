@@ -94,7 +94,7 @@ impl ContactStore for EmbeddedStore {
         id: &ExternalId,
     ) -> Result<Option<Contact>> {
         let (workspace, id) = (workspace.clone(), id.clone());
-        self.read(move |conn| one_contact(conn, "c.external_id", workspace.as_ref(), id.as_ref()))
+        self.read(move |conn| one_contact(conn, rows::EXTERNAL_ID, workspace.as_ref(), id.as_ref()))
             .await
     }
 
@@ -227,10 +227,8 @@ pub(super) fn update_record(
         }
         Some((row, _)) => row,
     };
-    if let Some(holder) = holder_of(tx, ws, &contact.external_id)?
-        && holder != contact.messaging_id
-    {
-        return Err(duplicate(&contact.external_id, holder));
+    if let Some(error) = taken_by_another(tx, ws, contact)? {
+        return Err(error);
     }
     let values = rows::contact_values(contact);
     let params = [rows::text(Some(ws)), values[0].clone()]
@@ -255,8 +253,8 @@ pub(super) fn insert_record(
     let ws = workspace.as_ref();
     if let Some(limit) = limit {
         // A taken External ID is the first thing a single insert reports.
-        if let Some(holder) = holder_of(tx, ws, &contact.external_id)? {
-            return Err(duplicate(&contact.external_id, holder));
+        if let Some(error) = taken_by_another(tx, ws, contact)? {
+            return Err(error);
         }
         if usage(tx, ws)? >= limit {
             return Err(Error::UsageLimitReached { limit });
@@ -274,9 +272,9 @@ pub(super) fn insert_record(
     // The unique index tells a taken External ID without a lookup first.
     if let Err(error) = inserted {
         if error.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
-            && let Some(holder) = holder_of(tx, ws, &contact.external_id)?
+            && let Some(error) = taken_by_another(tx, ws, contact)?
         {
-            return Err(duplicate(&contact.external_id, holder));
+            return Err(error);
         }
         return Err(error.into());
     }
@@ -341,9 +339,10 @@ fn holder_of(
     external_id: &ExternalId,
 ) -> Result<Option<MessagingId>> {
     Ok(conn
-        .prepare_cached(
-            "SELECT messaging_id FROM contacts WHERE workspace = ?1 AND external_id = ?2",
-        )?
+        .prepare_cached(&format!(
+            "SELECT messaging_id FROM contacts c WHERE workspace = ?1 AND {} = ?2",
+            rows::EXTERNAL_ID
+        ))?
         .query_row(params![workspace, external_id.as_ref()], |row| row.get(0))
         .optional()?
         .map(MessagingId::from_stored))
@@ -356,9 +355,19 @@ pub(super) fn usage(conn: &rusqlite::Connection, workspace: &str) -> Result<u64>
         .map_or(Ok(0), rows::unsigned)
 }
 
-fn duplicate(external_id: &ExternalId, holder: MessagingId) -> Error {
-    Error::DuplicateExternalId {
-        external_id: external_id.to_string(),
-        holder,
-    }
+/// The error for `contact`'s External ID when another contact holds it.
+fn taken_by_another(
+    conn: &rusqlite::Connection,
+    workspace: &str,
+    contact: &Contact,
+) -> Result<Option<Error>> {
+    let Some(id) = &contact.external_id else {
+        return Ok(None);
+    };
+    Ok(holder_of(conn, workspace, id)?
+        .filter(|holder| *holder != contact.messaging_id)
+        .map(|holder| Error::DuplicateExternalId {
+            external_id: id.to_string(),
+            holder,
+        }))
 }

@@ -139,7 +139,7 @@ impl ImportStore for EmbeddedStore {
             contacts_by(
                 conn,
                 ws,
-                "c.external_id",
+                rows::EXTERNAL_ID,
                 keys.external_ids.iter().map(|k| text(k)),
                 &mut found,
             )?;

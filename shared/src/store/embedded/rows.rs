@@ -26,7 +26,9 @@ pub(super) fn contact(row: &Row<'_>) -> Result<(i64, Contact)> {
     let text = |i: usize| row.get::<_, Option<String>>(i);
     let contact = Contact {
         messaging_id: MessagingId::from_stored(row.get(1)?),
-        external_id: ExternalId::from_stored(row.get(2)?),
+        external_id: text(2)?
+            .filter(|id| !id.is_empty())
+            .map(ExternalId::from_stored),
         first_name: text(3)?.map(Name::from_stored),
         last_name: text(4)?.map(Name::from_stored),
         reach: Reach::new(
@@ -95,7 +97,7 @@ fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeVal
 pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 15] {
     [
         text(Some(contact.messaging_id.as_ref())),
-        text(Some(contact.external_id.as_ref())),
+        text(Some(contact.external_id.as_ref().map_or("", AsRef::as_ref))),
         text(contact.first_name.as_ref().map(AsRef::as_ref)),
         text(contact.last_name.as_ref().map(AsRef::as_ref)),
         contact
@@ -117,6 +119,10 @@ pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 15] {
         ToSqlOutput::Owned(Value::Text(attributes_json(contact))),
     ]
 }
+
+/// The expression that finds a contact by External ID through its unique
+/// index (a contact without one stores `''`, which it reads as `NULL`).
+pub(super) const EXTERNAL_ID: &str = "nullif(c.external_id, '')";
 
 /// Text bound in place; `None` is `NULL`.
 pub(super) fn text(value: Option<&str>) -> ToSqlOutput<'_> {

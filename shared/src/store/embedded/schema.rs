@@ -215,6 +215,13 @@ WHEN NOT contacts_bulk() AND old.id <= (SELECT mark FROM text_index) BEGIN
     VALUES (new.id, new.full_name, new.first_name, new.last_name, new.phone, new.email);
 END;
 "#,
+    // A contact without an External ID stores '' (the column is NOT NULL);
+    // the index keeps the IDs that exist unique and finds them by
+    // `rows::EXTERNAL_ID`.
+    r#"
+DROP INDEX contacts_external_id;
+CREATE UNIQUE INDEX contacts_external_id ON contacts (workspace, nullif(external_id, ''));
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
