@@ -6,6 +6,8 @@
 #   lint_tools      → .tools/venv with cfn-lint, schemathesis and openapi-spec-validator (PyPI)
 #   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
 #   browser_tools   → Debian's chromium (apt) and playwright-core (npm) for the console's tests
+#   office_tools    → Debian's LibreOffice Calc, headless (CONTACTS_TEST_SOFFICE), for the
+#                     spreadsheet round trips
 #   start_local_api → the local server on a free port, over a temporary folder
 #   stop_local_api  → stops it with SIGTERM, failing unless it shut down cleanly
 
@@ -80,14 +82,23 @@ lint_tools() {
   fi
 }
 
-browser_tools() {
-  if [ ! -x /usr/bin/chromium ]; then
-    echo "== installing chromium (Debian)"
+debian_package() { # command package [apt option]: installs the package unless the command is there
+  if [ ! -x "$1" ]; then
+    echo "== installing $2 (Debian)"
     local sudo=""
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ${3:-} "$2" >/dev/null
   fi
+}
+
+office_tools() {
+  debian_package /usr/bin/soffice libreoffice-calc-nogui --no-install-recommends
+  export CONTACTS_TEST_SOFFICE=/usr/bin/soffice
+}
+
+browser_tools() {
+  debian_package /usr/bin/chromium chromium
   if ! cmp -s tests/browser/package-lock.json tests/browser/node_modules/.installed-lock.json; then
     echo "== installing playwright-core (npm)"
     npm ci --prefix tests/browser --no-audit --no-fund --silent

@@ -22,5 +22,6 @@ mod import_function;
 mod local_server;
 mod openapi;
 mod security;
+mod spreadsheet;
 mod support;
 mod throttling;

@@ -208,6 +208,23 @@ impl<'a> Known<'a> {
         self.email(row).or_else(|| self.phone(row))
     }
 
+    /// The row with its bare phone read as the number of the contact its ID
+    /// names, when the digits are that number's.
+    fn resolve_bare_phone<'r>(&self, row: &'r Row) -> std::borrow::Cow<'r, Row> {
+        let phone = row.bare_phone.as_ref().and_then(|bare| {
+            let contact = self.external(row).or_else(|| self.messaging(row))?;
+            contact.reach.phone().filter(|phone| bare.is(phone))
+        });
+        match phone {
+            Some(phone) => std::borrow::Cow::Owned(Row {
+                phone: Cell::Value(phone.clone()),
+                bare_phone: None,
+                ..row.clone()
+            }),
+            None => std::borrow::Cow::Borrowed(row),
+        }
+    }
+
     /// The contacts the row names: by its External ID and Messaging ID, or,
     /// with neither in the row, by its email or phone.
     fn named(&self, row: &Row) -> impl Iterator<Item = &'a Contact> {
@@ -249,6 +266,7 @@ pub fn plan(
     let mut batch_seen: HashMap<String, u64> = HashMap::new();
     let mut capacity = context.capacity;
     for row in rows {
+        let row = &*known.resolve_bare_phone(row);
         plan.counts.rows += 1;
         let rejected_before = plan.counts.rejected;
         // Contacts the row names stay when `remove` runs, whatever the row's fate.

@@ -143,7 +143,11 @@ async fn read(bytes: &[u8], complete: bool, rules: &Rules, catalog: &Catalog) ->
         };
         rows_read += 1;
         let row = read_row(0, cells.clone(), &mapping, catalog, false);
-        for error in &row.errors {
+        for error in row
+            .errors
+            .iter()
+            .chain(row.bare_phone.as_ref().map(|b| &b.error))
+        {
             if let Some(&i) = column_of.get(error.header.as_str()) {
                 columns[i].invalid += 1;
             }

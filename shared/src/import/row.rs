@@ -34,6 +34,21 @@ impl<T> Cell<T> {
     }
 }
 
+/// A phone cell of digits alone that no Country makes a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BarePhone {
+    pub digits: String,
+    /// Why it is invalid unless it is the contact's own number.
+    pub error: CellError,
+}
+
+impl BarePhone {
+    /// Whether the digits are `phone`'s without its `+`.
+    pub fn is(&self, phone: &PhoneNumber) -> bool {
+        phone.as_ref().strip_prefix('+') == Some(self.digits.as_str())
+    }
+}
+
 /// One rejected cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CellError {
@@ -63,6 +78,10 @@ pub struct Row {
     pub lists: Cell<BTreeSet<ListId>>,
     /// Invalid values that reject the row.
     pub errors: Vec<CellError>,
+    /// A phone written as digits alone, which can't be read without a
+    /// Country (a spreadsheet drops the `+` of `+4930901820`): the row's
+    /// contact's own number when the digits are its, else invalid.
+    pub bare_phone: Option<BarePhone>,
     /// Invalid values cleared instead (`replace_invalid_values`).
     pub replaced: u64,
 }
@@ -78,6 +97,9 @@ impl Row {
                     .collect::<Vec<_>>()
                     .join("; "),
             );
+        }
+        if let Some(bare) = &self.bare_phone {
+            return Some(format!("{}: {}", bare.error.header, bare.error.reason));
         }
         if self.phone.value().is_none() && self.email.value().is_none() {
             return Some("the row has no valid Phone Number or Email; a contact needs one".into());
@@ -300,7 +322,23 @@ impl CellReader<'_> {
                 self.row.phone = self.read(|t| PhoneNumber::parse_international(t, read.country));
             }
             Column::Phone => {
-                self.row.phone = self.read(|t| PhoneNumber::parse_loose(t, read.country));
+                let digits = (!self.replace
+                    && self.text.chars().all(|c| c.is_ascii_digit() || c == ' '))
+                .then(|| self.text.replace(' ', ""));
+                match (PhoneNumber::parse_loose(self.text, read.country), digits) {
+                    (Ok(phone), _) => self.row.phone = Cell::Value(phone),
+                    (Err(error), Some(digits)) if !digits.is_empty() => {
+                        self.row.phone = Cell::Empty;
+                        self.row.bare_phone = Some(BarePhone {
+                            digits,
+                            error: CellError {
+                                header: self.header.to_owned(),
+                                reason: error.to_string(),
+                            },
+                        });
+                    }
+                    _ => self.row.phone = self.read(|t| PhoneNumber::parse_loose(t, read.country)),
+                }
             }
             Column::Email => self.row.email = self.read(Email::parse),
             Column::Country => self.row.country = self.read(Country::parse_loose),

@@ -392,10 +392,14 @@ impl ImportStore for DynamoStore {
             self.by_index_keys("by_email", "epk", emails),
             self.by_index_keys("by_phone", "ppk", phones),
         )?;
+        // A contact read by its ID is current; the indexes' copies may be
+        // older versions of it, and never replace it.
         let mut found = HashMap::new();
         for item in by_id.into_iter().chain(by_email).chain(by_phone) {
             let (_, contact) = items::contact_from_item(item)?;
-            found.insert(contact.messaging_id.to_string(), contact);
+            found
+                .entry(contact.messaging_id.to_string())
+                .or_insert(contact);
         }
         Ok(found.into_values().collect())
     }
@@ -514,21 +518,24 @@ impl ImportStore for DynamoStore {
                 .await
             })
             .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>();
+            .collect::<Vec<Result<()>>>();
         let deletes = stream::iter(0..commit.deletes.len())
             .map(|i| async move { self.delete(workspace, &commit.deletes[i]).await })
             .buffer_unordered(CONCURRENCY)
-            .try_collect::<Vec<_>>();
+            .collect::<Vec<Result<bool>>>();
         // Each runs to its end even when another fails, so no group is
-        // left between its guards and its contacts.
+        // left between its guards and its contacts, and no write is still
+        // in flight when the batch is planned again (a plan reading an
+        // update's marker before it lands and its contact after would count
+        // the row unchanged).
         let (created, updated, deleted) = tokio::join!(
             self.insert_grouped(workspace, &commit.creates),
             updates,
             deletes
         );
         created?;
-        updated?;
-        deleted?;
+        updated.into_iter().collect::<Result<Vec<_>>>()?;
+        deleted.into_iter().collect::<Result<Vec<_>>>()?;
         self.write_batches(requests).await?;
         self.put_job(&commit.job).await
     }
