@@ -51,7 +51,7 @@ pub(crate) async fn download(body: &Value) -> Vec<u8> {
 }
 
 /// A file's records (BOM checked and dropped; RFC 4180 parsing).
-async fn records(file: &[u8]) -> Vec<Vec<String>> {
+pub(crate) async fn records(file: &[u8]) -> Vec<Vec<String>> {
     let text = file.strip_prefix(b"\xEF\xBB\xBF").expect("a UTF-8 BOM");
     let mut reader = csv_async::AsyncReaderBuilder::new()
         .has_headers(false)

@@ -508,6 +508,14 @@ async fn a_new_contacts_file_needs_no_external_id() {
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!(left[0]["phone"], "+12025550143");
     assert_eq!(left[0]["external_id"], Value::Null);
+
+    // Its export has an empty External ID cell.
+    let exported =
+        crate::api_exports::download(&crate::api_exports::export(&server, json!({})).await).await;
+    let rows = crate::api_exports::records(&exported).await;
+    assert_eq!(rows[0][1], "External ID");
+    assert_eq!(rows[1][1], "", "{rows:?}");
+    assert_eq!(rows[1][4], "+12025550143", "{rows:?}");
 }
 
 #[tokio::test]

@@ -1525,3 +1525,56 @@ async fn updates_applied_before_a_crash_count_as_updated() {
     let (rig, done) = updates_with(update_of("x-003"), 1).await;
     assert_all_updated(&rig, &done).await;
 }
+
+/// One update of a batch fails at once while another is still on its way:
+/// the batch is planned again only once that write has ended, so the plan
+/// never reads the contact it changed without the mark that says so (a
+/// plan that did would count the row unchanged).
+#[tokio::test]
+async fn a_failed_update_waits_for_the_batch_s_writes_in_flight_before_the_replan() {
+    let cancelled = json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
+        "CancellationReasons": [{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]
+    });
+    let rig = Rig::faulty(10).await;
+    rig.seed(&csv(1..=4)).await;
+    let settings: ImportSettings = serde_json::from_value(json!({
+        "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
+    }))
+    .expect("settings");
+    let (job, event) = staged(&rig, settings, &csv(1..=4).replace("Person", "Renamed")).await;
+    let mut failing = update_of("x-002");
+    failing.answer = Some((axum::http::StatusCode::BAD_REQUEST, cancelled));
+    let (in_flight, lookup) = (Hold::default(), Hold::default());
+    rig.faults().dynamodb.inject(failing);
+    rig.faults()
+        .dynamodb
+        .inject(Fault::hold("TransactWriteItems", &in_flight).containing("\"x-004\""));
+    let controller = async {
+        in_flight.arrived.notified().await;
+        // The next read of contacts by ID is the batch's plan made again.
+        rig.faults()
+            .dynamodb
+            .inject(Fault::hold("BatchGetItem", &lookup).containing(format!("\"C#{WS}#")));
+        let replanned_early =
+            tokio::time::timeout(std::time::Duration::from_secs(1), lookup.arrived.notified())
+                .await
+                .is_ok();
+        // The write lands now: after the plan's other reads, before this one.
+        in_flight.release.notify_one();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        if !replanned_early {
+            lookup.arrived.notified().await;
+        }
+        lookup.release.notify_one();
+        replanned_early
+    };
+    let (handled, replanned_early) = tokio::join!(rig.try_invoke(event, 600_000), controller);
+    handled.expect("the invocation");
+    assert_all_updated(&rig, &rig.job(&job.id).await).await;
+    assert!(
+        !replanned_early,
+        "the batch was planned again with a write in flight"
+    );
+}
