@@ -6,6 +6,8 @@
 #   lint_tools      → .tools/venv with cfn-lint, schemathesis and openapi-spec-validator (PyPI)
 #   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
 #   browser_tools   → Debian's chromium (apt) and playwright-core (npm) for the console's tests
+#   client_tools    → .tools/clients with openapi-python-client and ruff (PyPI), and
+#                     openapi-typescript and typescript (npm, into tests/clients/node_modules)
 #   office_tools    → Debian's LibreOffice Calc, headless (CONTACTS_TEST_SOFFICE), for the
 #                     spreadsheet round trips
 #   start_local_api → the local server on a free port, over a temporary folder
@@ -18,6 +20,8 @@ CARGO_LAMBDA="cargo-lambda==1.9.2"
 SCHEMATHESIS="schemathesis==4.32.5"
 SPEC_VALIDATOR="openapi-spec-validator==0.9.0"
 MOTO="moto[server]==5.2.5"
+OPENAPI_PYTHON_CLIENT="openapi-python-client==0.29.1"
+RUFF="ruff==0.17.6"
 STANDIN_PIDS=()
 
 stop_standins() {
@@ -89,6 +93,19 @@ debian_package() { # command package [apt option]: installs the package unless t
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ${3:-} "$2" >/dev/null
+  fi
+}
+
+client_tools() {
+  if [ ! -x "$TOOLS/clients/bin/openapi-python-client" ] || [ ! -x "$TOOLS/clients/bin/ruff" ]; then
+    echo "== installing $OPENAPI_PYTHON_CLIENT and $RUFF (its formatter)"
+    python3 -m venv "$TOOLS/clients"
+    "$TOOLS/clients/bin/pip" install --quiet "$OPENAPI_PYTHON_CLIENT" "$RUFF"
+  fi
+  if ! cmp -s tests/clients/package-lock.json tests/clients/node_modules/.installed-lock.json; then
+    echo "== installing openapi-typescript and typescript (npm)"
+    npm ci --prefix tests/clients --no-audit --no-fund --silent
+    cp tests/clients/package-lock.json tests/clients/node_modules/.installed-lock.json
   fi
 }
 

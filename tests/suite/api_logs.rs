@@ -87,6 +87,20 @@ async fn imports_and_exports_log_no_contact_data() {
         "the logs carry the export's ID: {text}"
     );
     assert!(text.contains("\"workspace\":\"alpha\""), "{text}");
+    let requests: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["span"]["name"] == "request")
+        .collect();
+    assert!(!requests.is_empty(), "requests are logged: {text}");
+    for line in &requests {
+        assert!(
+            line["span"]["request_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "a request's lines carry its ID: {line}"
+        );
+    }
     for line in text.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("one JSON object per line");
     }

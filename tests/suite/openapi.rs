@@ -289,16 +289,23 @@ async fn the_documented_constraints_are_the_validators() {
     }
     assert!(AttributeName::parse("loyalty_tier").is_ok());
 
-    for (field, parse) in [
-        ("country", (|s| Country::parse(s).is_ok()) as Parse),
-        ("timezone", |s| Timezone::parse(s).is_ok()),
+    for (field, list, parse) in [
+        ("country", "enum", (|s| Country::parse(s).is_ok()) as Parse),
+        ("timezone", "x-timezones", |s| Timezone::parse(s).is_ok()),
     ] {
-        let values = rule("CreateContactRequest", field)["enum"].clone();
-        let values = values.as_array().expect("an enum");
+        let values = rule("CreateContactRequest", field)[list].clone();
+        let values = values.as_array().expect("a list");
         assert!(values.len() > 200, "{field}: {} values", values.len());
         for value in values.iter().filter_map(|v| v.as_str()) {
             assert!(parse(value), "{field} {value:?}");
         }
+    }
+    let timezone = rule("CreateContactRequest", "timezone");
+    assert_eq!(timezone["pattern"], Timezone::PATTERN);
+    let zone = regex_lite::Regex::new(Timezone::PATTERN).expect("a pattern");
+    for name in timezone["x-timezones"].as_array().expect("names") {
+        let name = name.as_str().expect("a name");
+        assert!(zone.is_match(name), "{name} fits the documented pattern");
     }
     assert!(rule("CreateContactRequest", "phone")["pattern"].is_string());
     let email = rule("CreateContactRequest", "email");
@@ -328,8 +335,15 @@ async fn the_documented_constraints_are_the_validators() {
         "past the documented length"
     );
     assert_eq!(
-        schemas["CreateContactRequest"]["anyOf"],
-        serde_json::json!([{"required": ["phone"]}, {"required": ["email"]}])
+        (
+            &schemas["CreateContactRequest"]["if"],
+            &schemas["CreateContactRequest"]["then"]
+        ),
+        (
+            &serde_json::json!({"not": {"required": ["phone"]}}),
+            &serde_json::json!({"required": ["email"]})
+        ),
+        "without a phone, an email"
     );
 
     // Every string property of a request body states a rule, but free text

@@ -228,14 +228,15 @@ pub struct PreviewRequest {
     pub import_id: String,
 }
 
-/// The first bytes of a CSV file (up to 1 MiB) as they are: any bytes are
-/// a file to preview, well formed or not.
+/// The first bytes of a file (up to 1 MiB) as they are, a CSV or an .xlsx:
+/// any bytes are a file to preview, well formed or not. Any content type
+/// but JSON is read this way (`text/csv` too).
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary, example = "External ID,First Name,Email\ncrm-1,Ann,ann@example.com\n")]
 pub struct CsvBytes(Bytes);
 
-/// What to preview: the first bytes of a file (`text/csv`), or an uploaded
-/// import (`application/json`).
+/// What to preview: the first bytes of a file (any content type but JSON),
+/// or an uploaded import (`application/json`).
 pub enum PreviewInput {
     Csv(CsvBytes),
     Import(PreviewRequest),
@@ -271,12 +272,13 @@ impl<S: Send + Sync> FromRequest<S> for PreviewInput {
 
 /// Preview a file's mapping: delimiter, encoding, headers, the proposed
 /// attribute of each column (with why), sample rows, and per column how
-/// many values would be invalid. Send up to 1 MiB of the file as `text/csv`,
-/// or `{"import_id"}` of an uploaded import (its settings' mapping is used).
+/// many values would be invalid. Send up to 1 MiB of the file as it is
+/// (`application/octet-stream`, or `text/csv`: any type but JSON), or
+/// `{"import_id"}` of an uploaded import (its settings' mapping is used).
 #[utoipa::path(
     post, path = "/v1/imports/preview", operation_id = "previewImport", tag = "imports",
     request_body(content(
-        (CsvBytes = "text/csv"),
+        (CsvBytes = "application/octet-stream"),
         (PreviewRequest = "application/json"),
     )),
     responses(

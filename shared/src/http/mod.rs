@@ -163,6 +163,18 @@ fn finish(routes: Router) -> Router {
     )
 }
 
+/// The request's ID in the logs: the `X-Request-Id` a proxy or client sent
+/// (short and printable), else a new one. On Lambda the runtime's span adds
+/// the invocation's `requestId` as well.
+fn request_id<B>(request: &Request<B>) -> String {
+    request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= 128)
+        .map_or_else(|| ulid::Ulid::new().to_string(), str::to_owned)
+}
+
 /// The layers of [`serve`] on a router that has its own fallback for
 /// unknown paths.
 fn finish_with(routes: Router) -> Router {
@@ -172,7 +184,12 @@ fn finish_with(routes: Router) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path())
+                    tracing::info_span!(
+                        "request",
+                        request_id = %request_id(request),
+                        method = %request.method(),
+                        path = %request.uri().path()
+                    )
                 })
                 .on_request(())
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),

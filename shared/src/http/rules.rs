@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::model::{
     AttributeLabel, AttributeName, AttributeType, Column, Email, ExternalId, ListName,
-    MAX_LISTS_PER_CONTACT, Name, PhoneNumber, TEXT_PATTERN, ULID_PATTERN,
+    MAX_LISTS_PER_CONTACT, Name, PhoneNumber, TEXT_PATTERN, Timezone, ULID_PATTERN,
 };
 
 /// Text as `clean_text` takes it: at most `max` characters as sent, not
@@ -46,10 +46,13 @@ fn countries() -> Value {
     json!({"enum": codes})
 }
 
-/// IANA time zone names (any case is accepted).
+/// IANA time zone names (any case is accepted): the format
+/// `iana-timezone` and a pattern, with the names listed in `x-timezones`
+/// rather than as an enum, whose values would make clashing identifiers in
+/// generated clients (`GMT0`, `GMT+0`, `GMT-0`).
 fn timezones() -> Value {
     let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
-    json!({"enum": names})
+    json!({"format": "iana-timezone", "pattern": Timezone::PATTERN, "x-timezones": names})
 }
 
 fn attribute_type() -> Value {
@@ -194,9 +197,25 @@ pub fn apply(document: &mut Value) {
     }
     // A file to preview has at least its header.
     schemas["CsvBytes"]["minLength"] = json!(1);
-    // A new contact needs a phone or an email.
-    schemas["CreateContactRequest"]["anyOf"] =
-        json!([{"required": ["phone"]}, {"required": ["email"]}]);
+    // A new contact needs a phone or an email: without a phone, an email
+    // (`if`/`then`, which generators leave to the server, where `anyOf`
+    // would turn the body into an untyped union).
+    schemas["CreateContactRequest"]["if"] = json!({"not": {"required": ["phone"]}});
+    schemas["CreateContactRequest"]["then"] = json!({"required": ["email"]});
+    // A listed contact is a contact, of which `columns=` may keep some fields.
+    let mut listed = schemas["ContactBody"].clone();
+    if let Some(listed) = listed.as_object_mut() {
+        listed.remove("required");
+        listed.remove("example");
+        listed.insert(
+            "description".to_owned(),
+            json!("A contact as listed: every field of `ContactBody`, or with `columns=` only those (and `messaging_id`)."),
+        );
+    }
+    schemas["ListedContact"] = listed;
+    schemas["ContactPage"]["properties"]["items"]["items"] =
+        json!({"$ref": "#/components/schemas/ListedContact"});
+    plain_references(schemas);
     for schema in CLOSED {
         if schemas[schema].is_object() {
             schemas[schema]["additionalProperties"] = json!(false);
@@ -226,6 +245,30 @@ pub fn apply(document: &mut Value) {
                 *kind = strip_null(kind);
             }
             merge(schema, constraints.clone());
+        }
+    }
+}
+
+/// A property that is a `oneOf` of one reference with a `default` (how
+/// `utoipa` writes a defaulted struct field) becomes the plain reference:
+/// generators refuse a default on a model, and the referenced schema's own
+/// fields carry their defaults.
+fn plain_references(schemas: &mut Value) {
+    let properties = schemas
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|schemas| schemas.values_mut())
+        .filter_map(|schema| schema.get_mut("properties")?.as_object_mut())
+        .flat_map(|properties| properties.values_mut());
+    for property in properties {
+        let reference = match property.get("oneOf").and_then(Value::as_array) {
+            Some(one) if one.len() == 1 && one[0].get("$ref").is_some() => one[0].clone(),
+            _ => continue,
+        };
+        let description = property.get("description").cloned();
+        *property = reference;
+        if let Some(description) = description {
+            property["description"] = description;
         }
     }
 }

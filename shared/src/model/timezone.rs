@@ -9,6 +9,10 @@ string_type!(
 );
 
 impl Timezone {
+    /// The shape of every IANA name, as a JSON Schema pattern (the parser
+    /// then checks the name is one).
+    pub const PATTERN: &str = r"^[A-Za-z0-9_+/-]{1,40}$";
+
     /// Validates a time zone name (any case).
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let text = raw.trim();
