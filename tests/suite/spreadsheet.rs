@@ -150,7 +150,7 @@ async fn a_workbook_saved_again_by_calc_changes_exactly_the_edit() {
     let (server, _) = seeded().await;
     let before = snapshot(&server).await;
     let csv = download(&export(&server, json!({})).await).await;
-    let workbook = contacts::export::workbook::from_csv(&edited(&csv))
+    let workbook = contacts::export::workbook::from_csv(edited(&csv).as_slice())
         .await
         .expect("workbook");
     let dir = TempDir::new().expect("dir");

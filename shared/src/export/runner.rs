@@ -375,16 +375,13 @@ impl Run<'_> {
     /// Makes the workbook of an export whose CSV is complete (again, if a
     /// run stopped after making it: the same file).
     async fn make_workbook(&self, job: &mut ExportJob) -> Result<()> {
-        let mut csv = Vec::new();
-        self.objects()
+        let csv = self
+            .objects()
             .get(&self.key)
             .await?
-            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("the export's CSV is gone")))?
-            .read_to_end(&mut csv)
-            .await
-            .map_err(|e| Error::Unexpected(e.into()))?;
+            .ok_or_else(|| Error::Unexpected(anyhow::anyhow!("the export's CSV is gone")))?;
         let runtime = tokio::runtime::Handle::current();
-        let xlsx = tokio::task::spawn_blocking(move || runtime.block_on(workbook::from_csv(&csv)))
+        let xlsx = tokio::task::spawn_blocking(move || runtime.block_on(workbook::from_csv(csv)))
             .await
             .map_err(|e| Error::Unexpected(e.into()))??;
         job.bytes = xlsx.len() as u64;

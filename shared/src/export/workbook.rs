@@ -4,6 +4,7 @@
 
 use csv_async::AsyncReaderBuilder;
 use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use tokio::io::AsyncRead;
 
 use super::cells::unescape;
 use crate::error::{Error, Result};
@@ -12,9 +13,10 @@ use crate::error::{Error, Result};
 pub const MAX_ROWS: u64 = 1_048_575;
 
 /// The workbook of `csv`, an export's file (every cell quoted and
-/// formula-guarded, which text cells don't need: the guard is taken off).
-/// CPU work: run it on a blocking thread.
-pub async fn from_csv(csv: &[u8]) -> Result<Vec<u8>> {
+/// formula-guarded, which text cells don't need: the guard is taken off),
+/// read as a stream; the sheet's rows wait in a temporary file, not in
+/// memory. CPU work: run it on a blocking thread.
+pub async fn from_csv<R: AsyncRead + Unpin + Send>(csv: R) -> Result<Vec<u8>> {
     let mut reader = AsyncReaderBuilder::new()
         .has_headers(false)
         .create_reader(csv);

@@ -202,9 +202,19 @@ pub fn propose(headers: &[String], rules: &Rules, catalog: &Catalog) -> (Mapping
         }
     }
     let mut mapping = Mapping { columns, phone };
-    mapping.phone.slots = labelled_slots(&mapping);
-    mapping.skip_full_name_beside_its_parts();
-    mapping.explain_phone_slots();
+    // What the settings chose is read as chosen.
+    let automatic = |mapping: &Mapping, column| {
+        mapping
+            .position(column)
+            .is_some_and(|i| !chosen.contains_key(headers[i]))
+    };
+    if automatic(&mapping, Column::Phone) {
+        mapping.phone.slots = labelled_slots(&mapping);
+        mapping.explain_phone_slots();
+    }
+    if automatic(&mapping, Column::FullName) {
+        mapping.skip_full_name_beside_its_parts();
+    }
     problems.extend(mapping.missing(rules));
     (mapping, problems)
 }
@@ -552,6 +562,28 @@ mod tests {
             Some(Target::Generic(Column::FullName))
         );
         assert!(alone.columns[0].reason.contains("first word"));
+    }
+
+    #[test]
+    fn labelled_phones_are_chosen_per_row_unless_the_settings_chose_one() {
+        let catalog = Catalog::default();
+        let google = headers(&[
+            "Phone 1 - Label",
+            "Phone 1 - Value",
+            "Phone 2 - Label",
+            "Phone 2 - Value",
+            "E-mail 1 - Value",
+        ]);
+        let automatic = ImportSettings::default().check(&catalog).unwrap();
+        let mapping = map_columns(&google, &automatic, &catalog).unwrap();
+        assert_eq!(mapping.phone.slots, [(1, 0), (3, 2)]);
+        assert!(mapping.columns[3].reason.contains("labelled Mobile"));
+        let chosen: ImportSettings =
+            serde_json::from_value(serde_json::json!({"columns": {"Phone 2 - Value": "phone"}}))
+                .unwrap();
+        let mapping = map_columns(&google, &chosen.check(&catalog).unwrap(), &catalog).unwrap();
+        assert!(mapping.phone.slots.is_empty());
+        assert_eq!(mapping.position(Column::Phone), Some(3));
     }
 
     #[test]

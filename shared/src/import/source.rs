@@ -23,8 +23,9 @@ pub enum FileKind {
 
 impl FileKind {
     /// The kind of a file from its first bytes (`complete` when they are
-    /// the whole file): a UTF-16 BOM, a ZIP signature, else UTF-8 unless
-    /// the bytes are not UTF-8 (ignoring a character cut off at their end).
+    /// the whole file): a UTF-16 BOM, a ZIP signature, a UTF-8 BOM, else
+    /// UTF-8 unless the bytes are not UTF-8 (ignoring a character cut off
+    /// at their end).
     pub fn sniff(head: &[u8], complete: bool) -> Self {
         if head.starts_with(b"\xFF\xFE") {
             return Self::Utf16Le;
@@ -34,6 +35,10 @@ impl FileKind {
         }
         if head.starts_with(b"PK\x03\x04") {
             return Self::Xlsx;
+        }
+        // A UTF-8 BOM says what the text is: a bad byte after it is an error.
+        if head.starts_with(super::csvfile::BOM) {
+            return Self::Utf8;
         }
         match std::str::from_utf8(head) {
             Ok(_) => Self::Utf8,
@@ -193,6 +198,10 @@ mod tests {
         assert_eq!(FileKind::sniff(b"\xFF\xFEN\0", true), FileKind::Utf16Le);
         assert_eq!(FileKind::sniff(b"\xFE\xFF\0N", true), FileKind::Utf16Be);
         assert_eq!(FileKind::sniff(b"PK\x03\x04rest", false), FileKind::Xlsx);
+        assert_eq!(
+            FileKind::sniff(b"\xEF\xBB\xBFName\nM\xfcller\n", true),
+            FileKind::Utf8
+        );
     }
 
     #[test]
