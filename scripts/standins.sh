@@ -6,6 +6,8 @@
 #   lint_tools      → .tools/venv with cfn-lint, schemathesis and openapi-spec-validator (PyPI)
 #   lambda_tools    → .tools/lambda with cargo-lambda (from PyPI)
 #   browser_tools   → Debian's chromium (apt) and playwright-core (npm) for the console's tests
+#   oracle_tools    → .tools/oracle with phonenumbers (PyPI): Google's libphonenumber, the
+#                     oracle of the phone differential test
 #   client_tools    → .tools/clients with openapi-python-client and ruff (PyPI), and
 #                     openapi-typescript and typescript (npm, into tests/clients/node_modules)
 #   office_tools    → Debian's LibreOffice Calc, headless (CONTACTS_TEST_SOFFICE), for the
@@ -22,6 +24,8 @@ SPEC_VALIDATOR="openapi-spec-validator==0.9.0"
 MOTO="moto[server]==5.2.5"
 OPENAPI_PYTHON_CLIENT="openapi-python-client==0.29.1"
 RUFF="ruff==0.17.6"
+# Google's libphonenumber for Python, at the metadata version rlibphonenumber embeds.
+PHONENUMBERS="phonenumbers==9.0.42"
 STANDIN_PIDS=()
 
 stop_standins() {
@@ -93,6 +97,14 @@ debian_package() { # command package [apt option]: installs the package unless t
     if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq ${3:-} "$2" >/dev/null
+  fi
+}
+
+oracle_tools() {
+  if [ ! -x "$TOOLS/oracle/bin/python" ] || ! "$TOOLS/oracle/bin/python" -c "import phonenumbers" 2>/dev/null; then
+    echo "== installing $PHONENUMBERS (the phone oracle)"
+    python3 -m venv "$TOOLS/oracle"
+    "$TOOLS/oracle/bin/pip" install --quiet "$PHONENUMBERS"
   fi
 }
 

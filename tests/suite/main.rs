@@ -21,6 +21,7 @@ mod faults;
 mod import_function;
 mod local_server;
 mod openapi;
+mod phones;
 mod security;
 mod spreadsheet;
 mod support;
