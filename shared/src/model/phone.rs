@@ -1,5 +1,7 @@
 use std::str::FromStr;
 
+use std::borrow::Cow;
+
 use rlibphonenumber::{PHONE_NUMBER_UTIL, PhoneNumberFormat, Region};
 
 use super::{Country, InvalidValue, string_type};
@@ -88,11 +90,14 @@ impl PhoneNumber {
 }
 
 /// The text without the spaces, dashes, dots and parentheses people put
-/// in numbers.
-fn compact(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-        .collect()
+/// in numbers (borrowed when it has none, as most do).
+fn compact(text: &str) -> Cow<'_, str> {
+    let separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}');
+    if text.contains(separator) {
+        Cow::Owned(text.chars().filter(|c| !separator(*c)).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 fn invalid_loose(text: &str, country: Option<&Country>) -> InvalidValue {
