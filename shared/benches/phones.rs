@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
          | `phonenumber` 0.3, one core | {old_one:.0} | 1.0× |\n\
          | `rlibphonenumber` 2.2 (the product's), one core | {new_one:.0} | {r1:.1}× |\n\
          | `rlibphonenumber` 2.2, two threads | {new_two:.0} | {r2:.1}× (two threads vs. one: {t:.2}×) |\n\n\
-         The two agree on {agree} of {n} numbers. Resident memory taken by loading \
+         The two agree on {agree} of {n} numbers. Resident memory taken by a thread's copy of \
          `rlibphonenumber`'s metadata: {metadata_mb:.1} MB.\n",
         n = phones.len(),
         r1 = new_one / old_one,
