@@ -152,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
          | both | {:.2} s | {:.2} s | {:.2}× |\n\n\
          Peak RSS of the importing process: {rss:.0} MB.\n\n\
          Validating the file's {phones} phone numbers alone (`PhoneNumber::parse_loose`, \
-         the `phonenumber` crate underneath), on one core: {phones_s:.2} s, {:.0} a second.\n",
+         `rlibphonenumber` underneath), on one core: {phones_s:.2} s, {:.0} a second.\n",
         bytes as f64 / 1e6,
         job.counts.created,
         job.counts.rejected,
