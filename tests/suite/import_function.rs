@@ -1464,6 +1464,17 @@ async fn a_batch_repeated_at_the_usage_limit_counts_its_rows_once() {
 /// An update-by-External-ID import of four renamed contacts in one batch,
 /// one of whose updates `fault` upsets; returns the import as it ended.
 async fn updates_with(fault: Fault, first_deadline_ms: i64) -> (Rig, ImportJob) {
+    let (rig, job, event) = staged_renames().await;
+    rig.faults().dynamodb.inject(fault);
+    let _ = rig.try_invoke(event, first_deadline_ms).await;
+    assert_eq!(rig.faults().dynamodb.failed(), 1);
+    let done = rig.deliver_until_finished(&job, 30).await;
+    (rig, done)
+}
+
+/// A faulty rig with four contacts and, staged, an update-by-External-ID
+/// import that renames them all in one batch; with the S3 event that starts it.
+async fn staged_renames() -> (Rig, ImportJob, Value) {
     let rig = Rig::faulty(10).await;
     rig.seed(&csv(1..=4)).await;
     let settings: ImportSettings = serde_json::from_value(json!({
@@ -1471,11 +1482,19 @@ async fn updates_with(fault: Fault, first_deadline_ms: i64) -> (Rig, ImportJob) 
     }))
     .expect("settings");
     let (job, event) = staged(&rig, settings, &csv(1..=4).replace("Person", "Renamed")).await;
-    rig.faults().dynamodb.inject(fault);
-    let _ = rig.try_invoke(event, first_deadline_ms).await;
-    assert_eq!(rig.faults().dynamodb.failed(), 1);
-    let done = rig.deliver_until_finished(&job, 30).await;
-    (rig, done)
+    (rig, job, event)
+}
+
+/// The update of `external_id` answered as a lost race: its version changed.
+fn lost_race(external_id: &str) -> Fault {
+    let cancelled = json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
+        "CancellationReasons": [{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]
+    });
+    let mut fault = update_of(external_id);
+    fault.answer = Some((axum::http::StatusCode::BAD_REQUEST, cancelled));
+    fault
 }
 
 /// The update of the contact `external_id` in an import's batch.
@@ -1506,14 +1525,7 @@ async fn assert_all_updated(rig: &Rig, done: &ImportJob) {
 /// already applied still count as updated, not unchanged.
 #[tokio::test]
 async fn updates_applied_before_a_replan_count_as_updated() {
-    let cancelled = json!({
-        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
-        "CancellationReasons": [{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]
-    });
-    let mut fault = update_of("x-002");
-    fault.answer = Some((axum::http::StatusCode::BAD_REQUEST, cancelled));
-    let (rig, done) = updates_with(fault, 600_000).await;
+    let (rig, done) = updates_with(lost_race("x-002"), 600_000).await;
     assert_all_updated(&rig, &done).await;
 }
 
@@ -1532,22 +1544,9 @@ async fn updates_applied_before_a_crash_count_as_updated() {
 /// plan that did would count the row unchanged).
 #[tokio::test]
 async fn a_failed_update_waits_for_the_batch_s_writes_in_flight_before_the_replan() {
-    let cancelled = json!({
-        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        "message": "Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed]",
-        "CancellationReasons": [{"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}]
-    });
-    let rig = Rig::faulty(10).await;
-    rig.seed(&csv(1..=4)).await;
-    let settings: ImportSettings = serde_json::from_value(json!({
-        "update_existing": {"match_by": "external_id", "missing_attributes": "keep"}
-    }))
-    .expect("settings");
-    let (job, event) = staged(&rig, settings, &csv(1..=4).replace("Person", "Renamed")).await;
-    let mut failing = update_of("x-002");
-    failing.answer = Some((axum::http::StatusCode::BAD_REQUEST, cancelled));
+    let (rig, job, event) = staged_renames().await;
     let (in_flight, lookup) = (Hold::default(), Hold::default());
-    rig.faults().dynamodb.inject(failing);
+    rig.faults().dynamodb.inject(lost_race("x-002"));
     rig.faults()
         .dynamodb
         .inject(Fault::hold("TransactWriteItems", &in_flight).containing("\"x-004\""));

@@ -59,6 +59,18 @@ struct Candidate {
     international: bool,
 }
 
+impl Candidate {
+    /// A header that names the attribute itself.
+    fn exact(target: Target) -> Self {
+        Self {
+            target,
+            rank: aliases::EXACT,
+            what: None,
+            international: false,
+        }
+    }
+}
+
 /// The attribute a header names on its own, ignoring case, spaces, `_` and
 /// `-`: a generic column's name or header, a known alias, or a custom
 /// attribute's name or label.
@@ -68,12 +80,7 @@ fn candidate(header: &str, catalog: &Catalog) -> Option<Candidate> {
         .into_iter()
         .find(|c| folded(c.name()) == key || folded(c.header()) == key)
     {
-        return Some(Candidate {
-            target: Target::Generic(column),
-            rank: aliases::EXACT,
-            what: None,
-            international: false,
-        });
+        return Some(Candidate::exact(Target::Generic(column)));
     }
     if let Some(alias) = aliases::ALIASES.iter().find(|a| folded(a.header) == key) {
         return Some(Candidate {
@@ -87,12 +94,7 @@ fn candidate(header: &str, catalog: &Catalog) -> Option<Candidate> {
         .attributes
         .iter()
         .find(|d| folded(d.name.as_ref()) == key || folded(d.label.as_ref()) == key)
-        .map(|d| Candidate {
-            target: Target::Custom(d.clone()),
-            rank: aliases::EXACT,
-            what: None,
-            international: false,
-        })
+        .map(|d| Candidate::exact(Target::Custom(d.clone())))
 }
 
 /// The most columns a file may have.
@@ -184,7 +186,8 @@ pub fn propose(headers: &[String], rules: &Rules, catalog: &Catalog) -> (Mapping
             (None, Some(candidate)) => Ok(auto_mapping(
                 header,
                 candidate,
-                best.get(candidate.target.name()).map(|&b| (headers[b], &candidates[b])),
+                best.get(candidate.target.name())
+                    .and_then(|&b| Some((headers[b], candidates[b].as_ref()?))),
                 &claimed,
             )),
         };
@@ -286,7 +289,7 @@ fn chosen_mapping(
 fn auto_mapping(
     header: &str,
     candidate: &Candidate,
-    best: Option<(&str, &Option<Candidate>)>,
+    best: Option<(&str, &Candidate)>,
     claimed: &BTreeMap<String, String>,
 ) -> ColumnMapping {
     let target = &candidate.target;
@@ -299,18 +302,17 @@ fn auto_mapping(
     if let Some(other) = claimed.get(name) {
         return skipped(header, format!("column {other:?} already maps to {name}"));
     }
-    match best {
-        Some((other, Some(winner))) if other != header => {
-            let reason = match (winner.what, winner.rank < candidate.rank) {
-                (Some(what), true) => format!(
-                    "column {other:?} ({what}) is better for {name}; this one is {}",
-                    candidate.what.unwrap_or("less likely to reach the contact")
-                ),
-                _ => format!("column {other:?} already maps to {name}"),
-            };
-            return skipped(header, reason);
-        }
-        _ => {}
+    if let Some((other, winner)) = best
+        && other != header
+    {
+        let reason = match (winner.what, winner.rank < candidate.rank) {
+            (Some(what), true) => format!(
+                "column {other:?} ({what}) is better for {name}; this one is {}",
+                candidate.what.unwrap_or("less likely to reach the contact")
+            ),
+            _ => format!("column {other:?} already maps to {name}"),
+        };
+        return skipped(header, reason);
     }
     let reason = match (candidate.what, target) {
         (Some(what), _) if candidate.international => {

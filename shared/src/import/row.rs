@@ -238,6 +238,12 @@ struct Reading<'a> {
     catalog: &'a Catalog,
 }
 
+/// Whether a cell is digits alone (spaces allowed).
+fn bare_digits(text: &str) -> bool {
+    text.bytes().any(|b| b.is_ascii_digit())
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b' ')
+}
+
 /// A full name's first word and the rest.
 fn split_name(full: &str) -> (Option<&str>, Option<&str>) {
     match full.split_once(char::is_whitespace) {
@@ -259,7 +265,14 @@ impl CellReader<'_> {
         if self.text.is_empty() {
             return Cell::Empty;
         }
-        match parse(self.text) {
+        let parsed = parse(self.text);
+        self.settle(parsed)
+    }
+
+    /// A value read from the cell, or (when invalid) an error or a
+    /// replacement.
+    fn settle<T>(&mut self, parsed: Result<T, InvalidValue>) -> Cell<T> {
+        match parsed {
             Ok(value) => Cell::Value(value),
             Err(_) if self.replace => {
                 self.row.replaced += 1;
@@ -269,6 +282,27 @@ impl CellReader<'_> {
                 self.reject(error.to_string());
                 Cell::Empty
             }
+        }
+    }
+
+    /// A phone; one of bare digits that can't be read is kept as a
+    /// [`BarePhone`], for the plan to compare with the row's contact.
+    fn phone(&mut self, country: Option<&Country>) -> Cell<PhoneNumber> {
+        if self.text.is_empty() {
+            return Cell::Empty;
+        }
+        match PhoneNumber::parse_loose(self.text, country) {
+            Err(error) if !self.replace && bare_digits(self.text) => {
+                self.row.bare_phone = Some(BarePhone {
+                    digits: self.text.replace(' ', ""),
+                    error: CellError {
+                        header: self.header.to_owned(),
+                        reason: error.to_string(),
+                    },
+                });
+                Cell::Empty
+            }
+            parsed => self.settle(parsed),
         }
     }
 
@@ -321,25 +355,7 @@ impl CellReader<'_> {
             Column::Phone if read.phone.international => {
                 self.row.phone = self.read(|t| PhoneNumber::parse_international(t, read.country));
             }
-            Column::Phone => {
-                let digits = (!self.replace
-                    && self.text.chars().all(|c| c.is_ascii_digit() || c == ' '))
-                .then(|| self.text.replace(' ', ""));
-                match (PhoneNumber::parse_loose(self.text, read.country), digits) {
-                    (Ok(phone), _) => self.row.phone = Cell::Value(phone),
-                    (Err(error), Some(digits)) if !digits.is_empty() => {
-                        self.row.phone = Cell::Empty;
-                        self.row.bare_phone = Some(BarePhone {
-                            digits,
-                            error: CellError {
-                                header: self.header.to_owned(),
-                                reason: error.to_string(),
-                            },
-                        });
-                    }
-                    _ => self.row.phone = self.read(|t| PhoneNumber::parse_loose(t, read.country)),
-                }
-            }
+            Column::Phone => self.row.phone = self.phone(read.country),
             Column::Email => self.row.email = self.read(Email::parse),
             Column::Country => self.row.country = self.read(Country::parse_loose),
             Column::Timezone => self.row.timezone = self.read(Timezone::parse_loose),

@@ -347,34 +347,30 @@ impl DynamoStore {
         }
         let none = BTreeSet::new();
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
-        for _ in 0..2 {
-            match (self.transact(writes.clone()).await?, guarded.as_ref()) {
-                (None, _) => return Ok(()),
-                (Some(failed), Some((external_id, _))) if failed.get(2) == Some(&true) => {
-                    let error = self.duplicate(workspace, external_id).await;
-                    let Error::DuplicateExternalId { holder, .. } = &error else {
-                        return Err(error);
-                    };
-                    // A guard an import left without its contact is freed, once.
-                    if !self
-                        .free_orphan_guard(workspace, external_id, holder)
-                        .await?
-                    {
-                        return Err(error);
-                    }
-                }
-                (Some(_), _) => {
-                    return Err(
-                        anyhow::anyhow!("Messaging ID {} is taken", contact.messaging_id).into(),
-                    );
-                }
+        let mut freed = false;
+        loop {
+            let Some(failed) = self.transact(writes.clone()).await? else {
+                return Ok(());
+            };
+            let Some((external_id, _)) = guarded.as_ref().filter(|_| failed.get(2) == Some(&true))
+            else {
+                return Err(
+                    anyhow::anyhow!("Messaging ID {} is taken", contact.messaging_id).into(),
+                );
+            };
+            let error = self.duplicate(workspace, external_id).await;
+            let Error::DuplicateExternalId { holder, .. } = &error else {
+                return Err(error);
+            };
+            // A guard an import left without its contact is freed, once.
+            if freed
+                || !self
+                    .free_orphan_guard(workspace, external_id, holder)
+                    .await?
+            {
+                return Err(error);
             }
-        }
-        match &contact.external_id {
-            Some(external_id) => Err(self.duplicate(workspace, external_id).await),
-            None => {
-                Err(anyhow::anyhow!("creating {} kept conflicting", contact.messaging_id).into())
-            }
+            freed = true;
         }
     }
 }
