@@ -15,6 +15,7 @@ pub mod lambda;
 pub mod local;
 pub mod model;
 pub mod query;
+pub mod search;
 pub mod service;
 pub mod store;
 

@@ -6,10 +6,12 @@ use std::collections::HashSet;
 use crate::error::{Collector, Result};
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeName, AttributeType, AttributeValue, Channel,
-    Column, ConsentStatus, Country, Email, InvalidValue, ListId, PhoneNumber,
+    Column, ConsentStatus, Contact, Country, Email, InvalidValue, ListId, PhoneNumber, owned_text,
 };
+use crate::search::{ContactWords, Target, WordSearch};
 
-/// A generic text attribute that can be searched by "contains".
+/// A generic text attribute that can be searched: by word starts (see
+/// [`crate::search`]), or by `[contains]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TextField {
     FullName,
@@ -41,8 +43,8 @@ impl TextField {
     }
 }
 
-/// Text to search for: trimmed, 1–255 characters, matched case-insensitively
-/// anywhere in the field.
+/// Text to search for with `[contains]`: trimmed, 1–255 characters, matched
+/// case-insensitively anywhere in the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchText(String);
 
@@ -70,7 +72,10 @@ impl AsRef<str> for SearchText {
 /// One condition on a contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContactFilter {
-    /// The field contains the text, ignoring case.
+    /// Every word of the search starts a word of the field (`full_name`,
+    /// `attr.<name>` of a text attribute, …).
+    Words(WordSearch),
+    /// The field contains the text, ignoring case (`full_name[contains]`).
     Contains(TextField, SearchText),
     /// The contact's country is exactly this one.
     Country(Country),
@@ -86,10 +91,64 @@ pub enum ContactFilter {
     InList(ListId),
 }
 
+impl ContactFilter {
+    /// Whether `contact` meets this filter, with the meaning every store
+    /// gives it (`words` are the contact's searchable words).
+    pub fn holds(&self, contact: &Contact, words: &ContactWords) -> bool {
+        let lower = |value: Option<String>, text: &SearchText| {
+            value.is_some_and(|v| v.to_lowercase().contains(&text.as_ref().to_lowercase()))
+        };
+        match self {
+            ContactFilter::Words(search) => search.matches(words),
+            ContactFilter::Contains(TextField::Phone, text) => contact
+                .reach
+                .phone()
+                .is_some_and(|p| p.as_ref().contains(text.as_ref())),
+            ContactFilter::Contains(field, text) => lower(text_of(contact, *field), text),
+            ContactFilter::Country(country) => contact.country.as_ref() == Some(country),
+            ContactFilter::Consent(channel, status) => contact.consent.get(*channel) == *status,
+            ContactFilter::EmailIs(email) => contact
+                .reach
+                .email()
+                .is_some_and(|e| e.as_ref().eq_ignore_ascii_case(email.as_ref())),
+            ContactFilter::PhoneIs(phone) => contact.reach.phone() == Some(phone),
+            ContactFilter::InList(list) => contact.lists.contains(list),
+            ContactFilter::Attribute(id, condition) => {
+                let value = contact.attributes.get(id);
+                match (condition, value) {
+                    (AttributeCondition::Contains(text), Some(AttributeValue::Text(v))) => {
+                        lower(Some(v.clone()), text)
+                    }
+                    (AttributeCondition::Equals(wanted), Some(v)) => v == wanted,
+                    (AttributeCondition::Greater(bound), Some(v)) => {
+                        v.partial_cmp(bound) == Some(std::cmp::Ordering::Greater)
+                    }
+                    (AttributeCondition::Less(bound), Some(v)) => {
+                        v.partial_cmp(bound) == Some(std::cmp::Ordering::Less)
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// A generic text field's value.
+fn text_of(contact: &Contact, field: TextField) -> Option<String> {
+    match field {
+        TextField::FullName => contact.full_name(),
+        TextField::FirstName => owned_text(contact.first_name.as_ref()),
+        TextField::LastName => owned_text(contact.last_name.as_ref()),
+        TextField::Phone => owned_text(contact.reach.phone()),
+        TextField::Email => owned_text(contact.reach.email()),
+    }
+}
+
 /// A condition on a custom attribute's value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttributeCondition {
-    /// Text contains this, ignoring case.
+    /// Text contains this, ignoring case (`[contains]`; without an operator a
+    /// text attribute is searched by word starts, [`ContactFilter::Words`]).
     Contains(SearchText),
     Equals(AttributeValue),
     Greater(AttributeValue),
@@ -243,9 +302,10 @@ impl ListRequest {
                 _ => errors.push(
                     key.as_str(),
                     format!(
-                        "unknown parameter {key:?}; the filters are {} (contains), \
-                         email[eq], phone[eq], country, sms_consent, whatsapp_consent, \
-                         email_consent, list and attr.<name>, besides limit, cursor and columns",
+                        "unknown parameter {key:?}; the filters are {} (word starts; \
+                         [contains] for text anywhere), email[eq], phone[eq], country, \
+                         sms_consent, whatsapp_consent, email_consent, list and attr.<name>, \
+                         besides limit, cursor and columns",
                         TextField::ALL.map(TextField::name).join(", "),
                     ),
                 ),
@@ -257,7 +317,7 @@ impl ListRequest {
 }
 
 fn is_filter(key: &str) -> bool {
-    TextField::ALL.iter().any(|f| f.name() == key)
+    text_key(key).is_some()
         || key == "country"
         || key == "list"
         || consent_channel(key).is_some()
@@ -282,7 +342,13 @@ fn parse_attribute_filter(
     let kind = definition.kind;
     let typed = || AttributeValue::from_text(kind, value);
     let condition = match (op, kind) {
-        (None, AttributeType::Text) => AttributeCondition::Contains(SearchText::parse(value)?),
+        (None, AttributeType::Text) => {
+            let target = Target::Attribute(definition.id.clone());
+            return Ok(ContactFilter::Words(WordSearch::parse(target, value)?));
+        }
+        (Some("contains"), AttributeType::Text) => {
+            AttributeCondition::Contains(SearchText::parse(value)?)
+        }
         (None | Some("eq"), _) => AttributeCondition::Equals(typed()?),
         (Some("gt"), k) if k.is_ordered() => AttributeCondition::Greater(typed()?),
         (Some("lt"), k) if k.is_ordered() => AttributeCondition::Less(typed()?),
@@ -290,10 +356,10 @@ fn parse_attribute_filter(
             return Err(InvalidValue(format!(
                 "[{op}] does not apply to a {} attribute; use {}",
                 k.as_str(),
-                if k.is_ordered() {
-                    "[eq], [gt] or [lt]"
-                } else {
-                    "[eq]"
+                match k {
+                    AttributeType::Text => "[eq] or [contains]",
+                    k if k.is_ordered() => "[eq], [gt] or [lt]",
+                    _ => "[eq]",
                 }
             )));
         }
@@ -303,6 +369,17 @@ fn parse_attribute_filter(
 
 /// The exact-match filters.
 const EXACT: [&str; 2] = ["email[eq]", "phone[eq]"];
+
+/// `full_name` or `full_name[contains]` → the field, and whether it is the
+/// substring search.
+fn text_key(key: &str) -> Option<(TextField, bool)> {
+    let (name, contains) = match key.strip_suffix("[contains]") {
+        Some(name) => (name, true),
+        None => (key, false),
+    };
+    let field = TextField::ALL.into_iter().find(|f| f.name() == name)?;
+    Some((field, contains))
+}
 
 fn consent_channel(key: &str) -> Option<Channel> {
     Channel::parse(key.strip_suffix("_consent")?).ok()
@@ -322,11 +399,18 @@ fn parse_filter(
             ))),
         };
     }
-    if let Some(field) = TextField::ALL.into_iter().find(|f| f.name() == key) {
-        return Ok(Some(ContactFilter::Contains(
-            field,
-            SearchText::parse(value)?,
-        )));
+    match text_key(key) {
+        Some((field, true)) => {
+            return Ok(Some(ContactFilter::Contains(
+                field,
+                SearchText::parse(value)?,
+            )));
+        }
+        Some((field, false)) => {
+            let search = WordSearch::parse(Target::Field(field), value)?;
+            return Ok(Some(ContactFilter::Words(search)));
+        }
+        None => {}
     }
     match key {
         "country" => return Ok(Some(ContactFilter::Country(Country::parse(value)?))),
@@ -408,7 +492,9 @@ mod tests {
         assert_eq!(request.query.filters.len(), 3);
         assert_eq!(
             request.query.filters[0],
-            ContactFilter::Contains(TextField::Email, SearchText("Example".into()))
+            ContactFilter::Words(
+                WordSearch::parse(Target::Field(TextField::Email), "example").unwrap()
+            )
         );
         assert_eq!(request.page.limit, 10);
         assert_eq!(request.page.cursor, Some(Cursor("abc".into())));
@@ -476,6 +562,7 @@ mod tests {
             &pairs(&[
                 ("attr.tier", "Gold"),
                 ("attr.score[gt]", "10"),
+                ("attr.tier[contains]", "ol"),
                 ("attr.vip", "true"),
                 ("attr.since[lt]", "2026-01-01"),
                 ("columns", "tier,full_name"),
@@ -483,7 +570,12 @@ mod tests {
             &schema,
         )
         .unwrap();
-        assert_eq!(request.query.filters.len(), 4);
+        assert_eq!(request.query.filters.len(), 5);
+        assert!(matches!(&request.query.filters[0], ContactFilter::Words(_)));
+        assert!(matches!(
+            &request.query.filters[2],
+            ContactFilter::Attribute(_, AttributeCondition::Contains(_))
+        ));
         assert!(matches!(
             &request.query.filters[1],
             ContactFilter::Attribute(_, AttributeCondition::Greater(AttributeValue::Number(n))) if *n == 10.0

@@ -193,6 +193,31 @@ test("filters apply only when Filter is clicked; Add Filter offers the rest", as
   assert.deepEqual((await tableRows(page)).map((row) => row[0]), ["Cy Ng"]);
 });
 
+test("search finds by the start of a name, a phone's last digits and an email's domain, on the first page", async (t) => {
+  const { server, page } = await setUp(t);
+  await api(server, "POST", "/v1/contacts", { external_id: "w-1", first_name: "Wilhelmina", last_name: "Quaresma", email: "wil@quaresma.example", phone: "+12025550143" });
+  await api(server, "POST", "/v1/contacts", { external_id: "w-2", first_name: "Jürgen", last_name: "García López", email: "jg@example.org" });
+  for (let i = 0; i < 60; i++) {
+    await api(server, "POST", "/v1/contacts", { external_id: `n-${i}`, first_name: "Ann", last_name: `Lee${i}`, email: `ann${i}@example.com` });
+  }
+  await page.reload();
+  await page.getByRole("searchbox", { name: "Full name" }).fill("wil qua");
+  await page.getByRole("button", { name: "Filter", exact: true }).click();
+  await page.waitForURL(/full_name=wil/);
+  assert.deepEqual((await tableRows(page)).map((row) => row[0]), ["Wilhelmina Quaresma"]);
+  const found = async (query) => {
+    await page.goto(`${server.url}/?${query}`);
+    return (await tableRows(page)).map((row) => row[0]);
+  };
+  assert.deepEqual(await found("full_name=jur+gar"), ["Jürgen García López"]);
+  assert.deepEqual(await found("full_name=lopez"), ["Jürgen García López"]);
+  assert.equal((await found("full_name=ann+lee")).length, 50, "a common name fills the first page");
+  await shot(page, "all-contacts-search");
+  assert.deepEqual(await found("phone=0143"), ["Wilhelmina Quaresma"]);
+  assert.deepEqual(await found("email=quaresma"), ["Wilhelmina Quaresma"]);
+  assert.deepEqual(await found("email=example.org"), ["Jürgen García López"]);
+});
+
 test("Customize columns changes the table and is remembered", async (t) => {
   const { server, page } = await setUp(t);
   await api(server, "POST", "/v1/attributes", { name: "tier", label: "Tier", type: "text" });

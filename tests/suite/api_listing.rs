@@ -23,12 +23,24 @@ async fn filters_combine_with_and() {
     seed(&server).await;
     let cases = [
         ("", vec!["d", "c", "b", "a"]),
-        ("full_name=ice%20smi", vec!["a"]),
+        ("full_name=ice%20smi", vec![]),
+        ("full_name%5Bcontains%5D=ice%20smi", vec!["a"]),
+        ("full_name=al%20smi", vec!["a"]),
+        ("full_name=smi%20al", vec!["a"]),
+        ("last_name=gross", vec![]),
+        ("first_name=CARL", vec!["c"]),
         ("first_name=AL", vec!["a"]),
         ("last_name=gro%C3%9F", vec!["c"]),
         ("last_name=o%27b", vec!["b"]),
         ("email=alpha", vec!["d", "a"]),
         ("phone=7911", vec!["b"]),
+        ("phone=%2B44%207911", vec!["b"]),
+        ("phone=07911", vec!["b"]),
+        ("phone=3456", vec!["b"]),
+        ("phone%5Bcontains%5D=1123", vec!["b"]),
+        ("email=alpha.example", vec!["d", "a"]),
+        ("email=lpha", vec![]),
+        ("email%5Bcontains%5D=lpha", vec!["d", "a"]),
         ("country=de", vec!["c", "a"]),
         ("sms_consent=subscribed", vec!["a"]),
         ("sms_consent=not_subscribed", vec!["d", "b"]),
@@ -47,6 +59,48 @@ async fn filters_combine_with_and() {
         assert_eq!(status, StatusCode::OK, "{query}: {page}");
         assert_eq!(external_ids(&page), expected, "{query}");
     }
+}
+
+/// A name, a phone ending and an email domain that few contacts have are
+/// all on the first page, however many newer contacts there are.
+#[tokio::test]
+async fn a_search_finds_the_few_on_the_first_page() {
+    let server = Server::start().await;
+    for i in 0..10 {
+        server
+            .create(
+                json!({"external_id": format!("w{i}"), "first_name": "Wilhelmina",
+                "last_name": "Quaresma", "email": format!("w{i}@quaresma-family.example"),
+                "phone": format!("+1202555{:04}", 143 + i)}),
+            )
+            .await;
+    }
+    for i in 0..150 {
+        server
+            .create(json!({"external_id": format!("n{i}"), "first_name": "Ann",
+                "last_name": format!("Lee{i}"), "email": format!("ann{i}@example.com")}))
+            .await;
+    }
+    let quaresmas: Vec<String> = (0..10).rev().map(|i| format!("w{i}")).collect();
+    for query in [
+        "full_name=wilhelmina%20quaresma",
+        "last_name=quaresma",
+        "full_name=qua",
+        "email=quaresma-family.example",
+        "email=quaresma",
+    ] {
+        let (status, page) = server.list(&format!("{query}&limit=50")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {page}");
+        assert_eq!(external_ids(&page), quaresmas, "{query}");
+    }
+    let (_, page) = server.list("phone=0145").await;
+    assert_eq!(external_ids(&page), ["w2"]);
+    let (_, page) = server.list("full_name=ann%20lee1&limit=50").await;
+    assert_eq!(
+        external_ids(&page).len(),
+        50,
+        "a common name fills its page"
+    );
 }
 
 #[tokio::test]

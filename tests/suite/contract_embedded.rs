@@ -65,6 +65,8 @@ mod text_index {
         WorkspaceId,
     };
     use contacts::query::{ContactFilter, ContactQuery, PageRequest, SearchText, TextField};
+    use contacts::search::{Target, WordSearch};
+    use contacts::store::contract::plain;
     use contacts::store::imports::{Commit, ImportStore, Update};
     use contacts::store::{ContactStore, NewRecord};
 
@@ -115,6 +117,20 @@ mod text_index {
                 .collect()
         }
 
+        fn matching_words(&self, field: &str, text: &str, country: Option<&str>) -> Vec<String> {
+            let no_attribute = contacts::model::AttributeId::generate();
+            self.0
+                .iter()
+                .rev()
+                .filter(|c| {
+                    plain::matches(c, field, &no_attribute, text)
+                        && country
+                            .is_none_or(|k| c.country.as_ref().is_some_and(|c| c.as_ref() == k))
+                })
+                .map(|c| c.messaging_id.to_string())
+                .collect()
+        }
+
         fn edit(&mut self, i: usize, last: &str) -> Update {
             let contact = &mut self.0[i];
             let expected_version = contact.version;
@@ -129,6 +145,19 @@ mod text_index {
         }
     }
 
+    /// Word searches: field (or `attr`), text, country.
+    const WORD_CASES: [(&str, &str, Option<&str>); 9] = [
+        ("last_name", "smith", None),
+        ("last_name", "o'b", None),
+        ("last_name", "bri", Some("US")),
+        ("full_name", "al s", None),
+        ("first_name", "eloise", None),
+        ("first_name", "z", None),
+        ("email", "example", Some("DE")),
+        ("phone", "0012", None),
+        ("last_name", "jones", None),
+    ];
+
     const CASES: [(TextField, &str, Option<&str>); 9] = [
         (TextField::LastName, "smith", None),
         (TextField::LastName, "SMITHERS", None),
@@ -142,11 +171,29 @@ mod text_index {
     ];
 
     async fn assert_exact(store: &super::Fresh, w: &WorkspaceId, truth: &Truth, when: &str) {
-        for (field, text, country) in CASES {
-            let mut filters = vec![ContactFilter::Contains(
-                field,
-                SearchText::parse(text).expect("text"),
-            )];
+        let contains = CASES.iter().map(|&(field, text, country)| {
+            let filter = ContactFilter::Contains(field, SearchText::parse(text).expect("text"));
+            let expected = truth.matching(field, text, country);
+            (
+                filter,
+                format!("{} contains {text:?}", field.name()),
+                country,
+                expected,
+            )
+        });
+        let words = WORD_CASES.iter().map(|&(field, text, country)| {
+            let target = Target::Field(
+                TextField::ALL
+                    .into_iter()
+                    .find(|f| f.name() == field)
+                    .expect("a field"),
+            );
+            let filter = ContactFilter::Words(WordSearch::parse(target, text).expect("search"));
+            let expected = truth.matching_words(field, text, country);
+            (filter, format!("{field} words {text:?}"), country, expected)
+        });
+        for (filter, what, country, expected) in contains.chain(words).collect::<Vec<_>>() {
+            let mut filters = vec![filter];
             if let Some(country) = country {
                 filters.push(ContactFilter::Country(
                     Country::parse(country).expect("country"),
@@ -165,10 +212,8 @@ mod text_index {
                     }
                 }
                 assert_eq!(
-                    found,
-                    truth.matching(field, text, country),
-                    "{} contains {text:?}, country {country:?}, limit {limit}, {when}",
-                    field.name()
+                    found, expected,
+                    "{what}, country {country:?}, limit {limit}, {when}"
                 );
             }
         }

@@ -13,17 +13,33 @@ use crate::query::{ContactFilter, ListRequest};
 
 /// List contacts newest first, filtered (all filters must hold) and paged.
 /// A page may hold fewer than `limit` items and still have a `next_cursor`.
-/// Custom attributes filter as `attr.<name>=<value>` (text contains, ignoring
-/// case; boolean exact; number, date and datetime equal) and, for number,
-/// date and datetime, `attr.<name>[eq|gt|lt]=<value>`.
+///
+/// Text filters search by word starts, ignoring case and accents: every
+/// word of the search must start a word of the field (`ann le` finds
+/// `Ann Lee`, `jur` finds `Jürgen`). Names split into words at spaces and,
+/// within a word, at punctuation (`Jean-Luc` has `jean-luc`, `jean`, `luc`).
+/// An email's words are the whole address, the local part's pieces
+/// between `.`, `_`, `-` and `+`, the domain and its labels. A phone search
+/// is its digits: the start of the E.164 digits, of the national number or
+/// of the national format (`030…`), or the number's last digits. Searches
+/// of one character work; two or more are answered from an index on every
+/// store. `<field>[contains]` finds text anywhere in the field instead.
+/// Custom attributes filter as `attr.<name>=<value>` (text by word starts,
+/// `[contains]` anywhere; boolean exact; number, date and datetime equal)
+/// and, for number, date and datetime, `attr.<name>[eq|gt|lt]=<value>`.
 #[utoipa::path(
     get, path = "/v1/contacts", operation_id = "listContacts", tag = "listing",
     params(
-        ("full_name" = Option<String>, Query, description = "contains, ignoring case"),
-        ("first_name" = Option<String>, Query, description = "contains, ignoring case"),
-        ("last_name" = Option<String>, Query, description = "contains, ignoring case"),
-        ("phone" = Option<String>, Query, description = "contains"),
-        ("email" = Option<String>, Query, description = "contains, ignoring case"),
+        ("full_name" = Option<String>, Query, min_length = 1, max_length = 255, description = "every word starts a word of the first or last name, ignoring case and accents"),
+        ("first_name" = Option<String>, Query, min_length = 1, max_length = 255, description = "every word starts a word of the first name, ignoring case and accents"),
+        ("last_name" = Option<String>, Query, min_length = 1, max_length = 255, description = "every word starts a word of the last name, ignoring case and accents"),
+        ("phone" = Option<String>, Query, min_length = 1, max_length = 255, description = "digits (others are ignored; at least one): the start of the E.164 digits, of the national number or national format, or the last digits"),
+        ("email" = Option<String>, Query, min_length = 1, max_length = 255, description = "every word starts a word of the address (the whole address, the local part's pieces, the domain and its labels), ignoring case and accents"),
+        ("full_name[contains]" = Option<String>, Query, min_length = 1, max_length = 255, description = "text anywhere in the full name, ignoring case"),
+        ("first_name[contains]" = Option<String>, Query, min_length = 1, max_length = 255, description = "text anywhere in the first name, ignoring case"),
+        ("last_name[contains]" = Option<String>, Query, min_length = 1, max_length = 255, description = "text anywhere in the last name, ignoring case"),
+        ("phone[contains]" = Option<String>, Query, min_length = 1, max_length = 255, description = "text anywhere in the E.164 number"),
+        ("email[contains]" = Option<String>, Query, min_length = 1, max_length = 255, description = "text anywhere in the email address, ignoring case"),
         ("email[eq]" = Option<String>, Query, description = "exact email address, ignoring case"),
         ("phone[eq]" = Option<String>, Query, description = "exact E.164 phone number"),
         ("country" = Option<String>, Query, description = "ISO 3166-1 alpha-2, exact"),

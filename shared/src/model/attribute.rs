@@ -138,7 +138,7 @@ pub struct AttributeDefinition {
 }
 
 /// A custom attribute value of a known type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
 pub enum AttributeValue {
     Text(String),
     /// Always finite.

@@ -99,6 +99,32 @@ impl PhoneNumber {
     }
 }
 
+impl PhoneNumber {
+    /// The digits people search this number by: its E.164 digits, its
+    /// national significant number, and the digits of its national format
+    /// (with the trunk prefix people dial at home: `030 901820`).
+    pub fn search_digits(&self) -> Vec<String> {
+        let e164 = self.0.trim_start_matches('+').to_owned();
+        let national = UTIL.with(|util| {
+            let number = util.parse(&self.0, None).ok()?;
+            let significant = number.get_national_significant_number();
+            let formatted = util.format(&number, PhoneNumberFormat::National);
+            Some((significant, digits_of(&formatted)))
+        });
+        let mut forms = vec![e164];
+        if let Some((significant, formatted)) = national {
+            forms.extend([significant, formatted]);
+        }
+        forms.sort_unstable();
+        forms.dedup();
+        forms
+    }
+}
+
+fn digits_of(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
 /// The text without the spaces, dashes, dots and parentheses people put
 /// in numbers (borrowed when it has none, as most do).
 fn compact(text: &str) -> Cow<'_, str> {

@@ -38,6 +38,7 @@ macro_rules! contract_tests {
             paging_is_stable_while_contacts_are_added,
             text_filters_match_anywhere_ignoring_case,
             text_filters_take_search_text_literally,
+            word_search_matches_a_plain_reference,
             exact_filters_and_combinations,
             exact_email_and_phone_lookups,
             consent_history_is_kept_newest_first,
@@ -555,6 +556,315 @@ pub async fn text_filters_match_anywhere_ignoring_case(store: &dyn ContactStore)
                 ids_of(&expected),
                 "{} contains {text:?} (limit {limit})",
                 field.name()
+            );
+        }
+    }
+}
+
+/// Phones of several countries, with the digits of their national format
+/// as people dial them at home.
+const SEARCH_PHONES: [(&str, &str); 6] = [
+    ("+4930901820", "030901820"),
+    ("+12025550143", "2025550143"),
+    ("+447911123456", "07911123456"),
+    ("+819012345678", "09012345678"),
+    ("+5511961234567", "11961234567"),
+    ("+2348031234567", "08031234567"),
+];
+
+const SEARCH_FIRST: [&str; 12] = [
+    "Jürgen",
+    "Ann",
+    "Anne-Marie",
+    "Zoë",
+    "Øyvind",
+    "Şükrü",
+    "王小明",
+    "Мария",
+    "محمد",
+    "François",
+    "Ólafur",
+    "Đorđe",
+];
+
+const SEARCH_LAST: [&str; 10] = [
+    "García-López",
+    "Lee",
+    "O'Brien",
+    "Ng",
+    "Иванова",
+    "Müller",
+    "Van der Berg",
+    "Lee-Moss",
+    "Smith",
+    "Ångström",
+];
+
+/// A contact for the word-search check, created `i` ms after a fixed moment.
+fn searchable(i: usize, tier: &AttributeId) -> NewRecord {
+    let first = SEARCH_FIRST[i % SEARCH_FIRST.len()];
+    let last = SEARCH_LAST[(i * 7 + 3) % SEARCH_LAST.len()];
+    let email = match i % 4 {
+        0 => format!("{}.{}@example.com", ascii_of(first), i),
+        1 => format!("x_{i}+news@Mail.Example.co.uk"),
+        2 => format!("{}-{i}@gmail.com", ascii_of(last)),
+        _ => format!("USER{i}@Beispiel.DE"),
+    };
+    let (mut contact, changes) = record(i, first, last, &email);
+    contact.reach = Reach::new(
+        (!i.is_multiple_of(5))
+            .then(|| PhoneNumber::parse(SEARCH_PHONES[i % SEARCH_PHONES.len()].0).ok())
+            .flatten(),
+        Email::parse(&email).ok(),
+    )
+    .expect("reachable");
+    if i.is_multiple_of(3) {
+        let tier_text = ["Gold Plus", "silver", "Bronze-Élite"][i % 9 / 3];
+        contact
+            .attributes
+            .insert(tier.clone(), AttributeValue::Text(tier_text.to_owned()));
+    }
+    (contact, changes)
+}
+
+/// The ASCII letters of a name, lower-cased (for email addresses).
+fn ascii_of(name: &str) -> String {
+    let letters: String = name
+        .chars()
+        .filter(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_lowercase();
+    if letters.is_empty() {
+        "u".into()
+    } else {
+        letters
+    }
+}
+
+/// Word search written out plainly, to check every store against.
+pub mod plain {
+    use unicode_normalization::UnicodeNormalization;
+
+    use super::SEARCH_PHONES;
+    use crate::model::{AttributeId, AttributeValue, Contact};
+
+    pub fn fold(text: &str) -> String {
+        let mut out = String::new();
+        for c in text.to_lowercase().nfd() {
+            if !unicode_normalization::char::is_combining_mark(c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Words of a name or text: whitespace-separated, plus the runs of
+    /// letters and digits inside each.
+    fn text_words(text: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        for token in fold(text).split_whitespace() {
+            words.push(token.to_string());
+            let mut run = String::new();
+            for c in token.chars() {
+                if c.is_alphanumeric() {
+                    run.push(c);
+                } else if !run.is_empty() {
+                    words.push(std::mem::take(&mut run));
+                }
+            }
+            if !run.is_empty() {
+                words.push(run);
+            }
+        }
+        words
+    }
+
+    fn email_words(email: &str) -> Vec<String> {
+        let address = fold(email);
+        let at = address.rfind('@').expect("an address has @");
+        let (local, domain) = (&address[..at], &address[at + 1..]);
+        let mut words = vec![address.clone(), domain.to_string()];
+        for piece in local.split(['.', '_', '-', '+']) {
+            words.push(piece.to_string());
+        }
+        for label in domain.split('.') {
+            words.push(label.to_string());
+        }
+        words
+    }
+
+    fn starts_one(words: &[String], prefix: &str) -> bool {
+        words.iter().any(|w| w.starts_with(prefix))
+    }
+
+    /// Whether `contact` matches a search of `field` (`first_name`, …, or
+    /// anything else for the text attribute `attribute`) for `query`.
+    pub fn matches(contact: &Contact, field: &str, attribute: &AttributeId, query: &str) -> bool {
+        let name = |n: &Option<crate::model::Name>| {
+            n.as_ref()
+                .map(|n| text_words(n.as_ref()))
+                .unwrap_or_default()
+        };
+        if field == "phone" {
+            let digits: String = query.chars().filter(char::is_ascii_digit).collect();
+            let Some(phone) = contact.reach.phone() else {
+                return false;
+            };
+            let e164 = &phone.as_ref()[1..];
+            // Phones outside the table are searched by E.164 start and end.
+            let national = SEARCH_PHONES
+                .iter()
+                .find(|(number, _)| *number == phone.as_ref())
+                .map(|(_, national)| *national);
+            let national_match = national.is_some_and(|national| {
+                national.starts_with(&digits)
+                    || national.trim_start_matches('0').starts_with(&digits)
+            });
+            return e164.starts_with(&digits) || national_match || e164.ends_with(&digits);
+        }
+        let words: Vec<String> = match field {
+            "first_name" => name(&contact.first_name),
+            "last_name" => name(&contact.last_name),
+            "full_name" => [name(&contact.first_name), name(&contact.last_name)].concat(),
+            "email" => contact
+                .reach
+                .email()
+                .map(|e| email_words(e.as_ref()))
+                .unwrap_or_default(),
+            _ => match contact.attributes.get(attribute) {
+                Some(AttributeValue::Text(text)) => text_words(text),
+                _ => Vec::new(),
+            },
+        };
+        fold(query)
+            .split_whitespace()
+            .all(|q| starts_one(&words, q))
+    }
+}
+
+/// Word-prefix search on a generated workspace (names in many scripts,
+/// emails, phones of several countries, a text attribute) finds exactly
+/// what a plain reference finds, newest first, through pages of every size.
+pub async fn word_search_matches_a_plain_reference(store: &dyn ContactStore) {
+    use crate::search::{Target, WordSearch};
+    let w = ws("w1");
+    let tier = AttributeId::generate();
+    let records: Vec<NewRecord> = (0..40).map(|i| searchable(i, &tier)).collect();
+    insert_all(store, &w, &records).await;
+    let mut queries: Vec<(&str, String)> = [
+        ("first_name", "jur"),
+        ("first_name", "JÜRGEN"),
+        ("first_name", "anne-m"),
+        ("first_name", "marie"),
+        ("first_name", "zoe"),
+        ("first_name", "ø"),
+        ("first_name", "sukru"),
+        ("first_name", "王"),
+        ("first_name", "王小明"),
+        ("first_name", "мар"),
+        ("first_name", "مح"),
+        ("first_name", "a"),
+        ("first_name", "francois"),
+        ("first_name", "olaf"),
+        ("first_name", "đor"),
+        ("last_name", "gar"),
+        ("last_name", "lopez"),
+        ("last_name", "garcia-l"),
+        ("last_name", "o'b"),
+        ("last_name", "brien"),
+        ("last_name", "ng"),
+        ("last_name", "ива"),
+        ("last_name", "mul"),
+        ("last_name", "van der"),
+        ("last_name", "der berg"),
+        ("last_name", "lee"),
+        ("last_name", "moss"),
+        ("last_name", "angs"),
+        ("last_name", "ee"),
+        ("full_name", "ann le"),
+        ("full_name", "ann lee"),
+        ("full_name", "le ann"),
+        ("full_name", "a l"),
+        ("full_name", "jurgen garcia"),
+        ("full_name", "marie smi"),
+        ("full_name", "zz"),
+        ("email", "example"),
+        ("email", "example.com"),
+        ("email", "co"),
+        ("email", "uk"),
+        ("email", "news"),
+        ("email", "x"),
+        ("email", "gmail"),
+        ("email", "mail.example"),
+        ("email", "user"),
+        ("email", "beispiel.de"),
+        ("email", "smith-"),
+        ("email", "jurgen.0@ex"),
+        ("email", "@"),
+        ("phone", "+49 30"),
+        ("phone", "030"),
+        ("phone", "3090"),
+        ("phone", "0143"),
+        ("phone", "(202) 555"),
+        ("phone", "07911"),
+        ("phone", "7911"),
+        ("phone", "090"),
+        ("phone", "1"),
+        ("phone", "4567"),
+        ("phone", "234803"),
+        ("phone", "55 11 9"),
+        ("phone", "99999"),
+        ("attr", "gold"),
+        ("attr", "pl"),
+        ("attr", "elite"),
+        ("attr", "bronze-e"),
+        ("attr", "s"),
+    ]
+    .iter()
+    .map(|(f, q)| (*f, (*q).to_owned()))
+    .collect();
+    // Every start (1–4 characters) of every word of a few contacts.
+    for (contact, _) in records.iter().step_by(7) {
+        for word in [&contact.first_name, &contact.last_name]
+            .into_iter()
+            .flatten()
+            .flat_map(|n| {
+                plain::fold(n.as_ref())
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+        {
+            for n in 1..=4 {
+                queries.push(("full_name", word.chars().take(n).collect()));
+            }
+        }
+    }
+    for (field, text) in &queries {
+        let target = match *field {
+            "attr" => Target::Attribute(tier.clone()),
+            name => Target::Field(
+                TextField::ALL
+                    .into_iter()
+                    .find(|f| f.name() == name)
+                    .expect("a text field"),
+            ),
+        };
+        let search = WordSearch::parse(target, text).expect("search text");
+        let query = ContactQuery {
+            filters: vec![ContactFilter::Words(search)],
+        };
+        let expected: Vec<MessagingId> = records
+            .iter()
+            .rev()
+            .filter(|(c, _)| plain::matches(c, field, &tier, text))
+            .map(|(c, _)| c.messaging_id.clone())
+            .collect();
+        for limit in [3, 50] {
+            assert_eq!(
+                all_ids(store, &w, &query, limit).await,
+                expected,
+                "{field} {text:?} (limit {limit})"
             );
         }
     }

@@ -5,7 +5,8 @@
 //!    (usage, list members), summed: all or nothing. A contact without an
 //!    External ID has no guard: its item goes there instead, on the same
 //!    condition, so it too is counted once however often the step repeats.
-//! 2. `BatchWriteItem`s put the contact items and membership copies.
+//! 2. `BatchWriteItem`s put the contact items, membership copies and search
+//!    entries.
 //!
 //! A contact's ID is made from its import and row, so writing its item again
 //! is harmless, and a guard already held by that very ID (a repeat of a
@@ -25,15 +26,14 @@ use std::collections::{BTreeMap, HashSet};
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::{StreamExt, stream};
 
-use super::DynamoStore;
 use super::imports::put_request;
 use super::items::{self, Item};
+use super::{DynamoStore, TRANSACTION_WRITES};
 use crate::error::{Error, Result};
 use crate::model::{Contact, ExternalId, MessagingId, WorkspaceId, now};
+use crate::search::ContactWords;
 use crate::store::NewRecord;
 
-/// DynamoDB's limit on writes in one transaction.
-const TRANSACTION_WRITES: usize = 100;
 /// Transactions in flight at once.
 const CONCURRENCY: usize = 8;
 /// Tries of a group's guards while guards of its rows keep changing hands.
@@ -157,6 +157,12 @@ impl DynamoStore {
             for list in &contact.lists {
                 puts.push(put_request(items::membership_item(
                     workspace, contact, list,
+                )?)?);
+            }
+            let words = ContactWords::of(contact);
+            for key in items::search_keys(&words) {
+                puts.push(put_request(items::search_entry(
+                    workspace, contact, &words, &key,
                 )?)?);
             }
         }

@@ -11,12 +11,13 @@ use futures::{StreamExt, stream};
 
 use super::items::{self, Item};
 use super::meter::Units;
-use super::{DynamoStore, listing, unexpected};
+use super::{DynamoStore, TRANSACTION_WRITES, listing, unexpected};
 use crate::error::{Error, Result};
 use crate::model::{
     AttributeId, ConsentChange, Contact, ExternalId, ListId, MessagingId, WorkspaceId,
 };
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
+use crate::search::ContactWords;
 use crate::store::{ContactStore, NewRecord};
 
 /// Transactions in flight at once during a batch insert.
@@ -25,6 +26,13 @@ const BATCH_CONCURRENCY: usize = 16;
 const TRANSACT_ATTEMPTS: u32 = 8;
 
 impl DynamoStore {
+    /// Records the items a read evaluated, when metering.
+    pub(super) fn record_items(&self, operation: &'static str, items: i32) {
+        if let Some(meter) = &self.meter {
+            meter.record_items(operation, u64::try_from(items).unwrap_or(0));
+        }
+    }
+
     pub(super) fn capacity(&self) -> Option<ReturnConsumedCapacity> {
         self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
     }
@@ -96,8 +104,19 @@ impl DynamoStore {
         let removed = current.lists.difference(&contact.lists).cloned().collect();
         writes.extend(self.membership_writes(workspace, contact, &kept, &added, &removed)?);
         writes.extend(self.history_writes(workspace, contact, consent)?);
+        writes.extend(self.search_writes(workspace, Some(&current), Some(contact))?);
         if let Some(marker) = marker {
             writes.push(self.put(marker, None)?);
+        }
+        if writes.len() > TRANSACTION_WRITES {
+            return Err(Error::invalid(
+                "lists",
+                format!(
+                    "this edit needs {} writes and one transaction holds {TRANSACTION_WRITES}: \
+                     change the lists and the names, email or phone in separate edits",
+                    writes.len()
+                ),
+            ));
         }
         match self.transact(writes).await? {
             None => Ok(()),
@@ -279,6 +298,43 @@ impl DynamoStore {
         Ok(writes)
     }
 
+    /// The search entries that take a contact from `old` to `new` (either
+    /// may be absent): none when its words stay the same; otherwise every
+    /// entry of the new words, and deletes of the old ones it no longer has.
+    pub(super) fn search_writes(
+        &self,
+        workspace: &WorkspaceId,
+        old: Option<&Contact>,
+        new: Option<&Contact>,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let old_words = old.map(ContactWords::of);
+        let new_words = new.map(ContactWords::of);
+        if old_words == new_words {
+            return Ok(Vec::new());
+        }
+        let new_keys = new_words
+            .as_ref()
+            .map(items::search_keys)
+            .unwrap_or_default();
+        let mut writes = Vec::new();
+        if let (Some(contact), Some(words)) = (new, &new_words) {
+            for key in &new_keys {
+                writes.push(self.put(items::search_entry(workspace, contact, words, key)?, None)?);
+            }
+        }
+        if let (Some(contact), Some(words)) = (old, &old_words) {
+            for key in items::search_keys(words).difference(&new_keys) {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(items::search_entry_key(workspace, contact, key)))
+                    .build()
+                    .map_err(unexpected)?;
+                writes.push(TransactWriteItem::builder().delete(delete).build());
+            }
+        }
+        Ok(writes)
+    }
+
     /// The sum of a sharded counter's items.
     pub(super) async fn sum_counter(&self, partition: String) -> Result<u64> {
         self.partition(partition)
@@ -347,6 +403,7 @@ impl DynamoStore {
         }
         let none = BTreeSet::new();
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
+        writes.extend(self.search_writes(workspace, None, Some(contact))?);
         let mut freed = false;
         loop {
             let Some(failed) = self.transact(writes.clone()).await? else {
@@ -499,6 +556,7 @@ impl ContactStore for DynamoStore {
                 &none,
                 &current.lists,
             )?);
+            writes.extend(self.search_writes(workspace, Some(&current), None)?);
             if self.transact(writes).await?.is_none() {
                 self.delete_history(workspace, id).await?;
                 return Ok(true);

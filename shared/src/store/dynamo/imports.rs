@@ -188,6 +188,11 @@ impl DynamoStore {
                 .await
                 .map_err(unexpected)?;
             self.record(Units::Read, "BatchGetItem", out.consumed_capacity());
+            let responses = out.responses.as_ref().and_then(|r| r.get(&self.table));
+            self.record_items(
+                "BatchGetItem",
+                responses.map_or(0, |items| i32::try_from(items.len()).unwrap_or(i32::MAX)),
+            );
             found.extend(
                 out.responses
                     .and_then(|mut r| r.remove(&self.table))

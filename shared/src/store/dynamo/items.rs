@@ -1,6 +1,6 @@
 //! Item shapes and keys, mapped with `serde_dynamo` through private records.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::DateTime;
@@ -13,6 +13,7 @@ use crate::model::{
     ConsentStatus, Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber,
     Reach, Timezone, WorkspaceId, owned_text,
 };
+use crate::search::ContactWords;
 
 /// A DynamoDB item.
 pub(super) type Item = HashMap<String, AttributeValue>;
@@ -260,6 +261,69 @@ pub(super) fn contact_from_item(item: Item) -> Result<(String, Contact)> {
         version: r.version,
     };
     Ok((r.wsk, contact))
+}
+
+/// The most search entries one contact has: a contact whose words start
+/// in more ways has one overflow entry instead (key [`OVERFLOW_KEY`]),
+/// which every search reads, so a contact's writes fit a transaction.
+pub(super) const MAX_SEARCH_KEYS: usize = 16;
+/// The key of the entries of contacts with too many word starts.
+pub(super) const OVERFLOW_KEY: &str = "*";
+
+/// The partition of the search entries under `key` in `shard`.
+pub(super) fn search_partition(workspace: &WorkspaceId, shard: u32, key: &str) -> String {
+    format!("T#{}#{shard:02}#{key}", workspace.as_ref())
+}
+
+/// The keys a contact's search entries are under.
+pub(super) fn search_keys(words: &ContactWords) -> BTreeSet<String> {
+    let keys = words.keys();
+    if keys.len() > MAX_SEARCH_KEYS {
+        BTreeSet::from([OVERFLOW_KEY.to_owned()])
+    } else {
+        keys
+    }
+}
+
+/// The stored shape of a search entry: the contact's words by group tag,
+/// at the contact's position.
+#[derive(Debug, Serialize, Deserialize)]
+struct SearchRecord {
+    pk: String,
+    sk: String,
+    w: BTreeMap<String, Vec<String>>,
+}
+
+/// The key of `contact`'s search entry under `key`.
+pub(super) fn search_entry_key(workspace: &WorkspaceId, contact: &Contact, key: &str) -> Item {
+    let shard = shard_of(&contact.messaging_id);
+    self::key(search_partition(workspace, shard, key), &position(contact))
+}
+
+/// `contact`'s search entry under `key`, holding all of its `words`.
+pub(super) fn search_entry(
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    words: &ContactWords,
+    key: &str,
+) -> Result<Item> {
+    let record = SearchRecord {
+        pk: search_partition(workspace, shard_of(&contact.messaging_id), key),
+        sk: position(contact),
+        w: words.tagged(),
+    };
+    serde_dynamo::to_item(record).map_err(unexpected)
+}
+
+/// A search entry's contact (its position and Messaging ID) and words.
+pub(super) fn search_from_item(item: Item) -> Result<(String, MessagingId, ContactWords)> {
+    let record: SearchRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
+    let id = record
+        .sk
+        .split_once('#')
+        .map(|(_, id)| MessagingId::from_stored(id.to_owned()))
+        .ok_or_else(|| anyhow::anyhow!("a search entry without a position: {:?}", record.sk))?;
+    Ok((record.sk, id, ContactWords::from_tagged(record.w)))
 }
 
 /// The stored shape of an External ID guard.

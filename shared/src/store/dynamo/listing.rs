@@ -16,12 +16,13 @@ use futures::future::try_join_all;
 
 use super::items::{self, Item};
 use super::meter::Units;
-use super::{DynamoStore, SHARDS, unexpected};
+use super::{DynamoStore, SHARDS, search, unexpected};
 use crate::error::{Error, Result};
 use crate::model::{AttributeId, AttributeValue as ModelValue, Channel, Contact, WorkspaceId};
 use crate::query::{
     AttributeCondition, ContactFilter, ContactQuery, Cursor, Page, PageRequest, TextField,
 };
+use crate::search::{ContactWords, WordSearch};
 
 /// Items each shard evaluates for a page of `limit`: twice its share, plus slack.
 pub fn per_shard(limit: usize) -> usize {
@@ -83,6 +84,9 @@ pub(super) async fn list(
     query: &ContactQuery,
     page: &PageRequest,
 ) -> Result<Page<Contact>> {
+    if let Some(keys) = search::keys_for(query) {
+        return search::list(store, workspace, query, page, &keys).await;
+    }
     let before = decode_cursor(page.cursor.as_ref())?.unwrap_or_else(|| "~".to_owned());
     let (sources, driving) = sources(workspace, query);
     let filter = Filter::new(query, driving);
@@ -99,7 +103,10 @@ pub(super) async fn list(
     let mut complete_down_to: Option<String> = None;
     for (items, stopped_at) in try_join_all(queries).await? {
         for item in items {
-            found.push(items::contact_from_item(item)?);
+            let (position, contact) = items::contact_from_item(item)?;
+            if filter.words_match(&contact) {
+                found.push((position, contact));
+            }
         }
         if stopped_at > complete_down_to {
             complete_down_to = stopped_at;
@@ -157,7 +164,10 @@ pub(super) async fn scan(
     let mut next = Vec::new();
     for (found, position) in try_join_all(reads).await? {
         for item in found {
-            items.push(items::contact_from_item(item)?.1);
+            let contact = items::contact_from_item(item)?.1;
+            if filter.words_match(&contact) {
+                items.push(contact);
+            }
         }
         next.push(position);
     }
@@ -191,6 +201,7 @@ async fn read_below(
         .set_return_consumed_capacity(store.capacity());
     let out = filter.apply(request).send().await.map_err(unexpected)?;
     store.record(Units::Read, "Query", out.consumed_capacity());
+    store.record_items("Query", out.scanned_count);
     let stopped_at = out.last_evaluated_key.as_ref().and_then(position_of);
     Ok((out.items.unwrap_or_default(), stopped_at))
 }
@@ -247,11 +258,13 @@ pub(super) fn decode_cursor(cursor: Option<&Cursor>) -> Result<Option<String>> {
         .ok_or_else(|| Error::invalid("cursor", "is not a cursor this listing returned"))
 }
 
-/// A query as a DynamoDB filter expression.
+/// A query as a DynamoDB filter expression, and the word-prefix searches
+/// (which no expression can state) to test on what it lets through.
 struct Filter {
     expression: Option<String>,
     names: Vec<(String, String)>,
     values: Vec<(String, AttributeValue)>,
+    words: Vec<WordSearch>,
 }
 
 impl Filter {
@@ -260,8 +273,13 @@ impl Filter {
         let mut conditions = Vec::new();
         let mut names = Vec::new();
         let mut values = Vec::new();
+        let mut words = Vec::new();
         for (i, filter) in query.filters.iter().enumerate() {
             if Some(i) == driving {
+                continue;
+            }
+            if let ContactFilter::Words(search) = filter {
+                words.push(search.clone());
                 continue;
             }
             let name = format!(":f{i}");
@@ -298,7 +316,7 @@ impl Filter {
                 ContactFilter::InList(list) => {
                     (format!("contains(lists, {name})"), list.to_string())
                 }
-                ContactFilter::Attribute(..) => continue,
+                ContactFilter::Attribute(..) | ContactFilter::Words(_) => continue,
             };
             conditions.push(condition);
             values.push((name, AttributeValue::S(value)));
@@ -307,7 +325,17 @@ impl Filter {
             expression: (!conditions.is_empty()).then(|| conditions.join(" AND ")),
             names,
             values,
+            words,
         }
+    }
+
+    /// Whether a contact the expression let through meets the word searches.
+    fn words_match(&self, contact: &Contact) -> bool {
+        if self.words.is_empty() {
+            return true;
+        }
+        let words = ContactWords::of(contact);
+        self.words.iter().all(|search| search.matches(&words))
     }
 
     fn apply(

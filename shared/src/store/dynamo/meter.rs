@@ -11,6 +11,8 @@ pub struct Usage {
     pub requests: u64,
     pub read_units: f64,
     pub write_units: f64,
+    /// Items the reads evaluated (a query's scanned count, a batch's items).
+    pub items: u64,
 }
 
 /// Which kind of units a request consumes.
@@ -29,6 +31,7 @@ impl Usage {
         self.requests += other.requests;
         self.read_units += other.read_units;
         self.write_units += other.write_units;
+        self.items += other.items;
     }
 }
 
@@ -54,7 +57,16 @@ impl CapacityMeter {
                 requests: 1,
                 read_units,
                 write_units,
+                items: 0,
             });
+        }
+    }
+
+    /// Records `items` evaluated by a read of `operation` (counted as a
+    /// request by [`CapacityMeter::record`]).
+    pub(super) fn record_items(&self, operation: &'static str, items: u64) {
+        if let Ok(mut tally) = self.0.lock() {
+            tally.entry(operation).or_default().items += items;
         }
     }
 

@@ -23,6 +23,7 @@ mod items;
 mod jobs;
 mod listing;
 mod meter;
+mod search;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -38,6 +39,9 @@ use crate::error::{Error, Result};
 /// Partitions of the workspace index (and of the usage counter). Each takes
 /// about 1,000 writes/s, so one workspace can write about 16,000 contacts/s.
 pub const SHARDS: u32 = 16;
+
+/// DynamoDB's limit on writes in one transaction.
+pub(super) const TRANSACTION_WRITES: usize = 100;
 
 /// Indexes of the table: name and hash key (the range key of every index is `wsk`).
 pub const INDEXES: [(&str, &str); 4] = [

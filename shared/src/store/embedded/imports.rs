@@ -8,9 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::EmbeddedStore;
 use super::contacts::{count_new_contacts, insert_record, update_record, usage};
 use super::rows::{self, CONTACT_COLUMNS};
+use super::{EmbeddedStore, word_index};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::jobs::JobStore;
@@ -23,7 +23,8 @@ use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to
 const STALE_TEXT: &str = "CREATE TEMP TABLE IF NOT EXISTS stale_text (\
     rowid INTEGER PRIMARY KEY, full_name, first_name, last_name, phone, email)";
 
-/// Replaces the text index entries of the updated rows, in two statements.
+/// Replaces the trigram index entries of the updated rows, in two
+/// statements, and drops their word index entries (put back after).
 /// `CROSS JOIN` keeps the few stale rows outside: the planner, knowing
 /// nothing of a temporary table, would otherwise scan every contact.
 const REINDEX_STALE_TEXT: &str = "\
@@ -32,7 +33,7 @@ const REINDEX_STALE_TEXT: &str = "\
     INSERT INTO contacts_text (rowid, full_name, first_name, last_name, phone, email) \
     SELECT c.id, c.full_name, c.first_name, c.last_name, c.phone, c.email \
     FROM temp.stale_text s CROSS JOIN contacts c ON c.id = s.rowid;
-    DELETE FROM temp.stale_text;";
+    DELETE FROM contacts_words WHERE rowid IN (SELECT rowid FROM temp.stale_text);";
 
 /// The contacts whose `column` is one of `keys`: one statement for them all
 /// (the keys go in as a JSON array, the column's index answers each).
@@ -230,6 +231,12 @@ impl ImportStore for EmbeddedStore {
                     )?;
                 }
                 tx.execute_batch(REINDEX_STALE_TEXT)?;
+                tx.prepare_cached(&word_index::insert_from(
+                    "c.",
+                    "temp.stale_text s CROSS JOIN contacts c ON c.id = s.rowid",
+                ))?
+                .execute([])?;
+                tx.execute_batch("DELETE FROM temp.stale_text")?;
             }
             count_new_contacts(tx, ws, commit.creates.len())?;
             let mut delete =

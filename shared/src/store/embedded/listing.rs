@@ -1,9 +1,10 @@
 //! Filtered, paged listing over SQLite.
 //!
-//! Pages run newest first by row ID. Text filters of three or more characters
-//! are answered by the FTS5 trigram index for the rows it holds (those at or
-//! below its mark, see `text_index`; a page over the rows above it scans
-//! them, then lets the index fill the rest); shorter ones, and pages with
+//! Pages run newest first by row ID. Word-prefix searches are answered by the
+//! word index (`word_index`), and `[contains]` filters of three or more
+//! characters by the FTS5 trigram index, for the rows they hold (those at or
+//! below their mark, see `text_index`; a page over the rows above it scans
+//! them, then lets the index fill the rest); shorter `[contains]`, and pages with
 //! more than one condition (unless one is an exact email or
 //! phone, whose index leaves few rows), scan newest first within a bounded
 //! window of row IDs, so one page never examines more than a window of rows:
@@ -15,7 +16,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
 use super::rows::{self, CONTACT_COLUMNS};
-use super::text_index;
+use super::{text_index, word_index};
 use crate::error::{Error, Result};
 use crate::model::{AttributeId, AttributeValue, Channel, Contact, WorkspaceId};
 use crate::query::{AttributeCondition, ContactFilter, ContactQuery, Cursor, Page, PageRequest};
@@ -41,7 +42,7 @@ pub(super) fn list(
     let fetch = fetch_size(page);
     let mut before = decode_cursor(page.cursor.as_ref())?;
     let mut items = Vec::new();
-    if !plan.text_match.is_empty() {
+    if plan.text_match.is_some() {
         // The newest rows may wait above the text index's mark: scanned a
         // window at a time; once a window reaches the mark, the index
         // answers the rest of the page.
@@ -141,63 +142,99 @@ fn next_row_id(conn: &Connection) -> Result<i64> {
     Ok(last.unwrap_or(0) + 1)
 }
 
-/// How a query is answered: an FTS match expression, SQL conditions on the
+/// Which full-text index answers a page's text filters.
+#[derive(Clone, Copy)]
+enum TextIndex {
+    /// `contacts_words`: word-prefix searches.
+    Words,
+    /// `contacts_text`: `[contains]` of three or more characters.
+    Trigram,
+}
+
+impl TextIndex {
+    fn table(self) -> &'static str {
+        match self {
+            TextIndex::Words => "contacts_words",
+            TextIndex::Trigram => "contacts_text",
+        }
+    }
+}
+
+/// A condition on the contact row (alias `c`) and its parameters.
+type Condition = (String, Vec<Value>);
+
+/// How a query is answered: a full-text match, SQL conditions on the
 /// contact row, and whether the page must be windowed.
 struct Plan {
-    text_match: Vec<String>,
-    /// The text filters of `text_match` as conditions on the row.
-    text_scan: Vec<(String, Value)>,
+    /// The index and its match expressions (combined with AND).
+    text_match: Option<(TextIndex, Vec<String>)>,
+    /// The filters of `text_match` as conditions on the row.
+    text_scan: Vec<Condition>,
     /// A list whose memberships drive the page (newest member first).
     members_of: Option<String>,
-    conditions: Vec<(String, Value)>,
+    conditions: Vec<Condition>,
     windowed: bool,
 }
 
 impl Plan {
     fn new(query: &ContactQuery) -> Self {
-        let mut text_match = Vec::new();
+        let mut words = Vec::new();
+        let mut trigram = Vec::new();
         let mut text_scan = Vec::new();
         let mut members_of = None;
         let mut conditions = Vec::new();
         let mut scans = false;
-        // Text search drives when present, so a list becomes a condition.
-        let searches = query.filters.iter().any(
+        let searches_words = query
+            .filters
+            .iter()
+            .any(|f| matches!(f, ContactFilter::Words(_)));
+        let searches_trigram = query.filters.iter().any(
             |f| matches!(f, ContactFilter::Contains(_, t) if t.as_ref().chars().count() >= TRIGRAM),
         );
         for filter in &query.filters {
             match filter {
+                ContactFilter::Words(search) => {
+                    for alternatives in search.conditions() {
+                        words.push(word_index::match_expression(&alternatives));
+                        text_scan.push(word_index::row_condition(&alternatives));
+                    }
+                }
                 ContactFilter::Contains(field, text)
-                    if text.as_ref().chars().count() >= TRIGRAM =>
+                    if !searches_words && text.as_ref().chars().count() >= TRIGRAM =>
                 {
                     let phrase = text.as_ref().replace('"', "\"\"");
-                    text_match.push(format!("{} : \"{phrase}\"", field.name()));
+                    trigram.push(format!("{} : \"{phrase}\"", field.name()));
                     text_scan.push(contains(field.name(), text.as_ref()));
                 }
                 ContactFilter::Contains(field, text) => {
                     scans = true;
                     conditions.push(contains(field.name(), text.as_ref()));
                 }
-                ContactFilter::Country(country) => {
-                    conditions.push(("c.country = ?".to_owned(), Value::Text(country.to_string())))
-                }
+                ContactFilter::Country(country) => conditions.push((
+                    "c.country = ?".to_owned(),
+                    vec![Value::Text(country.to_string())],
+                )),
                 ContactFilter::Consent(channel, status) => conditions.push((
                     format!("c.{} = ?", consent_column(*channel)),
-                    Value::Text(status.as_str().to_owned()),
+                    vec![Value::Text(status.as_str().to_owned())],
                 )),
                 ContactFilter::EmailIs(email) => conditions.push((
                     "lower(c.email) = lower(?)".to_owned(),
-                    Value::Text(email.to_string()),
+                    vec![Value::Text(email.to_string())],
                 )),
-                ContactFilter::PhoneIs(phone) => {
-                    conditions.push(("c.phone = ?".to_owned(), Value::Text(phone.to_string())))
-                }
-                ContactFilter::InList(list) if members_of.is_none() && !searches => {
+                ContactFilter::PhoneIs(phone) => conditions.push((
+                    "c.phone = ?".to_owned(),
+                    vec![Value::Text(phone.to_string())],
+                )),
+                ContactFilter::InList(list)
+                    if members_of.is_none() && !searches_words && !searches_trigram =>
+                {
                     members_of = Some(list.to_string());
                 }
                 ContactFilter::InList(list) => conditions.push((
                     "EXISTS (SELECT 1 FROM list_members l WHERE l.list_id = ? AND l.contact = c.id)"
                         .to_owned(),
-                    Value::Text(list.to_string()),
+                    vec![Value::Text(list.to_string())],
                 )),
                 ContactFilter::Attribute(id, condition) => {
                     scans = true;
@@ -205,8 +242,14 @@ impl Plan {
                 }
             }
         }
-        let drivers =
-            usize::from(!text_match.is_empty() || members_of.is_some()) + conditions.len();
+        let text_match = if !words.is_empty() {
+            Some((TextIndex::Words, words))
+        } else if !trigram.is_empty() {
+            Some((TextIndex::Trigram, trigram))
+        } else {
+            None
+        };
+        let drivers = usize::from(text_match.is_some() || members_of.is_some()) + conditions.len();
         // An exact email or phone leaves few rows: its index drives, unbounded.
         let selective = query
             .filters
@@ -221,11 +264,11 @@ impl Plan {
         }
     }
 
-    /// The plan for the rows the text index does not hold yet: every text
+    /// The plan for the rows the text indexes do not hold yet: every text
     /// filter is tested on the row, a window at a time.
     fn above_text_index(&self) -> Self {
         Self {
-            text_match: Vec::new(),
+            text_match: None,
             text_scan: Vec::new(),
             members_of: None,
             conditions: self
@@ -246,22 +289,30 @@ impl Plan {
         fetch: i64,
     ) -> (String, Vec<Value>) {
         let mut params = Vec::new();
-        let (from, order_key) = if !self.text_match.is_empty() {
-            params.push(Value::Text(self.text_match.join(" AND ")));
+        let mut rechecks = Vec::new();
+        let (from, order_key) = if let Some((index, expressions)) = self.text_match {
+            params.push(Value::Text(expressions.join(" AND ")));
+            if let TextIndex::Words = index {
+                // The index finds candidates; `search` decides.
+                rechecks = self.text_scan;
+            }
+            let table = index.table();
             (
-                "contacts_text f CROSS JOIN contacts c ON c.id = f.rowid \
-                 WHERE contacts_text MATCH ? AND",
+                format!(
+                    "{table} f CROSS JOIN contacts c ON c.id = f.rowid WHERE {table} MATCH ? AND"
+                ),
                 "f.rowid",
             )
         } else if let Some(list) = self.members_of {
             params.push(Value::Text(list));
             (
                 "list_members m CROSS JOIN contacts c ON c.id = m.contact \
-                 WHERE m.list_id = ? AND",
+                 WHERE m.list_id = ? AND"
+                    .to_owned(),
                 "m.contact",
             )
         } else {
-            ("contacts c WHERE", "c.id")
+            ("contacts c WHERE".to_owned(), "c.id")
         };
         let mut sql = format!("SELECT {CONTACT_COLUMNS} FROM {from}");
         sql.push_str(&format!(" {order_key} < ?"));
@@ -272,10 +323,10 @@ impl Plan {
         }
         sql.push_str(" AND c.workspace = ?");
         params.push(Value::Text(workspace.as_ref().to_owned()));
-        for (condition, value) in self.conditions {
+        for (condition, values) in self.conditions.into_iter().chain(rechecks) {
             sql.push_str(" AND ");
             sql.push_str(&condition);
-            params.push(value);
+            params.extend(values);
         }
         sql.push_str(&format!(" ORDER BY {order_key} DESC LIMIT ?"));
         params.push(Value::Integer(fetch));
@@ -284,21 +335,21 @@ impl Plan {
 }
 
 /// Text `text` anywhere in column `column`, in any case.
-fn contains(column: &str, text: &str) -> (String, Value) {
+fn contains(column: &str, text: &str) -> Condition {
     (
         format!("contains_folded(c.{column}, ?)"),
-        Value::Text(text.to_lowercase()),
+        vec![Value::Text(text.to_lowercase())],
     )
 }
 
 /// A condition on a custom attribute, on its stored form.
-fn attribute_condition(id: &AttributeId, condition: &AttributeCondition) -> (String, Value) {
+fn attribute_condition(id: &AttributeId, condition: &AttributeCondition) -> Condition {
     let (key, operator, value) = match condition {
         AttributeCondition::Contains(text) => {
             let path = format!("$.{id}.folded");
             return (
                 format!("contains_folded(json_extract(c.attributes, '{path}'), ?)"),
-                Value::Text(text.as_ref().to_lowercase()),
+                vec![Value::Text(text.as_ref().to_lowercase())],
             );
         }
         AttributeCondition::Equals(value) => (value.kind().as_str(), "=", value),
@@ -312,7 +363,7 @@ fn attribute_condition(id: &AttributeId, condition: &AttributeCondition) -> (Str
     };
     (
         format!("json_extract(c.attributes, '$.{id}.{key}') {operator} ?"),
-        bound,
+        vec![bound],
     )
 }
 

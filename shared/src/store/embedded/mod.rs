@@ -9,6 +9,7 @@ mod listing;
 mod rows;
 mod schema;
 mod text_index;
+mod word_index;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

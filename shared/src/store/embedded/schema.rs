@@ -222,6 +222,32 @@ END;
 DROP INDEX contacts_external_id;
 CREATE UNIQUE INDEX contacts_external_id ON contacts (workspace, nullif(external_id, ''));
 "#,
+    // The word index (see `word_index`), behind the text index's mark.
+    r#"
+CREATE VIRTUAL TABLE contacts_words USING fts5 (
+    f, l, e, p, r, a,
+    content = '', contentless_delete = 1,
+    tokenize = 'ascii', prefix = '1 2'
+);
+INSERT INTO contacts_words (rowid, f, l, e, p, r, a)
+SELECT id, search_tokens('f', first_name), search_tokens('l', last_name),
+    search_tokens('e', email), search_tokens('p', phone), search_tokens('r', phone),
+    search_tokens('a', attributes)
+FROM contacts WHERE id <= (SELECT mark FROM text_index);
+CREATE TRIGGER contacts_words_delete AFTER DELETE ON contacts
+WHEN old.id <= (SELECT mark FROM text_index) BEGIN
+    DELETE FROM contacts_words WHERE rowid = old.id;
+END;
+CREATE TRIGGER contacts_words_update
+AFTER UPDATE OF first_name, last_name, phone, email, attributes ON contacts
+WHEN NOT contacts_bulk() AND old.id <= (SELECT mark FROM text_index) BEGIN
+    DELETE FROM contacts_words WHERE rowid = old.id;
+    INSERT INTO contacts_words (rowid, f, l, e, p, r, a)
+    VALUES (new.id, search_tokens('f', new.first_name), search_tokens('l', new.last_name),
+        search_tokens('e', new.email), search_tokens('p', new.phone),
+        search_tokens('r', new.phone), search_tokens('a', new.attributes));
+END;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
@@ -246,6 +272,7 @@ pub(super) fn connect(path: &Path, cache_kib: i64, bulk: Arc<AtomicBool>) -> Res
             Ok(haystack.is_some_and(|h| h.to_lowercase().contains(&needle)))
         },
     )?;
+    super::word_index::register(&conn)?;
     conn.create_scalar_function("contacts_bulk", 0, FunctionFlags::SQLITE_UTF8, move |_| {
         Ok(bulk.load(Ordering::Relaxed))
     })?;
@@ -254,7 +281,10 @@ pub(super) fn connect(path: &Path, cache_kib: i64, bulk: Arc<AtomicBool>) -> Res
 
 /// Applies the migrations this database has not seen yet.
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
-    let tx = conn.transaction()?;
+    // IMMEDIATE: the write lock is taken (waiting up to the busy timeout
+    // while another connection writes) before the version is read, so a
+    // writer elsewhere can't make the upgrade from reading fail at once.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let applied: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for migration in MIGRATIONS
         .iter()

@@ -1,7 +1,8 @@
 //! The text index behind a high-water mark.
 //!
-//! `contacts_text` (FTS5, trigram) holds every contact whose row ID is at or
-//! below `text_index.mark`; rows above it are not indexed yet. Writes never
+//! `contacts_text` (FTS5, trigram) and `contacts_words` (see `word_index`)
+//! hold every contact whose row ID is at or below `text_index.mark`; rows
+//! above it are not indexed yet. Writes never
 //! index new rows themselves: an indexer fills the index behind the mark, a
 //! chunk per transaction, once bulk writes have paused, so an import writes
 //! at full speed. Listings answer text filters from the index below the mark
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, params};
 
-use super::{EmbeddedStore, Pool};
+use super::{EmbeddedStore, Pool, word_index};
 use crate::error::Result;
 
 /// Rows one indexing transaction takes: short enough not to hold up other
@@ -60,6 +61,11 @@ fn index_chunk(tx: &Transaction<'_>, rows: i64) -> Result<usize> {
              WHERE id > ?1 AND id <= ?2",
         )?
         .execute(params![from, to])?;
+    tx.prepare_cached(&word_index::insert_from(
+        "c.",
+        "contacts c WHERE c.id > ?1 AND c.id <= ?2",
+    ))?
+    .execute(params![from, to])?;
     tx.prepare_cached("UPDATE text_index SET mark = ?1")?
         .execute(params![to])?;
     Ok(count)
@@ -87,13 +93,15 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Checks that the text index holds exactly what the contacts say (FTS5's
-    /// integrity check against its content): an error names what is wrong.
+    /// Checks that the trigram index holds exactly what the contacts say
+    /// (FTS5's integrity check against its content) and that the word
+    /// index's structure is sound: an error names what is wrong.
     /// Meaningful once the index holds every contact.
     pub async fn check_text_index(&self) -> Result<()> {
         self.write(|tx| {
             tx.execute_batch(
-                "INSERT INTO contacts_text (contacts_text, rank) VALUES ('integrity-check', 1)",
+                "INSERT INTO contacts_text (contacts_text, rank) VALUES ('integrity-check', 1); \
+                 INSERT INTO contacts_words (contacts_words) VALUES ('integrity-check');",
             )?;
             Ok(())
         })

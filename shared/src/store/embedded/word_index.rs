@@ -1,0 +1,175 @@
+//! The word index: `contacts_words` (FTS5, contentless) holds each contact's
+//! searchable words ([`crate::search`]) as tokens, one column per group, and
+//! answers word-prefix searches with prefix queries, newest row first. It
+//! is filled behind the same mark as the trigram index (`text_index`); rows
+//! above the mark are tested one by one with `starts_word`.
+//!
+//! Tokens are the words themselves with every ASCII character that is not a
+//! letter or digit moved to the private use area, so FTS5's `ascii`
+//! tokenizer (which splits on exactly those) keeps a word whole and a prefix
+//! of a word is a prefix of its token. Candidates are tested again with
+//! `starts_word`, so what matches is decided by [`crate::search`] alone.
+
+use rusqlite::functions::{Context, FunctionFlags};
+use rusqlite::types::Value;
+use rusqlite::{Connection, Result as SqlResult};
+use serde_json::Value as Json;
+
+use crate::search::{Group, group_words};
+
+/// The index's columns, and what each holds for a contact row `c`.
+const COLUMNS: [(&str, &str); 6] = [
+    ("f", "search_tokens('f', {row}first_name)"),
+    ("l", "search_tokens('l', {row}last_name)"),
+    ("e", "search_tokens('e', {row}email)"),
+    ("p", "search_tokens('p', {row}phone)"),
+    ("r", "search_tokens('r', {row}phone)"),
+    ("a", "search_tokens('a', {row}attributes)"),
+];
+
+/// `INSERT` into the index of the rows a `SELECT … FROM {from}` picks,
+/// where `row` is the contact row's alias with its dot (`c.`).
+pub(super) fn insert_from(row: &str, from: &str) -> String {
+    let columns: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    let values: Vec<String> = COLUMNS
+        .iter()
+        .map(|(_, value)| value.replace("{row}", row))
+        .collect();
+    format!(
+        "INSERT INTO contacts_words (rowid, {}) SELECT {row}id, {} FROM {from}",
+        columns.join(", "),
+        values.join(", ")
+    )
+}
+
+/// Registers `search_tokens(tag, value)` and `starts_word(tag, value, prefix)`.
+pub(super) fn register(conn: &Connection) -> SqlResult<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("search_tokens", 2, flags, |ctx| {
+        let tag: String = ctx.get(0)?;
+        let value: Option<String> = ctx.get(1)?;
+        Ok(value.map(|value| tokens(&tag, &value).join(" ")))
+    })?;
+    conn.create_scalar_function("starts_word", 3, flags, |ctx| starts_word(ctx))
+}
+
+fn starts_word(ctx: &Context<'_>) -> SqlResult<bool> {
+    let tag: String = ctx.get(0)?;
+    let value: Option<String> = ctx.get(1)?;
+    let prefix: String = ctx.get(2)?;
+    let (Some(group), Some(value)) = (Group::from_tag(&tag), value) else {
+        return Ok(false);
+    };
+    Ok(group_words(&group, &value)
+        .iter()
+        .any(|word| word.starts_with(&prefix)))
+}
+
+/// The tokens of a column: the group's words, or for `a` (the stored custom
+/// values) each text value's words after its attribute ID and `:`.
+fn tokens(tag: &str, value: &str) -> Vec<String> {
+    if tag != "a" {
+        return Group::from_tag(tag)
+            .map(|group| {
+                group_words(&group, value)
+                    .iter()
+                    .map(|w| token(w))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    let Ok(Json::Object(values)) = serde_json::from_str::<Json>(value) else {
+        return Vec::new();
+    };
+    values
+        .iter()
+        .filter_map(|(id, stored)| Some((id, stored.get("text")?.as_str()?)))
+        .flat_map(|(id, text)| {
+            let group = Group::Attribute(crate::model::AttributeId::from_stored(id.clone()));
+            group_words(&group, text)
+                .into_iter()
+                .map(move |word| token(&format!("{id}:{word}")))
+        })
+        .collect()
+}
+
+/// A word as a token `ascii` keeps whole.
+fn token(word: &str) -> String {
+    word.chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_alphanumeric() {
+                char::from_u32(0xE000 + u32::from(c)).unwrap_or(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The FTS5 column and the token prefix a group's words are found under.
+fn column_of(group: &Group) -> (&'static str, String) {
+    match group {
+        Group::FirstName => ("f", String::new()),
+        Group::LastName => ("l", String::new()),
+        Group::Email => ("e", String::new()),
+        Group::Phone => ("p", String::new()),
+        Group::PhoneEnding => ("r", String::new()),
+        Group::Attribute(id) => ("a", format!("{id}:")),
+    }
+}
+
+/// The row column (of alias `c`) a group's words come from.
+fn row_value(group: &Group) -> String {
+    match group {
+        Group::FirstName => "c.first_name".to_owned(),
+        Group::LastName => "c.last_name".to_owned(),
+        Group::Email => "c.email".to_owned(),
+        Group::Phone | Group::PhoneEnding => "c.phone".to_owned(),
+        Group::Attribute(id) => format!("json_extract(c.attributes, '$.{id}.text')"),
+    }
+}
+
+/// An FTS5 query for one condition: any of its alternatives.
+pub(super) fn match_expression(alternatives: &[(Group, String)]) -> String {
+    let terms: Vec<String> = alternatives
+        .iter()
+        .map(|(group, prefix)| {
+            let (column, before) = column_of(group);
+            format!("{column} : \"{}\"*", token(&format!("{before}{prefix}")))
+        })
+        .collect();
+    format!("({})", terms.join(" OR "))
+}
+
+/// The same condition tested on the row.
+pub(super) fn row_condition(alternatives: &[(Group, String)]) -> (String, Vec<Value>) {
+    let mut params = Vec::new();
+    let tests: Vec<String> = alternatives
+        .iter()
+        .map(|(group, prefix)| {
+            params.push(Value::Text(group.tag()));
+            params.push(Value::Text(prefix.clone()));
+            format!("starts_word(?, {}, ?)", row_value(group))
+        })
+        .collect();
+    (format!("({})", tests.join(" OR ")), params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_keep_words_whole_and_prefixes_prefixes() {
+        let word = "ann.lee@example.com";
+        assert!(!token(word).chars().any(|c| c.is_ascii_punctuation()));
+        assert!(token(word).starts_with(&token("ann.lee@ex")));
+        assert_eq!(token("müller"), "müller");
+    }
+
+    #[test]
+    fn attribute_tokens_carry_their_id() {
+        let stored = r#"{"a1": {"text": "Gold Plus", "folded": "gold plus"}, "a2": {"number": 3}}"#;
+        assert_eq!(tokens("a", stored), [token("a1:gold"), token("a1:plus")]);
+    }
+}
