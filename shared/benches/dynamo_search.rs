@@ -121,7 +121,7 @@ async fn main() {
         .filter_map(|line| from_row(&line, &plan));
     // The ten get phones the file's rows don't use (its last ones).
     let all: Vec<NewRecord> = rows.by_ref().collect();
-    let (planted_phones, others) = all.split_at(all.len().saturating_sub(40));
+    let (others, planted_phones) = all.split_at(all.len().saturating_sub(40));
     let phones: Vec<PhoneNumber> = planted_phones
         .iter()
         .filter_map(|(c, _)| c.reach.phone().cloned())

@@ -38,8 +38,13 @@ pub enum Group {
     FirstName,
     LastName,
     Email,
-    /// A phone's digits in every form people start them with.
+    /// A phone's E.164 digits, national significant number, and national
+    /// format unless that is `0` and the significant number.
     Phone,
+    /// A phone's national format when it is `0` and the significant number
+    /// (`030901820`): a search finds it under the significant number's key
+    /// (see [`WordSearch::keys`]), so it has no entries of its own.
+    PhoneFull,
     /// A phone's E.164 digits reversed, to find it by its last digits.
     PhoneEnding,
     /// A text custom attribute.
@@ -54,6 +59,7 @@ impl Group {
             Group::LastName => "l".to_owned(),
             Group::Email => "e".to_owned(),
             Group::Phone => "p".to_owned(),
+            Group::PhoneFull => "q".to_owned(),
             Group::PhoneEnding => "r".to_owned(),
             Group::Attribute(id) => format!("a.{id}"),
         }
@@ -66,6 +72,7 @@ impl Group {
             "l" => Group::LastName,
             "e" => Group::Email,
             "p" => Group::Phone,
+            "q" => Group::PhoneFull,
             "r" => Group::PhoneEnding,
             _ => Group::Attribute(AttributeId::from_stored(tag.strip_prefix("a.")?.to_owned())),
         })
@@ -73,13 +80,15 @@ impl Group {
 
     /// The index key a word of this group is found under: its first
     /// [`KEY_CHARS`] characters (`~` first for a phone's ending), `None` for
-    /// a shorter word.
+    /// a shorter word and for a phone's other forms.
     fn key(&self, word: &str) -> Option<String> {
         let prefix: String = word.chars().take(KEY_CHARS).collect();
-        (prefix.chars().count() == KEY_CHARS).then(|| match self {
-            Group::PhoneEnding => format!("~{prefix}"),
-            _ => prefix,
-        })
+        (prefix.chars().count() == KEY_CHARS).then_some(())?;
+        match self {
+            Group::PhoneFull => None,
+            Group::PhoneEnding => Some(format!("~{prefix}")),
+            _ => Some(prefix),
+        }
     }
 }
 
@@ -103,7 +112,9 @@ impl ContactWords {
             words.add(Group::Email, email_words(email.as_ref()));
         }
         if let Some(phone) = contact.reach.phone() {
-            words.add(Group::Phone, phone.search_digits());
+            let (keyed, full) = phone_words(phone);
+            words.add(Group::Phone, keyed);
+            words.add(Group::PhoneFull, full);
             words.add(Group::PhoneEnding, [phone_ending(phone)]);
         }
         for (id, value) in &contact.attributes {
@@ -180,7 +191,8 @@ pub fn group_words(group: &Group, value: &str) -> Vec<String> {
     match group {
         Group::FirstName | Group::LastName | Group::Attribute(_) => text_words(value),
         Group::Email => email_words(value),
-        Group::Phone => PhoneNumber::from_stored(value.to_owned()).search_digits(),
+        Group::Phone => phone_words(&PhoneNumber::from_stored(value.to_owned())).0,
+        Group::PhoneFull => phone_words(&PhoneNumber::from_stored(value.to_owned())).1,
         Group::PhoneEnding => vec![phone_ending(&PhoneNumber::from_stored(value.to_owned()))],
     }
 }
@@ -198,6 +210,26 @@ fn email_words(email: &str) -> Vec<String> {
             .map(str::to_owned),
     );
     words
+}
+
+/// A phone's words: those of [`Group::Phone`] and of [`Group::PhoneFull`].
+fn phone_words(phone: &PhoneNumber) -> (Vec<String>, Vec<String>) {
+    let digits = phone.search_digits();
+    let mut keyed = vec![digits.international];
+    let mut full = Vec::new();
+    if let Some(significant) = digits.significant {
+        if let Some(national) = digits.national {
+            if national.strip_prefix('0') == Some(significant.as_str()) {
+                full.push(national);
+            } else {
+                keyed.push(national);
+            }
+        }
+        keyed.push(significant);
+    }
+    keyed.sort_unstable();
+    keyed.dedup();
+    (keyed, full)
 }
 
 /// A phone's E.164 digits reversed.
@@ -224,7 +256,7 @@ impl Target {
             Target::Field(TextField::FirstName) => vec![Group::FirstName],
             Target::Field(TextField::LastName) => vec![Group::LastName],
             Target::Field(TextField::Email) => vec![Group::Email],
-            Target::Field(TextField::Phone) => vec![Group::Phone],
+            Target::Field(TextField::Phone) => vec![Group::Phone, Group::PhoneFull],
             Target::Attribute(id) => vec![Group::Attribute(id.clone())],
         }
     }
@@ -305,17 +337,12 @@ impl WordSearch {
         })
     }
 
-    /// The index keys whose entries hold every match of this search (two
-    /// for a phone: its start and its ending), from its longest word; `None`
-    /// when no word is long enough for a key.
+    /// The index keys whose entries hold every match of this search, from
+    /// its longest word; `None` when no word is long enough for a key.
     pub fn keys(&self) -> Option<Vec<String>> {
         let word = self.words.iter().max_by_key(|w| w.chars().count())?;
         if self.is_phone() {
-            let ending: String = word.chars().rev().collect();
-            return Some(vec![
-                Group::Phone.key(word)?,
-                Group::PhoneEnding.key(&ending)?,
-            ]);
+            return phone_keys(word);
         }
         Some(vec![Group::FirstName.key(word)?])
     }
@@ -333,6 +360,27 @@ impl WordSearch {
     fn is_phone(&self) -> bool {
         self.target == Target::Field(TextField::Phone)
     }
+}
+
+/// The keys of a phone search for `digits`: the digits' own start (the
+/// key of a number's E.164 digits, significant number or other national
+/// format), after a leading `0` (the national format most countries
+/// write, `0` and the significant number, is found under the latter's
+/// key), and the ending. `None` when one of those is too short for a key.
+fn phone_keys(digits: &str) -> Option<Vec<String>> {
+    let mut starts = vec![digits];
+    if let Some(rest) = digits.strip_prefix('0') {
+        starts.push(rest);
+    }
+    let mut keys = starts
+        .into_iter()
+        .map(|start| Group::Phone.key(start))
+        .collect::<Option<Vec<String>>>()?;
+    let ending: String = digits.chars().rev().collect();
+    keys.push(Group::PhoneEnding.key(&ending)?);
+    keys.sort_unstable();
+    keys.dedup();
+    Some(keys)
 }
 
 #[cfg(test)]
@@ -433,6 +481,7 @@ mod tests {
             (TextField::Phone, "0143"),
             (TextField::Phone, "1415"),
             (TextField::Phone, "(415) 555"),
+            (TextField::Phone, "+1 415 5"),
         ] {
             let search = WordSearch::parse(Target::Field(field), query).expect("query");
             assert!(search.matches(&ContactWords::of(&c)), "{query}");
@@ -441,6 +490,50 @@ mod tests {
                 wanted.iter().any(|k| keys.contains(k)),
                 "{query}: {wanted:?} in {keys:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_phone_is_found_under_its_significant_digits_whichever_form_is_searched() {
+        for (number, queries) in [
+            (
+                "+4930901820",
+                ["4930", "+49 30 9", "030 90", "3090", "1820"],
+            ),
+            (
+                "+447911123456",
+                ["447911", "07911", "7911", "23456", "+44 79"],
+            ),
+            (
+                "+390612345678",
+                ["3906", "0612", "06 1234", "+39 06", "5678"],
+            ),
+            ("+79123456789", ["7912", "8 912", "912", "89123", "6789"]),
+        ] {
+            let c = contact("A", "B", "a@example.com", Some(number));
+            let words = ContactWords::of(&c);
+            let keys = words.keys();
+            for query in queries {
+                let search =
+                    WordSearch::parse(Target::Field(TextField::Phone), query).expect("query");
+                assert!(search.matches(&words), "{number} {query}");
+                let wanted = search.keys().expect("keys");
+                assert!(
+                    wanted.iter().any(|k| keys.contains(k)),
+                    "{number} {query}: {wanted:?} in {keys:?}"
+                );
+            }
+        }
+        let c = contact("A", "B", "a@example.com", Some("+4930901820"));
+        let keys = ContactWords::of(&c).keys();
+        for key in ["49", "30", "~02"] {
+            assert!(keys.contains(key), "{key} in {keys:?}");
+        }
+        assert!(!keys.contains("03"), "{keys:?}");
+        for keyless in ["4", "0", "05"] {
+            let search =
+                WordSearch::parse(Target::Field(TextField::Phone), keyless).expect("query");
+            assert_eq!(search.keys(), None, "{keyless}");
         }
     }
 

@@ -375,3 +375,44 @@ async fn the_documented_constraints_are_the_validators() {
         }
     }
 }
+
+/// The listing documents each text search twice, by word starts and as
+/// `[contains]`, each with the lengths the API enforces.
+#[tokio::test]
+async fn the_listing_documents_both_searches_with_their_lengths() {
+    let server = Server::start().await;
+    let doc = document(&server).await;
+    let parameters = doc["paths"]["/v1/contacts"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .clone();
+    for field in ["full_name", "first_name", "last_name", "email", "phone"] {
+        for name in [field.to_owned(), format!("{field}[contains]")] {
+            let parameter = parameters
+                .iter()
+                .find(|p| p["name"] == name.as_str())
+                .unwrap_or_else(|| panic!("{name} is documented"));
+            let description = parameter["description"].as_str().unwrap_or_default();
+            let meaning = if name.ends_with("[contains]") {
+                "anywhere"
+            } else if field == "phone" {
+                "last digits"
+            } else {
+                "starts a word"
+            };
+            assert!(description.contains(meaning), "{name}: {description}");
+            let min = parameter["schema"]["minLength"]
+                .as_u64()
+                .expect("minLength");
+            let max = parameter["schema"]["maxLength"]
+                .as_u64()
+                .expect("maxLength");
+            let key = name.replace('[', "%5B").replace(']', "%5D");
+            for (length, accepted) in [(min, true), (max, true), (max + 1, false)] {
+                let value = "7".repeat(usize::try_from(length).expect("length"));
+                let (status, body) = server.list(&format!("{key}={value}")).await;
+                assert_eq!(status.is_success(), accepted, "{name} of {length}: {body}");
+            }
+        }
+    }
+}

@@ -24,7 +24,7 @@ pub use email::Email;
 pub use ids::{ExternalId, MessagingId};
 pub use list::{ContactList, ListId, ListName};
 pub use name::Name;
-pub use phone::PhoneNumber;
+pub use phone::{PhoneNumber, SearchDigits};
 pub use timezone::Timezone;
 pub use workspace::WorkspaceId;
 

@@ -99,25 +99,33 @@ impl PhoneNumber {
     }
 }
 
+/// The digits of a number in the forms people search it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchDigits {
+    /// The E.164 digits (`4930901820`).
+    pub international: String,
+    /// The national significant number (`30901820`); `None` only for a
+    /// stored number the library no longer reads.
+    pub significant: Option<String>,
+    /// The digits of the national format, with the prefix people dial at
+    /// home (`030901820`).
+    pub national: Option<String>,
+}
+
 impl PhoneNumber {
-    /// The digits people search this number by: its E.164 digits, its
-    /// national significant number, and the digits of its national format
-    /// (with the trunk prefix people dial at home: `030 901820`).
-    pub fn search_digits(&self) -> Vec<String> {
-        let e164 = self.0.trim_start_matches('+').to_owned();
+    /// The digits people search this number by.
+    pub fn search_digits(&self) -> SearchDigits {
         let national = UTIL.with(|util| {
             let number = util.parse(&self.0, None).ok()?;
             let significant = number.get_national_significant_number();
             let formatted = util.format(&number, PhoneNumberFormat::National);
             Some((significant, digits_of(&formatted)))
         });
-        let mut forms = vec![e164];
-        if let Some((significant, formatted)) = national {
-            forms.extend([significant, formatted]);
+        SearchDigits {
+            international: self.0.trim_start_matches('+').to_owned(),
+            significant: national.as_ref().map(|(s, _)| s.clone()),
+            national: national.map(|(_, n)| n),
         }
-        forms.sort_unstable();
-        forms.dedup();
-        forms
     }
 }
 

@@ -5,8 +5,10 @@
 //!    (usage, list members), summed: all or nothing. A contact without an
 //!    External ID has no guard: its item goes there instead, on the same
 //!    condition, so it too is counted once however often the step repeats.
-//! 2. `BatchWriteItem`s put the contact items, membership copies and search
-//!    entries.
+//! 2. `BatchWriteItem`s put the contact items and membership copies.
+//!
+//! Before step 1, `BatchWriteItem`s put the group's search entries, so no
+//! contact item exists without them.
 //!
 //! A contact's ID is made from its import and row, so writing its item again
 //! is harmless, and a guard already held by that very ID (a repeat of a
@@ -140,12 +142,24 @@ impl DynamoStore {
     }
 
     /// Writes one group; returns the External IDs its records lost, with
-    /// their holders.
+    /// their holders. The search entries go first: a contact item is never
+    /// written before its entries (an entry whose contact never comes finds
+    /// nothing, and searches test the contacts they read).
     async fn write_group(
         &self,
         workspace: &WorkspaceId,
         group: &[&NewRecord],
     ) -> Result<Vec<(String, MessagingId)>> {
+        let mut entries = Vec::new();
+        for (contact, _) in group {
+            let words = ContactWords::of(contact);
+            for key in items::search_keys(&words) {
+                entries.push(put_request(items::search_entry(
+                    workspace, contact, &words, &key,
+                )?)?);
+            }
+        }
+        self.write_batches(entries).await?;
         let (guarded, lost) = self.guard(workspace, group.to_vec()).await?;
         let mut puts = Vec::new();
         for (contact, consent) in guarded {
@@ -157,12 +171,6 @@ impl DynamoStore {
             for list in &contact.lists {
                 puts.push(put_request(items::membership_item(
                     workspace, contact, list,
-                )?)?);
-            }
-            let words = ContactWords::of(contact);
-            for key in items::search_keys(&words) {
-                puts.push(put_request(items::search_entry(
-                    workspace, contact, &words, &key,
                 )?)?);
             }
         }

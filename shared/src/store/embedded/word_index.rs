@@ -68,6 +68,14 @@ fn starts_word(ctx: &Context<'_>) -> SqlResult<bool> {
 /// The tokens of a column: the group's words, or for `a` (the stored custom
 /// values) each text value's words after its attribute ID and `:`.
 fn tokens(tag: &str, value: &str) -> Vec<String> {
+    if tag == "p" {
+        // The column holds every form a phone search starts.
+        return [Group::Phone, Group::PhoneFull]
+            .iter()
+            .flat_map(|group| group_words(group, value))
+            .map(|w| token(&w))
+            .collect();
+    }
     if tag != "a" {
         return Group::from_tag(tag)
             .map(|group| {
@@ -112,7 +120,7 @@ fn column_of(group: &Group) -> (&'static str, String) {
         Group::FirstName => ("f", String::new()),
         Group::LastName => ("l", String::new()),
         Group::Email => ("e", String::new()),
-        Group::Phone => ("p", String::new()),
+        Group::Phone | Group::PhoneFull => ("p", String::new()),
         Group::PhoneEnding => ("r", String::new()),
         Group::Attribute(id) => ("a", format!("{id}:")),
     }
@@ -124,7 +132,7 @@ fn row_value(group: &Group) -> String {
         Group::FirstName => "c.first_name".to_owned(),
         Group::LastName => "c.last_name".to_owned(),
         Group::Email => "c.email".to_owned(),
-        Group::Phone | Group::PhoneEnding => "c.phone".to_owned(),
+        Group::Phone | Group::PhoneFull | Group::PhoneEnding => "c.phone".to_owned(),
         Group::Attribute(id) => format!("json_extract(c.attributes, '$.{id}.text')"),
     }
 }
@@ -165,6 +173,14 @@ mod tests {
         assert!(!token(word).chars().any(|c| c.is_ascii_punctuation()));
         assert!(token(word).starts_with(&token("ann.lee@ex")));
         assert_eq!(token("müller"), "müller");
+    }
+
+    #[test]
+    fn a_phone_column_holds_every_form() {
+        let tokens = tokens("p", "+4930901820");
+        for form in ["4930901820", "30901820", "030901820"] {
+            assert!(tokens.contains(&form.to_owned()), "{form} in {tokens:?}");
+        }
     }
 
     #[test]
