@@ -103,7 +103,8 @@ fn record(i: usize, first: &str, last: &str, email: &str) -> NewRecord {
     (contact, changes)
 }
 
-pub(crate) fn simple(i: usize) -> NewRecord {
+/// Ann Lee`i`, ann`i`@example.com, a phone and a country.
+pub fn simple(i: usize) -> NewRecord {
     record(i, "Ann", &format!("Lee{i}"), &format!("ann{i}@example.com"))
 }
 
