@@ -5,15 +5,14 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use chrono::Utc;
 use contacts::model::{
-    Channel, ConsentChoice, ConsentSource, Contact, Country, Email, ExternalId, MessagingId, Name,
-    NewContact, PhoneNumber, Reach, WorkspaceId,
+    Channel, ConsentChoice, ConsentSource, Contact, Country, Email, ExternalId, Name, NewContact,
+    PhoneNumber, Reach, WorkspaceId,
 };
 use contacts::query::{ListRequest, PageRequest};
 use contacts::store::ContactStore;
-use contacts::store::dynamo::{CapacityMeter, DynamoStore, Usage, create_table, per_shard_items};
+use contacts::store::dynamo::{CapacityMeter, DynamoStore, Usage, per_shard_items};
 
 fn record(i: usize) -> (Contact, Vec<contacts::model::ConsentChange>) {
     let new = NewContact {
@@ -117,20 +116,14 @@ async fn export_rows(
     );
 }
 
+mod support;
+
 #[tokio::main]
 async fn main() {
     let endpoint = std::env::var("CONTACTS_TEST_DYNAMODB_ENDPOINT").expect(
         "CONTACTS_TEST_DYNAMODB_ENDPOINT: run ./scripts/bench, which starts DynamoDB Local",
     );
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-        .endpoint_url(endpoint)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("bench-{}", MessagingId::generate().as_ref().to_lowercase());
-    create_table(&client, &table).await.expect("table");
+    let (client, table) = support::dynamodb_table(&endpoint, "bench").await;
     let meter = Arc::new(CapacityMeter::default());
     let store = DynamoStore::new(client.clone(), table.clone()).with_meter(Arc::clone(&meter));
     let ws = WorkspaceId::parse("bench").expect("workspace");

@@ -15,13 +15,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use contacts::AppState;
 use contacts::import::{Budget, Runner, service};
 use contacts::lambda::{DEFAULT_WORKSPACE_CLAIM, JwtClaim};
-use contacts::model::{MessagingId, WorkspaceId};
-use contacts::store::dynamo::{CapacityMeter, DynamoStore, create_table};
+use contacts::model::WorkspaceId;
+use contacts::store::dynamo::{CapacityMeter, DynamoStore};
 use contacts::store::folder::FolderStore;
 use contacts::store::objects::ObjectStore;
 
@@ -123,15 +122,7 @@ async fn main() -> anyhow::Result<()> {
     let sliced = data.path().join("slice.csv");
     slice(&csv, rows, &sliced)?;
 
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-        .endpoint_url(&endpoint)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("bench-{}", MessagingId::generate().as_ref().to_lowercase());
-    create_table(&client, &table).await?;
+    let (client, table) = support::dynamodb_table(&endpoint, "bench").await;
     let meter = Arc::new(CapacityMeter::default());
     let store = DynamoStore::new(client.clone(), table.clone()).with_meter(Arc::clone(&meter));
     let objects = Arc::new(FolderStore::open(

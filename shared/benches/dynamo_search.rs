@@ -12,7 +12,6 @@ use std::io::BufRead;
 use std::sync::Arc;
 use std::time::Instant;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use chrono::Utc;
 use contacts::import::job::ImportJob;
 use contacts::import::settings::ImportSettings;
@@ -21,7 +20,7 @@ use contacts::model::{
     Name, NewContact, PhoneNumber, Reach, WorkspaceId,
 };
 use contacts::query::{ListRequest, PageRequest};
-use contacts::store::dynamo::{CapacityMeter, DynamoStore, create_table};
+use contacts::store::dynamo::{CapacityMeter, DynamoStore};
 use contacts::store::imports::{Commit, ImportStore};
 use contacts::store::{ContactStore, NewRecord};
 
@@ -88,6 +87,8 @@ async fn commit(store: &DynamoStore, ws: &WorkspaceId, creates: Vec<NewRecord>) 
         .expect("commit");
 }
 
+mod support;
+
 #[tokio::main]
 async fn main() {
     let endpoint = std::env::var("CONTACTS_TEST_DYNAMODB_ENDPOINT").expect(
@@ -99,15 +100,7 @@ async fn main() {
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
-        .endpoint_url(endpoint)
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    let table = format!("search-{}", MessagingId::generate().as_ref().to_lowercase());
-    create_table(&client, &table).await.expect("table");
+    let (client, table) = support::dynamodb_table(&endpoint, "search").await;
     let meter = Arc::new(CapacityMeter::default());
     let store = DynamoStore::new(client, table).with_meter(Arc::clone(&meter));
     let ws = WorkspaceId::parse("bench").expect("workspace");

@@ -212,6 +212,14 @@ fn email_words(email: &str) -> Vec<String> {
     words
 }
 
+/// Every form a phone search starts, of a stored (E.164) phone: the
+/// words of [`Group::Phone`] and [`Group::PhoneFull`] together.
+pub fn phone_forms(value: &str) -> Vec<String> {
+    let (mut keyed, full) = phone_words(&PhoneNumber::from_stored(value.to_owned()));
+    keyed.extend(full);
+    keyed
+}
+
 /// A phone's words: those of [`Group::Phone`] and of [`Group::PhoneFull`].
 fn phone_words(phone: &PhoneNumber) -> (Vec<String>, Vec<String>) {
     let digits = phone.search_digits();

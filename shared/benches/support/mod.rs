@@ -23,3 +23,27 @@ pub fn peak_rss_mb() -> f64 {
 pub fn current_rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
+
+/// A client for the DynamoDB stand-in at `endpoint` (`./scripts/bench`
+/// starts DynamoDB Local) and a new table in it, named after `prefix`.
+#[cfg(feature = "aws")]
+pub async fn dynamodb_table(endpoint: &str, prefix: &str) -> (aws_sdk_dynamodb::Client, String) {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
+        .endpoint_url(endpoint)
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!(
+        "{prefix}-{}",
+        contacts::model::MessagingId::generate()
+            .as_ref()
+            .to_lowercase()
+    );
+    contacts::store::dynamo::create_table(&client, &table)
+        .await
+        .expect("a table");
+    (client, table)
+}

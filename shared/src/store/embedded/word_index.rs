@@ -15,7 +15,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Result as SqlResult};
 use serde_json::Value as Json;
 
-use crate::search::{Group, group_words};
+use crate::search::{Group, group_words, phone_forms};
 
 /// The index's columns, and what each holds for a contact row `c`.
 const COLUMNS: [(&str, &str); 6] = [
@@ -70,11 +70,7 @@ fn starts_word(ctx: &Context<'_>) -> SqlResult<bool> {
 fn tokens(tag: &str, value: &str) -> Vec<String> {
     if tag == "p" {
         // The column holds every form a phone search starts.
-        return [Group::Phone, Group::PhoneFull]
-            .iter()
-            .flat_map(|group| group_words(group, value))
-            .map(|w| token(&w))
-            .collect();
+        return phone_forms(value).iter().map(|w| token(w)).collect();
     }
     if tag != "a" {
         return Group::from_tag(tag)
