@@ -113,13 +113,15 @@ pub struct SearchDigits {
 }
 
 impl PhoneNumber {
-    /// The digits people search this number by.
+    /// The digits people search this number by. Read with the library's
+    /// one shared instance: search indexing runs on whichever thread runs
+    /// the indexer, and a copy per such thread costs memory, not time.
     pub fn search_digits(&self) -> SearchDigits {
-        let national = UTIL.with(|util| {
-            let number = util.parse(&self.0, None).ok()?;
+        let util = &*rlibphonenumber::PHONE_NUMBER_UTIL;
+        let national = util.parse(&self.0, None).ok().map(|number| {
             let significant = number.get_national_significant_number();
             let formatted = util.format(&number, PhoneNumberFormat::National);
-            Some((significant, digits_of(&formatted)))
+            (significant, digits_of(&formatted))
         });
         SearchDigits {
             international: self.0.trim_start_matches('+').to_owned(),
