@@ -21,6 +21,11 @@ use crate::query::TextField;
 /// characters in one word can be answered from a search index.
 pub const KEY_CHARS: usize = 2;
 
+/// The digits of a phone's ending its index key holds: a search of a
+/// number's last digits needs at least this many to be answered from a
+/// search index.
+pub const ENDING_KEY_DIGITS: usize = 4;
+
 /// The longest search text, in characters.
 const MAX_CHARS: usize = 255;
 
@@ -79,11 +84,16 @@ impl Group {
     }
 
     /// The index key a word of this group is found under: its first
-    /// [`KEY_CHARS`] characters (`~` first for a phone's ending), `None` for
-    /// a shorter word and for a phone's other forms.
+    /// [`KEY_CHARS`] characters (`~` and [`ENDING_KEY_DIGITS`] for a
+    /// phone's ending), `None` for a shorter word and for a phone's other
+    /// forms.
     fn key(&self, word: &str) -> Option<String> {
-        let prefix: String = word.chars().take(KEY_CHARS).collect();
-        (prefix.chars().count() == KEY_CHARS).then_some(())?;
+        let chars = match self {
+            Group::PhoneEnding => ENDING_KEY_DIGITS,
+            _ => KEY_CHARS,
+        };
+        let prefix: String = word.chars().take(chars).collect();
+        (prefix.chars().count() == chars).then_some(())?;
         match self {
             Group::PhoneFull => None,
             Group::PhoneEnding => Some(format!("~{prefix}")),
@@ -125,22 +135,28 @@ impl ContactWords {
         words
     }
 
-    /// Words as stores keep them, by group tag; unknown tags are skipped.
-    pub fn from_tagged(tagged: impl IntoIterator<Item = (String, Vec<String>)>) -> Self {
+    /// Words as [`Self::tagged`] writes them; unknown tags are skipped.
+    pub fn from_tagged(tagged: impl IntoIterator<Item = String>) -> Self {
         let mut words = Self::default();
-        for (tag, list) in tagged {
-            if let Some(group) = Group::from_tag(&tag) {
-                words.add(group, list);
+        for tagged in tagged {
+            if let Some((tag, word)) = tagged.split_once(' ')
+                && let Some(group) = Group::from_tag(tag)
+            {
+                words.add(group, [word.to_owned()]);
             }
         }
         words
     }
 
-    /// The words by group tag, as stores keep them.
-    pub fn tagged(&self) -> BTreeMap<String, Vec<String>> {
+    /// The words as stores keep them: each `<group tag> <word>` (a word
+    /// has no spaces).
+    pub fn tagged(&self) -> BTreeSet<String> {
         self.0
             .iter()
-            .map(|(group, words)| (group.tag(), words.iter().cloned().collect()))
+            .flat_map(|(group, words)| {
+                let tag = group.tag();
+                words.iter().map(move |word| format!("{tag} {word}"))
+            })
             .collect()
     }
 
@@ -374,7 +390,9 @@ impl WordSearch {
 /// key of a number's E.164 digits, significant number or other national
 /// format), after a leading `0` (the national format most countries
 /// write, `0` and the significant number, is found under the latter's
-/// key), and the ending. `None` when one of those is too short for a key.
+/// key), and the ending. `None` when one of those is too short for a key:
+/// a search of fewer than [`ENDING_KEY_DIGITS`] digits may be any
+/// number's ending.
 fn phone_keys(digits: &str) -> Option<Vec<String>> {
     let mut starts = vec![digits];
     if let Some(rest) = digits.strip_prefix('0') {
@@ -516,7 +534,7 @@ mod tests {
                 "+390612345678",
                 ["3906", "0612", "06 1234", "+39 06", "5678"],
             ),
-            ("+79123456789", ["7912", "8 912", "912", "89123", "6789"]),
+            ("+79123456789", ["7912", "8 9123", "9123", "89123", "6789"]),
         ] {
             let c = contact("A", "B", "a@example.com", Some(number));
             let words = ContactWords::of(&c);
@@ -534,11 +552,11 @@ mod tests {
         }
         let c = contact("A", "B", "a@example.com", Some("+4930901820"));
         let keys = ContactWords::of(&c).keys();
-        for key in ["49", "30", "~02"] {
+        for key in ["49", "30", "~0281"] {
             assert!(keys.contains(key), "{key} in {keys:?}");
         }
         assert!(!keys.contains("03"), "{keys:?}");
-        for keyless in ["4", "0", "05"] {
+        for keyless in ["4", "0", "05", "912"] {
             let search =
                 WordSearch::parse(Target::Field(TextField::Phone), keyless).expect("query");
             assert_eq!(search.keys(), None, "{keyless}");

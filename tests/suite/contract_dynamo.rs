@@ -18,15 +18,18 @@ contacts::contract_tests!(open);
 contacts::import_store_contract_tests!(open);
 
 /// Search entries on DynamoDB: contacts whose entries are gone (written
-/// before entries existed) are found again after `rebuild_search`, and an
-/// edit that changes no searched field writes no entry.
+/// before entries existed) are found again after `rebuild_search`; an edit
+/// that changes no searched field writes no entry, and one that does
+/// leaves exactly the new words; an earlier edit's settling never takes an
+/// entry a later edit needs; a create that fails leaves none.
 mod search_entries {
+    use std::collections::{BTreeMap, BTreeSet};
     use std::sync::Arc;
 
     use aws_sdk_dynamodb::types::AttributeValue;
     use contacts::model::{Country, WorkspaceId};
     use contacts::query::{ContactFilter, ContactQuery, PageRequest, TextField};
-    use contacts::search::{Target, WordSearch};
+    use contacts::search::{ContactWords, Target, WordSearch};
     use contacts::store::ContactStore;
     use contacts::store::contract::simple;
     use contacts::store::dynamo::{CapacityMeter, DynamoStore};
@@ -72,6 +75,30 @@ mod search_entries {
         items.len()
     }
 
+    /// Every search entry of the table: its key (the end of its partition)
+    /// and its words.
+    async fn entries(table: &str) -> BTreeMap<String, BTreeSet<String>> {
+        let items = crate::aws::dynamodb_client()
+            .scan()
+            .table_name(table)
+            .filter_expression("begins_with(pk, :t)")
+            .expression_attribute_values(":t", AttributeValue::S("T#".into()))
+            .send()
+            .await
+            .expect("scan")
+            .items
+            .unwrap_or_default();
+        items
+            .iter()
+            .map(|item| {
+                let pk = item["pk"].as_s().expect("pk");
+                let key = pk.rsplit('#').next().expect("key").to_owned();
+                let words = item["w"].as_ss().expect("words").iter().cloned().collect();
+                (key, words)
+            })
+            .collect()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_rebuild_writes_the_entries_of_every_contact() {
         let (store, table) = crate::aws::fresh_table().await;
@@ -100,8 +127,8 @@ mod search_entries {
     async fn only_an_edit_of_searched_words_writes_entries() {
         let (_, table) = crate::aws::fresh_table().await;
         let meter = Arc::new(CapacityMeter::default());
-        let store =
-            DynamoStore::new(crate::aws::dynamodb_client(), table).with_meter(Arc::clone(&meter));
+        let store = DynamoStore::new(crate::aws::dynamodb_client(), table.clone())
+            .with_meter(Arc::clone(&meter));
         let w = WorkspaceId::parse("w1").expect("workspace");
         let (contact, consent) = simple(1);
         store
@@ -124,10 +151,73 @@ mod search_entries {
             "a new last name rewrites entries: {searched:?} against {unsearched:?}"
         );
         assert_eq!(found(&store, &w, "quar").await, 1);
-        assert_eq!(
-            found(&store, &w, "lee").await,
-            0,
-            "the old name's entry is gone"
+        assert_eq!(found(&store, &w, "lee").await, 0);
+        let exact = ContactWords::of(&renamed);
+        let left = entries(&table).await;
+        assert!(!left.contains_key("le"), "the old name's entry is gone");
+        assert_eq!(left.keys().cloned().collect::<BTreeSet<_>>(), exact.keys());
+        for (key, held) in &left {
+            assert_eq!(held, &exact.tagged(), "{key} holds exactly the new words");
+        }
+    }
+
+    /// An edit's settling runs late: a later edit has already brought back
+    /// the start it deleted. The entry stays, and the contact is found.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_late_settling_leaves_the_entries_a_later_edit_wrote() {
+        use crate::faults::{Fault, FaultProxy, Hold};
+        let (_, table) = crate::aws::fresh_table().await;
+        let proxy = FaultProxy::start(crate::aws::dynamodb_endpoint()).await;
+        let client = crate::aws::dynamodb_client_at(
+            &proxy.endpoint,
+            contacts::lambda::import::retry_config(),
         );
+        let store = DynamoStore::new(client, table.clone());
+        let w = WorkspaceId::parse("w1").expect("workspace");
+        let (contact, consent) = simple(1);
+        store
+            .insert(&w, &(contact.clone(), consent), None)
+            .await
+            .expect("insert");
+        let settling = Hold::default();
+        proxy.inject(Fault::hold("DeleteItem", &settling).containing("#le\""));
+        let mut renamed = contact.clone();
+        renamed.last_name = contacts::model::Name::parse("Quaresma").ok();
+        renamed.version = 2;
+        let mut back = contact.clone();
+        back.version = 3;
+        let first = store.update(&w, &renamed, 1, &[]);
+        let later = async {
+            settling.arrived.notified().await;
+            store
+                .update(&w, &back, 2, &[])
+                .await
+                .expect("the later edit");
+            settling.release.notify_one();
+        };
+        let (first, ()) = tokio::join!(first, later);
+        first.expect("the first edit");
+        assert_eq!(found(&store, &w, "lee1").await, 1);
+        assert_eq!(found(&store, &w, "quaresma").await, 0);
+        assert!(entries(&table).await.contains_key("le"));
+    }
+
+    /// A create whose transaction fails (its External ID is taken) takes
+    /// back the entries it wrote first.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_create_that_fails_leaves_no_entries() {
+        let (store, table) = crate::aws::fresh_table().await;
+        let w = WorkspaceId::parse("w1").expect("workspace");
+        store.insert(&w, &simple(1), None).await.expect("insert");
+        let before = entries(&table).await;
+        let (mut rival, consent) = simple(2);
+        rival.first_name = contacts::model::Name::parse("Wilhelmina").ok();
+        rival.external_id = simple(1).0.external_id;
+        assert!(rival.external_id.is_some());
+        store
+            .insert(&w, &(rival, consent), None)
+            .await
+            .expect_err("the External ID is taken");
+        assert_eq!(entries(&table).await, before);
     }
 }

@@ -156,7 +156,7 @@ impl DynamoStore {
             for key in items::search_keys(&words) {
                 entries.push(put_request(items::search_entry(
                     workspace, contact, &words, &key,
-                )?)?);
+                ))?);
             }
         }
         self.write_batches(entries).await?;

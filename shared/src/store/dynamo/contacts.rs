@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::{StreamExt, stream};
 
-use super::items::{self, Item};
+use super::items::{self, Item, version};
 use super::meter::Units;
 use super::{DynamoStore, TRANSACTION_WRITES, listing, unexpected};
 use crate::error::{Error, Result};
@@ -17,7 +17,6 @@ use crate::model::{
     AttributeId, ConsentChange, Contact, ExternalId, ListId, MessagingId, WorkspaceId,
 };
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
-use crate::search::ContactWords;
 use crate::store::{ContactStore, NewRecord};
 
 /// Transactions in flight at once during a batch insert.
@@ -104,7 +103,6 @@ impl DynamoStore {
         let removed = current.lists.difference(&contact.lists).cloned().collect();
         writes.extend(self.membership_writes(workspace, contact, &kept, &added, &removed)?);
         writes.extend(self.history_writes(workspace, contact, consent)?);
-        writes.extend(self.search_writes(workspace, Some(&current), Some(contact))?);
         if let Some(marker) = marker {
             writes.push(self.put(marker, None)?);
         }
@@ -113,13 +111,24 @@ impl DynamoStore {
                 "lists",
                 format!(
                     "this edit needs {} writes and one transaction holds {TRANSACTION_WRITES}: \
-                     change the lists and the names, email or phone in separate edits",
+                     change fewer lists at once",
                     writes.len()
                 ),
             ));
         }
+        if !self
+            .prepare_search(workspace, Some(&current), contact)
+            .await?
+        {
+            return Err(Error::PreconditionFailed {
+                expected: expected_version,
+            });
+        }
         match self.transact(writes).await? {
-            None => Ok(()),
+            None => {
+                self.settle_search(workspace, &current, Some(contact)).await;
+                Ok(())
+            }
             Some(failed) if failed.first() == Some(&true) => match self.get(workspace, id).await? {
                 None => Err(Error::ContactNotFound(id.to_string())),
                 Some(_) => Err(Error::PreconditionFailed {
@@ -298,43 +307,6 @@ impl DynamoStore {
         Ok(writes)
     }
 
-    /// The search entries that take a contact from `old` to `new` (either
-    /// may be absent): none when its words stay the same; otherwise every
-    /// entry of the new words, and deletes of the old ones it no longer has.
-    pub(super) fn search_writes(
-        &self,
-        workspace: &WorkspaceId,
-        old: Option<&Contact>,
-        new: Option<&Contact>,
-    ) -> Result<Vec<TransactWriteItem>> {
-        let old_words = old.map(ContactWords::of);
-        let new_words = new.map(ContactWords::of);
-        if old_words == new_words {
-            return Ok(Vec::new());
-        }
-        let new_keys = new_words
-            .as_ref()
-            .map(items::search_keys)
-            .unwrap_or_default();
-        let mut writes = Vec::new();
-        if let (Some(contact), Some(words)) = (new, &new_words) {
-            for key in &new_keys {
-                writes.push(self.put(items::search_entry(workspace, contact, words, key)?, None)?);
-            }
-        }
-        if let (Some(contact), Some(words)) = (old, &old_words) {
-            for key in items::search_keys(words).difference(&new_keys) {
-                let delete = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(items::search_entry_key(workspace, contact, key)))
-                    .build()
-                    .map_err(unexpected)?;
-                writes.push(TransactWriteItem::builder().delete(delete).build());
-            }
-        }
-        Ok(writes)
-    }
-
     /// The sum of a sharded counter's items.
     pub(super) async fn sum_counter(&self, partition: String) -> Result<u64> {
         self.partition(partition)
@@ -403,7 +375,22 @@ impl DynamoStore {
         }
         let none = BTreeSet::new();
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
-        writes.extend(self.search_writes(workspace, None, Some(contact))?);
+        self.prepare_search(workspace, None, contact).await?;
+        let result = self.create(workspace, contact, writes, guarded).await;
+        if result.is_err() {
+            self.forget_search(workspace, contact).await;
+        }
+        result
+    }
+
+    /// Runs a new contact's transaction, freeing an orphan guard in its way once.
+    async fn create(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        writes: Vec<TransactWriteItem>,
+        guarded: Option<(&ExternalId, Item)>,
+    ) -> Result<()> {
         let mut freed = false;
         loop {
             let Some(failed) = self.transact(writes.clone()).await? else {
@@ -430,10 +417,6 @@ impl DynamoStore {
             freed = true;
         }
     }
-}
-
-fn version(value: u64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 #[async_trait]
@@ -556,8 +539,8 @@ impl ContactStore for DynamoStore {
                 &none,
                 &current.lists,
             )?);
-            writes.extend(self.search_writes(workspace, Some(&current), None)?);
             if self.transact(writes).await?.is_none() {
+                self.settle_search(workspace, &current, None).await;
                 self.delete_history(workspace, id).await?;
                 return Ok(true);
             }

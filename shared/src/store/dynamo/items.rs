@@ -1,6 +1,6 @@
 //! Item shapes and keys, mapped with `serde_dynamo` through private records.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::DateTime;
@@ -285,13 +285,19 @@ pub(super) fn search_keys(words: &ContactWords) -> BTreeSet<String> {
     }
 }
 
-/// The stored shape of a search entry: the contact's words by group tag,
-/// at the contact's position.
-#[derive(Debug, Serialize, Deserialize)]
-struct SearchRecord {
-    pk: String,
-    sk: String,
-    w: BTreeMap<String, Vec<String>>,
+/// A search entry's words: a string set, each `<group tag> <word>`.
+pub(super) const ENTRY_WORDS: &str = "w";
+/// The version of the contact a search entry's words were written for.
+pub(super) const ENTRY_VERSION: &str = "v";
+
+/// A version (or any count) as a DynamoDB number.
+pub(super) fn version(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A contact's words as a search entry holds them.
+pub(super) fn search_words(words: &ContactWords) -> AttributeValue {
+    AttributeValue::Ss(words.tagged().into_iter().collect())
 }
 
 /// The key of `contact`'s search entry under `key`.
@@ -306,24 +312,29 @@ pub(super) fn search_entry(
     contact: &Contact,
     words: &ContactWords,
     key: &str,
-) -> Result<Item> {
-    let record = SearchRecord {
-        pk: search_partition(workspace, shard_of(&contact.messaging_id), key),
-        sk: position(contact),
-        w: words.tagged(),
-    };
-    serde_dynamo::to_item(record).map_err(unexpected)
+) -> Item {
+    let mut item = search_entry_key(workspace, contact, key);
+    item.insert(ENTRY_WORDS.to_owned(), search_words(words));
+    item.insert(ENTRY_VERSION.to_owned(), version(contact.version));
+    item
 }
 
 /// A search entry's contact (its position and Messaging ID) and words.
-pub(super) fn search_from_item(item: Item) -> Result<(String, MessagingId, ContactWords)> {
-    let record: SearchRecord = serde_dynamo::from_item(item).map_err(unexpected)?;
-    let id = record
-        .sk
+pub(super) fn search_from_item(item: &Item) -> Result<(String, MessagingId, ContactWords)> {
+    let (Some(AttributeValue::S(position)), Some(AttributeValue::Ss(words))) =
+        (item.get("sk"), item.get(ENTRY_WORDS))
+    else {
+        return Err(anyhow::anyhow!("a search entry without a position or words: {item:?}").into());
+    };
+    let id = position
         .split_once('#')
         .map(|(_, id)| MessagingId::from_stored(id.to_owned()))
-        .ok_or_else(|| anyhow::anyhow!("a search entry without a position: {:?}", record.sk))?;
-    Ok((record.sk, id, ContactWords::from_tagged(record.w)))
+        .ok_or_else(|| anyhow::anyhow!("a search entry without a position: {position:?}"))?;
+    Ok((
+        position.clone(),
+        id,
+        ContactWords::from_tagged(words.iter().cloned()),
+    ))
 }
 
 /// The stored shape of an External ID guard.

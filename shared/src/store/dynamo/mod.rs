@@ -24,6 +24,7 @@ mod jobs;
 mod listing;
 mod meter;
 mod search;
+mod search_writes;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{

@@ -80,7 +80,7 @@ pub(super) async fn list(
     let mut complete_down_to: Option<String> = None;
     for (found, stopped_at) in try_join_all(reads).await? {
         for item in found {
-            let (position, id, words) = items::search_from_item(item)?;
+            let (position, id, words) = items::search_from_item(&item)?;
             entries.entry(position).or_insert((id, words));
         }
         if stopped_at > complete_down_to {
@@ -205,7 +205,7 @@ impl DynamoStore {
                 for key in items::search_keys(&words) {
                     puts.push(super::imports::put_request(items::search_entry(
                         workspace, contact, &words, &key,
-                    )?)?);
+                    ))?);
                 }
             }
             self.write_batches(puts).await?;
@@ -242,7 +242,7 @@ mod tests {
         };
         assert_eq!(
             keys_for(&query),
-            Some(vec!["01".to_owned(), "14".to_owned(), "~34".to_owned()])
+            Some(vec!["01".to_owned(), "14".to_owned(), "~3410".to_owned()])
         );
         let query = ContactQuery {
             filters: vec![words(TextField::FirstName, "a")],

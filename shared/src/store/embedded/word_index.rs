@@ -8,7 +8,12 @@
 //! letter or digit moved to the private use area, so FTS5's `ascii`
 //! tokenizer (which splits on exactly those) keeps a word whole and a prefix
 //! of a word is a prefix of its token. Candidates are tested again with
-//! `starts_word`, so what matches is decided by [`crate::search`] alone.
+//! `starts_word`, so what matches is decided by [`crate::search`] alone,
+//! and the index only has to hold every match: a search reads the longest
+//! start of its word that has a prefix index ([`PREFIX_INDEXES`]), in row
+//! order, instead of merging every term that starts with the whole word
+//! (`gmail.com` is held by a third of some workspaces). The words of every
+//! text attribute share column `a`; the recheck tells the attributes apart.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::Value;
@@ -16,6 +21,12 @@ use rusqlite::{Connection, Result as SqlResult};
 use serde_json::Value as Json;
 
 use crate::search::{Group, group_words, phone_forms};
+
+/// The prefix lengths, in characters, the table keeps an index for.
+const PREFIX_INDEXES: [usize; 3] = [2, 4, 6];
+/// Phone digits searched whole from this many on: few numbers share them,
+/// so merging their terms is cheaper than reading a shorter start's.
+const PHONE_WHOLE: usize = 7;
 
 /// The index's columns, and what each holds for a contact row `c`.
 const COLUMNS: [(&str, &str); 6] = [
@@ -66,7 +77,7 @@ fn starts_word(ctx: &Context<'_>) -> SqlResult<bool> {
 }
 
 /// The tokens of a column: the group's words, or for `a` (the stored custom
-/// values) each text value's words after its attribute ID and `:`.
+/// values) the words of every text value.
 fn tokens(tag: &str, value: &str) -> Vec<String> {
     if tag == "p" {
         // The column holds every form a phone search starts.
@@ -91,9 +102,8 @@ fn tokens(tag: &str, value: &str) -> Vec<String> {
         .flat_map(|(id, text)| {
             let group = Group::Attribute(crate::model::AttributeId::from_stored(id.clone()));
             group_words(&group, text)
-                .into_iter()
-                .map(move |word| token(&format!("{id}:{word}")))
         })
+        .map(|word| token(&word))
         .collect()
 }
 
@@ -110,15 +120,27 @@ fn token(word: &str) -> String {
         .collect()
 }
 
-/// The FTS5 column and the token prefix a group's words are found under.
-fn column_of(group: &Group) -> (&'static str, String) {
+/// The FTS5 column a group's words are in.
+fn column_of(group: &Group) -> &'static str {
     match group {
-        Group::FirstName => ("f", String::new()),
-        Group::LastName => ("l", String::new()),
-        Group::Email => ("e", String::new()),
-        Group::Phone | Group::PhoneFull => ("p", String::new()),
-        Group::PhoneEnding => ("r", String::new()),
-        Group::Attribute(id) => ("a", format!("{id}:")),
+        Group::FirstName => "f",
+        Group::LastName => "l",
+        Group::Email => "e",
+        Group::Phone | Group::PhoneFull => "p",
+        Group::PhoneEnding => "r",
+        Group::Attribute(_) => "a",
+    }
+}
+
+/// The start of `prefix` the index is read by: the longest with a prefix
+/// index, or the whole of a one-character prefix, an indexed length, or
+/// [`PHONE_WHOLE`] digits or more.
+fn indexed_start(group: &Group, prefix: &str) -> String {
+    let chars = prefix.chars().count();
+    let phone = matches!(group, Group::Phone | Group::PhoneFull | Group::PhoneEnding);
+    match PREFIX_INDEXES.iter().rev().find(|&&length| length <= chars) {
+        Some(&length) if !(phone && chars >= PHONE_WHOLE) => prefix.chars().take(length).collect(),
+        _ => prefix.to_owned(),
     }
 }
 
@@ -138,8 +160,8 @@ pub(super) fn match_expression(alternatives: &[(Group, String)]) -> String {
     let terms: Vec<String> = alternatives
         .iter()
         .map(|(group, prefix)| {
-            let (column, before) = column_of(group);
-            format!("{column} : \"{}\"*", token(&format!("{before}{prefix}")))
+            let start = token(&indexed_start(group, prefix));
+            format!("{} : \"{start}\"*", column_of(group))
         })
         .collect();
     format!("({})", terms.join(" OR "))
@@ -180,8 +202,25 @@ mod tests {
     }
 
     #[test]
-    fn attribute_tokens_carry_their_id() {
-        let stored = r#"{"a1": {"text": "Gold Plus", "folded": "gold plus"}, "a2": {"number": 3}}"#;
-        assert_eq!(tokens("a", stored), [token("a1:gold"), token("a1:plus")]);
+    fn attribute_tokens_are_the_words_of_text_values() {
+        let stored = r#"{"a1": {"text": "Gold Plus", "folded": "gold plus"}, "a2": {"number": 3}, "a3": {"text": "Silver"}}"#;
+        assert_eq!(tokens("a", stored), ["gold", "plus", "silver"]);
+    }
+
+    #[test]
+    fn a_search_reads_the_longest_indexed_start_of_its_word() {
+        let cases = [
+            (Group::LastName, "m", "m"),
+            (Group::LastName, "mu", "mu"),
+            (Group::LastName, "mur", "mu"),
+            (Group::Email, "gmail.com", "gmail."),
+            (Group::Phone, "491512", "491512"),
+            (Group::Phone, "49151", "4915"),
+            (Group::Phone, "4915123", "4915123"),
+            (Group::PhoneEnding, "65000", "6500"),
+        ];
+        for (group, prefix, start) in cases {
+            assert_eq!(indexed_start(&group, prefix), start, "{group:?} {prefix}");
+        }
     }
 }
