@@ -313,6 +313,54 @@ mod text_index {
         assert!(page.next_cursor.is_none());
     }
 
+    /// `maria.quaresma` starts like 1,100 emails (`maria.`) and is three of
+    /// them: the search reads its indexed start down to a bounded number of
+    /// candidates and its words whole below, and finds each of the three
+    /// once, newest first, whatever the page size.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rare_word_with_a_common_start_is_found_below_the_candidates_read_by_its_start() {
+        let store = super::open_with_window(None).await;
+        let w = WorkspaceId::parse("w1").expect("workspace");
+        let rare = [0, 600, 1_099];
+        let records: Vec<NewRecord> = (0..1_100)
+            .map(|i| {
+                let (mut contact, consent) = record(i);
+                let local = if rare.contains(&i) { "quaresma" } else { "x" };
+                contact.reach = Reach::new(
+                    None,
+                    Email::parse(&format!("maria.{local}{i}@example.com")).ok(),
+                )
+                .expect("reachable");
+                (contact, consent)
+            })
+            .collect();
+        store.insert_batch(&w, &records, None).await.expect("batch");
+        store.catch_up_text_index().await.expect("index");
+        let search =
+            WordSearch::parse(Target::Field(TextField::Email), "maria.quar").expect("search");
+        let query = ContactQuery {
+            filters: vec![ContactFilter::Words(search)],
+        };
+        let expected: Vec<String> = rare
+            .iter()
+            .rev()
+            .map(|&i| records[i].0.messaging_id.to_string())
+            .collect();
+        for limit in [1, 2, 50] {
+            let mut found = Vec::new();
+            let mut page = PageRequest::first(limit);
+            loop {
+                let listed = store.list(&w, &query, &page).await.expect("list");
+                found.extend(listed.items.iter().map(|c| c.messaging_id.to_string()));
+                match listed.next_cursor {
+                    Some(cursor) => page.cursor = Some(cursor),
+                    None => break,
+                }
+            }
+            assert_eq!(found, expected, "limit {limit}");
+        }
+    }
+
     async fn until_indexed(store: &super::Fresh, what: &str) {
         let started = std::time::Instant::now();
         while store.unindexed_text().await.expect("lag") > 0 {

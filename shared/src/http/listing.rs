@@ -22,8 +22,8 @@ use crate::query::{ContactFilter, ListRequest};
 /// between `.`, `_`, `-` and `+`, the domain and its labels. A phone search
 /// is its digits: the start of the E.164 digits, of the national number or
 /// of the national format (`030…`), or the number's last digits. Searches
-/// of one character work; two or more are answered from an index on every
-/// store. `<field>[contains]` finds text anywhere in the field instead.
+/// of one character work; two or more (a phone: four digits or more) are
+/// answered from an index on every store. `<field>[contains]` finds text anywhere in the field instead.
 /// Custom attributes filter as `attr.<name>=<value>` (text by word starts,
 /// `[contains]` anywhere; boolean exact; number, date and datetime equal)
 /// and, for number, date and datetime, `attr.<name>[eq|gt|lt]=<value>`.

@@ -319,22 +319,22 @@ pub(super) fn search_entry(
     item
 }
 
-/// A search entry's contact (its position and Messaging ID) and words.
+/// A search entry's contact (its position and Messaging ID) and words (none
+/// from an entry of an earlier shape, until `reindex` rewrites it).
 pub(super) fn search_from_item(item: &Item) -> Result<(String, MessagingId, ContactWords)> {
-    let (Some(AttributeValue::S(position)), Some(AttributeValue::Ss(words))) =
-        (item.get("sk"), item.get(ENTRY_WORDS))
-    else {
-        return Err(anyhow::anyhow!("a search entry without a position or words: {item:?}").into());
+    let position = match item.get("sk") {
+        Some(AttributeValue::S(position)) => position,
+        _ => return Err(anyhow::anyhow!("a search entry without a position: {item:?}").into()),
     };
     let id = position
         .split_once('#')
         .map(|(_, id)| MessagingId::from_stored(id.to_owned()))
         .ok_or_else(|| anyhow::anyhow!("a search entry without a position: {position:?}"))?;
-    Ok((
-        position.clone(),
-        id,
-        ContactWords::from_tagged(words.iter().cloned()),
-    ))
+    let words = match item.get(ENTRY_WORDS) {
+        Some(AttributeValue::Ss(words)) => ContactWords::from_tagged(words.iter().cloned()),
+        _ => ContactWords::default(),
+    };
+    Ok((position.clone(), id, words))
 }
 
 /// The stored shape of an External ID guard.

@@ -13,7 +13,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::types::Value;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::rows::{self, CONTACT_COLUMNS};
 use super::{text_index, word_index};
@@ -26,6 +26,11 @@ pub const SCAN_WINDOW: i64 = 20_000;
 
 /// The shortest text the trigram index can find.
 const TRIGRAM: usize = 3;
+
+/// Candidates a word search reads by the indexed starts of its words
+/// before it reads the rest by the words whole: enough to fill a page
+/// when one candidate in twenty matches.
+const START_CANDIDATES: i64 = 1_000;
 
 /// One page of contacts of `workspace` that match `query`.
 pub(super) fn list(
@@ -69,8 +74,31 @@ pub(super) fn list(
     }
     let floor = plan.windowed.then(|| before.saturating_sub(window).max(1));
     let rest = fetch - items.len() as i64;
-    items.extend(fetch_rows(conn, plan, workspace, before, floor, rest)?);
+    items.extend(fetch_matches(conn, plan, workspace, before, floor, rest)?);
     Ok(into_page(items, page, floor))
+}
+
+/// [`fetch_rows`], with a word search read by the indexed starts of its
+/// words down to its [`START_CANDIDATES`]th candidate, and by the words
+/// whole below it.
+fn fetch_matches(
+    conn: &Connection,
+    plan: Plan,
+    workspace: &WorkspaceId,
+    before: i64,
+    floor: Option<i64>,
+    fetch: i64,
+) -> Result<Vec<(i64, Contact)>> {
+    let Some(split) = plan.start_split(conn, before, floor)? else {
+        return fetch_rows(conn, plan, workspace, before, floor, fetch);
+    };
+    let whole = plan.whole();
+    let mut items = fetch_rows(conn, plan, workspace, before, Some(split), fetch)?;
+    let rest = fetch - items.len() as i64;
+    if rest > 0 {
+        items.extend(fetch_rows(conn, whole, workspace, split, floor, rest)?);
+    }
+    Ok(items)
 }
 
 /// Up to `fetch` rows of `plan` below row `before` (and from `floor` up).
@@ -165,9 +193,13 @@ type Condition = (String, Vec<Value>);
 
 /// How a query is answered: a full-text match, SQL conditions on the
 /// contact row, and whether the page must be windowed.
+#[derive(Clone)]
 struct Plan {
     /// The index and its match expressions (combined with AND).
     text_match: Option<(TextIndex, Vec<String>)>,
+    /// A word search's match expressions by its words whole, when they
+    /// differ from `text_match`'s indexed starts.
+    whole_words: Option<Vec<String>>,
     /// The filters of `text_match` as conditions on the row.
     text_scan: Vec<Condition>,
     /// A list whose memberships drive the page (newest member first).
@@ -179,6 +211,7 @@ struct Plan {
 impl Plan {
     fn new(query: &ContactQuery) -> Self {
         let mut words = Vec::new();
+        let mut whole_words = Vec::new();
         let mut trigram = Vec::new();
         let mut text_scan = Vec::new();
         let mut members_of = None;
@@ -195,7 +228,9 @@ impl Plan {
             match filter {
                 ContactFilter::Words(search) => {
                     for alternatives in search.conditions() {
-                        words.push(word_index::match_expression(&alternatives));
+                        let (starts, whole) = word_index::match_expressions(&alternatives);
+                        words.push(starts);
+                        whole_words.push(whole);
                         text_scan.push(word_index::row_condition(&alternatives));
                     }
                 }
@@ -242,6 +277,7 @@ impl Plan {
                 }
             }
         }
+        let whole_words = (whole_words != words).then_some(whole_words);
         let text_match = if !words.is_empty() {
             Some((TextIndex::Words, words))
         } else if !trigram.is_empty() {
@@ -257,6 +293,7 @@ impl Plan {
             .any(|f| matches!(f, ContactFilter::EmailIs(_) | ContactFilter::PhoneIs(_)));
         Self {
             windowed: !selective && (scans || drivers > 1),
+            whole_words,
             text_match,
             text_scan,
             members_of,
@@ -264,10 +301,52 @@ impl Plan {
         }
     }
 
+    /// The row ID of a word search's [`START_CANDIDATES`]th candidate by
+    /// the indexed starts of its words below `before` (and from `floor`
+    /// up), if it has that many and its words whole differ.
+    fn start_split(
+        &self,
+        conn: &Connection,
+        before: i64,
+        floor: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let (Some((_, starts)), Some(_)) = (&self.text_match, &self.whole_words) else {
+            return Ok(None);
+        };
+        let split = conn
+            .prepare_cached(
+                "SELECT rowid FROM contacts_words WHERE contacts_words MATCH ?1 \
+                 AND rowid < ?2 AND rowid >= ?3 ORDER BY rowid DESC LIMIT 1 OFFSET ?4",
+            )?
+            .query_row(
+                rusqlite::params![
+                    starts.join(" AND "),
+                    before,
+                    floor.unwrap_or(0),
+                    START_CANDIDATES - 1
+                ],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(split)
+    }
+
+    /// The same plan with a word search read by its words whole.
+    fn whole(&self) -> Self {
+        let mut plan = self.clone();
+        if let (Some((_, expressions)), Some(whole)) =
+            (&mut plan.text_match, plan.whole_words.take())
+        {
+            *expressions = whole;
+        }
+        plan
+    }
+
     /// The plan for the rows the text indexes do not hold yet: every text
     /// filter is tested on the row, a window at a time.
     fn above_text_index(&self) -> Self {
         Self {
+            whole_words: None,
             text_match: None,
             text_scan: Vec::new(),
             members_of: None,

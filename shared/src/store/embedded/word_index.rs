@@ -12,8 +12,12 @@
 //! and the index only has to hold every match: a search reads the longest
 //! start of its word that has a prefix index ([`PREFIX_INDEXES`]), in row
 //! order, instead of merging every term that starts with the whole word
-//! (`gmail.com` is held by a third of some workspaces). The words of every
-//! text attribute share column `a`; the recheck tells the attributes apart.
+//! (`gmail.com` is held by a third of some workspaces). When that start
+//! leads to few matches (`maria.berg1234` starts like every `maria.`), the
+//! listing reads the words whole after a bounded number of candidates
+//! (see `listing`): a rare word's terms are few to merge. The words of
+//! every text attribute share column `a`; the recheck tells the attributes
+//! apart.
 
 use rusqlite::functions::{Context, FunctionFlags};
 use rusqlite::types::Value;
@@ -155,16 +159,20 @@ fn row_value(group: &Group) -> String {
     }
 }
 
-/// An FTS5 query for one condition: any of its alternatives.
-pub(super) fn match_expression(alternatives: &[(Group, String)]) -> String {
-    let terms: Vec<String> = alternatives
-        .iter()
-        .map(|(group, prefix)| {
-            let start = token(&indexed_start(group, prefix));
-            format!("{} : \"{start}\"*", column_of(group))
-        })
-        .collect();
-    format!("({})", terms.join(" OR "))
+/// FTS5 queries for one condition (any of its alternatives): by the
+/// indexed starts of its prefixes, and by the prefixes whole.
+pub(super) fn match_expressions(alternatives: &[(Group, String)]) -> (String, String) {
+    let query = |start: &dyn Fn(&Group, &str) -> String| {
+        let terms: Vec<String> = alternatives
+            .iter()
+            .map(|(group, prefix)| {
+                let start = token(&start(group, prefix));
+                format!("{} : \"{start}\"*", column_of(group))
+            })
+            .collect();
+        format!("({})", terms.join(" OR "))
+    };
+    (query(&indexed_start), query(&|_, prefix| prefix.to_owned()))
 }
 
 /// The same condition tested on the row.
