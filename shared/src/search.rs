@@ -21,10 +21,12 @@ use crate::query::TextField;
 /// characters in one word can be answered from a search index.
 pub const KEY_CHARS: usize = 2;
 
-/// The digits of a phone's ending its index key holds: a search of a
-/// number's last digits needs at least this many to be answered from a
-/// search index.
-pub const ENDING_KEY_DIGITS: usize = 4;
+/// The digits of a phone's index keys (its starts and its ending): a phone
+/// search needs at least this many to be answered from a search index.
+/// With fewer, the keys of a number's starts would hold a tenth of a
+/// workspace and more, and a search of its last digits could not be
+/// told from them.
+pub const PHONE_KEY_DIGITS: usize = 4;
 
 /// The longest search text, in characters.
 const MAX_CHARS: usize = 255;
@@ -43,13 +45,9 @@ pub enum Group {
     FirstName,
     LastName,
     Email,
-    /// A phone's E.164 digits, national significant number, and national
-    /// format unless that is `0` and the significant number.
+    /// A phone's E.164 digits, national significant number and national
+    /// format (`4930901820`, `30901820`, `030901820`).
     Phone,
-    /// A phone's national format when it is `0` and the significant number
-    /// (`030901820`): a search finds it under the significant number's key
-    /// (see [`WordSearch::keys`]), so it has no entries of its own.
-    PhoneFull,
     /// A phone's E.164 digits reversed, to find it by its last digits.
     PhoneEnding,
     /// A text custom attribute.
@@ -64,7 +62,6 @@ impl Group {
             Group::LastName => "l".to_owned(),
             Group::Email => "e".to_owned(),
             Group::Phone => "p".to_owned(),
-            Group::PhoneFull => "q".to_owned(),
             Group::PhoneEnding => "r".to_owned(),
             Group::Attribute(id) => format!("a.{id}"),
         }
@@ -77,25 +74,22 @@ impl Group {
             "l" => Group::LastName,
             "e" => Group::Email,
             "p" => Group::Phone,
-            "q" => Group::PhoneFull,
             "r" => Group::PhoneEnding,
             _ => Group::Attribute(AttributeId::from_stored(tag.strip_prefix("a.")?.to_owned())),
         })
     }
 
     /// The index key a word of this group is found under: its first
-    /// [`KEY_CHARS`] characters (`~` and [`ENDING_KEY_DIGITS`] for a
-    /// phone's ending), `None` for a shorter word and for a phone's other
-    /// forms.
+    /// [`KEY_CHARS`] characters, or a phone's first [`PHONE_KEY_DIGITS`]
+    /// digits (`~` first for its ending); `None` for a shorter word.
     fn key(&self, word: &str) -> Option<String> {
         let chars = match self {
-            Group::PhoneEnding => ENDING_KEY_DIGITS,
+            Group::Phone | Group::PhoneEnding => PHONE_KEY_DIGITS,
             _ => KEY_CHARS,
         };
         let prefix: String = word.chars().take(chars).collect();
         (prefix.chars().count() == chars).then_some(())?;
         match self {
-            Group::PhoneFull => None,
             Group::PhoneEnding => Some(format!("~{prefix}")),
             _ => Some(prefix),
         }
@@ -122,9 +116,7 @@ impl ContactWords {
             words.add(Group::Email, email_words(email.as_ref()));
         }
         if let Some(phone) = contact.reach.phone() {
-            let (keyed, full) = phone_words(phone);
-            words.add(Group::Phone, keyed);
-            words.add(Group::PhoneFull, full);
+            words.add(Group::Phone, phone_words(phone));
             words.add(Group::PhoneEnding, [phone_ending(phone)]);
         }
         for (id, value) in &contact.attributes {
@@ -207,8 +199,7 @@ pub fn group_words(group: &Group, value: &str) -> Vec<String> {
     match group {
         Group::FirstName | Group::LastName | Group::Attribute(_) => text_words(value),
         Group::Email => email_words(value),
-        Group::Phone => phone_words(&PhoneNumber::from_stored(value.to_owned())).0,
-        Group::PhoneFull => phone_words(&PhoneNumber::from_stored(value.to_owned())).1,
+        Group::Phone => phone_words(&PhoneNumber::from_stored(value.to_owned())),
         Group::PhoneEnding => vec![phone_ending(&PhoneNumber::from_stored(value.to_owned()))],
     }
 }
@@ -228,32 +219,21 @@ fn email_words(email: &str) -> Vec<String> {
     words
 }
 
-/// Every form a phone search starts, of a stored (E.164) phone: the
-/// words of [`Group::Phone`] and [`Group::PhoneFull`] together.
+/// Every form a phone search starts, of a stored (E.164) phone.
 pub fn phone_forms(value: &str) -> Vec<String> {
-    let (mut keyed, full) = phone_words(&PhoneNumber::from_stored(value.to_owned()));
-    keyed.extend(full);
-    keyed
+    phone_words(&PhoneNumber::from_stored(value.to_owned()))
 }
 
-/// A phone's words: those of [`Group::Phone`] and of [`Group::PhoneFull`].
-fn phone_words(phone: &PhoneNumber) -> (Vec<String>, Vec<String>) {
+/// A phone's words: its E.164 digits, significant number and national
+/// format's digits.
+fn phone_words(phone: &PhoneNumber) -> Vec<String> {
     let digits = phone.search_digits();
-    let mut keyed = vec![digits.international];
-    let mut full = Vec::new();
-    if let Some(significant) = digits.significant {
-        if let Some(national) = digits.national {
-            if national.strip_prefix('0') == Some(significant.as_str()) {
-                full.push(national);
-            } else {
-                keyed.push(national);
-            }
-        }
-        keyed.push(significant);
-    }
-    keyed.sort_unstable();
-    keyed.dedup();
-    (keyed, full)
+    let mut words = vec![digits.international];
+    words.extend(digits.significant);
+    words.extend(digits.national);
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
 /// A phone's E.164 digits reversed.
@@ -280,7 +260,7 @@ impl Target {
             Target::Field(TextField::FirstName) => vec![Group::FirstName],
             Target::Field(TextField::LastName) => vec![Group::LastName],
             Target::Field(TextField::Email) => vec![Group::Email],
-            Target::Field(TextField::Phone) => vec![Group::Phone, Group::PhoneFull],
+            Target::Field(TextField::Phone) => vec![Group::Phone],
             Target::Attribute(id) => vec![Group::Attribute(id.clone())],
         }
     }
@@ -386,24 +366,12 @@ impl WordSearch {
     }
 }
 
-/// The keys of a phone search for `digits`: the digits' own start (the
-/// key of a number's E.164 digits, significant number or other national
-/// format), after a leading `0` (the national format most countries
-/// write, `0` and the significant number, is found under the latter's
-/// key), and the ending. `None` when one of those is too short for a key:
-/// a search of fewer than [`ENDING_KEY_DIGITS`] digits may be any
-/// number's ending.
+/// The keys of a phone search for `digits`: their start (the key of a
+/// number's E.164 digits, significant number and national format alike)
+/// and their ending. `None` for fewer than [`PHONE_KEY_DIGITS`] digits.
 fn phone_keys(digits: &str) -> Option<Vec<String>> {
-    let mut starts = vec![digits];
-    if let Some(rest) = digits.strip_prefix('0') {
-        starts.push(rest);
-    }
-    let mut keys = starts
-        .into_iter()
-        .map(|start| Group::Phone.key(start))
-        .collect::<Option<Vec<String>>>()?;
     let ending: String = digits.chars().rev().collect();
-    keys.push(Group::PhoneEnding.key(&ending)?);
+    let mut keys = vec![Group::Phone.key(digits)?, Group::PhoneEnding.key(&ending)?];
     keys.sort_unstable();
     keys.dedup();
     Some(keys)
@@ -535,6 +503,10 @@ mod tests {
                 ["3906", "0612", "06 1234", "+39 06", "5678"],
             ),
             ("+79123456789", ["7912", "8 9123", "9123", "89123", "6789"]),
+            (
+                "+14155550143",
+                ["1415", "(415) 555", "4155", "0143", "550143"],
+            ),
         ] {
             let c = contact("A", "B", "a@example.com", Some(number));
             let words = ContactWords::of(&c);
@@ -552,11 +524,10 @@ mod tests {
         }
         let c = contact("A", "B", "a@example.com", Some("+4930901820"));
         let keys = ContactWords::of(&c).keys();
-        for key in ["49", "30", "~0281"] {
+        for key in ["4930", "3090", "0309", "~0281"] {
             assert!(keys.contains(key), "{key} in {keys:?}");
         }
-        assert!(!keys.contains("03"), "{keys:?}");
-        for keyless in ["4", "0", "05", "912"] {
+        for keyless in ["4", "0", "05", "912", "+49 3"] {
             let search =
                 WordSearch::parse(Target::Field(TextField::Phone), keyless).expect("query");
             assert_eq!(search.keys(), None, "{keyless}");

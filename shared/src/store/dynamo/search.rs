@@ -242,7 +242,7 @@ mod tests {
         };
         assert_eq!(
             keys_for(&query),
-            Some(vec!["01".to_owned(), "14".to_owned(), "~3410".to_owned()])
+            Some(vec!["0143".to_owned(), "~3410".to_owned()])
         );
         let query = ContactQuery {
             filters: vec![words(TextField::FirstName, "a")],

@@ -130,7 +130,7 @@ fn column_of(group: &Group) -> &'static str {
         Group::FirstName => "f",
         Group::LastName => "l",
         Group::Email => "e",
-        Group::Phone | Group::PhoneFull => "p",
+        Group::Phone => "p",
         Group::PhoneEnding => "r",
         Group::Attribute(_) => "a",
     }
@@ -141,7 +141,7 @@ fn column_of(group: &Group) -> &'static str {
 /// [`PHONE_WHOLE`] digits or more.
 fn indexed_start(group: &Group, prefix: &str) -> String {
     let chars = prefix.chars().count();
-    let phone = matches!(group, Group::Phone | Group::PhoneFull | Group::PhoneEnding);
+    let phone = matches!(group, Group::Phone | Group::PhoneEnding);
     match PREFIX_INDEXES.iter().rev().find(|&&length| length <= chars) {
         Some(&length) if !(phone && chars >= PHONE_WHOLE) => prefix.chars().take(length).collect(),
         _ => prefix.to_owned(),
@@ -154,7 +154,7 @@ fn row_value(group: &Group) -> String {
         Group::FirstName => "c.first_name".to_owned(),
         Group::LastName => "c.last_name".to_owned(),
         Group::Email => "c.email".to_owned(),
-        Group::Phone | Group::PhoneFull | Group::PhoneEnding => "c.phone".to_owned(),
+        Group::Phone | Group::PhoneEnding => "c.phone".to_owned(),
         Group::Attribute(id) => format!("json_extract(c.attributes, '$.{id}.text')"),
     }
 }
