@@ -49,10 +49,9 @@ mod search_entries {
         page.items.len()
     }
 
-    /// Deletes every search entry of the table, as if its contacts were
-    /// written before entries existed.
-    async fn drop_entries(client: &aws_sdk_dynamodb::Client, table: &str) -> usize {
-        let items = client
+    /// Every search entry item of the table.
+    async fn entry_items(table: &str) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        crate::aws::dynamodb_client()
             .scan()
             .table_name(table)
             .filter_expression("begins_with(pk, :t)")
@@ -61,7 +60,13 @@ mod search_entries {
             .await
             .expect("scan")
             .items
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// Deletes every search entry of the table, as if its contacts were
+    /// written before entries existed.
+    async fn drop_entries(client: &aws_sdk_dynamodb::Client, table: &str) -> usize {
+        let items = entry_items(table).await;
         for item in &items {
             client
                 .delete_item()
@@ -78,17 +83,8 @@ mod search_entries {
     /// Every search entry of the table: its key (the end of its partition)
     /// and its words.
     async fn entries(table: &str) -> BTreeMap<String, BTreeSet<String>> {
-        let items = crate::aws::dynamodb_client()
-            .scan()
-            .table_name(table)
-            .filter_expression("begins_with(pk, :t)")
-            .expression_attribute_values(":t", AttributeValue::S("T#".into()))
-            .send()
+        entry_items(table)
             .await
-            .expect("scan")
-            .items
-            .unwrap_or_default();
-        items
             .iter()
             .map(|item| {
                 let pk = item["pk"].as_s().expect("pk");

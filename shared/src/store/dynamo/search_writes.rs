@@ -25,6 +25,8 @@
 
 use std::collections::BTreeSet;
 
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::ConsumedCapacity;
 use futures::future::join_all;
 
 use super::items::{self, Item};
@@ -152,20 +154,12 @@ impl DynamoStore {
             .set_return_consumed_capacity(self.capacity())
             .send()
             .await;
-        match result {
-            Ok(out) => {
-                self.record(Units::Write, "UpdateItem", out.consumed_capacity());
-                Ok(Outcome::Written)
-            }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(Outcome::Later)
-            }
-            Err(error) => Err(unexpected(error)),
-        }
+        self.outcome(
+            "UpdateItem",
+            result,
+            |out| out.consumed_capacity(),
+            |e| e.is_conditional_check_failed_exception(),
+        )
     }
 
     /// Deletes an entry unless a version after `version` marks it.
@@ -181,16 +175,32 @@ impl DynamoStore {
             .set_return_consumed_capacity(self.capacity())
             .send()
             .await;
+        self.outcome(
+            "DeleteItem",
+            result,
+            |out| out.consumed_capacity(),
+            |e| e.is_conditional_check_failed_exception(),
+        )
+    }
+
+    /// A conditional write's result: written (its capacity recorded), or
+    /// its condition failed.
+    fn outcome<O, E>(
+        &self,
+        operation: &'static str,
+        result: std::result::Result<O, SdkError<E>>,
+        consumed: fn(&O) -> Option<&ConsumedCapacity>,
+        condition_failed: fn(&E) -> bool,
+    ) -> Result<Outcome>
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
         match result {
             Ok(out) => {
-                self.record(Units::Write, "DeleteItem", out.consumed_capacity());
+                self.record(Units::Write, operation, consumed(&out));
                 Ok(Outcome::Written)
             }
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
+            Err(error) if error.as_service_error().is_some_and(condition_failed) => {
                 Ok(Outcome::Later)
             }
             Err(error) => Err(unexpected(error)),
