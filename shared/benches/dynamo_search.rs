@@ -50,15 +50,16 @@ fn from_row(line: &str, plan: &AttributeId) -> Option<NewRecord> {
     Contact::create(new, &ConsentSource::api(), Utc::now()).ok()
 }
 
-/// The ten older contacts the searches look for.
-fn quaresma(i: usize, phone: &PhoneNumber) -> NewRecord {
+/// An older contact the searches look for: `name` (first and last), an
+/// email at `domain`, `phone`.
+fn older(i: usize, name: [&str; 2], domain: &str, phone: &PhoneNumber) -> NewRecord {
     let new = NewContact {
         external_id: ExternalId::parse(&format!("wq-{i}")).ok(),
-        first_name: Name::parse("Wilhelmina").ok(),
-        last_name: Name::parse("Quaresma").ok(),
+        first_name: Name::parse(name[0]).ok(),
+        last_name: Name::parse(name[1]).ok(),
         reach: Reach::new(
             Some(phone.clone()),
-            Email::parse(&format!("w{i}@quaresma-family.example")).ok(),
+            Email::parse(&format!("w{i}@{domain}")).ok(),
         )
         .expect("reachable"),
         country: None,
@@ -123,7 +124,7 @@ async fn main() {
     let planted: Vec<NewRecord> = phones
         .iter()
         .enumerate()
-        .map(|(i, p)| quaresma(i, p))
+        .map(|(i, p)| older(i, ["Wilhelmina", "Quaresma"], "quaresma-family.example", p))
         .collect();
     let ending: String = phones[3]
         .as_ref()
@@ -134,14 +135,30 @@ async fn main() {
         .into_iter()
         .rev()
         .collect();
+    // Sixty older contacts whose phones end in the same four digits.
+    let shared_ending = "0143";
+    let sharers: Vec<NewRecord> = ["202", "212", "312", "415", "617", "718"]
+        .iter()
+        .flat_map(|area| (0..10).map(move |i| format!("+1{area}{}{shared_ending}", 230 + i * 71)))
+        .filter_map(|phone| PhoneNumber::parse(&phone).ok())
+        .enumerate()
+        .map(|(i, phone)| older(100 + i, ["Ola", "Nordmann"], "example.no", &phone))
+        .collect();
+    assert_eq!(
+        sharers.len(),
+        60,
+        "sixty valid numbers ending in {shared_ending}"
+    );
     commit(&store, &ws, planted).await;
+    commit(&store, &ws, sharers).await;
     meter.take();
 
     let mut report = String::from("# DynamoDB: word-prefix search at growing sizes\n\n");
     let _ = writeln!(
         report,
         "DynamoDB Local; one workspace: 10 contacts named Wilhelmina Quaresma \
-         (emails at quaresma-family.example), then the benchmark file's rows. \
+         (emails at quaresma-family.example) and 60 whose phones end in 0143, \
+         then the benchmark file's rows. \
          First page of `limit=50`; items = entries and contacts read.\n"
     );
     let mut seeded = 0;
@@ -188,6 +205,10 @@ async fn main() {
                 "email=quaresma-family.example".to_owned(),
             ),
             ("phone by its last 4 digits", format!("phone={ending}")),
+            (
+                "phone by last 4 digits 60 older numbers share",
+                format!("phone={shared_ending}"),
+            ),
             ("two letters: first_name=ma", "first_name=ma".to_owned()),
             (
                 "a common surname: last_name=muller",
