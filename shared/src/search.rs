@@ -272,6 +272,8 @@ impl Target {
 pub struct WordSearch {
     target: Target,
     words: Vec<String>,
+    /// One per word: any of its alternatives (see [`Self::conditions`]).
+    conditions: Vec<Vec<(Group, String)>>,
 }
 
 impl WordSearch {
@@ -302,7 +304,12 @@ impl WordSearch {
         if words.iter().all(String::is_empty) {
             return Err(InvalidValue("must not be empty".into()));
         }
-        Ok(Self { target, words })
+        let conditions = conditions(&target, &words);
+        Ok(Self {
+            target,
+            words,
+            conditions,
+        })
     }
 
     /// What the search reads.
@@ -317,24 +324,13 @@ impl WordSearch {
 
     /// What must hold, one condition per word: any of its alternatives,
     /// each a group one of whose words must start with a prefix.
-    pub fn conditions(&self) -> Vec<Vec<(Group, String)>> {
-        let groups = self.target.groups();
-        self.words
-            .iter()
-            .map(|word| {
-                let mut alternatives: Vec<(Group, String)> =
-                    groups.iter().map(|g| (g.clone(), word.clone())).collect();
-                if self.is_phone() {
-                    alternatives.push((Group::PhoneEnding, word.chars().rev().collect()));
-                }
-                alternatives
-            })
-            .collect()
+    pub fn conditions(&self) -> &[Vec<(Group, String)>] {
+        &self.conditions
     }
 
     /// Whether a contact with these words matches.
     pub fn matches(&self, words: &ContactWords) -> bool {
-        self.conditions().iter().all(|alternatives| {
+        self.conditions.iter().all(|alternatives| {
             alternatives
                 .iter()
                 .any(|(group, prefix)| words.starts_with(group, prefix))
@@ -364,6 +360,23 @@ impl WordSearch {
     fn is_phone(&self) -> bool {
         self.target == Target::Field(TextField::Phone)
     }
+}
+
+/// The conditions of a search of `words` in `target`: per word, its
+/// groups starting with it, and for a phone its ending too.
+fn conditions(target: &Target, words: &[String]) -> Vec<Vec<(Group, String)>> {
+    let groups = target.groups();
+    words
+        .iter()
+        .map(|word| {
+            let mut alternatives: Vec<(Group, String)> =
+                groups.iter().map(|g| (g.clone(), word.clone())).collect();
+            if *target == Target::Field(TextField::Phone) {
+                alternatives.push((Group::PhoneEnding, word.chars().rev().collect()));
+            }
+            alternatives
+        })
+        .collect()
 }
 
 /// The keys of a phone search for `digits`: their start (the key of a

@@ -228,10 +228,10 @@ impl Plan {
             match filter {
                 ContactFilter::Words(search) => {
                     for alternatives in search.conditions() {
-                        let (starts, whole) = word_index::match_expressions(&alternatives);
+                        let (starts, whole) = word_index::match_expressions(alternatives);
                         words.push(starts);
                         whole_words.push(whole);
-                        text_scan.push(word_index::row_condition(&alternatives));
+                        text_scan.push(word_index::row_condition(alternatives));
                     }
                 }
                 ContactFilter::Contains(field, text)
