@@ -198,6 +198,45 @@ mod search_entries {
         assert!(entries(&table).await.contains_key("le"));
     }
 
+    /// A rebuild that read a contact before an edit writes its entries
+    /// after the edit has settled: the edit's words stay, and the contact
+    /// is found by its new name under the start both versions share.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rebuild_that_read_before_an_edit_keeps_the_edit_s_words() {
+        use crate::faults::{Fault, FaultProxy, Hold};
+        let (_, table) = crate::aws::fresh_table().await;
+        let proxy = FaultProxy::start(crate::aws::dynamodb_endpoint()).await;
+        let client = crate::aws::dynamodb_client_at(
+            &proxy.endpoint,
+            contacts::lambda::import::retry_config(),
+        );
+        let store = DynamoStore::new(client, table.clone());
+        let w = WorkspaceId::parse("w1").expect("workspace");
+        let (contact, consent) = simple(1);
+        store
+            .insert(&w, &(contact.clone(), consent), None)
+            .await
+            .expect("insert");
+        let rebuilding = Hold::default();
+        proxy.inject(Fault::hold("UpdateItem", &rebuilding).containing("#le\""));
+        let mut renamed = contact.clone();
+        renamed.last_name = contacts::model::Name::parse("Lemon").ok();
+        renamed.version = 2;
+        let edit = async {
+            let arrived = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                rebuilding.arrived.notified(),
+            )
+            .await;
+            store.update(&w, &renamed, 1, &[]).await.expect("the edit");
+            rebuilding.release.notify_one();
+            arrived.expect("the rebuild writes the entry of `le`");
+        };
+        let (rebuilt, ()) = tokio::join!(store.rebuild_search(&w), edit);
+        assert_eq!(rebuilt.expect("rebuild"), 1);
+        assert_eq!(found(&store, &w, "lemon").await, 1);
+    }
+
     /// A create whose transaction fails (its External ID is taken) takes
     /// back the entries it wrote first.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 
 use super::items::{self, Item, OVERFLOW_KEY};
 use super::listing::{decode_cursor, encode_cursor};
@@ -29,6 +30,8 @@ use crate::search::ContactWords;
 /// Entries one page reads at most from the partitions of its keys (the
 /// overflow partitions read as many again at most, and are mostly empty).
 const ENTRIES_PER_PAGE: usize = 960;
+/// Contacts whose entries a rebuild writes at once.
+const REBUILD_CONCURRENCY: usize = 16;
 
 /// The index keys that answer `query`, if a search entry index can: from
 /// the word search with the longest word (and, of equals, fewer keys),
@@ -188,10 +191,13 @@ async fn read_entries(
 
 impl DynamoStore {
     /// Writes the search entries of every contact of `workspace` (a
-    /// workspace whose contacts were written before the entries existed):
-    /// idempotent, a batch of contacts at a time. An entry a contact no
-    /// longer matches is harmless: every search tests the contact it
-    /// reads. Returns how many contacts it indexed.
+    /// workspace whose contacts were written before the entries existed,
+    /// or with entries of an earlier shape): idempotent, a page of
+    /// contacts at a time, each entry set to the words of the contact as
+    /// the scan read it unless an edit since has marked it (see
+    /// `search_writes`). An entry a contact no longer matches is harmless:
+    /// every search tests the contact it reads. Returns how many contacts
+    /// it indexed.
     pub async fn rebuild_search(&self, workspace: &WorkspaceId) -> Result<u64> {
         let everything = ContactQuery::default();
         let mut after = None;
@@ -199,16 +205,11 @@ impl DynamoStore {
         loop {
             let batch =
                 super::listing::scan(self, workspace, &everything, after.as_ref(), 400).await?;
-            let mut puts = Vec::new();
-            for contact in &batch.items {
-                let words = ContactWords::of(contact);
-                for key in items::search_keys(&words) {
-                    puts.push(super::imports::put_request(items::search_entry(
-                        workspace, contact, &words, &key,
-                    ))?);
-                }
-            }
-            self.write_batches(puts).await?;
+            futures::stream::iter(&batch.items)
+                .map(|contact| self.restate_search(workspace, contact))
+                .buffer_unordered(REBUILD_CONCURRENCY)
+                .try_collect::<Vec<()>>()
+                .await?;
             indexed += batch.items.len() as u64;
             match batch.next_cursor {
                 Some(cursor) => after = Some(cursor),

@@ -127,6 +127,35 @@ impl DynamoStore {
         }
     }
 
+    /// Sets every entry of `contact` as read (by a rebuild) to exactly its
+    /// words, unless a later version marks it: a rebuild that read a
+    /// contact before an edit never takes the edit's words away.
+    pub(super) async fn restate_search(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+    ) -> Result<()> {
+        let words = ContactWords::of(contact);
+        let tagged = items::search_words(&words);
+        let version = items::version(contact.version);
+        let writes = items::search_keys(&words).into_iter().map(|key| {
+            let request = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(items::search_entry_key(workspace, contact, &key)))
+                .update_expression("SET #w = :w, #v = :v")
+                .condition_expression("attribute_not_exists(#v) OR #v <= :v")
+                .expression_attribute_values(":w", tagged.clone())
+                .expression_attribute_values(":v", version.clone());
+            self.entry_write(request)
+        });
+        for outcome in join_all(writes).await {
+            outcome?;
+        }
+        Ok(())
+    }
+
     /// Deletes the entries [`Self::prepare_search`] wrote for a new contact
     /// whose transaction failed, unless a later version marks them.
     pub(super) async fn forget_search(&self, workspace: &WorkspaceId, contact: &Contact) {
