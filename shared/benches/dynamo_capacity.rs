@@ -199,11 +199,15 @@ async fn main() {
 
     for (name, query) in [
         ("list page, unfiltered", ""),
-        ("list page, full_name contains", "full_name=ann"),
-        ("list page, first_name contains", "first_name=mar"),
-        ("list page, last_name contains", "last_name=berg1"),
-        ("list page, phone contains", "phone=5550"),
-        ("list page, email contains", "email=user1"),
+        ("list page, full_name words", "full_name=ann"),
+        ("list page, first_name words", "first_name=mar"),
+        ("list page, last_name words", "last_name=berg1"),
+        ("list page, phone digits", "phone=5550"),
+        ("list page, email words", "email=user1"),
+        (
+            "list page, full_name[contains]",
+            "full_name%5Bcontains%5D=ann",
+        ),
         ("list page, country", "country=DE"),
         ("list page, sms_consent", "sms_consent=subscribed"),
     ] {
