@@ -219,11 +219,6 @@ fn email_words(email: &str) -> Vec<String> {
     words
 }
 
-/// Every form a phone search starts, of a stored (E.164) phone.
-pub fn phone_forms(value: &str) -> Vec<String> {
-    phone_words(&PhoneNumber::from_stored(value.to_owned()))
-}
-
 /// A phone's words: its E.164 digits, significant number and national
 /// format's digits.
 fn phone_words(phone: &PhoneNumber) -> Vec<String> {

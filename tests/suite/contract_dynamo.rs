@@ -27,12 +27,14 @@ mod search_entries {
     use std::sync::Arc;
 
     use aws_sdk_dynamodb::types::AttributeValue;
-    use contacts::model::{Country, WorkspaceId};
+    use contacts::model::{Contact, Country, WorkspaceId};
     use contacts::query::{ContactFilter, ContactQuery, PageRequest, TextField};
     use contacts::search::{ContactWords, Target, WordSearch};
     use contacts::store::ContactStore;
     use contacts::store::contract::simple;
     use contacts::store::dynamo::{CapacityMeter, DynamoStore};
+
+    use crate::faults::{Fault, FaultProxy, Hold};
 
     fn last_name(text: &str) -> ContactQuery {
         let search = WordSearch::parse(Target::Field(TextField::LastName), text).expect("search");
@@ -157,11 +159,10 @@ mod search_entries {
         }
     }
 
-    /// An edit's settling runs late: a later edit has already brought back
-    /// the start it deleted. The entry stays, and the contact is found.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_late_settling_leaves_the_entries_a_later_edit_wrote() {
-        use crate::faults::{Fault, FaultProxy, Hold};
+    /// A store reaching a new table through a fault proxy, its table,
+    /// workspace and one contact it holds.
+    async fn one_contact_behind_a_proxy() -> (FaultProxy, DynamoStore, String, WorkspaceId, Contact)
+    {
         let (_, table) = crate::aws::fresh_table().await;
         let proxy = FaultProxy::start(crate::aws::dynamodb_endpoint()).await;
         let client = crate::aws::dynamodb_client_at(
@@ -175,6 +176,14 @@ mod search_entries {
             .insert(&w, &(contact.clone(), consent), None)
             .await
             .expect("insert");
+        (proxy, store, table, w, contact)
+    }
+
+    /// An edit's settling runs late: a later edit has already brought back
+    /// the start it deleted. The entry stays, and the contact is found.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_late_settling_leaves_the_entries_a_later_edit_wrote() {
+        let (proxy, store, table, w, contact) = one_contact_behind_a_proxy().await;
         let settling = Hold::default();
         proxy.inject(Fault::hold("DeleteItem", &settling).containing("#le\""));
         let mut renamed = contact.clone();
@@ -203,20 +212,7 @@ mod search_entries {
     /// is found by its new name under the start both versions share.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_rebuild_that_read_before_an_edit_keeps_the_edit_s_words() {
-        use crate::faults::{Fault, FaultProxy, Hold};
-        let (_, table) = crate::aws::fresh_table().await;
-        let proxy = FaultProxy::start(crate::aws::dynamodb_endpoint()).await;
-        let client = crate::aws::dynamodb_client_at(
-            &proxy.endpoint,
-            contacts::lambda::import::retry_config(),
-        );
-        let store = DynamoStore::new(client, table.clone());
-        let w = WorkspaceId::parse("w1").expect("workspace");
-        let (contact, consent) = simple(1);
-        store
-            .insert(&w, &(contact.clone(), consent), None)
-            .await
-            .expect("insert");
+        let (proxy, store, _, w, contact) = one_contact_behind_a_proxy().await;
         let rebuilding = Hold::default();
         proxy.inject(Fault::hold("UpdateItem", &rebuilding).containing("#le\""));
         let mut renamed = contact.clone();

@@ -26,7 +26,7 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::ConsumedCapacity;
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity};
 use futures::future::join_all;
 
 use super::items::{self, Item};
@@ -35,6 +35,9 @@ use super::{DynamoStore, unexpected};
 use crate::error::Result;
 use crate::model::{Contact, WorkspaceId};
 use crate::search::ContactWords;
+
+/// An entry's condition that no version after `:v` marks it.
+const NOT_LATER: &str = "attribute_not_exists(#v) OR #v <= :v";
 
 /// What happened to one conditional entry write.
 enum Outcome {
@@ -57,25 +60,8 @@ impl DynamoStore {
         if old.map(ContactWords::of).as_ref() == Some(&words) {
             return Ok(true);
         }
-        let tagged = items::search_words(&words);
-        let version = items::version(new.version);
-        let writes = items::search_keys(&words).into_iter().map(|key| {
-            let request = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(items::search_entry_key(workspace, new, &key)))
-                .update_expression("ADD #w :w SET #v = :v")
-                .condition_expression("attribute_not_exists(#v) OR #v <= :v")
-                .expression_attribute_values(":w", tagged.clone())
-                .expression_attribute_values(":v", version.clone());
-            self.entry_write(request)
-        });
-        let mut current = true;
-        for outcome in join_all(writes).await {
-            current &= matches!(outcome?, Outcome::Written);
-        }
-        Ok(current)
+        self.write_entries(workspace, new, &words, "ADD #w :w SET #v = :v")
+            .await
     }
 
     /// Step 2, once the write taking a contact from `old` to `new` (absent
@@ -96,26 +82,24 @@ impl DynamoStore {
             .as_ref()
             .map(items::search_keys)
             .unwrap_or_default();
+        let old_keys = items::search_keys(&old_words);
+        let tagged = new_words.as_ref().map(items::search_words);
         let mut tightens = Vec::new();
-        if let (Some(new), Some(words)) = (new, &new_words) {
-            let tagged = items::search_words(words);
-            let version = items::version(new.version);
+        if let (Some(new), Some(tagged)) = (new, &tagged) {
             // Only entries the old version had can hold words it took away.
-            for key in kept.intersection(&items::search_keys(&old_words)) {
-                let request = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(items::search_entry_key(workspace, new, key)))
-                    .update_expression("SET #w = :w")
-                    .condition_expression("#v = :v")
-                    .expression_attribute_values(":w", tagged.clone())
-                    .expression_attribute_values(":v", version.clone());
-                tightens.push(self.entry_write(request));
+            for key in kept.intersection(&old_keys) {
+                tightens.push(self.entry_write(
+                    workspace,
+                    new,
+                    key,
+                    tagged,
+                    "SET #w = :w",
+                    "#v = :v",
+                ));
             }
         }
         let version = new.unwrap_or(old).version;
-        let deletes = items::search_keys(&old_words)
+        let deletes = old_keys
             .difference(&kept)
             .map(|key| self.entry_delete(items::search_entry_key(workspace, old, key), version))
             .collect::<Vec<_>>();
@@ -136,24 +120,30 @@ impl DynamoStore {
         contact: &Contact,
     ) -> Result<()> {
         let words = ContactWords::of(contact);
-        let tagged = items::search_words(&words);
-        let version = items::version(contact.version);
-        let writes = items::search_keys(&words).into_iter().map(|key| {
-            let request = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(items::search_entry_key(workspace, contact, &key)))
-                .update_expression("SET #w = :w, #v = :v")
-                .condition_expression("attribute_not_exists(#v) OR #v <= :v")
-                .expression_attribute_values(":w", tagged.clone())
-                .expression_attribute_values(":v", version.clone());
-            self.entry_write(request)
-        });
+        self.write_entries(workspace, contact, &words, "SET #w = :w, #v = :v")
+            .await
+            .map(drop)
+    }
+
+    /// Applies `update` to every entry of `contact`'s `words` unless a later
+    /// version marks it; `false` when one did.
+    async fn write_entries(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        words: &ContactWords,
+        update: &str,
+    ) -> Result<bool> {
+        let tagged = items::search_words(words);
+        let keys = items::search_keys(words);
+        let writes = keys
+            .iter()
+            .map(|key| self.entry_write(workspace, contact, key, &tagged, update, NOT_LATER));
+        let mut current = true;
         for outcome in join_all(writes).await {
-            outcome?;
+            current &= matches!(outcome?, Outcome::Written);
         }
-        Ok(())
+        Ok(current)
     }
 
     /// Deletes the entries [`Self::prepare_search`] wrote for a new contact
@@ -173,11 +163,26 @@ impl DynamoStore {
         }
     }
 
+    /// Updates `contact`'s entry under `key` with `update`, its words
+    /// being `:w` and its version `:v`, if `condition` holds.
     async fn entry_write(
         &self,
-        request: aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        key: &str,
+        words: &AttributeValue,
+        update: &str,
+        condition: &str,
     ) -> Result<Outcome> {
-        let result = request
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::search_entry_key(workspace, contact, key)))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_values(":w", words.clone())
+            .expression_attribute_values(":v", items::version(contact.version))
             .expression_attribute_names("#w", items::ENTRY_WORDS)
             .expression_attribute_names("#v", items::ENTRY_VERSION)
             .set_return_consumed_capacity(self.capacity())
@@ -198,7 +203,7 @@ impl DynamoStore {
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(key))
-            .condition_expression("attribute_not_exists(#v) OR #v <= :v")
+            .condition_expression(NOT_LATER)
             .expression_attribute_names("#v", items::ENTRY_VERSION)
             .expression_attribute_values(":v", items::version(version))
             .set_return_consumed_capacity(self.capacity())

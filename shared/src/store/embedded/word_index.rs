@@ -24,7 +24,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Result as SqlResult};
 use serde_json::Value as Json;
 
-use crate::search::{Group, group_words, phone_forms};
+use crate::search::{Group, group_words};
 
 /// The prefix lengths, in characters, the table keeps an index for.
 const PREFIX_INDEXES: [usize; 3] = [2, 4, 6];
@@ -83,10 +83,6 @@ fn starts_word(ctx: &Context<'_>) -> SqlResult<bool> {
 /// The tokens of a column: the group's words, or for `a` (the stored custom
 /// values) the words of every text value.
 fn tokens(tag: &str, value: &str) -> Vec<String> {
-    if tag == "p" {
-        // The column holds every form a phone search starts.
-        return phone_forms(value).iter().map(|w| token(w)).collect();
-    }
     if tag != "a" {
         return Group::from_tag(tag)
             .map(|group| {
