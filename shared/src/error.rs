@@ -43,6 +43,9 @@ pub enum Error {
     /// No contact with this Messaging ID exists in the workspace.
     #[error("no contact has Messaging ID {0}")]
     ContactNotFound(String),
+    /// The contact with this Messaging ID was merged into another.
+    #[error("contact {id} was merged into contact {into}")]
+    ContactMerged { id: MessagingId, into: MessagingId },
     /// No list with this ID exists in the workspace.
     #[error("no list has ID {0}")]
     ListNotFound(String),
@@ -93,6 +96,9 @@ pub enum Error {
     /// The write was conditional on a version that is no longer current.
     #[error("the contact has changed since version {expected} was read")]
     PreconditionFailed { expected: u64 },
+    /// A contact of a merge has changed since the version the caller saw.
+    #[error("contact {id} has changed since version {expected} was shown")]
+    ContactChanged { id: MessagingId, expected: u64 },
     /// The workspace holds as many contacts as its plan allows.
     #[error("the workspace has reached its limit of {limit} contacts")]
     UsageLimitReached { limit: u64 },

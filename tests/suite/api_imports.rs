@@ -582,6 +582,35 @@ async fn updates_by_messaging_id_refuse_ids_the_system_never_issued() {
 }
 
 #[tokio::test]
+async fn a_row_naming_a_merged_contact_updates_the_contact_it_became() {
+    let server = Server::start().await;
+    let ids: Vec<String> = [contact(1), contact(2)]
+        .into_iter()
+        .map(|body| async {
+            server.create(body).await["messaging_id"]
+                .as_str()
+                .expect("id")
+                .to_owned()
+        })
+        .collect::<futures::future::JoinAll<_>>()
+        .await;
+    let (survivor, merged) = (&ids[0], &ids[1]);
+    let (status, _) = send(
+        server
+            .req(Method::POST, &format!("/v1/contacts/{survivor}/merge"))
+            .json(&json!({"merge": [merged]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = format!("Messaging ID,Email,Last Name\n{merged},ann1@example.com,Merged\n");
+    let settings = json!({"update_existing": {"match_by": "messaging_id"}});
+    let body = import(&server, settings, csv.as_bytes()).await;
+    assert_eq!(body["counts"]["updated"], 1, "{body}");
+    let (_, updated) = server.get(survivor).await;
+    assert_eq!(updated["last_name"], "Merged");
+}
+
+#[tokio::test]
 async fn consent_defaults_never_override_recorded_consent() {
     let server = Server::start().await;
     let mut unsubscribed = contact(1);

@@ -9,6 +9,7 @@ mod api_exports;
 mod api_imports;
 mod api_listing;
 mod api_logs;
+mod api_merge;
 mod aws;
 mod console_aws;
 mod contract_dynamo;

@@ -73,6 +73,8 @@ pub async fn create(
     params(("messaging_id" = String, Path)),
     responses(
         (status = 200, description = "The contact", body = ContactBody, headers(("ETag" = String))),
+        (status = 308, description = "The contact was merged into the one `Location` names (and `merged_into` in the body)", body = Problem,
+            content_type = "application/problem+json", headers(("Location" = String))),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -80,12 +82,16 @@ pub async fn get(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
     ContactId(id): ContactId,
-) -> Result<impl IntoResponse> {
-    let (contact, catalog) = tokio::try_join!(
+) -> Result<axum::response::Response> {
+    let (found, catalog) = tokio::join!(
         service::get(state.contacts.as_ref(), &workspace, &id),
         Catalog::load(&state, &workspace)
-    )?;
-    Ok(contact_response(&contact, &catalog))
+    );
+    match found {
+        Ok(contact) => Ok(contact_response(&contact, &catalog?).into_response()),
+        Err(merged @ Error::ContactMerged { .. }) => Ok(merged.redirect_merged()),
+        Err(error) => Err(error),
+    }
 }
 
 /// Edit generic attributes; `null` clears a field. With `If-Match`, a stale

@@ -52,7 +52,13 @@ use crate::query::{ContactFilter, ListRequest};
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses(
-        (status = 200, description = "A page of contacts", body = ContactPage),
+        (status = 200, description = "A page of contacts", body = ContactPage,
+            links(("merge" = (
+                operation_id = "mergeContacts",
+                parameters(("messaging_id" = "$response.body#/items/0/messaging_id")),
+                request_body = json!({"merge": ["$response.body#/items/1/messaging_id"]}),
+                description = "Merge the page's second contact into its first",
+            )))),
     ),
 )]
 pub async fn list(

@@ -12,6 +12,7 @@ pub mod hosts;
 pub(crate) mod imports;
 mod listing;
 mod lists;
+mod merge;
 pub mod objects;
 mod openapi;
 pub mod problem;
@@ -105,6 +106,7 @@ fn contact_routes() -> Router<AppState> {
                 .delete(contacts::delete),
         )
         .route("/v1/contacts/{messaging_id}/lists", get(contacts::lists))
+        .route("/v1/contacts/{messaging_id}/merge", post(merge::merge))
         .route("/v1/lists/{id}/contacts", post(lists::add_members))
         .route(
             "/v1/lists/{id}/contacts/{messaging_id}",

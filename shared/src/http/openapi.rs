@@ -6,14 +6,14 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
-use super::{attributes, consent, contacts, exports, imports, listing, lists, settings};
+use super::{attributes, consent, contacts, exports, imports, listing, lists, merge, settings};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Contacts API", description = "All Contacts: contacts, their consent, custom attributes, lists, table settings, CSV imports and exports."),
     paths(
-        contacts::create, contacts::get, contacts::edit, contacts::delete, contacts::lists,
+        contacts::create, contacts::get, contacts::edit, contacts::delete, contacts::lists, merge::merge,
         consent::put, consent::history,
         listing::list, listing::usage,
         attributes::list, attributes::create, attributes::edit, attributes::delete,

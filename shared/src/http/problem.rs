@@ -20,9 +20,13 @@ pub struct Problem {
     /// Each invalid field, for validation problems.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// The contact that already holds a duplicate External ID.
+    /// The contact the problem is about: the one that already holds a
+    /// duplicate External ID, or the one of a merge that changed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messaging_id: Option<String>,
+    /// The contact a merged-away Messaging ID now names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
 }
 
 impl Error {
@@ -55,6 +59,9 @@ impl Error {
                 "contact-not-found",
                 "Contact not found",
             ),
+            Error::ContactMerged { .. } => {
+                (StatusCode::NOT_FOUND, "contact-merged", "Contact merged")
+            }
             Error::ListNotFound(_) => (StatusCode::NOT_FOUND, "list-not-found", "List not found"),
             Error::ImportNotFound(_) => (
                 StatusCode::NOT_FOUND,
@@ -94,7 +101,7 @@ impl Error {
                 "duplicate-external-id",
                 "External ID already in use",
             ),
-            Error::PreconditionFailed { .. } => (
+            Error::PreconditionFailed { .. } | Error::ContactChanged { .. } => (
                 StatusCode::PRECONDITION_FAILED,
                 "precondition-failed",
                 "Contact changed since it was read",
@@ -116,7 +123,28 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        let (status, kind, title) = self.status_and_kind();
+        let (status, _, _) = self.status_and_kind();
+        self.respond(status)
+    }
+}
+
+impl Error {
+    /// A merged-away contact read: 308 to the contact it was merged into,
+    /// with the problem document that says so. Any other error as usual.
+    pub fn redirect_merged(self) -> Response {
+        let Error::ContactMerged { into, .. } = &self else {
+            return self.into_response();
+        };
+        let location = HeaderValue::from_str(&format!("/v1/contacts/{into}"));
+        let mut response = self.respond(StatusCode::PERMANENT_REDIRECT);
+        if let Ok(location) = location {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        response
+    }
+
+    fn respond(self, status: StatusCode) -> Response {
+        let (_, kind, title) = self.status_and_kind();
         let detail = match &self {
             Error::Unexpected(cause) => {
                 tracing::error!(error = ?cause, "request failed");
@@ -132,7 +160,12 @@ impl IntoResponse for Error {
                 status: status.as_u16(),
                 detail,
                 messaging_id: match &self {
-                    Error::DuplicateExternalId { holder, .. } => Some(holder.to_string()),
+                    Error::DuplicateExternalId { holder: id, .. }
+                    | Error::ContactChanged { id, .. } => Some(id.to_string()),
+                    _ => None,
+                },
+                merged_into: match &self {
+                    Error::ContactMerged { into, .. } => Some(into.to_string()),
                     _ => None,
                 },
                 errors: match self {

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::model::{
     AttributeLabel, AttributeName, AttributeType, Column, Email, ExternalId, ListName,
-    MAX_LISTS_PER_CONTACT, Name, PhoneNumber, TEXT_PATTERN, Timezone, ULID_PATTERN,
+    MAX_LISTS_PER_CONTACT, MAX_MERGED, MergeField, Name, PhoneNumber, TEXT_PATTERN, Timezone,
+    ULID_PATTERN,
 };
 
 /// Text as `clean_text` takes it: at most `max` characters as sent, not
@@ -67,6 +68,27 @@ fn column_names() -> Value {
     ]}})
 }
 
+/// The contacts a merge names: 1 to 9 distinct Messaging IDs.
+fn merge_ids() -> Value {
+    let mut rule = ulids(Some(MAX_MERGED));
+    rule["minItems"] = json!(1);
+    rule["uniqueItems"] = json!(true);
+    rule
+}
+
+/// A merge's choices: a field (generic, or a custom attribute's name) to
+/// the Messaging ID of the contact it comes from.
+fn merge_fields() -> Value {
+    let generic: Vec<&str> = MergeField::GENERIC.iter().map(|(name, _)| *name).collect();
+    json!({
+        "propertyNames": {"type": "string", "anyOf": [
+            {"enum": generic},
+            {"pattern": AttributeName::PATTERN},
+        ]},
+        "additionalProperties": {"type": "string", "pattern": ULID_PATTERN},
+    })
+}
+
 /// The constraints of each validated request field: schema, property,
 /// constraints (merged into the property's schema).
 pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
@@ -114,6 +136,14 @@ pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
             "messaging_ids",
             json!({"maxItems": super::lists::MAX_MEMBERS_PER_REQUEST}),
         ),
+        ("MergeContactsRequest", "merge", merge_ids()),
+        ("MergeContactsRequest", "fields", merge_fields()),
+        (
+            "MergeContactsRequest",
+            "versions",
+            json!({"propertyNames": {"type": "string", "pattern": ULID_PATTERN},
+                "additionalProperties": {"type": "integer", "minimum": 1}}),
+        ),
         ("ColumnsBody", "columns", column_names()),
         ("ImportSettings", "lists", ulids(None)),
         ("PreviewRequest", "import_id", ulid()),
@@ -137,7 +167,7 @@ const REQUIRED: [(&str, &[&str]); 3] = [
 ];
 
 /// Request bodies that refuse unknown fields.
-const CLOSED: [&str; 12] = [
+const CLOSED: [&str; 13] = [
     "CreateContactRequest",
     "EditContactRequest",
     "ConsentRequest",
@@ -145,6 +175,7 @@ const CLOSED: [&str; 12] = [
     "EditAttributeRequest",
     "ListNameRequest",
     "MembersRequest",
+    "MergeContactsRequest",
     "ColumnsBody",
     "ImportSettings",
     "PreviewRequest",

@@ -3,7 +3,8 @@
 //! says, writes the error CSV. Whatever stops a run, the next one continues
 //! exactly where the last commit left off.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use tokio::io::AsyncReadExt;
@@ -21,10 +22,12 @@ use super::source::FileKind;
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 pub use crate::jobs::Budget;
-use crate::model::{AttributeId, ConsentSource, ExternalId, MessagingId, WorkspaceId, now};
-use crate::store::imports::{Commit, applied_key};
+use crate::model::{
+    AttributeId, ConsentSource, Contact, ExternalId, MessagingId, WorkspaceId, now,
+};
+use crate::store::imports::{Commit, Lookup, applied_key};
 use crate::store::objects::{ObjectKey, ObjectStore};
-use crate::{AppState, ImportPorts};
+use crate::{AppState, ImportPorts, service};
 
 /// Runs imports over the state's stores.
 #[derive(Clone)]
@@ -458,6 +461,53 @@ impl Run<'_> {
         Err(Error::Unexpected(anyhow::anyhow!("the file reader stopped early")).into())
     }
 
+    /// `rows` with each Messaging ID of a contact merged away replaced by
+    /// its survivor's, and `contacts` (those the rows' IDs found) with the
+    /// survivors: a row naming a merged contact updates the one it became.
+    async fn follow_merges<'r>(
+        &self,
+        rows: &'r [Row],
+        mut contacts: Vec<Contact>,
+    ) -> Result<(Cow<'r, [Row]>, Vec<Contact>)> {
+        let known: HashSet<&MessagingId> = contacts.iter().map(|c| &c.messaging_id).collect();
+        let mut survivors = HashMap::new();
+        for id in rows.iter().filter_map(|r| r.messaging_id.as_ref()) {
+            if !known.contains(id) && !survivors.contains_key(id) {
+                let contacts = self.runner.state.contacts.as_ref();
+                if let Some(survivor) = service::survivor_of(contacts, self.workspace, id).await? {
+                    survivors.insert(id.clone(), survivor);
+                }
+            }
+        }
+        if survivors.is_empty() {
+            return Ok((Cow::Borrowed(rows), contacts));
+        }
+        let lookup = Lookup {
+            messaging_ids: survivors.values().cloned().collect(),
+            ..Lookup::default()
+        };
+        let found = self.ports().store.lookup(self.workspace, &lookup).await?;
+        let known: HashSet<MessagingId> = contacts.iter().map(|c| c.messaging_id.clone()).collect();
+        contacts.extend(
+            found
+                .into_iter()
+                .filter(|c| !known.contains(&c.messaging_id)),
+        );
+        let rows = rows
+            .iter()
+            .map(
+                |row| match row.messaging_id.as_ref().and_then(|id| survivors.get(id)) {
+                    Some(survivor) => Row {
+                        messaging_id: Some(survivor.clone()),
+                        ..row.clone()
+                    },
+                    None => row.clone(),
+                },
+            )
+            .collect();
+        Ok((Cow::Owned(rows), contacts))
+    }
+
     /// Looks up what `rows` name and plans them; the commit leaves the job
     /// as `reached` plus the batch's counts.
     async fn plan_rows(
@@ -478,7 +528,7 @@ impl Run<'_> {
             keys.extend(rows.iter().map(|row| applied_key(row.line)));
         }
         let lookup = lookup_keys(rows);
-        let (contacts, mut seen, count) = tokio::try_join!(
+        let (found, mut seen, count) = tokio::try_join!(
             store.lookup(self.workspace, &lookup),
             store.seen(self.workspace, &reached.id, &keys),
             async {
@@ -505,7 +555,8 @@ impl Run<'_> {
             remember_reach: store.reach_lookups_lag(),
             held: prior.held,
         };
-        let planned = plan(rows, &contacts, &seen, &context);
+        let (rows, contacts) = self.follow_merges(rows, found).await?;
+        let planned = plan(&rows, &contacts, &seen, &context);
         let mut next = reached.clone();
         next.counts = next.counts + planned.counts;
         next.progress.rows_done = next.counts.rows;

@@ -136,6 +136,11 @@ impl Consent {
         }
     }
 
+    /// Sets the status on `channel` (a merge's outcome).
+    pub fn set(&mut self, channel: Channel, status: ConsentStatus) {
+        *self.slot(channel) = status;
+    }
+
     /// Records `choice` on `channel`; returns the change, if it is one.
     pub fn record(
         &mut self,
@@ -152,11 +157,13 @@ impl Consent {
             old,
             new,
             source: source.clone(),
+            note: None,
         })
     }
 }
 
-/// Who recorded a consent change: `api`, `console`, or `import:<id>`.
+/// Who recorded a consent change: `api`, `console`, `import:<id>`, or
+/// `merge:<id>,…` (the contacts merged into this one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub struct ConsentSource(String);
@@ -175,6 +182,12 @@ impl ConsentSource {
     /// A change made by an import.
     pub fn import(id: &impl std::fmt::Display) -> Self {
         Self(format!("import:{id}"))
+    }
+
+    /// A merge of the contacts `merged` into the one whose history this is.
+    pub fn merge<'a>(merged: impl Iterator<Item = &'a super::MessagingId>) -> Self {
+        let ids: Vec<&str> = merged.map(AsRef::as_ref).collect();
+        Self(format!("merge:{}", ids.join(",")))
     }
 
     /// Rebuilds a source this crate stored.
@@ -197,6 +210,9 @@ pub struct ConsentChange {
     pub old: ConsentStatus,
     pub new: ConsentStatus,
     pub source: ConsentSource,
+    /// What else the change did: the External IDs a merge freed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

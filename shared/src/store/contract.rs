@@ -18,6 +18,13 @@ use crate::query::{
 };
 use crate::store::{ContactStore, ListStore, NewRecord, SchemaStore};
 
+pub use super::merge_contract::{
+    a_merge_keeps_one_contact_with_the_chosen_fields_and_lists,
+    a_merge_moves_history_and_decides_each_channel,
+    a_merge_of_a_changed_contact_is_refused_and_writes_nothing,
+    a_merge_racing_an_edit_loses_neither, two_merges_racing_lose_nothing,
+};
+
 /// Declares one `#[tokio::test]` per contract check, each on a fresh store
 /// from `$open` (an async fn whose result derefs to a [`ContactStore`]).
 #[macro_export]
@@ -49,7 +56,12 @@ macro_rules! contract_tests {
             attribute_definitions_are_unique_per_workspace,
             lists_have_unique_names_and_counted_members,
             columns_are_saved_per_workspace,
-            a_contact_moves_between_the_most_lists_at_once
+            a_contact_moves_between_the_most_lists_at_once,
+            a_merge_keeps_one_contact_with_the_chosen_fields_and_lists,
+            a_merge_moves_history_and_decides_each_channel,
+            a_merge_of_a_changed_contact_is_refused_and_writes_nothing,
+            two_merges_racing_lose_nothing,
+            a_merge_racing_an_edit_loses_neither
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -1173,7 +1185,7 @@ pub async fn a_foreign_cursor_is_refused(store: &dyn ContactStore) {
     }
 }
 
-fn definition(name: &str, kind: AttributeType) -> AttributeDefinition {
+pub(crate) fn definition(name: &str, kind: AttributeType) -> AttributeDefinition {
     AttributeDefinition {
         id: AttributeId::generate(),
         name: AttributeName::parse(name).expect("name"),
@@ -1182,7 +1194,7 @@ fn definition(name: &str, kind: AttributeType) -> AttributeDefinition {
     }
 }
 
-fn new_list(name: &str) -> ContactList {
+pub(crate) fn new_list(name: &str) -> ContactList {
     ContactList {
         id: ListId::generate(),
         name: ListName::parse(name).expect("list name"),
@@ -1190,12 +1202,12 @@ fn new_list(name: &str) -> ContactList {
     }
 }
 
-fn value(kind: AttributeType, raw: &str) -> AttributeValue {
+pub(crate) fn value(kind: AttributeType, raw: &str) -> AttributeValue {
     AttributeValue::from_text(kind, raw).expect("value")
 }
 
 /// Rewrites a stored contact as its next version with `edit` applied.
-async fn edit_stored(
+pub(crate) async fn edit_stored(
     store: &dyn ContactStore,
     w: &WorkspaceId,
     contact: &Contact,

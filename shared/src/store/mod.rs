@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeName, ConsentChange, Contact, ContactList,
-    ExternalId, ListId, ListName, MessagingId, WorkspaceId,
+    ExternalId, ListId, ListName, Merge, MessagingId, WorkspaceId,
 };
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 
@@ -22,6 +22,8 @@ pub mod folder;
 #[cfg(feature = "contract")]
 pub mod import_contract;
 pub mod imports;
+#[cfg(feature = "contract")]
+pub mod merge_contract;
 #[cfg(feature = "contract")]
 pub mod object_contract;
 pub mod objects;
@@ -80,6 +82,25 @@ pub trait ContactStore: Send + Sync {
         expected_version: u64,
         consent: &[ConsentChange],
     ) -> Result<()>;
+
+    /// Writes a merge, all or nothing: the survivor's next version and its
+    /// new history entries; for each merged contact, its history moved to
+    /// the survivor, its External ID freed, its memberships and its place in
+    /// the usage count dropped, and its Messaging ID left naming the survivor.
+    ///
+    /// Conditional on every contact's version as read: fails with
+    /// `PreconditionFailed` when one changed and `ContactNotFound` when one
+    /// is gone, and then writes nothing.
+    async fn merge(&self, workspace: &WorkspaceId, merge: &Merge) -> Result<()>;
+
+    /// The contact each of these merged-away Messaging IDs was merged into
+    /// (one step: that contact may have been merged since). IDs that were
+    /// never merged are left out.
+    async fn merged_into(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[MessagingId],
+    ) -> Result<Vec<(MessagingId, MessagingId)>>;
 
     /// Deletes a contact and its history; `false` when there was none.
     async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool>;

@@ -14,7 +14,7 @@ use super::meter::Units;
 use super::{DynamoStore, TRANSACTION_WRITES, listing, unexpected};
 use crate::error::{Error, Result};
 use crate::model::{
-    AttributeId, ConsentChange, Contact, ExternalId, ListId, MessagingId, WorkspaceId,
+    AttributeId, ConsentChange, Contact, ExternalId, ListId, Merge, MessagingId, WorkspaceId,
 };
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 use crate::store::{ContactStore, NewRecord};
@@ -59,25 +59,8 @@ impl DynamoStore {
         marker: Option<Item>,
     ) -> Result<()> {
         let id = &contact.messaging_id;
-        let stored = self
-            .get_item(items::contact_key(workspace, id))
-            .await?
-            .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
-        let creation = stored.get(items::CREATION_CONSENT).cloned();
-        let (_, current) = items::contact_from_item(stored)?;
-        if current.version != expected_version {
-            return Err(Error::PreconditionFailed {
-                expected: expected_version,
-            });
-        }
-        let mut item = items::contact_item(workspace, contact)?;
-        if let Some(creation) = creation {
-            item.insert(items::CREATION_CONSENT.to_owned(), creation);
-        }
-        let mut writes = vec![self.put(
-            item,
-            Some(("version = :v", &[(":v", version(expected_version))])),
-        )?];
+        let (current, stored) = self.stored_at(workspace, id, expected_version).await?;
+        let mut writes = vec![self.replace_write(workspace, contact, &stored, expected_version)?];
         // The index of the new External ID's guard among the writes.
         let mut new_guard = None;
         if current.external_id != contact.external_id {
@@ -145,6 +128,41 @@ impl DynamoStore {
                 expected: expected_version,
             }),
         }
+    }
+
+    /// The put that replaces `stored` (at version `expected`) with
+    /// `contact`, keeping the consent it was created with.
+    pub(super) fn replace_write(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        stored: &Item,
+        expected: u64,
+    ) -> Result<TransactWriteItem> {
+        let mut item = items::contact_item(workspace, contact)?;
+        if let Some(creation) = stored.get(items::CREATION_CONSENT) {
+            item.insert(items::CREATION_CONSENT.to_owned(), creation.clone());
+        }
+        self.put(item, Some(("version = :v", &[(":v", version(expected))])))
+    }
+
+    /// Contact `id` as stored, with its item, if its version is `expected`:
+    /// `ContactNotFound` when it is gone, `PreconditionFailed` when it changed.
+    pub(super) async fn stored_at(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+        expected: u64,
+    ) -> Result<(Contact, Item)> {
+        let stored = self
+            .get_item(items::contact_key(workspace, id))
+            .await?
+            .ok_or_else(|| Error::ContactNotFound(id.to_string()))?;
+        let (_, contact) = items::contact_from_item(stored.clone())?;
+        if contact.version != expected {
+            return Err(Error::PreconditionFailed { expected });
+        }
+        Ok((contact, stored))
     }
 
     /// A strongly consistent read of one item.
@@ -296,15 +314,20 @@ impl DynamoStore {
             writes.push(self.counter_write(items::member_count_key(workspace, list, shard), 1)?);
         }
         for list in removed {
-            let delete = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(items::membership_key(workspace, id, list)))
-                .build()
-                .map_err(unexpected)?;
-            writes.push(TransactWriteItem::builder().delete(delete).build());
+            writes.push(self.plain_delete(items::membership_key(workspace, id, list))?);
             writes.push(self.counter_write(items::member_count_key(workspace, list, shard), -1)?);
         }
         Ok(writes)
+    }
+
+    /// A transaction's unconditional delete of the item at `key`.
+    pub(super) fn plain_delete(&self, key: Item) -> Result<TransactWriteItem> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .build()
+            .map_err(unexpected)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// The sum of a sharded counter's items.
@@ -316,7 +339,7 @@ impl DynamoStore {
             .sum()
     }
 
-    fn history_writes(
+    pub(super) fn history_writes(
         &self,
         workspace: &WorkspaceId,
         contact: &Contact,
@@ -509,6 +532,18 @@ impl ContactStore for DynamoStore {
     ) -> Result<()> {
         self.update_with(workspace, contact, expected_version, consent, None)
             .await
+    }
+
+    async fn merge(&self, workspace: &WorkspaceId, merge: &Merge) -> Result<()> {
+        self.write_merge(workspace, merge).await
+    }
+
+    async fn merged_into(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[MessagingId],
+    ) -> Result<Vec<(MessagingId, MessagingId)>> {
+        self.survivors(workspace, ids).await
     }
 
     async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool> {

@@ -399,6 +399,8 @@ struct ChangeRecord {
     old: String,
     new: String,
     source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 /// A consent change's place in its contact's history: time, the version it
@@ -461,6 +463,7 @@ pub(super) fn creation_changes(item: &Item) -> Result<Vec<(String, ConsentChange
                 old: ConsentStatus::parse(old)?,
                 new: ConsentStatus::parse(new)?,
                 source: ConsentSource::from_stored(source.to_owned()),
+                note: None,
             };
             Ok((change_sort_key(&change, 1, n), change))
         })
@@ -477,18 +480,63 @@ pub(super) fn change_items(
         .iter()
         .enumerate()
         .map(|(n, change)| {
-            serde_dynamo::to_item(ChangeRecord {
-                pk: history_partition(workspace, &contact.messaging_id),
-                sk: change_sort_key(change, contact.version, n),
-                at: change.at.timestamp_micros(),
-                channel: change.channel.as_str().to_owned(),
-                old: change.old.as_str().to_owned(),
-                new: change.new.as_str().to_owned(),
-                source: change.source.as_ref().to_owned(),
-            })
-            .map_err(unexpected)
+            change_item(
+                workspace,
+                &contact.messaging_id,
+                change_sort_key(change, contact.version, n),
+                change,
+            )
         })
         .collect()
+}
+
+/// The item of one consent change of contact `id`, at `sk`.
+pub(super) fn change_item(
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    sk: String,
+    change: &ConsentChange,
+) -> Result<Item> {
+    serde_dynamo::to_item(ChangeRecord {
+        pk: history_partition(workspace, id),
+        sk,
+        at: change.at.timestamp_micros(),
+        channel: change.channel.as_str().to_owned(),
+        old: change.old.as_str().to_owned(),
+        new: change.new.as_str().to_owned(),
+        source: change.source.as_ref().to_owned(),
+        note: change.note.clone(),
+    })
+    .map_err(unexpected)
+}
+
+/// The key of the item that says what a merged-away Messaging ID became.
+pub(super) fn merged_key(workspace: &WorkspaceId, id: &MessagingId) -> Item {
+    key(format!("M#{}#{id}", workspace.as_ref()), "M")
+}
+
+/// The item that says contact `id` was merged into `survivor`.
+pub(super) fn merged_item(
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    survivor: &MessagingId,
+) -> Item {
+    let mut item = merged_key(workspace, id);
+    item.insert(
+        "survivor".to_owned(),
+        AttributeValue::S(survivor.to_string()),
+    );
+    item
+}
+
+/// The survivor a merged item names.
+pub(super) fn survivor_from_item(item: &Item) -> Result<MessagingId> {
+    match item.get("survivor") {
+        Some(AttributeValue::S(id)) => Ok(MessagingId::from_stored(id.clone())),
+        _ => Err(Error::Unexpected(anyhow::anyhow!(
+            "a merged item without its survivor"
+        ))),
+    }
 }
 
 /// A consent change from its item, with its sort key.
@@ -500,6 +548,7 @@ pub(super) fn change_from_item(item: Item) -> Result<(String, ConsentChange)> {
         old: ConsentStatus::parse(&r.old)?,
         new: ConsentStatus::parse(&r.new)?,
         source: ConsentSource::from_stored(r.source),
+        note: r.note,
     };
     Ok((r.sk, change))
 }

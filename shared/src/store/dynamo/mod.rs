@@ -12,6 +12,7 @@
 //! - list membership `C#<ws>#<messaging_id>`, `L#<list>` — a copy of the
 //!   contact in its own partition, keyed `lpk` = `<ws>#<list>#<shard>` for
 //!   the write-sharded `by_list` index; member counter `LC#<ws>#<list>`, `<shard>`;
+//! - merged contact `M#<ws>#<messaging_id>`, `M` — the survivor it was merged into;
 //! - list `L#<ws>`, `<list id>` and its name guard `N#<ws>#<folded name>`, `N`;
 //! - attribute definition `A#<ws>`, `<name>`; settings `S#<ws>`, `<key>`.
 
@@ -22,6 +23,7 @@ mod imports;
 mod items;
 mod jobs;
 mod listing;
+mod merge;
 mod meter;
 mod search;
 mod search_writes;

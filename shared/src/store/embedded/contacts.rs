@@ -9,7 +9,9 @@ use rusqlite::{ErrorCode, OptionalExtension, Transaction, params, params_from_it
 use super::rows::{self, CONSENT_COLUMNS, CONTACT_COLUMNS, CONTACT_FIELDS};
 use super::{EmbeddedStore, listing};
 use crate::error::{Error, Result};
-use crate::model::{AttributeId, ConsentChange, Contact, ExternalId, MessagingId, WorkspaceId};
+use crate::model::{
+    AttributeId, ConsentChange, Contact, ExternalId, Merge, MessagingId, WorkspaceId,
+};
 use crate::query::{ContactQuery, Page, PageRequest};
 use crate::store::{ContactStore, NewRecord};
 
@@ -108,6 +110,36 @@ impl ContactStore for EmbeddedStore {
         let (workspace, contact, consent) = (workspace.clone(), contact.clone(), consent.to_vec());
         self.write(move |tx| update_record(tx, &workspace, &contact, expected_version, &consent))
             .await
+    }
+
+    async fn merge(&self, workspace: &WorkspaceId, merge: &Merge) -> Result<()> {
+        let (workspace, merge) = (workspace.clone(), merge.clone());
+        self.write(move |tx| merge_records(tx, &workspace, &merge))
+            .await
+    }
+
+    async fn merged_into(
+        &self,
+        workspace: &WorkspaceId,
+        ids: &[MessagingId],
+    ) -> Result<Vec<(MessagingId, MessagingId)>> {
+        let (workspace, ids) = (workspace.clone(), ids.to_vec());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT survivor FROM merged WHERE workspace = ?1 AND messaging_id = ?2",
+            )?;
+            let mut found = Vec::new();
+            for id in ids {
+                let survivor: Option<String> = stmt
+                    .query_row(params![workspace.as_ref(), id.as_ref()], |row| row.get(0))
+                    .optional()?;
+                if let Some(survivor) = survivor {
+                    found.push((id, MessagingId::from_stored(survivor)));
+                }
+            }
+            Ok(found)
+        })
+        .await
     }
 
     async fn delete(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<bool> {
@@ -243,6 +275,55 @@ pub(super) fn update_record(
     append_history(tx, ws, &contact.messaging_id, consent)
 }
 
+/// Writes a merge: each merged contact, at its version read, gives its
+/// history to the survivor, leaves its Messaging ID naming the survivor and
+/// is deleted (its memberships, usage and External ID go with it by the
+/// schema's triggers and indexes); then the survivor is updated.
+fn merge_records(tx: &Transaction<'_>, workspace: &WorkspaceId, merge: &Merge) -> Result<()> {
+    let ws = workspace.as_ref();
+    let survivor = merge.survivor.messaging_id.as_ref();
+    for contact in &merge.merged {
+        let id = contact.messaging_id.as_ref();
+        let stored: Option<i64> = tx
+            .prepare_cached(
+                "SELECT version FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
+            )?
+            .query_row(params![ws, id], |row| row.get(0))
+            .optional()?;
+        match stored {
+            None => return Err(Error::ContactNotFound(id.to_owned())),
+            Some(version) if rows::unsigned(version)? != contact.version => {
+                return Err(Error::PreconditionFailed {
+                    expected: contact.version,
+                });
+            }
+            Some(_) => {}
+        }
+        tx.prepare_cached(
+            "UPDATE consent_history SET messaging_id = ?3 WHERE workspace = ?1 AND messaging_id = ?2",
+        )?
+        .execute(params![ws, id, survivor])?;
+        tx.prepare_cached(
+            "INSERT INTO merged (workspace, messaging_id, survivor, at) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![
+            ws,
+            id,
+            survivor,
+            rows::micros(merge.survivor.updated_at)
+        ])?;
+        tx.prepare_cached("DELETE FROM contacts WHERE workspace = ?1 AND messaging_id = ?2")?
+            .execute(params![ws, id])?;
+    }
+    update_record(
+        tx,
+        workspace,
+        &merge.survivor,
+        merge.survivor_version,
+        &merge.history,
+    )
+}
+
 /// Stores a new contact with its memberships and consent history.
 pub(super) fn insert_record(
     tx: &Transaction<'_>,
@@ -300,8 +381,9 @@ fn append_history(
     changes: &[ConsentChange],
 ) -> Result<()> {
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO consent_history (workspace, messaging_id, at, channel, old, new, source) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO consent_history \
+         (workspace, messaging_id, at, channel, old, new, source, note) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for change in changes {
         stmt.execute(params![
@@ -312,6 +394,7 @@ fn append_history(
             change.old.as_str(),
             change.new.as_str(),
             change.source.as_ref(),
+            change.note,
         ])?;
     }
     Ok(())

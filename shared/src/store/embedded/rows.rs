@@ -19,7 +19,7 @@ pub(super) const CONTACT_COLUMNS: &str = "c.id, c.messaging_id, c.external_id, c
     (SELECT group_concat(m.list_id) FROM list_members m WHERE m.contact = c.id)";
 
 /// The columns [`consent_change`] reads.
-pub(super) const CONSENT_COLUMNS: &str = "id, at, channel, old, new, source";
+pub(super) const CONSENT_COLUMNS: &str = "id, at, channel, old, new, source, note";
 
 /// A contact and its row ID, from a row of [`CONTACT_COLUMNS`].
 pub(super) fn contact(row: &Row<'_>) -> Result<(i64, Contact)> {
@@ -65,6 +65,7 @@ pub(super) fn consent_change(row: &Row<'_>) -> Result<(i64, ConsentChange)> {
         old: status(row, 3)?,
         new: status(row, 4)?,
         source: ConsentSource::from_stored(row.get(5)?),
+        note: row.get(6)?,
     };
     Ok((row.get(0)?, change))
 }

@@ -284,6 +284,18 @@ SELECT id, search_tokens('f', first_name), search_tokens('l', last_name),
     search_tokens('a', attributes)
 FROM contacts WHERE id <= (SELECT mark FROM text_index);
 "#,
+    // Merges: a history entry's note (the External IDs a merge freed), and
+    // each merged-away Messaging ID with the contact it was merged into.
+    r#"
+ALTER TABLE consent_history ADD COLUMN note TEXT;
+CREATE TABLE merged (
+    workspace    TEXT NOT NULL,
+    messaging_id TEXT NOT NULL,
+    survivor     TEXT NOT NULL,
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (workspace, messaging_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While

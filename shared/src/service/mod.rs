@@ -7,6 +7,10 @@ use crate::model::{
 };
 use crate::store::ContactStore;
 
+mod merge;
+
+pub use merge::{merge, survivor_of};
+
 /// How often an unconditional edit re-reads and retries after losing a race.
 const EDIT_ATTEMPTS: usize = 5;
 
@@ -23,16 +27,30 @@ pub async fn create(
     Ok(record.0)
 }
 
-/// The contact with this Messaging ID, or `ContactNotFound`.
+/// The contact with this Messaging ID; `ContactMerged` when it was merged
+/// into another, else `ContactNotFound`.
 pub async fn get(
     store: &dyn ContactStore,
     workspace: &WorkspaceId,
     id: &MessagingId,
 ) -> Result<Contact> {
-    store
-        .get(workspace, id)
-        .await?
-        .ok_or_else(|| Error::ContactNotFound(id.to_string()))
+    match store.get(workspace, id).await? {
+        Some(contact) => Ok(contact),
+        None => Err(absent(store, workspace, id).await),
+    }
+}
+
+/// Why no contact has this Messaging ID: it was merged into another, or it
+/// never existed (or was deleted).
+pub async fn absent(store: &dyn ContactStore, workspace: &WorkspaceId, id: &MessagingId) -> Error {
+    match survivor_of(store, workspace, id).await {
+        Ok(Some(into)) => Error::ContactMerged {
+            id: id.clone(),
+            into,
+        },
+        Ok(None) => Error::ContactNotFound(id.to_string()),
+        Err(error) => error,
+    }
 }
 
 /// Edits a contact's generic attributes.
@@ -111,7 +129,7 @@ pub async fn record_consent(
     .await
 }
 
-/// Deletes a contact, or reports `ContactNotFound`.
+/// Deletes a contact, or reports why there is none to delete.
 pub async fn delete(
     store: &dyn ContactStore,
     workspace: &WorkspaceId,
@@ -120,7 +138,7 @@ pub async fn delete(
     if store.delete(workspace, id).await? {
         Ok(())
     } else {
-        Err(Error::ContactNotFound(id.to_string()))
+        Err(absent(store, workspace, id).await)
     }
 }
 
@@ -159,6 +177,8 @@ async fn modify(
                     expected: current.version,
                 });
             }
+            // Deleted or merged away since it was read.
+            Err(Error::ContactNotFound(_)) => return Err(absent(store, workspace, id).await),
             other => return other.map(|()| next),
         }
     }

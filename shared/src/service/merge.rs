@@ -1,0 +1,112 @@
+//! Merging duplicates: read every contact, decide the survivor, write it all
+//! at once conditionally on what was read.
+
+use std::collections::HashMap;
+
+use futures::future::try_join_all;
+
+use super::{EDIT_ATTEMPTS, get};
+use crate::error::{Error, Result};
+use crate::model::{Contact, LastChanges, Merge, MergeRequest, MessagingId, WorkspaceId, now};
+use crate::query::PageRequest;
+use crate::store::ContactStore;
+
+/// How many merges a Messaging ID is followed through to a live contact.
+const MERGE_HOPS: usize = 16;
+
+/// History entries read per request while looking for each channel's latest.
+const HISTORY_PAGE: usize = 100;
+
+/// Merges the request's contacts into its survivor and returns the survivor.
+///
+/// A contact whose version was given and has changed is refused with
+/// `ContactChanged`; otherwise a merge that lost a race to an edit or another
+/// merge is planned again from a fresh read, so neither is ever lost.
+pub async fn merge(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    request: &MergeRequest,
+) -> Result<Contact> {
+    request.check()?;
+    for _ in 0..EDIT_ATTEMPTS {
+        let contacts = try_join_all(request.contacts().map(|id| get(store, workspace, id))).await?;
+        for contact in &contacts {
+            if let Some(&expected) = request
+                .versions
+                .get(&contact.messaging_id)
+                .filter(|&&v| v != contact.version)
+            {
+                return Err(Error::ContactChanged {
+                    id: contact.messaging_id.clone(),
+                    expected,
+                });
+            }
+        }
+        let last: HashMap<MessagingId, LastChanges> = try_join_all(
+            contacts
+                .iter()
+                .map(|c| last_changes(store, workspace, &c.messaging_id)),
+        )
+        .await?
+        .into_iter()
+        .zip(&contacts)
+        .map(|(last, c)| (c.messaging_id.clone(), last))
+        .collect();
+        let Some((survivor, merged)) = contacts.split_first() else {
+            return Err(Error::invalid("merge", "no contacts to merge"));
+        };
+        let plan = Merge::plan(survivor, merged, &request.fields, &last, now())?;
+        match store.merge(workspace, &plan).await {
+            Ok(()) => return Ok(plan.survivor),
+            Err(Error::PreconditionFailed { .. } | Error::ContactNotFound(_)) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Err(anyhow::anyhow!("the merge kept losing races to concurrent edits").into())
+}
+
+/// The live contact a merged-away Messaging ID leads to, through every
+/// merge since; `None` for an ID that was never merged.
+pub async fn survivor_of(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+) -> Result<Option<MessagingId>> {
+    let mut survivor = None;
+    let mut current = id.clone();
+    for _ in 0..MERGE_HOPS {
+        match store
+            .merged_into(workspace, &[current.clone()])
+            .await?
+            .pop()
+        {
+            Some((_, into)) => {
+                current = into.clone();
+                survivor = Some(into);
+            }
+            None => break,
+        }
+    }
+    Ok(survivor)
+}
+
+/// When each channel's consent was last recorded for contact `id`.
+async fn last_changes(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+) -> Result<LastChanges> {
+    let mut last = LastChanges::default();
+    let mut page = PageRequest {
+        limit: HISTORY_PAGE,
+        cursor: None,
+    };
+    loop {
+        let found = store.consent_history(workspace, id, &page).await?;
+        found.items.iter().for_each(|change| last.note(change));
+        match found.next_cursor {
+            Some(cursor) if !last.complete() => page.cursor = Some(cursor),
+            _ => return Ok(last),
+        }
+    }
+}
