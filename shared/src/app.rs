@@ -9,6 +9,7 @@ use crate::export::service::Launcher;
 use crate::http::auth::WorkspaceResolver;
 use crate::import::queue::ImportQueue;
 use crate::jobs::JobStore;
+use crate::store::duplicates::DuplicateStore;
 use crate::store::imports::ImportStore;
 use crate::store::objects::ObjectStore;
 use crate::store::{ContactStore, ListStore, SchemaStore};
@@ -19,6 +20,7 @@ pub struct AppState {
     pub contacts: Arc<dyn ContactStore>,
     pub schema: Arc<dyn SchemaStore>,
     pub lists: Arc<dyn ListStore>,
+    pub duplicates: Arc<dyn DuplicateStore>,
     pub auth: Arc<dyn WorkspaceResolver>,
     /// The most contacts one workspace may hold; `None` for no limit.
     pub usage_limit: Option<u64>,
@@ -51,13 +53,14 @@ impl AppState {
     /// State over one store that serves every port.
     pub fn over<S>(store: S, auth: Arc<dyn WorkspaceResolver>, usage_limit: Option<u64>) -> Self
     where
-        S: ContactStore + SchemaStore + ListStore + 'static,
+        S: ContactStore + SchemaStore + ListStore + DuplicateStore + 'static,
     {
         let store = Arc::new(store);
         Self {
             contacts: store.clone(),
             schema: store.clone(),
-            lists: store,
+            lists: store.clone(),
+            duplicates: store,
             auth,
             usage_limit,
             imports: None,

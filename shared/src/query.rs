@@ -3,7 +3,10 @@
 
 use std::collections::HashSet;
 
-use crate::error::{Collector, Result};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::error::{Collector, Error, Result};
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeName, AttributeType, AttributeValue, Channel,
     Column, ConsentStatus, Contact, Country, Email, InvalidValue, ListId, PhoneNumber, owned_text,
@@ -198,6 +201,30 @@ pub struct ContactQuery {
 /// An adapter's position in a listing; opaque to everyone else.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor(pub String);
+
+impl Cursor {
+    /// The cursor after `position` (a sort key), tagged with what it is
+    /// a position in.
+    pub fn at(tag: &str, position: &str) -> Self {
+        Self(URL_SAFE_NO_PAD.encode(format!("{tag}:{position}")))
+    }
+
+    /// The position a cursor made by [`Cursor::at`] with `tag` stands for;
+    /// `None` without a cursor, an error naming `cursor` for any other.
+    pub fn position(cursor: Option<&Cursor>, tag: &str) -> Result<Option<String>> {
+        let Some(Cursor(raw)) = cursor else {
+            return Ok(None);
+        };
+        URL_SAFE_NO_PAD
+            .decode(raw)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| Some(text.strip_prefix(tag)?.strip_prefix(':')?.to_owned()))
+            .filter(|position| !position.is_empty())
+            .map(Some)
+            .ok_or_else(|| Error::invalid("cursor", "is not a cursor this listing returned"))
+    }
+}
 
 /// Which page of a listing to read.
 #[derive(Debug, Clone, PartialEq, Eq)]

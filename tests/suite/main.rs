@@ -3,6 +3,7 @@
 mod api_catalog;
 mod api_consent;
 mod api_contacts;
+mod api_duplicates;
 mod api_errors;
 mod api_exporters;
 mod api_exports;

@@ -25,6 +25,8 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         ("/v1/contacts/{messaging_id}/consent-history", "get"),
         ("/v1/contacts/{messaging_id}/lists", "get"),
         ("/v1/contacts/{messaging_id}/merge", "post"),
+        ("/v1/duplicates", "get"),
+        ("/v1/duplicates/dismiss", "post"),
         ("/v1/attributes", "get"),
         ("/v1/attributes", "post"),
         ("/v1/attributes/{name}", "patch"),

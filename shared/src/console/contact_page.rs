@@ -3,10 +3,11 @@
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::duplicates::{merge_link, reason_label};
 use super::page::{self, Section, csrf};
 use super::path::PathContact;
 use super::session::{Session, Submitted, redirect_with_notice};
@@ -16,7 +17,7 @@ use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{Channel, ConsentChoice, ConsentSource, Contact, MessagingId};
 use crate::query::PageRequest;
-use crate::service;
+use crate::service::{self, duplicates, duplicates::DuplicateGroup};
 
 /// The channels with their labels.
 const CHANNELS: [(Channel, &str); 3] = [
@@ -41,11 +42,25 @@ pub async fn details(
     let state = &console.app;
     let workspace = &session.workspace;
     let recent = PageRequest::first(20);
-    let (contact, catalog, history) = tokio::try_join!(
+    let (contact, catalog, history) = match tokio::try_join!(
         service::get(state.contacts.as_ref(), workspace, &id),
         Catalog::load(state, workspace),
         state.contacts.consent_history(workspace, &id, &recent),
-    )?;
+    ) {
+        Ok(found) => found,
+        // A merged-away contact's page is the contact it became.
+        Err(Error::ContactMerged { into, .. }) => {
+            return Ok(Redirect::to(&format!("/contacts/{into}")).into_response());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let groups = duplicates::groups_of(
+        state.contacts.as_ref(),
+        state.duplicates.as_ref(),
+        workspace,
+        &contact,
+    )
+    .await?;
     let name = view::contact_name(&contact);
     let lists_tab = tab.tab.as_deref() == Some("lists");
     let base = format!("/contacts/{id}");
@@ -62,6 +77,7 @@ pub async fn details(
                 a.button.danger href=(format!("{base}/delete")) data-dialog { "Delete" }
             }
         }
+        @for group in &groups { (possible_duplicate(&contact, group)) }
         nav.tabs aria-label="Details" {
             a href=(base) aria-current=[(!lists_tab).then_some("page")] { "Overview" }
             a href=(format!("{base}?tab=lists")) aria-current=[lists_tab.then_some("page")] { "Lists" }
@@ -73,6 +89,26 @@ pub async fn details(
         }
     };
     Ok(page::page(&session, Section::Contacts, &name, body))
+}
+
+/// "Possible duplicate of …" for one group `contact` is in.
+fn possible_duplicate(contact: &Contact, group: &DuplicateGroup) -> Markup {
+    let others: Vec<&Contact> = group
+        .contacts
+        .iter()
+        .filter(|c| c.messaging_id != contact.messaging_id)
+        .collect();
+    html! {
+        div.notice.duplicate role="note" {
+            "Possible duplicate of "
+            @for (n, other) in others.iter().enumerate() {
+                @if n > 0 { ", " }
+                a href=(format!("/contacts/{}", other.messaging_id)) { (view::contact_name(other)) }
+            }
+            " (" (reason_label(group.reason).to_lowercase()) "). "
+            a href=(merge_link(&group.contacts)) { "Review and merge" }
+        }
+    }
 }
 
 fn overview(
@@ -153,7 +189,10 @@ fn overview(
                                     td { (view::time(change.at)) }
                                     td { (channel_label(change.channel)) }
                                     td { (consent(change.old)) " → " (consent(change.new)) }
-                                    td { (change.source.as_ref()) }
+                                    td.source {
+                                        (source(&change.source))
+                                        @if let Some(note) = &change.note { br; span.small { (note) } }
+                                    }
                                 }
                             }
                         }
@@ -161,6 +200,19 @@ fn overview(
                 }
             }
         }
+    }
+}
+
+/// Who recorded a change; a merge by how many contacts it merged, with
+/// their IDs on hover.
+fn source(source: &ConsentSource) -> Markup {
+    match source.as_ref().strip_prefix("merge:") {
+        Some(ids) => {
+            let count = ids.split(',').count();
+            let plural = if count == 1 { "" } else { "s" };
+            html! { span title=(source.as_ref()) { "Merge of " (count) " contact" (plural) } }
+        }
+        None => html! { (source.as_ref()) },
     }
 }
 

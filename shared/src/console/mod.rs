@@ -9,10 +9,12 @@ mod contact_form;
 mod contact_page;
 mod contacts;
 mod downloads;
+mod duplicates;
 mod failure;
 mod headers;
 mod imports;
 mod lists;
+mod merge;
 mod page;
 mod path;
 mod session;
@@ -78,6 +80,9 @@ pub fn router(console: Console) -> Router {
         )
         .route("/upload/start", post(upload::start))
         .route("/imports/{import_id}", get(imports::page))
+        .route("/duplicates", get(duplicates::page))
+        .route("/duplicates/dismiss", post(duplicates::dismiss))
+        .route("/duplicates/merge", get(merge::screen).post(merge::merge))
         .route("/lists", get(lists::page).post(lists::create))
         .route(
             "/lists/{id}/rename",

@@ -13,13 +13,15 @@ use crate::error::FieldError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Contacts,
+    Duplicates,
     Lists,
     Attributes,
 }
 
 impl Section {
-    const ALL: [(Section, &'static str, &'static str); 3] = [
+    const ALL: [(Section, &'static str, &'static str); 4] = [
         (Section::Contacts, "/", "All Contacts"),
+        (Section::Duplicates, "/duplicates", "Duplicates"),
         (Section::Lists, "/lists", "Lists"),
         (Section::Attributes, "/attributes", "Contact Attributes"),
     ];

@@ -44,7 +44,7 @@ pub struct MergeContactsRequest {
 
 impl MergeContactsRequest {
     /// The merge into `survivor`, its fields named through `catalog`.
-    fn into_request(self, survivor: MessagingId, catalog: &Catalog) -> Result<MergeRequest> {
+    pub fn into_request(self, survivor: MessagingId, catalog: &Catalog) -> Result<MergeRequest> {
         let mut errors = Collector::default();
         let merge: Vec<MessagingId> = self
             .merge

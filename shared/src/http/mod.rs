@@ -6,13 +6,14 @@ pub mod auth;
 mod consent;
 mod contacts;
 pub mod dto;
+mod duplicates;
 mod exports;
 pub(crate) mod extract;
 pub mod hosts;
 pub(crate) mod imports;
 mod listing;
 mod lists;
-mod merge;
+pub mod merge;
 pub mod objects;
 mod openapi;
 pub mod problem;
@@ -107,6 +108,7 @@ fn contact_routes() -> Router<AppState> {
         )
         .route("/v1/contacts/{messaging_id}/lists", get(contacts::lists))
         .route("/v1/contacts/{messaging_id}/merge", post(merge::merge))
+        .route("/v1/duplicates/dismiss", post(duplicates::dismiss))
         .route("/v1/lists/{id}/contacts", post(lists::add_members))
         .route(
             "/v1/lists/{id}/contacts/{messaging_id}",
@@ -128,6 +130,7 @@ fn listing_routes() -> Router<AppState> {
         .route("/v1/contacts", get(listing::list))
         .route("/v1/contacts/usage", get(listing::usage))
         .route("/v1/lists/{id}/contacts", get(lists::members))
+        .route("/v1/duplicates", get(duplicates::list))
 }
 
 fn workspace_routes() -> Router<AppState> {

@@ -6,7 +6,9 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
-use super::{attributes, consent, contacts, exports, imports, listing, lists, merge, settings};
+use super::{
+    attributes, consent, contacts, duplicates, exports, imports, listing, lists, merge, settings,
+};
 
 /// The API's OpenAPI document.
 #[derive(OpenApi)]
@@ -15,7 +17,7 @@ use super::{attributes, consent, contacts, exports, imports, listing, lists, mer
     paths(
         contacts::create, contacts::get, contacts::edit, contacts::delete, contacts::lists, merge::merge,
         consent::put, consent::history,
-        listing::list, listing::usage,
+        listing::list, listing::usage, duplicates::list, duplicates::dismiss,
         attributes::list, attributes::create, attributes::edit, attributes::delete,
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,

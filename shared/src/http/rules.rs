@@ -6,9 +6,9 @@
 use serde_json::{Value, json};
 
 use crate::model::{
-    AttributeLabel, AttributeName, AttributeType, Column, Email, ExternalId, ListName,
-    MAX_LISTS_PER_CONTACT, MAX_MERGED, MergeField, Name, PhoneNumber, TEXT_PATTERN, Timezone,
-    ULID_PATTERN,
+    AttributeLabel, AttributeName, AttributeType, Column, DuplicateReason, Email, ExternalId,
+    ListName, MAX_GROUP, MAX_LISTS_PER_CONTACT, MAX_MERGED, MergeField, Name, PhoneNumber,
+    TEXT_PATTERN, Timezone, ULID_PATTERN,
 };
 
 /// Text as `clean_text` takes it: at most `max` characters as sent, not
@@ -72,6 +72,14 @@ fn column_names() -> Value {
 fn merge_ids() -> Value {
     let mut rule = ulids(Some(MAX_MERGED));
     rule["minItems"] = json!(1);
+    rule["uniqueItems"] = json!(true);
+    rule
+}
+
+/// A dismissed group: 2 to 50 distinct Messaging IDs.
+fn dismissed_ids() -> Value {
+    let mut rule = ulids(Some(MAX_GROUP));
+    rule["minItems"] = json!(2);
     rule["uniqueItems"] = json!(true);
     rule
 }
@@ -144,6 +152,7 @@ pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
             json!({"propertyNames": {"type": "string", "pattern": ULID_PATTERN},
                 "additionalProperties": {"type": "integer", "minimum": 1}}),
         ),
+        ("DismissRequest", "messaging_ids", dismissed_ids()),
         ("ColumnsBody", "columns", column_names()),
         ("ImportSettings", "lists", ulids(None)),
         ("PreviewRequest", "import_id", ulid()),
@@ -167,7 +176,7 @@ const REQUIRED: [(&str, &[&str]); 3] = [
 ];
 
 /// Request bodies that refuse unknown fields.
-const CLOSED: [&str; 13] = [
+const CLOSED: [&str; 14] = [
     "CreateContactRequest",
     "EditContactRequest",
     "ConsentRequest",
@@ -176,6 +185,7 @@ const CLOSED: [&str; 13] = [
     "ListNameRequest",
     "MembersRequest",
     "MergeContactsRequest",
+    "DismissRequest",
     "ColumnsBody",
     "ImportSettings",
     "PreviewRequest",
@@ -191,6 +201,11 @@ fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("path", "import_id", ulid()),
         ("path", "export_id", ulid()),
         ("path", "name", attribute_name()),
+        (
+            "query",
+            "reason",
+            json!({"enum": DuplicateReason::ALL.map(DuplicateReason::as_str)}),
+        ),
         // An ETag this API returned (a version), weak or not, or `*`;
         // empty is as if left out.
         (

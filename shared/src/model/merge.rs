@@ -45,6 +45,38 @@ impl MergeField {
             .map(|(_, field)| field.clone())
     }
 
+    /// Its name in the API, for a generic field.
+    pub fn name(&self) -> Option<&'static str> {
+        Self::GENERIC
+            .iter()
+            .find(|(_, field)| field == self)
+            .map(|(name, _)| *name)
+    }
+
+    /// Every field any of `contacts` holds, generic fields first.
+    pub fn every(contacts: &[Contact]) -> Vec<MergeField> {
+        let mut fields: Vec<MergeField> = Self::GENERIC.iter().map(|(_, f)| f.clone()).collect();
+        let attributes: std::collections::BTreeSet<&AttributeId> =
+            contacts.iter().flat_map(|c| c.attributes.keys()).collect();
+        fields.extend(attributes.into_iter().cloned().map(MergeField::Attribute));
+        fields
+    }
+
+    /// The contact this field comes from when none is chosen: the survivor
+    /// when it holds a value, else the most recently updated merged
+    /// contact that does.
+    pub fn default_source<'a>(
+        &self,
+        survivor: &'a Contact,
+        merged: &'a [Contact],
+    ) -> Option<&'a Contact> {
+        let mut newest_first: Vec<&Contact> = merged.iter().collect();
+        newest_first.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
+        std::iter::once(survivor)
+            .chain(newest_first)
+            .find(|c| self.is_set(c))
+    }
+
     fn is_set(&self, contact: &Contact) -> bool {
         match self {
             MergeField::FirstName => contact.first_name.is_some(),
@@ -206,19 +238,12 @@ impl Merge {
             phone: survivor.reach.phone().cloned(),
             email: survivor.reach.email().cloned(),
         };
-        let mut newest_first: Vec<&Contact> = merged.iter().collect();
-        newest_first.sort_by_key(|c| std::cmp::Reverse(c.updated_at));
-        for field in every_field(survivor, merged) {
-            let chosen = fields.get(&field).and_then(|id| {
-                std::iter::once(survivor)
-                    .chain(merged)
-                    .find(|c| c.messaging_id == *id)
-            });
-            let from = chosen.or_else(|| {
-                std::iter::once(survivor)
-                    .chain(newest_first.iter().copied())
-                    .find(|c| field.is_set(c))
-            });
+        let everyone: Vec<Contact> = std::iter::once(survivor).chain(merged).cloned().collect();
+        for field in MergeField::every(&everyone) {
+            let chosen = fields
+                .get(&field)
+                .and_then(|id| everyone.iter().find(|c| c.messaging_id == *id));
+            let from = chosen.or_else(|| field.default_source(survivor, merged));
             if let Some(from) = from {
                 field.copy(from, &mut draft);
             }
@@ -267,17 +292,6 @@ impl Merge {
             history,
         })
     }
-}
-
-/// Every field either side holds, generic fields first.
-fn every_field(survivor: &Contact, merged: &[Contact]) -> Vec<MergeField> {
-    let mut fields: Vec<MergeField> = MergeField::GENERIC.iter().map(|(_, f)| f.clone()).collect();
-    let attributes: std::collections::BTreeSet<&AttributeId> = std::iter::once(survivor)
-        .chain(merged)
-        .flat_map(|c| c.attributes.keys())
-        .collect();
-    fields.extend(attributes.into_iter().cloned().map(MergeField::Attribute));
-    fields
 }
 
 /// The status on `channel` recorded last among `contacts`; an unsubscribe

@@ -27,35 +27,8 @@ pub async fn merge(
     workspace: &WorkspaceId,
     request: &MergeRequest,
 ) -> Result<Contact> {
-    request.check()?;
     for _ in 0..EDIT_ATTEMPTS {
-        let contacts = try_join_all(request.contacts().map(|id| get(store, workspace, id))).await?;
-        for contact in &contacts {
-            if let Some(&expected) = request
-                .versions
-                .get(&contact.messaging_id)
-                .filter(|&&v| v != contact.version)
-            {
-                return Err(Error::ContactChanged {
-                    id: contact.messaging_id.clone(),
-                    expected,
-                });
-            }
-        }
-        let last: HashMap<MessagingId, LastChanges> = try_join_all(
-            contacts
-                .iter()
-                .map(|c| last_changes(store, workspace, &c.messaging_id)),
-        )
-        .await?
-        .into_iter()
-        .zip(&contacts)
-        .map(|(last, c)| (c.messaging_id.clone(), last))
-        .collect();
-        let Some((survivor, merged)) = contacts.split_first() else {
-            return Err(Error::invalid("merge", "no contacts to merge"));
-        };
-        let plan = Merge::plan(survivor, merged, &request.fields, &last, now())?;
+        let plan = preview(store, workspace, request).await?.plan;
         match store.merge(workspace, &plan).await {
             Ok(()) => return Ok(plan.survivor),
             Err(Error::PreconditionFailed { .. } | Error::ContactNotFound(_)) => {}
@@ -63,6 +36,52 @@ pub async fn merge(
         }
     }
     Err(anyhow::anyhow!("the merge kept losing races to concurrent edits").into())
+}
+
+/// What a merge would do, from the contacts as read now.
+#[derive(Debug, Clone)]
+pub struct MergePreview {
+    /// The contacts as read, the survivor first.
+    pub contacts: Vec<Contact>,
+    pub plan: Merge,
+}
+
+/// Reads the request's contacts and plans their merge without writing it;
+/// `ContactChanged` when a version given is no longer current.
+pub async fn preview(
+    store: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    request: &MergeRequest,
+) -> Result<MergePreview> {
+    request.check()?;
+    let contacts = try_join_all(request.contacts().map(|id| get(store, workspace, id))).await?;
+    for contact in &contacts {
+        if let Some(&expected) = request
+            .versions
+            .get(&contact.messaging_id)
+            .filter(|&&v| v != contact.version)
+        {
+            return Err(Error::ContactChanged {
+                id: contact.messaging_id.clone(),
+                expected,
+            });
+        }
+    }
+    let last: HashMap<MessagingId, LastChanges> = try_join_all(
+        contacts
+            .iter()
+            .map(|c| last_changes(store, workspace, &c.messaging_id)),
+    )
+    .await?
+    .into_iter()
+    .zip(&contacts)
+    .map(|(last, c)| (c.messaging_id.clone(), last))
+    .collect();
+    let Some((survivor, merged)) = contacts.split_first() else {
+        return Err(Error::invalid("merge", "no contacts to merge"));
+    };
+    let plan = Merge::plan(survivor, merged, &request.fields, &last, now())?;
+    Ok(MergePreview { contacts, plan })
 }
 
 /// The live contact a merged-away Messaging ID leads to, through every

@@ -7,9 +7,10 @@ use crate::model::{
 };
 use crate::store::ContactStore;
 
+pub mod duplicates;
 mod merge;
 
-pub use merge::{merge, survivor_of};
+pub use merge::{MergePreview, merge, preview as merge_preview, survivor_of};
 
 /// How often an unconditional edit re-reads and retries after losing a race.
 const EDIT_ATTEMPTS: usize = 5;

@@ -18,6 +18,10 @@ use crate::query::{
 };
 use crate::store::{ContactStore, ListStore, NewRecord, SchemaStore};
 
+pub use super::duplicates_contract::{
+    a_dismissed_or_merged_group_stops_showing, an_edit_makes_and_ends_a_group,
+    contacts_sharing_an_email_or_a_phone_are_grouped,
+};
 pub use super::merge_contract::{
     a_merge_keeps_one_contact_with_the_chosen_fields_and_lists,
     a_merge_moves_history_and_decides_each_channel,
@@ -61,7 +65,10 @@ macro_rules! contract_tests {
             a_merge_moves_history_and_decides_each_channel,
             a_merge_of_a_changed_contact_is_refused_and_writes_nothing,
             two_merges_racing_lose_nothing,
-            a_merge_racing_an_edit_loses_neither
+            a_merge_racing_an_edit_loses_neither,
+            contacts_sharing_an_email_or_a_phone_are_grouped,
+            an_edit_makes_and_ends_a_group,
+            a_dismissed_or_merged_group_stops_showing
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {

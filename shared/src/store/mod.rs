@@ -15,6 +15,9 @@ use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 
 #[cfg(feature = "contract")]
 pub mod contract;
+pub mod duplicates;
+#[cfg(feature = "contract")]
+pub mod duplicates_contract;
 #[cfg(feature = "aws")]
 pub mod dynamo;
 pub mod embedded;

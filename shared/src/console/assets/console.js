@@ -270,3 +270,11 @@ function uploadWizard(form) {
   });
   document.getElementById("run-for-real").addEventListener("click", () => run(false));
 }
+
+// The merge screen: the After merge cell of a field follows its choice.
+document.addEventListener("change", (event) => {
+  const choice = event.target.closest("table.merge input[type=radio]");
+  if (!choice) return;
+  const after = choice.closest("tr").querySelector("td.after");
+  if (after) after.textContent = choice.closest("label").textContent.trim();
+});

@@ -110,6 +110,8 @@ impl DynamoStore {
         match self.transact(writes).await? {
             None => {
                 self.settle_search(workspace, &current, Some(contact)).await;
+                self.note_duplicates(workspace, contact, Some(&current))
+                    .await;
                 Ok(())
             }
             Some(failed) if failed.first() == Some(&true) => match self.get(workspace, id).await? {
@@ -400,8 +402,9 @@ impl DynamoStore {
         writes.extend(self.membership_writes(workspace, contact, &none, &contact.lists, &none)?);
         self.prepare_search(workspace, None, contact).await?;
         let result = self.create(workspace, contact, writes, guarded).await;
-        if result.is_err() {
-            self.forget_search(workspace, contact).await;
+        match result {
+            Ok(()) => self.note_duplicates(workspace, contact, None).await,
+            Err(_) => self.forget_search(workspace, contact).await,
         }
         result
     }

@@ -240,22 +240,12 @@ fn position_of(key: &Item) -> Option<String> {
 
 /// A cursor for a position (or sort key).
 pub(super) fn encode_cursor(position: &str) -> Cursor {
-    Cursor(URL_SAFE_NO_PAD.encode(format!("at:{position}")))
+    Cursor::at("at", position)
 }
 
 /// The position a cursor stands for; `None` without a cursor.
 pub(super) fn decode_cursor(cursor: Option<&Cursor>) -> Result<Option<String>> {
-    let Some(Cursor(raw)) = cursor else {
-        return Ok(None);
-    };
-    URL_SAFE_NO_PAD
-        .decode(raw)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .and_then(|text| text.strip_prefix("at:").map(str::to_owned))
-        .filter(|position| !position.is_empty())
-        .map(Some)
-        .ok_or_else(|| Error::invalid("cursor", "is not a cursor this listing returned"))
+    Cursor::position(cursor, "at")
 }
 
 /// A query as a DynamoDB filter expression, and the word-prefix searches

@@ -73,6 +73,8 @@ impl DynamoStore {
         }
         self.settle_search(workspace, &current, Some(survivor))
             .await;
+        self.note_duplicates(workspace, survivor, Some(&current))
+            .await;
         for contact in &merge.merged {
             self.settle_search(workspace, contact, None).await;
         }

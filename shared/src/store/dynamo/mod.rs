@@ -13,12 +13,15 @@
 //!   contact in its own partition, keyed `lpk` = `<ws>#<list>#<shard>` for
 //!   the write-sharded `by_list` index; member counter `LC#<ws>#<list>`, `<shard>`;
 //! - merged contact `M#<ws>#<messaging_id>`, `M` — the survivor it was merged into;
+//! - duplicate key `D#<ws>#<reason>#<value>`, `D` — `dpk` = `<ws>#D`, `wsk` = its
+//!   position, for the sparse `by_duplicate` index; dismissed group `DX#<ws>#<ids>`, `DX`;
 //! - list `L#<ws>`, `<list id>` and its name guard `N#<ws>#<folded name>`, `N`;
 //! - attribute definition `A#<ws>`, `<name>`; settings `S#<ws>`, `<key>`.
 
 mod bulk;
 mod catalog;
 mod contacts;
+mod duplicates;
 mod imports;
 mod items;
 mod jobs;
@@ -46,12 +49,14 @@ pub const SHARDS: u32 = 16;
 /// DynamoDB's limit on writes in one transaction.
 pub(super) const TRANSACTION_WRITES: usize = 100;
 
-/// Indexes of the table: name and hash key (the range key of every index is `wsk`).
-pub const INDEXES: [(&str, &str); 4] = [
-    ("by_workspace", "wpk"),
-    ("by_email", "epk"),
-    ("by_phone", "ppk"),
-    ("by_list", "lpk"),
+/// Indexes of the table: name, hash key (the range key of every index is
+/// `wsk`), and whether it holds whole items or only keys.
+pub const INDEXES: [(&str, &str, ProjectionType); 5] = [
+    ("by_workspace", "wpk", ProjectionType::All),
+    ("by_email", "epk", ProjectionType::All),
+    ("by_phone", "ppk", ProjectionType::All),
+    ("by_list", "lpk", ProjectionType::All),
+    ("by_duplicate", "dpk", ProjectionType::KeysOnly),
 ];
 
 /// Contacts in a DynamoDB table.
@@ -105,7 +110,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
         .attribute_definitions(attribute("pk")?)
         .attribute_definitions(attribute("sk")?)
         .attribute_definitions(attribute("wsk")?);
-    for (name, hash) in INDEXES {
+    for (name, hash, projection) in INDEXES {
         request = request
             .attribute_definitions(attribute(hash)?)
             .global_secondary_indexes(
@@ -113,11 +118,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<()> {
                     .index_name(name)
                     .key_schema(key(hash, KeyType::Hash)?)
                     .key_schema(key("wsk", KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .projection(Projection::builder().projection_type(projection).build())
                     .build()
                     .map_err(unexpected)?,
             );

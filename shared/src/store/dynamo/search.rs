@@ -196,7 +196,8 @@ impl DynamoStore {
     /// contacts at a time, each entry set to the words of the contact as
     /// the scan read it unless an edit since has marked it (see
     /// `search_writes`). An entry a contact no longer matches is harmless:
-    /// every search tests the contact it reads. Returns how many contacts
+    /// every search tests the contact it reads. Each contact's shared
+    /// values are noted as duplicates on the way. Returns how many contacts
     /// it indexed.
     pub async fn rebuild_search(&self, workspace: &WorkspaceId) -> Result<u64> {
         let everything = ContactQuery::default();
@@ -206,7 +207,10 @@ impl DynamoStore {
             let batch =
                 super::listing::scan(self, workspace, &everything, after.as_ref(), 400).await?;
             futures::stream::iter(&batch.items)
-                .map(|contact| self.restate_search(workspace, contact))
+                .map(|contact| async move {
+                    self.note_duplicates(workspace, contact, None).await;
+                    self.restate_search(workspace, contact).await
+                })
                 .buffer_unordered(REBUILD_CONCURRENCY)
                 .try_collect::<Vec<()>>()
                 .await?;

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{ErrorCode, OptionalExtension, Transaction, params, params_from_iter};
 
+use super::duplicates::note_duplicates;
 use super::rows::{self, CONSENT_COLUMNS, CONTACT_COLUMNS, CONTACT_FIELDS};
 use super::{EmbeddedStore, listing};
 use crate::error::{Error, Result};
@@ -49,6 +50,9 @@ impl ContactStore for EmbeddedStore {
         let (workspace, record) = (workspace.clone(), record.clone());
         self.write(move |tx| {
             insert_record(tx, &workspace, &record, limit)?;
+            // Imports refuse a new contact with another's email or phone,
+            // so only a single insert can make a duplicate.
+            note_duplicates(tx, workspace.as_ref(), &record.0, [None, None])?;
             count_new_contacts(tx, workspace.as_ref(), 1)
         })
         .await
@@ -242,22 +246,23 @@ pub(super) fn update_record(
     consent: &[ConsentChange],
 ) -> Result<()> {
     let ws = workspace.as_ref();
-    let stored: Option<(i64, i64)> = tx
+    let stored: Option<(i64, i64, [Option<String>; 2])> = tx
         .prepare_cached(
-            "SELECT id, version FROM contacts WHERE workspace = ?1 AND messaging_id = ?2",
+            "SELECT id, version, lower(email), phone FROM contacts \
+             WHERE workspace = ?1 AND messaging_id = ?2",
         )?
         .query_row(params![ws, contact.messaging_id.as_ref()], |row| {
-            Ok((row.get(0)?, row.get(1)?))
+            Ok((row.get(0)?, row.get(1)?, [row.get(2)?, row.get(3)?]))
         })
         .optional()?;
-    let row = match stored {
+    let (row, held) = match stored {
         None => return Err(Error::ContactNotFound(contact.messaging_id.to_string())),
-        Some((_, version)) if rows::unsigned(version)? != expected_version => {
+        Some((_, version, _)) if rows::unsigned(version)? != expected_version => {
             return Err(Error::PreconditionFailed {
                 expected: expected_version,
             });
         }
-        Some((row, _)) => row,
+        Some((row, _, held)) => (row, held),
     };
     if let Some(error) = taken_by_another(tx, ws, contact)? {
         return Err(error);
@@ -268,6 +273,7 @@ pub(super) fn update_record(
         .chain(values);
     tx.prepare_cached(&UPDATE)?
         .execute(params_from_iter(params))?;
+    note_duplicates(tx, ws, contact, held)?;
     // The memberships become those of `contact.lists`.
     tx.prepare_cached("DELETE FROM list_members WHERE contact = ?1")?
         .execute(params![row])?;

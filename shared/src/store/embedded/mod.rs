@@ -3,6 +3,7 @@
 
 mod catalog;
 mod contacts;
+mod duplicates;
 mod imports;
 mod jobs;
 mod listing;

@@ -296,6 +296,35 @@ CREATE TABLE merged (
     PRIMARY KEY (workspace, messaging_id)
 ) WITHOUT ROWID;
 "#,
+    // Duplicates: each value (a lower-case email, a phone) a contact was
+    // written with while another contact held it, at its position in the
+    // order of duplicates (see `DuplicateKey::position`), filled from the
+    // contacts already stored; and the groups dismissed as not one person.
+    r#"
+CREATE TABLE duplicate_keys (
+    workspace TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    position  TEXT NOT NULL,
+    PRIMARY KEY (workspace, reason, value)
+) WITHOUT ROWID;
+CREATE INDEX duplicate_keys_position ON duplicate_keys (workspace, position);
+CREATE TABLE duplicate_dismissals (
+    workspace TEXT NOT NULL,
+    members   TEXT NOT NULL,
+    PRIMARY KEY (workspace, members)
+) WITHOUT ROWID;
+INSERT INTO duplicate_keys (workspace, reason, value, position)
+SELECT workspace, 'same_email', lower(email),
+    '0#' || printf('%019d', 9223372036854775807 - max(updated_at)) || '#' || lower(email)
+FROM contacts WHERE email IS NOT NULL
+GROUP BY workspace, lower(email) HAVING count(*) > 1;
+INSERT INTO duplicate_keys (workspace, reason, value, position)
+SELECT workspace, 'same_phone', phone,
+    '1#' || printf('%019d', 9223372036854775807 - max(updated_at)) || '#' || phone
+FROM contacts WHERE phone IS NOT NULL
+GROUP BY workspace, phone HAVING count(*) > 1;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
@@ -347,4 +376,62 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     )?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::params;
+
+    use super::*;
+
+    #[test]
+    fn the_duplicates_migration_notes_values_already_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let bulk = Arc::new(AtomicBool::new(false));
+        let mut conn = connect(&dir.path().join("db"), 1024, bulk).unwrap();
+        let (before, last) = MIGRATIONS.split_at(MIGRATIONS.len() - 1);
+        let tx = conn.transaction().unwrap();
+        for migration in before {
+            tx.execute_batch(migration).unwrap();
+        }
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO contacts (workspace, messaging_id, external_id, email, phone, sms, \
+                 whatsapp, email_consent, created_at, updated_at, version) \
+                 VALUES ('w', ?1, ?1, ?2, ?3, 'x', 'x', 'x', 1, ?4, 1)",
+            )
+            .unwrap();
+        insert
+            .execute(params!["a", "Ann@example.com", "+1", 10])
+            .unwrap();
+        insert
+            .execute(params!["b", "ann@EXAMPLE.com", "+2", 20])
+            .unwrap();
+        insert
+            .execute(params!["c", "other@example.com", "+2", 5])
+            .unwrap();
+        drop(insert);
+        tx.execute_batch(last[0]).unwrap();
+        let mut keys: Vec<(String, String)> = tx
+            .prepare("SELECT value, position FROM duplicate_keys ORDER BY position")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let positions: Vec<_> = keys
+            .drain(..)
+            .map(|(value, position)| {
+                let key = crate::model::DuplicateKey::from_position(&position).unwrap();
+                (value, key.value, key.joined.timestamp_micros())
+            })
+            .collect();
+        assert_eq!(
+            positions,
+            [
+                ("ann@example.com".into(), "ann@example.com".into(), 20),
+                ("+2".into(), "+2".into(), 20),
+            ]
+        );
+    }
 }

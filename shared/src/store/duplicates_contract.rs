@@ -1,0 +1,172 @@
+//! The store contract for duplicates, run against every adapter through
+//! [`contract_tests!`](crate::contract_tests).
+
+use super::ContactStore;
+use super::contract::{edit_stored, simple, ws};
+use super::duplicates::DuplicateStore;
+use crate::model::{Contact, DuplicateReason, Email, MessagingId, PhoneNumber, Reach, WorkspaceId};
+use crate::query::PageRequest;
+use crate::service::duplicates::{self, DuplicateGroup};
+use crate::service::{self as use_cases};
+
+/// A stored contact numbered `i` with this email and phone.
+async fn holding<S: ContactStore>(
+    store: &S,
+    w: &WorkspaceId,
+    i: usize,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Contact {
+    let (mut contact, consent) = simple(i);
+    contact.reach = Reach::new(
+        phone.map(|p| PhoneNumber::parse(p).expect("phone")),
+        email.map(|e| Email::parse(e).expect("email")),
+    )
+    .expect("reachable");
+    store
+        .insert(w, &(contact.clone(), consent), None)
+        .await
+        .expect("insert");
+    contact
+}
+
+async fn groups<S: ContactStore + DuplicateStore>(
+    store: &S,
+    w: &WorkspaceId,
+    reason: Option<DuplicateReason>,
+) -> Vec<(DuplicateReason, String, Vec<MessagingId>)> {
+    let mut all = Vec::new();
+    let mut page = PageRequest::first(1);
+    loop {
+        let found = duplicates::page(store, store, w, reason, &page)
+            .await
+            .expect("page");
+        all.extend(found.items.into_iter().map(summary));
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return all,
+        }
+    }
+}
+
+fn summary(group: DuplicateGroup) -> (DuplicateReason, String, Vec<MessagingId>) {
+    let mut ids: Vec<MessagingId> = group.contacts.into_iter().map(|c| c.messaging_id).collect();
+    ids.sort();
+    (group.reason, group.value, ids)
+}
+
+fn sorted(contacts: &[&Contact]) -> Vec<MessagingId> {
+    let mut ids: Vec<MessagingId> = contacts.iter().map(|c| c.messaging_id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+/// Contacts with the same email (ignoring case) or the same phone form a
+/// group per shared value: emails first, then phones, each newest first,
+/// one page after another; `reason` keeps one kind.
+pub async fn contacts_sharing_an_email_or_a_phone_are_grouped<S: ContactStore + DuplicateStore>(
+    store: &S,
+) {
+    let (w, other) = (ws("w1"), ws("w2"));
+    let a = holding(store, &w, 1, Some("Ann@Example.com"), Some("+14155550101")).await;
+    let b = holding(store, &w, 2, Some("ann@example.COM"), Some("+14155550102")).await;
+    let c = holding(store, &w, 3, Some("zoë@example.com"), Some("+14155550101")).await;
+    holding(store, &w, 4, Some("solo@example.com"), Some("+14155550104")).await;
+    let e = holding(store, &w, 5, Some("jürgen@example.de"), None).await;
+    let f = holding(store, &w, 6, Some("Jürgen@example.de"), None).await;
+    // Another workspace's contact with the same values is no duplicate.
+    holding(
+        store,
+        &other,
+        7,
+        Some("ann@example.com"),
+        Some("+14155550101"),
+    )
+    .await;
+
+    let email = DuplicateReason::SameEmail;
+    let phone = DuplicateReason::SamePhone;
+    assert_eq!(
+        groups(store, &w, None).await,
+        [
+            (email, "jürgen@example.de".to_owned(), sorted(&[&e, &f])),
+            (email, "ann@example.com".to_owned(), sorted(&[&a, &b])),
+            (phone, "+14155550101".to_owned(), sorted(&[&a, &c])),
+        ]
+    );
+    assert_eq!(groups(store, &w, Some(phone)).await.len(), 1);
+    assert_eq!(groups(store, &w, Some(email)).await.len(), 2);
+    assert!(groups(store, &other, None).await.is_empty());
+    let of_a = duplicates::groups_of(store, store, &w, &a)
+        .await
+        .expect("groups of a");
+    assert_eq!(of_a.len(), 2);
+}
+
+/// An edit that gives a contact another's email makes a group; an edit
+/// that takes it away again ends it.
+pub async fn an_edit_makes_and_ends_a_group<S: ContactStore + DuplicateStore>(store: &S) {
+    let w = ws("w1");
+    let x = holding(store, &w, 1, Some("x@example.com"), None).await;
+    let y = holding(store, &w, 2, Some("y@example.com"), None).await;
+    assert!(groups(store, &w, None).await.is_empty());
+    let y = edit_stored(store, &w, &y, |c| {
+        c.reach = Reach::new(None, Email::parse("X@example.com").ok()).expect("reach");
+    })
+    .await;
+    assert_eq!(
+        groups(store, &w, None).await,
+        [(
+            DuplicateReason::SameEmail,
+            "x@example.com".to_owned(),
+            sorted(&[&x, &y])
+        )]
+    );
+    edit_stored(store, &w, &y, |c| {
+        c.reach = Reach::new(None, Email::parse("y@example.com").ok()).expect("reach");
+    })
+    .await;
+    assert!(groups(store, &w, None).await.is_empty());
+}
+
+/// A dismissed group stops showing, until a contact joins it; a merge ends
+/// the group it resolves.
+pub async fn a_dismissed_or_merged_group_stops_showing<S: ContactStore + DuplicateStore>(
+    store: &S,
+) {
+    let w = ws("w1");
+    let a = holding(store, &w, 1, None, Some("+14155550101")).await;
+    let b = holding(store, &w, 2, None, Some("+14155550101")).await;
+    assert_eq!(groups(store, &w, None).await.len(), 1);
+    duplicates::dismiss(
+        store,
+        &w,
+        vec![b.messaging_id.clone(), a.messaging_id.clone()],
+    )
+    .await
+    .expect("dismiss");
+    assert!(groups(store, &w, None).await.is_empty());
+    assert!(
+        duplicates::groups_of(store, store, &w, &a)
+            .await
+            .expect("groups")
+            .is_empty()
+    );
+    let c = holding(store, &w, 3, None, Some("+14155550101")).await;
+    assert_eq!(
+        groups(store, &w, None).await,
+        [(
+            DuplicateReason::SamePhone,
+            "+14155550101".to_owned(),
+            sorted(&[&a, &b, &c])
+        )]
+    );
+    let merge = crate::model::MergeRequest {
+        survivor: a.messaging_id.clone(),
+        merge: vec![b.messaging_id.clone(), c.messaging_id.clone()],
+        fields: Default::default(),
+        versions: Default::default(),
+    };
+    use_cases::merge(store, &w, &merge).await.expect("merge");
+    assert!(groups(store, &w, None).await.is_empty());
+}

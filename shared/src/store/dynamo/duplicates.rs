@@ -1,0 +1,215 @@
+//! [`DuplicateStore`] over DynamoDB: a key item per shared value, found in
+//! order through the sparse `by_duplicate` index, and an item per dismissed
+//! group.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+
+use super::catalog::s;
+use super::meter::Units;
+use super::{DynamoStore, unexpected};
+use crate::error::Result;
+use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, WorkspaceId};
+use crate::query::{Page, PageRequest};
+use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range};
+
+/// The partition of `by_duplicate` that holds a workspace's keys.
+fn duplicates_partition(workspace: &WorkspaceId) -> String {
+    format!("{}#D", workspace.as_ref())
+}
+
+/// The item of a dismissed group.
+fn dismissal_key(workspace: &WorkspaceId, set: &ContactSet) -> super::items::Item {
+    HashMap::from([
+        (
+            "pk".to_owned(),
+            s(format!("DX#{}#{}", workspace.as_ref(), set.key())),
+        ),
+        ("sk".to_owned(), s("DX")),
+    ])
+}
+
+impl DynamoStore {
+    /// Notes each value `contact` was just written with that another
+    /// contact holds (read from `by_email` and `by_phone`), but for those
+    /// `before` held too. A failure is logged: the contact is stored, and a
+    /// later write of it notes the value again.
+    pub(super) async fn note_duplicates(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        before: Option<&Contact>,
+    ) {
+        for reason in DuplicateReason::ALL {
+            let Some(value) = reason
+                .value_of(contact)
+                .filter(|v| before.and_then(|b| reason.value_of(b)).as_ref() != Some(v))
+            else {
+                continue;
+            };
+            let key = DuplicateKey {
+                reason,
+                value,
+                joined: contact.updated_at,
+            };
+            if let Err(error) = self.note_key(workspace, contact, &key).await {
+                tracing::warn!(%error, reason = reason.as_str(), "a duplicate was not noted");
+            }
+        }
+    }
+
+    async fn note_key(
+        &self,
+        workspace: &WorkspaceId,
+        contact: &Contact,
+        key: &DuplicateKey,
+    ) -> Result<()> {
+        let (index, hash) = match key.reason {
+            DuplicateReason::SameEmail => ("by_email", "epk"),
+            DuplicateReason::SamePhone => ("by_phone", "ppk"),
+        };
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#h = :h")
+            .expression_attribute_names("#h", hash)
+            .expression_attribute_values(":h", s(format!("{}#{}", workspace.as_ref(), key.value)))
+            .projection_expression("messaging_id");
+        let holders = self.query_up_to(query, 2).await?;
+        let own = s(contact.messaging_id.to_string());
+        if holders
+            .iter()
+            .all(|item| item.get("messaging_id") == Some(&own))
+        {
+            return Ok(());
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(
+                "pk",
+                s(format!(
+                    "D#{}#{}#{}",
+                    workspace.as_ref(),
+                    key.reason.as_str(),
+                    key.value
+                )),
+            )
+            .key("sk", s("D"))
+            .update_expression("SET dpk = :d, wsk = :w")
+            // A later join sorts first; an earlier one never moves it back.
+            .condition_expression("attribute_not_exists(wsk) OR wsk > :w")
+            .expression_attribute_values(":d", s(duplicates_partition(workspace)))
+            .expression_attribute_values(":w", s(key.position()))
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.record(Units::Write, "UpdateItem", out.consumed_capacity());
+                Ok(())
+            }
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(unexpected(error)),
+        }
+    }
+}
+
+#[async_trait]
+impl DuplicateStore for DynamoStore {
+    async fn duplicate_keys(
+        &self,
+        workspace: &WorkspaceId,
+        reason: Option<DuplicateReason>,
+        page: &PageRequest,
+    ) -> Result<Page<DuplicateKey>> {
+        let (after, before) = position_range(reason, page.cursor.as_ref())?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_duplicate")
+            .key_condition_expression("dpk = :d AND wsk BETWEEN :a AND :b")
+            .expression_attribute_values(":d", s(duplicates_partition(workspace)))
+            .expression_attribute_values(":a", s(after.clone()))
+            .expression_attribute_values(":b", s(before));
+        let keys: Vec<DuplicateKey> = self
+            .query_up_to(query, page.limit + 2)
+            .await?
+            .iter()
+            .filter_map(|item| match item.get("wsk") {
+                Some(AttributeValue::S(position)) if *position != after => {
+                    DuplicateKey::from_position(position)
+                }
+                _ => None,
+            })
+            .collect();
+        Ok(page_of_keys(keys, page.limit))
+    }
+
+    async fn dismiss(&self, workspace: &WorkspaceId, set: &ContactSet) -> Result<()> {
+        self.put_item(dismissal_key(workspace, set), None)
+            .await
+            .map(drop)
+    }
+
+    async fn dismissed(&self, workspace: &WorkspaceId, sets: &[ContactSet]) -> Result<Vec<bool>> {
+        let mut found = std::collections::HashSet::new();
+        for chunk in sets.chunks(100) {
+            let keys: Vec<_> = chunk
+                .iter()
+                .map(|set| dismissal_key(workspace, set))
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(unexpected)?,
+            );
+            while let Some(keys) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .set_return_consumed_capacity(self.capacity())
+                    .send()
+                    .await
+                    .map_err(unexpected)?;
+                self.record(Units::Read, "BatchGetItem", out.consumed_capacity());
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    if let Some(AttributeValue::S(pk)) = item.get("pk") {
+                        found.insert(pk.clone());
+                    }
+                }
+                request = out
+                    .unprocessed_keys
+                    .and_then(|mut left| left.remove(&self.table))
+                    .filter(|left| !left.keys().is_empty());
+            }
+        }
+        Ok(sets
+            .iter()
+            .map(|set| match dismissal_key(workspace, set).get("pk") {
+                Some(AttributeValue::S(pk)) => found.contains(pk),
+                _ => false,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,129 @@
+//! [`DuplicateStore`] over SQLite, and the noting of keys as contacts are
+//! written.
+
+use async_trait::async_trait;
+use rusqlite::{Transaction, params};
+
+use super::EmbeddedStore;
+use crate::error::Result;
+use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, WorkspaceId};
+use crate::query::{Page, PageRequest};
+use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range};
+
+/// Notes each value `contact` was just written with that another contact
+/// holds, but for those in `held` (its lower-case email and its phone as
+/// stored before, noted then).
+pub(super) fn note_duplicates(
+    tx: &Transaction<'_>,
+    workspace: &str,
+    contact: &Contact,
+    held: [Option<String>; 2],
+) -> Result<()> {
+    for (reason, held) in DuplicateReason::ALL.into_iter().zip(held) {
+        let Some(value) = reason
+            .value_of(contact)
+            .filter(|v| Some(v) != held.as_ref())
+        else {
+            continue;
+        };
+        let shared = match reason {
+            DuplicateReason::SameEmail => {
+                "SELECT EXISTS (SELECT 1 FROM contacts WHERE workspace = ?1 \
+                 AND lower(email) = ?2 AND messaging_id != ?3)"
+            }
+            DuplicateReason::SamePhone => {
+                "SELECT EXISTS (SELECT 1 FROM contacts WHERE workspace = ?1 \
+                 AND phone = ?2 AND messaging_id != ?3)"
+            }
+        };
+        let shared: bool = tx.prepare_cached(shared)?.query_row(
+            params![workspace, value, contact.messaging_id.as_ref()],
+            |row| row.get(0),
+        )?;
+        if shared {
+            let key = DuplicateKey {
+                reason,
+                value,
+                joined: contact.updated_at,
+            };
+            tx.prepare_cached(
+                "INSERT INTO duplicate_keys (workspace, reason, value, position) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (workspace, reason, value) \
+                 DO UPDATE SET position = excluded.position",
+            )?
+            .execute(params![
+                workspace,
+                reason.as_str(),
+                key.value,
+                key.position()
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl DuplicateStore for EmbeddedStore {
+    async fn duplicate_keys(
+        &self,
+        workspace: &WorkspaceId,
+        reason: Option<DuplicateReason>,
+        page: &PageRequest,
+    ) -> Result<Page<DuplicateKey>> {
+        let (after, before) = position_range(reason, page.cursor.as_ref())?;
+        let (workspace, limit) = (workspace.clone(), page.limit);
+        self.read(move |conn| {
+            let keys: Vec<DuplicateKey> = conn
+                .prepare_cached(
+                    "SELECT position FROM duplicate_keys WHERE workspace = ?1 \
+                     AND position > ?2 AND position < ?3 ORDER BY position LIMIT ?4",
+                )?
+                .query_map(
+                    params![
+                        workspace.as_ref(),
+                        after,
+                        before,
+                        i64::try_from(limit + 1).unwrap_or(i64::MAX)
+                    ],
+                    |row| row.get::<_, String>(0),
+                )?
+                .filter_map(|position| {
+                    position
+                        .map(|p| DuplicateKey::from_position(&p))
+                        .transpose()
+                })
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(page_of_keys(keys, limit))
+        })
+        .await
+    }
+
+    async fn dismiss(&self, workspace: &WorkspaceId, set: &ContactSet) -> Result<()> {
+        let (workspace, members) = (workspace.clone(), set.key());
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO duplicate_dismissals (workspace, members) VALUES (?1, ?2)",
+            )?
+            .execute(params![workspace.as_ref(), members])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn dismissed(&self, workspace: &WorkspaceId, sets: &[ContactSet]) -> Result<Vec<bool>> {
+        let (workspace, keys) = (
+            workspace.clone(),
+            sets.iter().map(ContactSet::key).collect::<Vec<_>>(),
+        );
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM duplicate_dismissals \
+                 WHERE workspace = ?1 AND members = ?2)",
+            )?;
+            keys.iter()
+                .map(|key| Ok(stmt.query_row(params![workspace.as_ref(), key], |row| row.get(0))?))
+                .collect()
+        })
+        .await
+    }
+}
