@@ -5,7 +5,10 @@
 //! `BENCH_SEARCH_SIZES` (default `10000,30000,100000`) the first page of each
 //! search, its requests, items read and time, next to what the substring
 //! search (a bounded scan of the workspace) finds on its first page; and
-//! the write units per contact. Writes `target/bench/dynamo-search.md`.
+//! the write units per contact. One contact in a hundred gets a duplicate
+//! (its email in other case) through the API's path, and the first page of
+//! duplicate groups is measured the same way. Writes
+//! `target/bench/dynamo-search.md`.
 
 use std::fmt::Write as _;
 use std::io::BufRead;
@@ -48,6 +51,41 @@ fn from_row(line: &str, plan: &AttributeId) -> Option<NewRecord> {
         lists: Default::default(),
     };
     Contact::create(new, &ConsentSource::api(), Utc::now()).ok()
+}
+
+/// A report row for a page read since `started`, with what `meter` counted.
+fn row(name: &str, items: usize, more: bool, meter: &CapacityMeter, started: Instant) -> String {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let usage = meter.take();
+    format!(
+        "| {name} | {items} | {} | {} | {} | {:.1} | {ms:.0} |",
+        if more { "yes" } else { "no" },
+        usage.requests,
+        usage.items,
+        usage.read_units,
+    )
+}
+
+/// Inserts through the port a new contact with `contact`'s email, its
+/// first letter in capitals (a duplicate ignoring case).
+async fn plant_duplicate(store: &DynamoStore, ws: &WorkspaceId, contact: &Contact) {
+    let Some(email) = contact.reach.email().map(|e| e.as_ref().to_owned()) else {
+        return;
+    };
+    let shouted = support::capitalised(&email);
+    let new = NewContact {
+        external_id: ExternalId::parse(&format!("dup-{}", contact.messaging_id)).ok(),
+        first_name: contact.first_name.clone(),
+        last_name: contact.last_name.clone(),
+        reach: Reach::new(None, Email::parse(&shouted).ok()).expect("reachable"),
+        country: contact.country.clone(),
+        timezone: None,
+        consent: Vec::new(),
+        attributes: Default::default(),
+        lists: Default::default(),
+    };
+    let record = Contact::create(new, &ConsentSource::api(), Utc::now()).expect("contact");
+    store.insert(ws, &record, None).await.expect("insert");
 }
 
 /// An older contact the searches look for: `name` (first and last), an
@@ -162,6 +200,7 @@ async fn main() {
          First page of `limit=50`; items = entries and contacts read.\n"
     );
     let mut seeded = 0;
+    let mut duplicates = 0;
     let mut others = others.iter().cloned();
     for size in sizes {
         let started = Instant::now();
@@ -173,7 +212,14 @@ async fn main() {
             }
             seeded += batch.len();
             written += batch.len();
+            let copied: Vec<Contact> = batch.iter().step_by(100).map(|(c, _)| c.clone()).collect();
             commit(&store, &ws, batch).await;
+            // One in a hundred gets a duplicate through the API's path,
+            // which notes it: the same email, its first letter in capitals.
+            for contact in copied {
+                plant_duplicate(&store, &ws, &contact).await;
+                duplicates += 1;
+            }
         }
         let seeding = meter.take_by_operation();
         let batched: f64 = seeding.get("BatchWriteItem").map_or(0.0, |u| u.write_units);
@@ -235,23 +281,30 @@ async fn main() {
                 .list(&ws, &request.query, &PageRequest::first(50))
                 .await
                 .expect("list");
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
-            let usage = meter.take();
-            let _ = writeln!(
-                report,
-                "| {name} | {} | {} | {} | {} | {:.1} | {ms:.0} |",
+            let row = row(
+                name,
                 page.items.len(),
-                if page.next_cursor.is_some() {
-                    "yes"
-                } else {
-                    "no"
-                },
-                usage.requests,
-                usage.items,
-                usage.read_units,
+                page.next_cursor.is_some(),
+                &meter,
+                started,
             );
+            let _ = writeln!(report, "{row}");
         }
-        let _ = writeln!(report);
+        meter.take();
+        let started = Instant::now();
+        let page =
+            contacts::service::duplicates::page(&store, &store, &ws, None, &PageRequest::first(50))
+                .await
+                .expect("duplicates");
+        let name = format!("duplicates: first page of groups ({duplicates} planted)");
+        let row = row(
+            &name,
+            page.items.len(),
+            page.next_cursor.is_some(),
+            &meter,
+            started,
+        );
+        let _ = writeln!(report, "{row}\n");
     }
 
     // Writes of single contacts through the port (the API's path).

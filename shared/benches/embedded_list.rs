@@ -113,6 +113,52 @@ fn person(
     Contact::create(new, &ConsentSource::api(), at).expect("a valid contact")
 }
 
+/// One contact in a hundred gets the email of the one before it, its
+/// first letter in upper case: 1 % of the contacts are duplicates by email
+/// (ignoring case), besides the phones the generator happens to repeat.
+fn duplicate_emails(batch: &mut [(Contact, Vec<contacts::model::ConsentChange>)]) {
+    for k in 1..batch.len() {
+        if k % 100 != 99 {
+            continue;
+        }
+        let Some(email) = batch[k - 1].0.reach.email().map(|e| e.as_ref().to_owned()) else {
+            continue;
+        };
+        let shouted = support::capitalised(&email);
+        let phone = batch[k].0.reach.phone().cloned();
+        batch[k].0.reach = Reach::new(phone, Email::parse(&shouted).ok()).expect("reachable");
+    }
+}
+
+/// Reads every page of duplicate groups (`limit=50`) through the service:
+/// the groups found, and p50, p95 and max ms per page.
+async fn duplicate_pages(store: &EmbeddedStore, workspace: &WorkspaceId) -> (usize, String) {
+    use contacts::service::duplicates;
+    let mut times = Vec::new();
+    let (mut groups, mut page) = (0, PageRequest::first(50));
+    loop {
+        let t = Instant::now();
+        let found = duplicates::page(store, store, workspace, None, &page)
+            .await
+            .expect("duplicates");
+        times.push(t.elapsed());
+        groups += found.items.len();
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let pages = times.len();
+    times.sort_unstable();
+    let row = format!(
+        "{pages} | {} | {} | {}",
+        ms(percentile(&times, 0.5)),
+        ms(percentile(&times, 0.95)),
+        ms(times[times.len() - 1])
+    );
+    (groups, row)
+}
+
 /// Times `samples` first pages of `queries` (rotating): the cells of one
 /// report row after its name.
 async fn time_case(
@@ -150,16 +196,17 @@ async fn time_case(
     )
 }
 
-/// Times `samples` first pages of `queries` over HTTP, through the local
-/// server's whole stack on loopback: p50, p95 and max ms.
-async fn time_http(base: &str, queries: &[String], samples: usize) -> String {
+/// Times `samples` first pages (`limit=50`) of `path` with `queries`
+/// (rotating) over HTTP, through the local server's whole stack on
+/// loopback: p50, p95 and max ms.
+async fn time_http(base: &str, path: &str, queries: &[String], samples: usize) -> String {
     let http = reqwest::Client::new();
     let mut times = Vec::with_capacity(samples);
     for s in 0..samples {
         let raw = &queries[s % queries.len()];
         let t = Instant::now();
         let response = http
-            .get(format!("{base}/v1/contacts?{raw}&limit=50"))
+            .get(format!("{base}{path}?{raw}&limit=50"))
             .bearer_auth("bench-token")
             .send()
             .await
@@ -334,9 +381,10 @@ async fn main() {
     let started = Instant::now();
     let batch_size = 5_000;
     for start in (0..total).step_by(batch_size) {
-        let batch: Vec<_> = (start..(start + batch_size).min(total))
+        let mut batch: Vec<_> = (start..(start + batch_size).min(total))
             .map(|i| person(i, &mut seq, &catalog))
             .collect();
+        duplicate_emails(&mut batch);
         let t = Instant::now();
         let outcomes = store
             .insert_batch(&workspace, &batch, None)
@@ -525,8 +573,27 @@ async fn main() {
         let _ = writeln!(report, "| {name} | {row} |");
     }
 
-    // The word searches over HTTP: the local server's whole stack.
+    // Duplicates: every page of groups, then the first page over HTTP.
+    let (groups, pages) = duplicate_pages(&store, &workspace).await;
     let base = serve(&store, dir.path()).await;
+    let _ = writeln!(
+        report,
+        "\nDuplicates (`GET /v1/duplicates`, `limit=50`): {groups} groups (one contact in a \
+         hundred has the email of another in other case, and the generator repeats some \
+         phones). Every page through the service, then the first page over HTTP \
+         ({samples} samples per row):\n\n\
+         | duplicates | pages | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|---:|\n\
+         | every page, in order (service) | {pages} |"
+    );
+    for (name, query) in [
+        ("first page of same_email over HTTP", "reason=same_email"),
+        ("first page of same_phone over HTTP", "reason=same_phone"),
+    ] {
+        let row = time_http(&base, "/v1/duplicates", &[query.to_owned()], samples).await;
+        let _ = writeln!(report, "| {name} | {samples} | {row} |");
+    }
+
+    // The word searches over HTTP: the local server's whole stack.
     let _ = writeln!(
         report,
         "\nThe word searches again over HTTP (`GET /v1/contacts`, the local server on \
@@ -545,7 +612,7 @@ async fn main() {
         {
             continue;
         }
-        let row = time_http(&base, queries, samples).await;
+        let row = time_http(&base, "/v1/contacts", queries, samples).await;
         let _ = writeln!(report, "| {name} | {row} |");
     }
     let _ = writeln!(report);

@@ -252,3 +252,56 @@ mod search_entries {
         assert_eq!(entries(&table).await, before);
     }
 }
+
+/// A merge is one transaction: one that needs more than DynamoDB's 100
+/// writes is refused, naming what it needs and the limit, and writes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_too_large_for_one_transaction_is_refused_with_the_limit() {
+    use contacts::model::{MergeRequest, WorkspaceId};
+    use contacts::store::contract::{new_list, simple};
+    use contacts::store::{ContactStore, ListStore};
+
+    let store = open().await;
+    let w = WorkspaceId::parse("w1").expect("workspace");
+    let mut lists = Vec::new();
+    for n in 0..12 {
+        let list = new_list(&format!("List {n}"));
+        store.create_list(&w, &list).await.expect("list");
+        lists.push(list.id);
+    }
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let (mut contact, consent) = simple(i);
+        contact.lists = lists.iter().cloned().collect();
+        store
+            .insert(&w, &(contact.clone(), consent), None)
+            .await
+            .expect("insert");
+        ids.push(contact.messaging_id);
+    }
+    let request = MergeRequest {
+        survivor: ids[0].clone(),
+        merge: ids[1..].to_vec(),
+        fields: Default::default(),
+        versions: Default::default(),
+    };
+    let refused = contacts::service::merge(&*store, &w, &request).await;
+    let Err(contacts::error::Error::Validation(errors)) = refused else {
+        panic!("a merge of 10 contacts in 12 lists fits no transaction: {refused:?}");
+    };
+    assert_eq!(errors[0].field, "merge");
+    assert!(
+        errors[0].message.contains("one transaction holds 100"),
+        "{}",
+        errors[0].message
+    );
+    for id in &ids {
+        assert!(store.get(&w, id).await.expect("get").is_some());
+    }
+    assert_eq!(store.count(&w).await.expect("count"), 10);
+    assert_eq!(
+        store.member_count(&w, &lists[0]).await.expect("members"),
+        10
+    );
+}

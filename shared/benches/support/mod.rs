@@ -47,3 +47,12 @@ pub async fn dynamodb_table(endpoint: &str, prefix: &str) -> (aws_sdk_dynamodb::
         .expect("a table");
     (client, table)
 }
+
+/// `text` with its first letter in capitals (in any script): an email
+/// that is the same ignoring case.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}

@@ -1201,7 +1201,8 @@ pub(crate) fn definition(name: &str, kind: AttributeType) -> AttributeDefinition
     }
 }
 
-pub(crate) fn new_list(name: &str) -> ContactList {
+/// A list named `name`, created at a fixed moment.
+pub fn new_list(name: &str) -> ContactList {
     ContactList {
         id: ListId::generate(),
         name: ListName::parse(name).expect("list name"),

@@ -51,7 +51,7 @@ impl ContactStore for EmbeddedStore {
         self.write(move |tx| {
             insert_record(tx, &workspace, &record, limit)?;
             // Imports refuse a new contact with another's email or phone,
-            // so only a single insert can make a duplicate.
+            // so their commits note none; the port's inserts do.
             note_duplicates(tx, workspace.as_ref(), &record.0, [None, None])?;
             count_new_contacts(tx, workspace.as_ref(), 1)
         })
@@ -72,7 +72,8 @@ impl ContactStore for EmbeddedStore {
             for record in &records {
                 let outcome = match limit {
                     Some(limit) if held >= limit => Err(Error::UsageLimitReached { limit }),
-                    _ => insert_record(tx, &workspace, record, None),
+                    _ => insert_record(tx, &workspace, record, None)
+                        .and_then(|()| note_duplicates(tx, ws, &record.0, [None, None])),
                 };
                 match outcome {
                     Err(Error::Unexpected(e)) => return Err(Error::Unexpected(e)),
@@ -248,7 +249,7 @@ pub(super) fn update_record(
     let ws = workspace.as_ref();
     let stored: Option<(i64, i64, [Option<String>; 2])> = tx
         .prepare_cached(
-            "SELECT id, version, lower(email), phone FROM contacts \
+            "SELECT id, version, fold_case(email), phone FROM contacts \
              WHERE workspace = ?1 AND messaging_id = ?2",
         )?
         .query_row(params![ws, contact.messaging_id.as_ref()], |row| {

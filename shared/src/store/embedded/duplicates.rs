@@ -29,7 +29,7 @@ pub(super) fn note_duplicates(
         let shared = match reason {
             DuplicateReason::SameEmail => {
                 "SELECT EXISTS (SELECT 1 FROM contacts WHERE workspace = ?1 \
-                 AND lower(email) = ?2 AND messaging_id != ?3)"
+                 AND fold_case(email) = ?2 AND messaging_id != ?3)"
             }
             DuplicateReason::SamePhone => {
                 "SELECT EXISTS (SELECT 1 FROM contacts WHERE workspace = ?1 \

@@ -154,7 +154,7 @@ impl ImportStore for EmbeddedStore {
             contacts_by(
                 conn,
                 ws,
-                "lower(c.email)",
+                "fold_case(c.email)",
                 keys.emails.iter().map(|k| k.as_ref().to_lowercase()),
                 &mut found,
             )?;

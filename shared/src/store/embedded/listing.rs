@@ -254,8 +254,8 @@ impl Plan {
                     vec![Value::Text(status.as_str().to_owned())],
                 )),
                 ContactFilter::EmailIs(email) => conditions.push((
-                    "lower(c.email) = lower(?)".to_owned(),
-                    vec![Value::Text(email.to_string())],
+                    "fold_case(c.email) = ?".to_owned(),
+                    vec![Value::Text(email.as_ref().to_lowercase())],
                 )),
                 ContactFilter::PhoneIs(phone) => conditions.push((
                     "c.phone = ?".to_owned(),

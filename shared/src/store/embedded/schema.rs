@@ -325,6 +325,20 @@ SELECT workspace, 'same_phone', phone,
 FROM contacts WHERE phone IS NOT NULL
 GROUP BY workspace, phone HAVING count(*) > 1;
 "#,
+    // Emails compared ignoring case in every script (`fold_case`, Rust's
+    // lower case), as the DynamoDB adapter compares them: SQLite's
+    // `lower` folds ASCII only, so `Élodie@` and `élodie@` were different
+    // addresses here. The index and the noted keys are rebuilt with it.
+    r#"
+DROP INDEX contacts_email;
+CREATE INDEX contacts_email ON contacts (workspace, fold_case(email));
+DELETE FROM duplicate_keys WHERE reason = 'same_email';
+INSERT INTO duplicate_keys (workspace, reason, value, position)
+SELECT workspace, 'same_email', fold_case(email),
+    '0#' || printf('%019d', 9223372036854775807 - max(updated_at)) || '#' || fold_case(email)
+FROM contacts WHERE email IS NOT NULL
+GROUP BY workspace, fold_case(email) HAVING count(*) > 1;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
@@ -339,6 +353,16 @@ pub(super) fn connect(path: &Path, cache_kib: i64, bulk: Arc<AtomicBool>) -> Res
     // Statement journals (a statement that fires triggers keeps one) stay in
     // memory instead of a temporary file.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.create_scalar_function(
+        "fold_case",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(ctx
+                .get::<Option<String>>(0)?
+                .map(|text| text.to_lowercase()))
+        },
+    )?;
     conn.create_scalar_function(
         "contains_folded",
         2,
@@ -385,11 +409,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_duplicates_migration_notes_values_already_shared() {
+    fn the_duplicates_migrations_note_values_already_shared_ignoring_case_in_any_script() {
         let dir = tempfile::tempdir().unwrap();
         let bulk = Arc::new(AtomicBool::new(false));
         let mut conn = connect(&dir.path().join("db"), 1024, bulk).unwrap();
-        let (before, last) = MIGRATIONS.split_at(MIGRATIONS.len() - 1);
+        let (before, last) = MIGRATIONS.split_at(MIGRATIONS.len() - 2);
         let tx = conn.transaction().unwrap();
         for migration in before {
             tx.execute_batch(migration).unwrap();
@@ -402,16 +426,18 @@ mod tests {
             )
             .unwrap();
         insert
-            .execute(params!["a", "Ann@example.com", "+1", 10])
+            .execute(params!["a", "Élodie@example.com", "+1", 10])
             .unwrap();
         insert
-            .execute(params!["b", "ann@EXAMPLE.com", "+2", 20])
+            .execute(params!["b", "élodie@EXAMPLE.com", "+2", 20])
             .unwrap();
         insert
             .execute(params!["c", "other@example.com", "+2", 5])
             .unwrap();
         drop(insert);
-        tx.execute_batch(last[0]).unwrap();
+        for migration in last {
+            tx.execute_batch(migration).unwrap();
+        }
         let mut keys: Vec<(String, String)> = tx
             .prepare("SELECT value, position FROM duplicate_keys ORDER BY position")
             .unwrap()
@@ -429,7 +455,7 @@ mod tests {
         assert_eq!(
             positions,
             [
-                ("ann@example.com".into(), "ann@example.com".into(), 20),
+                ("élodie@example.com".into(), "élodie@example.com".into(), 20),
                 ("+2".into(), "+2".into(), 20),
             ]
         );
