@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::catalog::s;
 use super::meter::Units;
@@ -167,41 +167,14 @@ impl DuplicateStore for DynamoStore {
     async fn dismissed(&self, workspace: &WorkspaceId, sets: &[ContactSet]) -> Result<Vec<bool>> {
         let mut found = std::collections::HashSet::new();
         for chunk in sets.chunks(100) {
-            let keys: Vec<_> = chunk
+            let keys = chunk
                 .iter()
                 .map(|set| dismissal_key(workspace, set))
                 .collect();
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(unexpected)?,
-            );
-            while let Some(keys) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .set_return_consumed_capacity(self.capacity())
-                    .send()
-                    .await
-                    .map_err(unexpected)?;
-                self.record(Units::Read, "BatchGetItem", out.consumed_capacity());
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    if let Some(AttributeValue::S(pk)) = item.get("pk") {
-                        found.insert(pk.clone());
-                    }
+            for item in self.get_batch(keys).await? {
+                if let Some(AttributeValue::S(pk)) = item.get("pk") {
+                    found.insert(pk.clone());
                 }
-                request = out
-                    .unprocessed_keys
-                    .and_then(|mut left| left.remove(&self.table))
-                    .filter(|left| !left.keys().is_empty());
             }
         }
         Ok(sets

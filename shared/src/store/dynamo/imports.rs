@@ -163,7 +163,9 @@ impl DynamoStore {
         Ok(found.into_iter().flatten().collect())
     }
 
-    async fn get_batch(&self, keys: Vec<Item>) -> Result<Vec<Item>> {
+    /// The items at `keys` (at most 100), strongly consistent, retrying
+    /// what DynamoDB leaves unprocessed.
+    pub(super) async fn get_batch(&self, keys: Vec<Item>) -> Result<Vec<Item>> {
         let mut found = Vec::new();
         let mut pending = Some(
             KeysAndAttributes::builder()
