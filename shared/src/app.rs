@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
+use crate::duplicate_scan::ScanJob;
 use crate::error::{Error, Result};
 use crate::export::ExportJob;
-use crate::export::service::Launcher;
 use crate::http::auth::WorkspaceResolver;
 use crate::import::queue::ImportQueue;
 use crate::jobs::JobStore;
+use crate::jobs::Launcher;
 use crate::store::duplicates::DuplicateStore;
 use crate::store::imports::ImportStore;
 use crate::store::objects::ObjectStore;
@@ -28,6 +29,16 @@ pub struct AppState {
     pub imports: Option<ImportPorts>,
     /// Exports, where this deployment serves them.
     pub exports: Option<ExportPorts>,
+    /// Scans for similar names, where this deployment serves them.
+    pub scans: Option<ScanPorts>,
+}
+
+/// What scans for similar names need beyond the contact stores.
+#[derive(Clone)]
+pub struct ScanPorts {
+    pub store: Arc<dyn JobStore<ScanJob>>,
+    /// Starts a new scan's run.
+    pub launcher: Arc<dyn Launcher<ScanJob>>,
 }
 
 /// What exports need beyond the contact stores.
@@ -36,7 +47,7 @@ pub struct ExportPorts {
     pub store: Arc<dyn JobStore<ExportJob>>,
     pub objects: Arc<dyn ObjectStore>,
     /// Starts a new export's first run.
-    pub launcher: Arc<dyn Launcher>,
+    pub launcher: Arc<dyn Launcher<ExportJob>>,
 }
 
 /// What imports need beyond the contact stores.
@@ -65,6 +76,7 @@ impl AppState {
             usage_limit,
             imports: None,
             exports: None,
+            scans: None,
         }
     }
 
@@ -101,6 +113,21 @@ impl AppState {
         self.exports.as_ref().ok_or_else(|| {
             Error::Unexpected(anyhow::anyhow!(
                 "exports are not configured in this deployment"
+            ))
+        })
+    }
+
+    /// The same state serving scans for similar names through `ports`.
+    pub fn with_scans(mut self, ports: ScanPorts) -> Self {
+        self.scans = Some(ports);
+        self
+    }
+
+    /// The scan ports, or an error where scans are not served.
+    pub fn scan_ports(&self) -> Result<&ScanPorts> {
+        self.scans.as_ref().ok_or_else(|| {
+            Error::Unexpected(anyhow::anyhow!(
+                "scans for similar names are not configured in this deployment"
             ))
         })
     }

@@ -55,6 +55,9 @@ pub enum Error {
     /// No export with this ID exists in the workspace.
     #[error("no export has ID {0}")]
     ExportNotFound(String),
+    /// No scan for similar names with this ID exists in the workspace.
+    #[error("no scan has ID {0}")]
+    ScanNotFound(String),
     /// No custom attribute has this name in the workspace.
     #[error("no custom attribute is named {0:?}")]
     AttributeNotFound(String),

@@ -143,6 +143,7 @@ pub(crate) use job_id;
 pub enum JobKind {
     Import,
     Export,
+    DuplicateScan,
 }
 
 /// A job as a store keeps it: one JSON document per job, found by workspace
@@ -183,6 +184,13 @@ pub trait JobStore<D: JobDocument>: Send + Sync {
 
     /// Jobs of every workspace that have not finished, oldest first.
     async fn unfinished_jobs(&self) -> Result<Vec<D>>;
+}
+
+/// Starts a job's first run: in this process, or through a queue.
+#[async_trait]
+pub trait Launcher<D: JobDocument>: Send + Sync {
+    /// Has `job` run soon; returns once that is arranged.
+    async fn launch(&self, job: &D) -> Result<()>;
 }
 
 /// The position before `cursor` in a newest-first listing of jobs: the

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod catalog;
 pub mod console;
+pub mod duplicate_scan;
 pub mod error;
 pub mod export;
 pub mod http;
@@ -19,5 +20,5 @@ pub mod search;
 pub mod service;
 pub mod store;
 
-pub use app::{AppState, ExportPorts, ImportPorts};
+pub use app::{AppState, ExportPorts, ImportPorts, ScanPorts};
 pub use error::{Error, FieldError, Result};

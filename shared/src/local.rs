@@ -11,8 +11,10 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::AppState;
-use crate::ExportPorts;
 use crate::console::Console;
+use crate::duplicate_scan::ScanJob;
+use crate::duplicate_scan::queue::ScanQueue;
+use crate::duplicate_scan::runner::ScanRunner;
 use crate::export::queue::ExportQueue;
 use crate::export::{ExportJob, ExportRunner};
 use crate::http::auth::BearerTokens;
@@ -24,6 +26,7 @@ use crate::store::embedded::EmbeddedStore;
 use crate::store::folder::FolderStore;
 use crate::store::imports::ImportStore;
 use crate::store::objects::ObjectStore;
+use crate::{ExportPorts, ScanPorts};
 
 /// The token that works when `CONTACTS_TOKENS` is not set.
 pub const DEV_TOKEN: &str = "dev-token";
@@ -120,7 +123,7 @@ impl LocalConfig {
 pub struct LocalServer {
     listener: TcpListener,
     router: axum::Router,
-    queues: Option<(ImportQueue, ExportQueue)>,
+    queues: Option<(ImportQueue, ExportQueue, ScanQueue)>,
 }
 
 impl LocalServer {
@@ -146,7 +149,7 @@ impl LocalServer {
         jobs: Option<Arc<S>>,
     ) -> anyhow::Result<Self>
     where
-        S: ImportStore + JobStore<ExportJob> + 'static,
+        S: ImportStore + JobStore<ExportJob> + JobStore<ScanJob> + 'static,
     {
         let addr = config.addr;
         let listener = TcpListener::bind(addr)
@@ -161,21 +164,30 @@ impl LocalServer {
                     ExportRunner::new(state.clone(), jobs.clone(), objects.clone()),
                     config.export_budget.clone(),
                 );
+                let scans = ScanQueue::new(ScanRunner::new(state.clone(), jobs.clone()));
                 let state = state
                     .with_imports(jobs.clone(), objects.clone())
                     .with_exports(ExportPorts {
-                        store: jobs,
+                        store: jobs.clone(),
                         objects,
                         launcher: Arc::new(exports.clone()),
+                    })
+                    .with_scans(ScanPorts {
+                        store: jobs,
+                        launcher: Arc::new(scans.clone()),
                     });
                 let runner = Runner::new(state.clone(), config.import_batch_rows)?
                     .with_max_bytes(config.import_max_bytes);
                 let imports = ImportQueue::new(runner, config.import_budget.clone());
-                let resumed = imports.resume().await? + exports.resume().await?;
+                let resumed =
+                    imports.resume().await? + exports.resume().await? + scans.resume().await?;
                 if resumed > 0 {
-                    tracing::info!(resumed, "resuming unfinished imports and exports");
+                    tracing::info!(resumed, "resuming unfinished imports, exports and scans");
                 }
-                (state.with_queue(imports.clone()), Some((imports, exports)))
+                (
+                    state.with_queue(imports.clone()),
+                    Some((imports, exports, scans)),
+                )
             }
             None => (state, None),
         };
@@ -203,8 +215,8 @@ impl LocalServer {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await?;
-        if let Some((imports, exports)) = self.queues {
-            tokio::join!(imports.stop(), exports.stop());
+        if let Some((imports, exports, scans)) = self.queues {
+            tokio::join!(imports.stop(), exports.stop(), scans.stop());
         }
         Ok(())
     }

@@ -24,6 +24,7 @@ mod import_function;
 mod local_server;
 mod openapi;
 mod phones;
+mod scan_function;
 mod security;
 mod spreadsheet;
 mod support;

@@ -30,6 +30,7 @@ pub fn reason_label(reason: DuplicateReason) -> &'static str {
     match reason {
         DuplicateReason::SameEmail => "Same email",
         DuplicateReason::SamePhone => "Same phone",
+        DuplicateReason::SimilarName => "Similar name",
     }
 }
 
@@ -70,11 +71,8 @@ pub async fn page(
         &request,
     )
     .await?;
-    let filters = [
-        (None, "All"),
-        (Some(DuplicateReason::SameEmail), "Same email"),
-        (Some(DuplicateReason::SamePhone), "Same phone"),
-    ];
+    let filters = std::iter::once((None, "All"))
+        .chain(DuplicateReason::ALL.map(|r| (Some(r), reason_label(r))));
     let body = html! {
         h1 { "Duplicates" }
         p.muted { "Contacts that are probably one person: the same email address (ignoring case) or the same phone number. Merge them into one, or mark them as not the same person." }

@@ -6,11 +6,10 @@ use async_trait::async_trait;
 
 use super::job::ExportJob;
 use super::runner::ExportRunner;
-use super::service::Launcher;
 use crate::error::Result;
 use crate::jobs::Budget;
-use crate::jobs::LocalJobs;
 use crate::jobs::figures::RunFigures;
+use crate::jobs::{Launcher, LocalJobs};
 use crate::model::now;
 
 /// The in-process export queue. Cheap to clone.
@@ -59,7 +58,7 @@ impl ExportQueue {
 }
 
 #[async_trait]
-impl Launcher for ExportQueue {
+impl Launcher<ExportJob> for ExportQueue {
     async fn launch(&self, job: &ExportJob) -> Result<()> {
         self.start(job)
     }

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-
 use super::job::ExportJob;
 use super::request::{self, ExportRequest};
 use crate::AppState;
@@ -19,13 +17,6 @@ pub const DEFAULT_LINK: Duration = Duration::from_secs(15 * 60);
 pub const MIN_LINK: Duration = Duration::from_secs(60);
 /// The longest link that may be asked for (S3's limit for presigned URLs).
 pub const MAX_LINK: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// Starts an export's first run: in this process, or through a queue.
-#[async_trait]
-pub trait Launcher: Send + Sync {
-    /// Has `job` run soon; returns once that is arranged.
-    async fn launch(&self, job: &ExportJob) -> Result<()>;
-}
 
 /// Checks the request against the workspace, records the export and
 /// launches it.

@@ -20,9 +20,12 @@ use crate::service::duplicates::{self, DuplicateGroup};
 /// Contacts that are probably one person.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DuplicateGroupBody {
-    /// `same_email` (the same address, ignoring case) or `same_phone`.
+    /// `same_email` (the same address, ignoring case), `same_phone`, or
+    /// `similar_name` (found by the last scan: see `startDuplicateScan`).
     pub reason: String,
-    /// What they share: the email address in lower case, or the phone number.
+    /// What they share: the email address in lower case, or the phone
+    /// number; for `similar_name`, the Messaging IDs the scan grouped,
+    /// comma-separated (those still similar are listed in `contacts`).
     pub value: String,
     /// Newest first, at most 50.
     pub contacts: Vec<ContactBody>,
@@ -60,13 +63,13 @@ pub struct DismissRequest {
 }
 
 /// Groups of contacts that are probably one person: strongest reason first
-/// (`same_email`, then `same_phone`), then the group a contact most
-/// recently joined. Groups dismissed are left out; a page may hold fewer
+/// (`same_email`, then `same_phone`, then `similar_name`), then the group a
+/// contact most recently joined. Groups dismissed are left out; a page may hold fewer
 /// groups than `limit` and still have a `next_cursor`.
 #[utoipa::path(
     get, path = "/v1/duplicates", operation_id = "listDuplicates", tag = "duplicates",
     params(
-        ("reason" = Option<String>, Query, description = "only groups of this reason: same_email or same_phone"),
+        ("reason" = Option<String>, Query, description = "only groups of this reason: same_email, same_phone or similar_name"),
         ("limit" = Option<usize>, Query, minimum = 1, maximum = 500, description = "1 to 500, default 50"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),

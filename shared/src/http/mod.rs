@@ -18,6 +18,7 @@ pub mod objects;
 mod openapi;
 pub mod problem;
 pub mod rules;
+mod scans;
 mod settings;
 
 use axum::Router;
@@ -44,7 +45,8 @@ pub fn consent_router(state: AppState) -> Router {
     serve(consent_routes(), state)
 }
 
-/// Filtered listing (of all contacts, and of a list's members) and usage.
+/// Filtered listing (of all contacts, and of a list's members), usage and
+/// duplicates.
 pub fn listing_router(state: AppState) -> Router {
     serve(listing_routes(), state)
 }
@@ -109,6 +111,8 @@ fn contact_routes() -> Router<AppState> {
         .route("/v1/contacts/{messaging_id}/lists", get(contacts::lists))
         .route("/v1/contacts/{messaging_id}/merge", post(merge::merge))
         .route("/v1/duplicates/dismiss", post(duplicates::dismiss))
+        .route("/v1/duplicates/scans", post(scans::start).get(scans::list))
+        .route("/v1/duplicates/scans/{scan_id}", get(scans::get))
         .route("/v1/lists/{id}/contacts", post(lists::add_members))
         .route(
             "/v1/lists/{id}/contacts/{messaging_id}",

@@ -7,7 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
 use super::{
-    attributes, consent, contacts, duplicates, exports, imports, listing, lists, merge, settings,
+    attributes, consent, contacts, duplicates, exports, imports, listing, lists, merge, scans,
+    settings,
 };
 
 /// The API's OpenAPI document.
@@ -18,6 +19,7 @@ use super::{
         contacts::create, contacts::get, contacts::edit, contacts::delete, contacts::lists, merge::merge,
         consent::put, consent::history,
         listing::list, listing::usage, duplicates::list, duplicates::dismiss,
+        scans::start, scans::list, scans::get,
         attributes::list, attributes::create, attributes::edit, attributes::delete,
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,

@@ -73,6 +73,7 @@ impl Error {
                 "export-not-found",
                 "Export not found",
             ),
+            Error::ScanNotFound(_) => (StatusCode::NOT_FOUND, "scan-not-found", "Scan not found"),
             Error::AttributeNotFound(_) => (
                 StatusCode::NOT_FOUND,
                 "attribute-not-found",

@@ -19,13 +19,13 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use serde::{Deserialize, Serialize};
 
 use super::continuations::ContinuationQueue;
-use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, LEASE_SLACK, Outcome, to_delta};
+use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, Outcome};
+use super::turns::{LeasedJob, Turn, take_turn};
 use crate::error::Result;
 use crate::export::job::{ExportId, ExportJob, ExportStatus};
 use crate::export::runner::{DEFAULT_BATCH, ExportRunner};
-use crate::export::service::Launcher;
-use crate::jobs::Lease;
 use crate::jobs::figures::RunFigures;
+use crate::jobs::{Launcher, Lease};
 use crate::model::{WorkspaceId, now};
 
 /// A message asking for a run of an export.
@@ -44,9 +44,23 @@ impl ExportMessage {
     }
 }
 
+impl LeasedJob for ExportJob {
+    fn lease(&self) -> Option<&Lease> {
+        self.lease.as_ref()
+    }
+
+    fn set_lease(&mut self, lease: Option<Lease>) {
+        self.lease = lease;
+    }
+
+    fn fail_with(&mut self, reason: String) {
+        self.fail(reason);
+    }
+}
+
 /// The API starts an export by sending its first message.
 #[async_trait]
-impl Launcher for ContinuationQueue {
+impl Launcher<ExportJob> for ContinuationQueue {
     async fn launch(&self, job: &ExportJob) -> Result<()> {
         self.send(&ExportMessage::of(job), Duration::ZERO).await
     }
@@ -140,34 +154,23 @@ impl ExportFunction {
         };
         let workspace = WorkspaceId::parse(&asked.workspace)?;
         let store = self.runner.store();
-        let Some(mut job) = store.job(&workspace, asked.export_id.as_ref()).await? else {
-            return handled(Outcome::Ignored);
+        let died = format!(
+            "the export stopped {ATTEMPTS} times in a row before its next checkpoint; \
+             start a new export"
+        );
+        let turn = take_turn(
+            store.as_ref(),
+            &self.queue,
+            &asked,
+            (&workspace, asked.export_id.as_ref()),
+            deadline,
+            &died,
+        )
+        .await?;
+        let (job, mine) = match turn {
+            Turn::Mine(job, lease) => (job, lease),
+            Turn::Over(outcome) => return handled(outcome),
         };
-        if job.status.is_finished() {
-            return handled(Outcome::Finished);
-        }
-        let held = job.lease.clone();
-        if let Some(lease) = held.as_ref().filter(|l| !l.expired(now())) {
-            // Its holder may still be running: look again when it can't be.
-            let wait = (lease.until - now()).to_std().unwrap_or_default();
-            self.queue.send(&asked, wait).await?;
-            return handled(Outcome::Waiting);
-        }
-        let from = held.as_ref().map(|l| l.token.as_str());
-        if held.as_ref().is_some_and(|l| l.runs >= ATTEMPTS) {
-            job.lease = None;
-            job.fail(format!(
-                "the export stopped {ATTEMPTS} times in a row before its next checkpoint; \
-                 start a new export"
-            ));
-            store.hand_over_job(&job, from).await?;
-            return handled(Outcome::Failed);
-        }
-        let mine = Lease::after(held.as_ref(), deadline.at + to_delta(LEASE_SLACK));
-        job.lease = Some(mine.clone());
-        if !store.hand_over_job(&job, from).await? {
-            return handled(Outcome::Running);
-        }
         let mut ran = self
             .runner
             .run(&workspace, &job.id, deadline.budget(self.margin))

@@ -6,6 +6,8 @@ pub mod continuations;
 pub mod export;
 pub mod import;
 pub mod oidc;
+pub mod scan;
+mod turns;
 
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ use crate::store::dynamo::DynamoStore;
 use crate::store::objects::ObjectKey;
 use crate::store::objects::ObjectStore;
 use crate::store::s3::S3ObjectStore;
-use crate::{AppState, ExportPorts};
+use crate::{AppState, ExportPorts, ScanPorts};
 use continuations::ContinuationQueue;
 
 /// The JWT claim that names the workspace, unless `CONTACTS_WORKSPACE_CLAIM` says otherwise.
@@ -60,9 +62,10 @@ pub async fn state_from_env() -> anyhow::Result<AppState> {
     state_over(&aws_config::load_from_env().await)
 }
 
-/// The state over the table `CONTACTS_TABLE` names, with imports over the
-/// bucket `CONTACTS_BUCKET` names, if it is set, and exports through the
-/// queue `CONTACTS_EXPORT_QUEUE` names, if that is set too.
+/// The state over the table `CONTACTS_TABLE` names, with scans for similar
+/// names through the queue `CONTACTS_SCAN_QUEUE` names, if it is set;
+/// imports over the bucket `CONTACTS_BUCKET` names, if it is set, and
+/// exports through the queue `CONTACTS_EXPORT_QUEUE` names, if that is set too.
 fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
     let table = std::env::var("CONTACTS_TABLE").context("CONTACTS_TABLE is not set")?;
     let claim = workspace_claim();
@@ -75,7 +78,16 @@ fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
         })
         .transpose()?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
-    let state = AppState::over(store.clone(), Arc::new(JwtClaim(claim)), usage_limit);
+    let mut state = AppState::over(store.clone(), Arc::new(JwtClaim(claim)), usage_limit);
+    if let Ok(queue) = std::env::var("CONTACTS_SCAN_QUEUE") {
+        state = state.with_scans(ScanPorts {
+            store: Arc::new(store.clone()),
+            launcher: Arc::new(ContinuationQueue::new(
+                aws_sdk_sqs::Client::new(config),
+                queue,
+            )),
+        });
+    }
     let Ok(bucket) = std::env::var("CONTACTS_BUCKET") else {
         return Ok(state);
     };

@@ -13,17 +13,29 @@ pub enum DuplicateReason {
     SameEmail,
     /// The same phone number (E.164).
     SamePhone,
+    /// Similar names and something else in common, as the last scan of the
+    /// workspace found them (see [`super::similar`]).
+    SimilarName,
 }
 
 impl DuplicateReason {
     /// Every reason, strongest first.
-    pub const ALL: [DuplicateReason; 2] = [DuplicateReason::SameEmail, DuplicateReason::SamePhone];
+    pub const ALL: [DuplicateReason; 3] = [
+        DuplicateReason::SameEmail,
+        DuplicateReason::SamePhone,
+        DuplicateReason::SimilarName,
+    ];
+
+    /// The reasons stores note as contacts are written: a value shared.
+    pub const SHARED_VALUES: [DuplicateReason; 2] =
+        [DuplicateReason::SameEmail, DuplicateReason::SamePhone];
 
     /// Its name in the API.
     pub fn as_str(self) -> &'static str {
         match self {
             DuplicateReason::SameEmail => "same_email",
             DuplicateReason::SamePhone => "same_phone",
+            DuplicateReason::SimilarName => "similar_name",
         }
     }
 
@@ -43,21 +55,24 @@ impl DuplicateReason {
         match self {
             DuplicateReason::SameEmail => '0',
             DuplicateReason::SamePhone => '1',
+            DuplicateReason::SimilarName => '2',
         }
     }
 
     /// The value `contact` holds for this reason: its email in lower case,
-    /// or its phone number.
+    /// or its phone number (none for similar names, which share no value).
     pub fn value_of(self, contact: &Contact) -> Option<String> {
         match self {
             DuplicateReason::SameEmail => contact.reach.email().map(|e| e.as_ref().to_lowercase()),
             DuplicateReason::SamePhone => contact.reach.phone().map(|p| p.as_ref().to_owned()),
+            DuplicateReason::SimilarName => None,
         }
     }
 }
 
 /// A value more than one contact held when one of them was last written,
-/// and when that was.
+/// and when that was; for similar names, the group's Messaging IDs (a
+/// [`ContactSet::key`]) and its newest contact's last change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateKey {
     pub reason: DuplicateReason,
@@ -109,6 +124,17 @@ impl ContactSet {
             return Err(InvalidValue(format!("must name 2 to {MAX_GROUP} contacts")));
         }
         Ok(Self(set))
+    }
+
+    /// The set a [`ContactSet::key`] names.
+    pub fn from_key(key: &str) -> Result<Self, InvalidValue> {
+        let ids = key.split(',').map(MessagingId::parse);
+        Self::new(ids.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Its IDs, in order.
+    pub fn ids(&self) -> impl Iterator<Item = &MessagingId> {
+        self.0.iter()
     }
 
     /// The set as one string: its IDs in order, comma-separated.

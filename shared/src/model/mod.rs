@@ -12,6 +12,7 @@ mod list;
 mod merge;
 mod name;
 mod phone;
+pub mod similar;
 mod timezone;
 mod workspace;
 

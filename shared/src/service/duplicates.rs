@@ -4,6 +4,7 @@
 use futures::{StreamExt, TryStreamExt, stream};
 
 use crate::error::Result;
+use crate::model::similar::{self, Traits};
 use crate::model::{
     Contact, ContactSet, DuplicateReason, Email, MAX_GROUP, MessagingId, PhoneNumber, WorkspaceId,
 };
@@ -18,7 +19,8 @@ const CONCURRENCY: usize = 8;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateGroup {
     pub reason: DuplicateReason,
-    /// What they share: the email (lower case) or the phone number.
+    /// What they share: the email (lower case) or the phone number; for
+    /// similar names, the Messaging IDs the scan found (comma-separated).
     pub value: String,
     /// Newest first, at most [`MAX_GROUP`].
     pub contacts: Vec<Contact>,
@@ -65,8 +67,9 @@ pub async fn page(
     })
 }
 
-/// The groups `contact` is in now: the contacts sharing its email, and
-/// those sharing its phone, unless dismissed.
+/// The groups `contact` is in now: the contacts sharing its email, those
+/// sharing its phone, and those the last scan found with a similar name,
+/// unless dismissed.
 pub async fn groups_of(
     contacts: &dyn ContactStore,
     duplicates: &dyn DuplicateStore,
@@ -74,12 +77,23 @@ pub async fn groups_of(
     contact: &Contact,
 ) -> Result<Vec<DuplicateGroup>> {
     let mut groups = Vec::new();
-    for reason in DuplicateReason::ALL {
+    for reason in DuplicateReason::SHARED_VALUES {
         if let Some(value) = reason.value_of(contact)
             && let Some(group) = group_of(contacts, workspace, reason, &value).await?
         {
             groups.push(group);
         }
+    }
+    if let Some(key) = duplicates
+        .similar_key_of(workspace, &contact.messaging_id)
+        .await?
+        && let Some(group) = group_of(contacts, workspace, key.reason, &key.value).await?
+        && group
+            .contacts
+            .iter()
+            .any(|c| c.messaging_id == contact.messaging_id)
+    {
+        groups.push(group);
     }
     undismissed(duplicates, workspace, groups).await
 }
@@ -96,7 +110,7 @@ pub async fn dismiss(
     duplicates.dismiss(workspace, &set).await
 }
 
-/// The contacts holding `value` for `reason`, when more than one does.
+/// The contacts holding `value` for `reason` now, when more than one does.
 async fn group_of(
     contacts: &dyn ContactStore,
     workspace: &WorkspaceId,
@@ -106,6 +120,15 @@ async fn group_of(
     let filter = match reason {
         DuplicateReason::SameEmail => ContactFilter::EmailIs(Email::parse(value)?),
         DuplicateReason::SamePhone => ContactFilter::PhoneIs(PhoneNumber::parse(value)?),
+        DuplicateReason::SimilarName => {
+            return Ok(similar_now(contacts, workspace, value)
+                .await?
+                .map(|contacts| DuplicateGroup {
+                    reason,
+                    value: value.to_owned(),
+                    contacts,
+                }));
+        }
     };
     let query = ContactQuery {
         filters: vec![filter],
@@ -118,6 +141,45 @@ async fn group_of(
         value: value.to_owned(),
         contacts: found.items,
     }))
+}
+
+/// The contacts a scan found with similar names (`members`, a
+/// [`ContactSet`] key) that still exist and are still similar, newest
+/// first, when more than one are.
+async fn similar_now(
+    contacts: &dyn ContactStore,
+    workspace: &WorkspaceId,
+    members: &str,
+) -> Result<Option<Vec<Contact>>> {
+    let Ok(set) = ContactSet::from_key(members) else {
+        return Ok(None);
+    };
+    let ids: Vec<&MessagingId> = set.ids().collect();
+    let found: Vec<Contact> = stream::iter(0..ids.len())
+        .map(|i| contacts.get(workspace, ids[i]))
+        .buffered(CONCURRENCY)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let (traits, mut people): (Vec<Traits>, Vec<Option<Contact>>) = found
+        .into_iter()
+        .filter_map(|contact| Some((Traits::of(&contact)?, Some(contact))))
+        .unzip();
+    let Some(largest) = similar::group(&traits)
+        .groups
+        .into_iter()
+        .max_by_key(Vec::len)
+    else {
+        return Ok(None);
+    };
+    let mut group: Vec<Contact> = largest
+        .into_iter()
+        .filter_map(|i| people[i].take())
+        .collect();
+    group.sort_by_key(|c| std::cmp::Reverse(c.created_at));
+    Ok(Some(group))
 }
 
 async fn undismissed(

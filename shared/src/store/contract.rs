@@ -21,6 +21,7 @@ use crate::store::{ContactStore, ListStore, NewRecord, SchemaStore};
 pub use super::duplicates_contract::{
     a_dismissed_or_merged_group_stops_showing, an_edit_makes_and_ends_a_group,
     contacts_sharing_an_email_or_a_phone_are_grouped,
+    similar_names_a_scan_found_show_until_the_next_scan_replaces_them,
 };
 pub use super::merge_contract::{
     a_merge_keeps_one_contact_with_the_chosen_fields_and_lists,
@@ -67,6 +68,7 @@ macro_rules! contract_tests {
             two_merges_racing_lose_nothing,
             a_merge_racing_an_edit_loses_neither,
             contacts_sharing_an_email_or_a_phone_are_grouped,
+            similar_names_a_scan_found_show_until_the_next_scan_replaces_them,
             an_edit_makes_and_ends_a_group,
             a_dismissed_or_merged_group_stops_showing
         );

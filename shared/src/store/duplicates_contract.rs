@@ -4,7 +4,10 @@
 use super::ContactStore;
 use super::contract::{edit_stored, simple, ws};
 use super::duplicates::DuplicateStore;
-use crate::model::{Contact, DuplicateReason, Email, MessagingId, PhoneNumber, Reach, WorkspaceId};
+use crate::model::{
+    Contact, ContactSet, Country, DuplicateKey, DuplicateReason, Email, MessagingId, Name,
+    PhoneNumber, Reach, WorkspaceId,
+};
 use crate::query::PageRequest;
 use crate::service::duplicates::{self, DuplicateGroup};
 use crate::service::{self as use_cases};
@@ -168,5 +171,126 @@ pub async fn a_dismissed_or_merged_group_stops_showing<S: ContactStore + Duplica
         versions: Default::default(),
     };
     use_cases::merge(store, &w, &merge).await.expect("merge");
+    assert!(groups(store, &w, None).await.is_empty());
+}
+
+/// A stored contact numbered `i` named `first last`, in `country`.
+async fn named<S: ContactStore>(
+    store: &S,
+    w: &WorkspaceId,
+    i: usize,
+    name: (&str, &str),
+    country: &str,
+) -> Contact {
+    let (mut contact, consent) = simple(i);
+    contact.first_name = Name::parse(name.0).ok();
+    contact.last_name = Name::parse(name.1).ok();
+    contact.country = Country::parse(country).ok();
+    contact.reach =
+        Reach::new(None, Email::parse(&format!("c{i}@d{i}.example")).ok()).expect("reach");
+    store
+        .insert(w, &(contact.clone(), consent), None)
+        .await
+        .expect("insert");
+    contact
+}
+
+/// The `similar_name` key of `contacts`, as a scan makes it.
+fn similar_key(contacts: &[&Contact]) -> DuplicateKey {
+    let set = ContactSet::new(contacts.iter().map(|c| c.messaging_id.clone())).expect("set");
+    DuplicateKey {
+        reason: DuplicateReason::SimilarName,
+        value: set.key(),
+        joined: contacts.iter().map(|c| c.updated_at).max().expect("some"),
+    }
+}
+
+/// The groups a scan found with similar names (Unicode folded) show, each
+/// with the contacts still similar; each contact's group is found from the
+/// contact; the next scan's groups replace them, in one workspace only.
+pub async fn similar_names_a_scan_found_show_until_the_next_scan_replaces_them<
+    S: ContactStore + DuplicateStore,
+>(
+    store: &S,
+) {
+    let (w, other) = (ws("w1"), ws("w2"));
+    let john = named(store, &w, 1, ("John", "Smith"), "US").await;
+    let jon = named(store, &w, 2, ("Jon", "Smith"), "US").await;
+    let zoe = named(store, &w, 3, ("Zoë", "Müller"), "DE").await;
+    let zoe2 = named(store, &w, 4, ("ZOE", "MULLER"), "DE").await;
+    let wei = named(store, &w, 5, ("Wei", "Zhang"), "CN").await;
+    let (names, people) = (similar_key(&[&john, &jon]), similar_key(&[&zoe, &zoe2]));
+    store
+        .replace_similar(&w, &[names.clone(), people.clone()])
+        .await
+        .expect("replace");
+    store.replace_similar(&other, &[]).await.expect("replace");
+    let similar = DuplicateReason::SimilarName;
+    let mut found = groups(store, &w, Some(similar)).await;
+    found.sort();
+    let mut expected = vec![
+        (similar, names.value.clone(), sorted(&[&john, &jon])),
+        (similar, people.value.clone(), sorted(&[&zoe, &zoe2])),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    assert_eq!(groups(store, &w, None).await.len(), 2);
+    assert_eq!(
+        store
+            .similar_key_of(&w, &jon.messaging_id)
+            .await
+            .expect("key"),
+        Some(names.clone())
+    );
+    assert_eq!(
+        store
+            .similar_key_of(&w, &wei.messaging_id)
+            .await
+            .expect("key"),
+        None
+    );
+    let of_jon = duplicates::groups_of(store, store, &w, &jon)
+        .await
+        .expect("groups");
+    assert_eq!(
+        of_jon.iter().map(|g| g.reason).collect::<Vec<_>>(),
+        [similar]
+    );
+
+    // An edit that ends the likeness ends the group before the next scan.
+    edit_stored(store, &w, &jon, |c| {
+        c.first_name = Name::parse("Barbara").ok()
+    })
+    .await;
+    assert_eq!(
+        groups(store, &w, None).await,
+        [(similar, people.value.clone(), sorted(&[&zoe, &zoe2]))]
+    );
+
+    let again = similar_key(&[&zoe, &zoe2, &wei]);
+    store
+        .replace_similar(&w, std::slice::from_ref(&again))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store
+            .similar_key_of(&w, &john.messaging_id)
+            .await
+            .expect("key"),
+        None
+    );
+    assert_eq!(
+        store
+            .similar_key_of(&w, &wei.messaging_id)
+            .await
+            .expect("key"),
+        Some(again.clone())
+    );
+    // Wei Zhang is not similar to the others: the group shows without him.
+    assert_eq!(
+        groups(store, &w, None).await,
+        [(similar, again.value.clone(), sorted(&[&zoe, &zoe2]))]
+    );
+    store.replace_similar(&w, &[]).await.expect("replace");
     assert!(groups(store, &w, None).await.is_empty());
 }

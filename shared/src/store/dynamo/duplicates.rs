@@ -2,26 +2,54 @@
 //! order through the sparse `by_duplicate` index, and an item per dismissed
 //! group.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::catalog::s;
+use super::imports::{delete_request, put_request};
+use super::items::Item;
 use super::meter::Units;
 use super::{DynamoStore, unexpected};
 use crate::error::Result;
-use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, WorkspaceId};
+use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
-use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range};
+use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range, similar_members};
 
 /// The partition of `by_duplicate` that holds a workspace's keys.
 fn duplicates_partition(workspace: &WorkspaceId) -> String {
     format!("{}#D", workspace.as_ref())
 }
 
+/// The key of `key`'s item.
+fn key_item(workspace: &WorkspaceId, key: &DuplicateKey) -> Item {
+    let pk = format!(
+        "D#{}#{}#{}",
+        workspace.as_ref(),
+        key.reason.as_str(),
+        key.value
+    );
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s("D"))])
+}
+
+/// The table key (`pk`, `sk`) of `item`.
+fn item_key(item: &Item) -> Option<(String, String)> {
+    match (item.get("pk"), item.get("sk")) {
+        (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => {
+            Some((pk.clone(), sk.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// The partition of the items naming each contact's similar-name group.
+fn similar_members_partition(workspace: &WorkspaceId) -> String {
+    format!("DS#{}", workspace.as_ref())
+}
+
 /// The item of a dismissed group.
-fn dismissal_key(workspace: &WorkspaceId, set: &ContactSet) -> super::items::Item {
+fn dismissal_key(workspace: &WorkspaceId, set: &ContactSet) -> Item {
     HashMap::from([
         (
             "pk".to_owned(),
@@ -42,7 +70,7 @@ impl DynamoStore {
         contact: &Contact,
         before: Option<&Contact>,
     ) {
-        for reason in DuplicateReason::ALL {
+        for reason in DuplicateReason::SHARED_VALUES {
             let Some(value) = reason
                 .value_of(contact)
                 .filter(|v| before.and_then(|b| reason.value_of(b)).as_ref() != Some(v))
@@ -69,6 +97,7 @@ impl DynamoStore {
         let (index, hash) = match key.reason {
             DuplicateReason::SameEmail => ("by_email", "epk"),
             DuplicateReason::SamePhone => ("by_phone", "ppk"),
+            DuplicateReason::SimilarName => return Ok(()),
         };
         let query = self
             .client
@@ -91,16 +120,7 @@ impl DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key(
-                "pk",
-                s(format!(
-                    "D#{}#{}#{}",
-                    workspace.as_ref(),
-                    key.reason.as_str(),
-                    key.value
-                )),
-            )
-            .key("sk", s("D"))
+            .set_key(Some(key_item(workspace, key)))
             .update_expression("SET dpk = :d, wsk = :w")
             // A later join sorts first; an earlier one never moves it back.
             .condition_expression("attribute_not_exists(wsk) OR wsk > :w")
@@ -156,6 +176,64 @@ impl DuplicateStore for DynamoStore {
             })
             .collect();
         Ok(page_of_keys(keys, page.limit))
+    }
+
+    /// New items first, then the old ones no new item replaced, so the
+    /// groups of the last scan show until those of this one do.
+    async fn replace_similar(&self, workspace: &WorkspaceId, keys: &[DuplicateKey]) -> Result<()> {
+        let (low, high) = position_range(Some(DuplicateReason::SimilarName), None)?;
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_duplicate")
+            .key_condition_expression("dpk = :d AND wsk BETWEEN :a AND :b")
+            .expression_attribute_values(":d", s(duplicates_partition(workspace)))
+            .expression_attribute_values(":a", s(low))
+            .expression_attribute_values(":b", s(high));
+        let mut old: HashSet<(String, String)> = HashSet::new();
+        let members = similar_members_partition(workspace);
+        let found = self.query_up_to(query, usize::MAX).await?;
+        let held = self.partition(members.clone()).await?;
+        old.extend(found.iter().chain(&held).filter_map(item_key));
+        let mut writes = Vec::new();
+        for key in keys {
+            let mut item = key_item(workspace, key);
+            item.insert("dpk".into(), s(duplicates_partition(workspace)));
+            item.insert("wsk".into(), s(key.position()));
+            let mut items = vec![item];
+            for id in similar_members(key) {
+                let mut member = super::catalog::key(members.clone(), id.to_string());
+                member.insert("position".into(), s(key.position()));
+                items.push(member);
+            }
+            for item in items {
+                if let Some(key) = item_key(&item) {
+                    old.remove(&key);
+                }
+                writes.push(put_request(item)?);
+            }
+        }
+        self.write_batches(writes).await?;
+        let deletes = old
+            .into_iter()
+            .map(|(pk, sk)| delete_request(super::catalog::key(pk, sk)));
+        self.write_batches(deletes.collect::<Result<_>>()?).await
+    }
+
+    async fn similar_key_of(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+    ) -> Result<Option<DuplicateKey>> {
+        let key = super::catalog::key(similar_members_partition(workspace), id.to_string());
+        Ok(match self.get_item(key).await? {
+            Some(item) => match item.get("position") {
+                Some(AttributeValue::S(position)) => DuplicateKey::from_position(position),
+                _ => None,
+            },
+            None => None,
+        })
     }
 
     async fn dismiss(&self, workspace: &WorkspaceId, set: &ContactSet) -> Result<()> {

@@ -1,5 +1,5 @@
 //! [`JobStore`] over DynamoDB. Items, for a kind's prefix `P` (`I` for
-//! imports, `E` for exports):
+//! imports, `E` for exports, `DSCAN` for scans for similar names):
 //! - the job `P#<ws>`, `<id>` — the document (JSON) as `job`, its lease
 //!   token repeated as `lease` for conditional hand-overs;
 //! - an unfinished marker `PU`, `<ws>#<id>` — while the job has not ended.
@@ -22,6 +22,7 @@ fn prefix<D: JobDocument>() -> &'static str {
     match D::KIND {
         JobKind::Import => "I",
         JobKind::Export => "E",
+        JobKind::DuplicateScan => "DSCAN",
     }
 }
 

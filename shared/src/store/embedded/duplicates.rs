@@ -2,13 +2,13 @@
 //! written.
 
 use async_trait::async_trait;
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::EmbeddedStore;
 use crate::error::Result;
-use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, WorkspaceId};
+use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
-use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range};
+use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range, similar_members};
 
 /// Notes each value `contact` was just written with that another contact
 /// holds, but for those in `held` (its lower-case email and its phone as
@@ -19,7 +19,7 @@ pub(super) fn note_duplicates(
     contact: &Contact,
     held: [Option<String>; 2],
 ) -> Result<()> {
-    for (reason, held) in DuplicateReason::ALL.into_iter().zip(held) {
+    for (reason, held) in DuplicateReason::SHARED_VALUES.into_iter().zip(held) {
         let Some(value) = reason
             .value_of(contact)
             .filter(|v| Some(v) != held.as_ref())
@@ -35,6 +35,7 @@ pub(super) fn note_duplicates(
                 "SELECT EXISTS (SELECT 1 FROM contacts WHERE workspace = ?1 \
                  AND phone = ?2 AND messaging_id != ?3)"
             }
+            DuplicateReason::SimilarName => continue,
         };
         let shared: bool = tx.prepare_cached(shared)?.query_row(
             params![workspace, value, contact.messaging_id.as_ref()],
@@ -94,6 +95,52 @@ impl DuplicateStore for EmbeddedStore {
                 })
                 .collect::<rusqlite::Result<_>>()?;
             Ok(page_of_keys(keys, limit))
+        })
+        .await
+    }
+
+    async fn replace_similar(&self, workspace: &WorkspaceId, keys: &[DuplicateKey]) -> Result<()> {
+        let (workspace, keys) = (workspace.clone(), keys.to_vec());
+        self.write(move |tx| {
+            let reason = DuplicateReason::SimilarName.as_str();
+            tx.prepare_cached("DELETE FROM duplicate_keys WHERE workspace = ?1 AND reason = ?2")?
+                .execute(params![workspace.as_ref(), reason])?;
+            tx.prepare_cached("DELETE FROM similar_members WHERE workspace = ?1")?
+                .execute(params![workspace.as_ref()])?;
+            let mut key_row = tx.prepare_cached(
+                "INSERT INTO duplicate_keys (workspace, reason, value, position) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut member_row = tx.prepare_cached(
+                "INSERT OR REPLACE INTO similar_members (workspace, messaging_id, position) \
+                 VALUES (?1, ?2, ?3)",
+            )?;
+            for key in &keys {
+                let position = key.position();
+                key_row.execute(params![workspace.as_ref(), reason, key.value, position])?;
+                for id in similar_members(key) {
+                    member_row.execute(params![workspace.as_ref(), id.as_ref(), position])?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn similar_key_of(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+    ) -> Result<Option<DuplicateKey>> {
+        let (workspace, id) = (workspace.clone(), id.clone());
+        self.read(move |conn| {
+            let position: Option<String> = conn
+                .prepare_cached(
+                    "SELECT position FROM similar_members WHERE workspace = ?1 AND messaging_id = ?2",
+                )?
+                .query_row(params![workspace.as_ref(), id.as_ref()], |row| row.get(0))
+                .optional()?;
+            Ok(position.as_deref().and_then(DuplicateKey::from_position))
         })
         .await
     }

@@ -15,6 +15,7 @@ fn table<D: JobDocument>() -> &'static str {
     match D::KIND {
         JobKind::Import => "imports",
         JobKind::Export => "exports",
+        JobKind::DuplicateScan => "duplicate_scans",
     }
 }
 

@@ -339,6 +339,24 @@ SELECT workspace, 'same_email', fold_case(email),
 FROM contacts WHERE email IS NOT NULL
 GROUP BY workspace, fold_case(email) HAVING count(*) > 1;
 "#,
+    // Similar names: the group (its `similar_name` key's position) the
+    // last scan put each contact in, and the scans.
+    r#"
+CREATE TABLE similar_members (
+    workspace    TEXT NOT NULL,
+    messaging_id TEXT NOT NULL,
+    position     TEXT NOT NULL,
+    PRIMARY KEY (workspace, messaging_id)
+) WITHOUT ROWID;
+CREATE TABLE duplicate_scans (
+    workspace TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    finished  INTEGER NOT NULL,
+    job       TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX duplicate_scans_unfinished ON duplicate_scans (finished, id);
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
@@ -413,7 +431,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bulk = Arc::new(AtomicBool::new(false));
         let mut conn = connect(&dir.path().join("db"), 1024, bulk).unwrap();
-        let (before, last) = MIGRATIONS.split_at(MIGRATIONS.len() - 2);
+        let (before, since) = MIGRATIONS.split_at(MIGRATIONS.len() - 3);
+        let last = &since[..2];
         let tx = conn.transaction().unwrap();
         for migration in before {
             tx.execute_batch(migration).unwrap();
