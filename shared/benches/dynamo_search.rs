@@ -7,8 +7,8 @@
 //! search (a bounded scan of the workspace) finds on its first page; and
 //! the write units per contact. One contact in a hundred gets a duplicate
 //! (its email in other case) through the API's path, and the first page of
-//! duplicate groups is measured the same way. Writes
-//! `target/bench/dynamo-search.md`.
+//! duplicate groups is measured the same way, then a scan for similar
+//! names of the whole workspace. Writes `target/bench/dynamo-search.md`.
 
 use std::fmt::Write as _;
 use std::io::BufRead;
@@ -124,6 +124,45 @@ async fn commit(store: &DynamoStore, ws: &WorkspaceId, creates: Vec<NewRecord>) 
         .commit(ws, Arc::new(commit), None)
         .await
         .expect("commit");
+}
+
+/// Scans the workspace for similar names and reports what the scan read
+/// and wrote.
+async fn scan_row(
+    store: &DynamoStore,
+    ws: &WorkspaceId,
+    meter: &CapacityMeter,
+    report: &mut String,
+) {
+    use contacts::duplicate_scan::ScanJob;
+    use contacts::duplicate_scan::runner::ScanRunner;
+    use contacts::jobs::JobStore;
+    let auth = contacts::http::auth::BearerTokens::parse("t=bench").expect("tokens");
+    let state = contacts::AppState::over(store.clone(), Arc::new(auth), None);
+    let job = ScanJob::new(ws);
+    store.put_job(&job).await.expect("job");
+    meter.take();
+    let started = Instant::now();
+    let done = ScanRunner::new(state, Arc::new(store.clone()))
+        .run(ws, &job.id, Default::default())
+        .await
+        .expect("scan");
+    let seconds = started.elapsed().as_secs_f64();
+    let usage = meter.take();
+    let _ = writeln!(
+        report,
+        "Scan for similar names (every contact read, groups written):\n\n\
+         | contacts read | groups | too common | requests | read units | read units per 1,000 | write units | s |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {} | {} | {:.1} | {:.2} | {:.1} | {seconds:.1} |\n",
+        done.contacts_read,
+        done.groups,
+        done.too_common,
+        usage.requests,
+        usage.read_units,
+        usage.read_units * 1000.0 / done.contacts_read.max(1) as f64,
+        usage.write_units,
+    );
 }
 
 mod support;
@@ -305,6 +344,7 @@ async fn main() {
             started,
         );
         let _ = writeln!(report, "{row}\n");
+        scan_row(&store, &ws, &meter, &mut report).await;
     }
 
     // Writes of single contacts through the port (the API's path).

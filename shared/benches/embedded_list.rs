@@ -3,7 +3,9 @@
 //! the listing, unfiltered and per filter. Writes a Markdown report to
 //! `target/bench/embedded-list.md` (or `BENCH_REPORT`). Then exports every
 //! contact to CSV in a process of its own (so its peak memory is the
-//! export's alone) and writes `target/bench/embedded-export.md`.
+//! export's alone) and writes `target/bench/embedded-export.md`; then
+//! scans them for similar names the same way and writes
+//! `target/bench/embedded-scan.md`.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -261,20 +263,27 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-/// Set in the child process that exports the store in this folder.
-const EXPORT_FROM: &str = "BENCH_EXPORT_FROM";
+/// Set in a child process to `<job> <folder>`: it runs the job (`export`
+/// or `scan`) over the store in that folder.
+const CHILD: &str = "BENCH_CHILD";
+
+/// The state over the store in `dir`, and its workspace.
+fn child_state(dir: &std::path::Path) -> (EmbeddedStore, contacts::AppState, WorkspaceId) {
+    let store = EmbeddedStore::open(dir).expect("open");
+    let workspace = WorkspaceId::parse("bench").expect("workspace");
+    let auth = contacts::http::auth::BearerTokens::parse("t=bench").expect("tokens");
+    let state = contacts::AppState::over(store.clone(), std::sync::Arc::new(auth), None);
+    (store, state, workspace)
+}
 
 /// The child: exports every contact of the store in `dir` into its object
 /// folder, and prints seconds, rows, bytes and peak RSS as one JSON line.
 async fn export_child(dir: &std::path::Path) {
     use contacts::export::{ExportJob, ExportRunner, request};
     use contacts::jobs::JobStore;
-    let store = EmbeddedStore::open(dir).expect("open");
+    let (store, state, workspace) = child_state(dir);
     let objects = contacts::store::folder::FolderStore::open(&dir.join("objects"), "http://bench")
         .expect("objects");
-    let workspace = WorkspaceId::parse("bench").expect("workspace");
-    let auth = contacts::http::auth::BearerTokens::parse("t=bench").expect("tokens");
-    let state = contacts::AppState::over(store.clone(), std::sync::Arc::new(auth), None);
     let catalog = contacts::catalog::Catalog::load(&state, &workspace)
         .await
         .expect("catalog");
@@ -304,20 +313,78 @@ async fn export_child(dir: &std::path::Path) {
     );
 }
 
-/// Runs [`export_child`] in a new process and writes its report.
-fn export_report(dir: &std::path::Path) {
+/// The child: scans the store in `dir` for similar names, and prints
+/// seconds, what the scan counted and peak RSS as one JSON line.
+async fn scan_child(dir: &std::path::Path) {
+    use contacts::duplicate_scan::ScanJob;
+    use contacts::duplicate_scan::runner::ScanRunner;
+    use contacts::jobs::JobStore;
+    let (store, state, workspace) = child_state(dir);
+    let job = ScanJob::new(&workspace);
+    store.put_job(&job).await.expect("job");
+    let runner = ScanRunner::new(state, std::sync::Arc::new(store));
+    let started = Instant::now();
+    let done = runner
+        .run(&workspace, &job.id, Default::default())
+        .await
+        .expect("scan");
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        serde_json::json!({"seconds": seconds, "read": done.contacts_read,
+                           "named": done.contacts_named, "groups": done.groups,
+                           "too_common": done.too_common, "peak_rss_mb": support::peak_rss_mb()})
+    );
+}
+
+/// Runs `job` over the store in `dir` in a new process: the figures it printed.
+fn in_child(job: &str, dir: &std::path::Path) -> serde_json::Value {
     let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .env(EXPORT_FROM, dir)
+        .env(CHILD, format!("{job} {}", dir.display()))
         .output()
-        .expect("export process");
+        .expect("child process");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let line = String::from_utf8_lossy(&out.stdout);
-    let measured: serde_json::Value =
-        serde_json::from_str(line.trim()).expect("the export's figures");
+    serde_json::from_str(line.trim()).expect("the child's figures")
+}
+
+/// Runs [`scan_child`] in a new process and writes its report.
+fn scan_report(dir: &std::path::Path) {
+    let measured = in_child("scan", dir);
+    let number = |name: &str| measured[name].as_f64().unwrap_or(f64::NAN);
+    let report = format!(
+        "# Embedded store: scan for similar names\n\n\
+         Every contact of the listing benchmark's store read and compared by `ScanRunner` \
+         (release, batches of {}), in a process of its own. Its names come from 24 first \
+         names and 4,352 made-up last names, so many contacts share one: a harsh case, \
+         whose common names fall in blocks and groups too large to show.\n\n\
+         | contacts read | with a full name | seconds | contacts/s | groups | too common | peak RSS MB |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n\
+         | {} | {} | {:.2} | {:.0} | {} | {} | {:.1} |\n",
+        contacts::duplicate_scan::runner::DEFAULT_BATCH,
+        measured["read"],
+        measured["named"],
+        number("seconds"),
+        number("read") / number("seconds"),
+        measured["groups"],
+        measured["too_common"],
+        number("peak_rss_mb"),
+    );
+    println!("{report}");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/bench/embedded-scan.md"
+    );
+    std::fs::write(path, report).expect("report");
+}
+
+/// Runs [`export_child`] in a new process and writes its report.
+fn export_report(dir: &std::path::Path) {
+    let measured = in_child("export", dir);
     let (seconds, rows) = (
         measured["seconds"].as_f64().unwrap_or(f64::NAN),
         measured["rows"].as_f64().unwrap_or(f64::NAN),
@@ -346,8 +413,12 @@ fn export_report(dir: &std::path::Path) {
 
 #[tokio::main]
 async fn main() {
-    if let Some(dir) = std::env::var_os(EXPORT_FROM) {
-        export_child(std::path::Path::new(&dir)).await;
+    if let Ok(child) = std::env::var(CHILD) {
+        match child.split_once(' ') {
+            Some(("export", dir)) => export_child(std::path::Path::new(dir)).await,
+            Some(("scan", dir)) => scan_child(std::path::Path::new(dir)).await,
+            _ => panic!("{CHILD}={child:?} names no job"),
+        }
         return;
     }
     let total: usize = std::env::var("BENCH_CONTACTS")
@@ -663,4 +734,5 @@ async fn main() {
     store.create_list(&workspace, &vip).await.expect("list");
     drop(store);
     export_report(dir.path());
+    scan_report(dir.path());
 }

@@ -70,3 +70,26 @@ test("Not the same person hides a group; a contact changed meanwhile stops the m
   await page.getByText("Marked as not the same person").waitFor();
   await page.getByText("No duplicates found.").waitFor();
 });
+
+test("a scan for similar names shows its progress, then its groups with the others", async (t) => {
+  const { server, page } = await setUp(t);
+  await api(server, "POST", "/v1/contacts", { external_id: "crm-1", first_name: "Zoë", last_name: "Müller", country: "DE", email: "zoe@mail.example" });
+  await api(server, "POST", "/v1/contacts", { external_id: "crm-2", first_name: "Zoe", last_name: "Muller", country: "DE", email: "zm@other.example" });
+  await api(server, "POST", "/v1/contacts", { external_id: "crm-3", first_name: "Jon", last_name: "Smith", country: "US", email: "jon@a.example" });
+  await page.goto(`${server.url}/duplicates`);
+  const panel = page.getByRole("region", { name: "Similar names" });
+  await panel.getByText("None has run yet.").waitFor();
+  await panel.getByRole("button", { name: "Scan for similar names" }).click();
+  await page.getByText(/Scanning for similar names|Last scan/).first().waitFor();
+  await panel.getByText(/3 contacts read, 1 group of similar names found/).waitFor();
+  const group = page.getByRole("region", { name: "Similar name: Zoe Muller" });
+  assert.equal(await group.locator("tbody tr").count(), 2);
+  await page.getByRole("link", { name: "Similar name", exact: true }).click();
+  await page.getByRole("region", { name: "Similar name: Zoe Muller" }).waitFor();
+  await shot(page, "similar-names");
+  assert.ok(await panel.getByRole("button", { name: "Scan again" }).isVisible());
+  await page.getByRole("region", { name: "Similar name: Zoe Muller" }).getByRole("link", { name: "Zoë Müller" }).click();
+  const note = page.getByRole("note");
+  await note.getByText("Possible duplicate of").waitFor();
+  assert.match(await note.textContent(), /Zoe Muller \(similar name\)/);
+});

@@ -10,6 +10,7 @@ use super::page::{self, Section, csrf};
 use super::session::{Session, Submitted, redirect_with_notice};
 use super::view::{self, consent};
 use super::{Console, Failure};
+use crate::duplicate_scan::{ScanJob, ScanStatus, service as scan_service};
 use crate::error::Error;
 use crate::model::{Contact, DuplicateReason, MessagingId};
 use crate::query::{Cursor, PageRequest};
@@ -71,11 +72,22 @@ pub async fn page(
         &request,
     )
     .await?;
+    let last_scan = match state.scans {
+        Some(_) => Some(
+            scan_service::list(state, &session.workspace, &PageRequest::first(1))
+                .await?
+                .items
+                .into_iter()
+                .next(),
+        ),
+        None => None,
+    };
     let filters = std::iter::once((None, "All"))
         .chain(DuplicateReason::ALL.map(|r| (Some(r), reason_label(r))));
     let body = html! {
         h1 { "Duplicates" }
-        p.muted { "Contacts that are probably one person: the same email address (ignoring case) or the same phone number. Merge them into one, or mark them as not the same person." }
+        p.muted { "Contacts that are probably one person: the same email address (ignoring case), the same phone number, or a similar name with a country, email domain or phone ending in common. Merge them into one, or mark them as not the same person." }
+        @if let Some(last) = &last_scan { (scan_panel(&session, last.as_ref())) }
         nav.tabs aria-label="Reason" {
             @for (each, label) in filters {
                 a href=(each.map_or("/duplicates".to_owned(), |r| format!("/duplicates?reason={}", r.as_str())))
@@ -100,16 +112,83 @@ pub async fn page(
     ))
 }
 
+/// Where the scan for similar names stands, and a button to run one.
+fn scan_panel(session: &Session, last: Option<&ScanJob>) -> Markup {
+    let running = last.is_some_and(|scan| !scan.status.is_finished());
+    html! {
+        section.card.scan aria-label="Similar names" {
+            h2 { "Similar names" }
+            @match last {
+                None => {
+                    p { "Names are compared by a scan of every contact. None has run yet." }
+                }
+                Some(scan) if running => {
+                    p data-refresh="2000" role="status" {
+                        "Scanning… " (view::count(scan.contacts_read)) " of "
+                        (view::count(scan.contacts_total)) " contacts read."
+                    }
+                }
+                Some(scan) if scan.status == ScanStatus::Failed => {
+                    p role="status" {
+                        "The last scan failed: " (scan.failure.as_deref().unwrap_or("no reason given")) "."
+                    }
+                }
+                Some(scan) => {
+                    p role="status" {
+                        "Last scan "
+                        @if let Some(at) = scan.finished_at { (view::time(at)) }
+                        ": " (view::count(scan.contacts_read)) " contacts read, "
+                        (view::count(scan.groups)) @if scan.groups == 1 { " group" } @else { " groups" }
+                        " of similar names found."
+                        @if scan.too_common > 0 {
+                            " " (view::count(scan.too_common)) " contacts have names too common to compare."
+                        }
+                    }
+                }
+            }
+            @if !running {
+                form.inline method="post" action="/duplicates/scans" {
+                    (csrf(session))
+                    button type="submit" { @if last.is_some() { "Scan again" } @else { "Scan for similar names" } }
+                }
+            }
+        }
+    }
+}
+
+/// Starts a scan for similar names.
+pub async fn start_scan(
+    State(console): State<Console>,
+    form: Submitted,
+) -> Result<Response, Failure> {
+    let (_, new) = scan_service::start(&console.app, &form.session.workspace).await?;
+    let notice = if new {
+        "Scanning for similar names: this page shows how far it got."
+    } else {
+        "A scan is already running."
+    };
+    Ok(redirect_with_notice("/duplicates", notice))
+}
+
 fn group_card(session: &Session, group: &DuplicateGroup) -> Markup {
     let label = reason_label(group.reason);
+    // A similar name's value is the IDs grouped: the newest one's name says more.
+    let shown = match group.reason {
+        DuplicateReason::SimilarName => group
+            .contacts
+            .first()
+            .and_then(Contact::full_name)
+            .unwrap_or_default(),
+        _ => group.value.clone(),
+    };
     html! {
-        section.card.group aria-label=(format!("{label}: {}", group.value)) {
-            h2 { (label) ": " code { (group.value) } }
+        section.card.group aria-label=(format!("{label}: {shown}")) {
+            h2 { (label) ": " code { (shown) } }
             div.table-wrap {
                 table {
                     thead { tr {
                         th scope="col" { "Name" } th scope="col" { "External ID" } th scope="col" { "Email" }
-                        th scope="col" { "Phone" } th scope="col" { "Created" } th scope="col" { "SMS" }
+                        th scope="col" { "Phone" } th scope="col" { "Country" } th scope="col" { "Created" } th scope="col" { "SMS" }
                         th scope="col" { "WhatsApp" } th scope="col" { "Email consent" }
                     } }
                     tbody {
@@ -119,6 +198,7 @@ fn group_card(session: &Session, group: &DuplicateGroup) -> Markup {
                                 td { (contact.external_id.as_ref().map_or("—", AsRef::as_ref)) }
                                 td { (contact.reach.email().map_or("—", AsRef::as_ref)) }
                                 td { (contact.reach.phone().map_or("—", AsRef::as_ref)) }
+                                td { (contact.country.as_ref().map_or("—", AsRef::as_ref)) }
                                 td { (view::time(contact.created_at)) }
                                 td { (consent(contact.consent.sms)) }
                                 td { (consent(contact.consent.whatsapp)) }

@@ -82,6 +82,7 @@ pub fn router(console: Console) -> Router {
         .route("/imports/{import_id}", get(imports::page))
         .route("/duplicates", get(duplicates::page))
         .route("/duplicates/dismiss", post(duplicates::dismiss))
+        .route("/duplicates/scans", post(duplicates::start_scan))
         .route("/duplicates/merge", get(merge::screen).post(merge::merge))
         .route("/lists", get(lists::page).post(lists::create))
         .route(

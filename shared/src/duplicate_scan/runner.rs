@@ -11,7 +11,7 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::jobs::{Budget, JobStore};
 use crate::model::similar::{self, Traits};
-use crate::model::{ContactSet, DuplicateKey, DuplicateReason, MessagingId, WorkspaceId, now};
+use crate::model::{ContactSet, MessagingId, SimilarGroup, WorkspaceId, now};
 use crate::query::{ContactQuery, Cursor};
 
 /// Contacts read from the store at a time, unless configured otherwise.
@@ -111,16 +111,16 @@ impl ScanRunner {
             }
         }
         let grouping = similar::group(&compared.traits);
-        let keys: Vec<DuplicateKey> = grouping
+        let groups: Vec<SimilarGroup> = grouping
             .groups
             .iter()
-            .filter_map(|members| compared.key(members))
+            .filter_map(|members| compared.group(members))
             .collect();
         self.state
             .duplicates
-            .replace_similar(workspace, &keys)
+            .replace_similar(workspace, &groups)
             .await?;
-        job.groups = keys.len() as u64;
+        job.groups = groups.len() as u64;
         job.too_common = grouping.too_common as u64;
         job.status = ScanStatus::Completed;
         job.finished_at = Some(now());
@@ -130,12 +130,10 @@ impl ScanRunner {
 }
 
 impl Compared {
-    /// The key of the group of `members` (indexes).
-    fn key(&self, members: &[usize]) -> Option<DuplicateKey> {
-        let set = ContactSet::new(members.iter().map(|&i| self.ids[i].clone())).ok()?;
-        Some(DuplicateKey {
-            reason: DuplicateReason::SimilarName,
-            value: set.key(),
+    /// The group of `members` (indexes).
+    fn group(&self, members: &[usize]) -> Option<SimilarGroup> {
+        Some(SimilarGroup {
+            members: ContactSet::new(members.iter().map(|&i| self.ids[i].clone())).ok()?,
             joined: members.iter().map(|&i| self.changed[i]).max()?,
         })
     }

@@ -24,8 +24,8 @@ pub struct DuplicateGroupBody {
     /// `similar_name` (found by the last scan: see `startDuplicateScan`).
     pub reason: String,
     /// What they share: the email address in lower case, or the phone
-    /// number; for `similar_name`, the Messaging IDs the scan grouped,
-    /// comma-separated (those still similar are listed in `contacts`).
+    /// number; for `similar_name`, the first Messaging ID of the group the
+    /// scan found (those still similar are listed in `contacts`).
     pub value: String,
     /// Newest first, at most 50.
     pub contacts: Vec<ContactBody>,

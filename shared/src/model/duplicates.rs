@@ -71,8 +71,8 @@ impl DuplicateReason {
 }
 
 /// A value more than one contact held when one of them was last written,
-/// and when that was; for similar names, the group's Messaging IDs (a
-/// [`ContactSet::key`]) and its newest contact's last change.
+/// and when that was; for similar names, the first Messaging ID of the
+/// group (see [`SimilarGroup::key`]) and its newest contact's last change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DuplicateKey {
     pub reason: DuplicateReason,
@@ -101,6 +101,31 @@ impl DuplicateKey {
             value: value.to_owned(),
             joined: DateTime::from_timestamp_micros(micros)?,
         })
+    }
+}
+
+/// A group of contacts a scan found with similar names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimilarGroup {
+    pub members: ContactSet,
+    /// The latest change among its contacts.
+    pub joined: DateTime<Utc>,
+}
+
+impl SimilarGroup {
+    /// Its key: named by its first Messaging ID, which no other group of
+    /// the same scan holds (a contact is in one group at most).
+    pub fn key(&self) -> DuplicateKey {
+        DuplicateKey {
+            reason: DuplicateReason::SimilarName,
+            value: self
+                .members
+                .ids()
+                .next()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            joined: self.joined,
+        }
     }
 }
 

@@ -23,7 +23,7 @@ pub use column::{Column, JsonPath};
 pub use consent::{Channel, Consent, ConsentChange, ConsentChoice, ConsentSource, ConsentStatus};
 pub use contact::{Contact, ContactChanges, MAX_LISTS_PER_CONTACT, NewContact, Patch, Reach};
 pub use country::Country;
-pub use duplicates::{ContactSet, DuplicateKey, DuplicateReason, MAX_GROUP};
+pub use duplicates::{ContactSet, DuplicateKey, DuplicateReason, MAX_GROUP, SimilarGroup};
 pub use email::Email;
 pub use ids::{ExternalId, MessagingId};
 pub use list::{ContactList, ListId, ListName};

@@ -327,6 +327,15 @@ mod tests {
     }
 
     #[test]
+    fn the_largest_group_shown_is_one_of_fifty() {
+        let people = vec![person("Ana Lima", "BR", "", ""); MAX_GROUP];
+        assert_eq!(
+            group(&people).groups,
+            vec![(0..MAX_GROUP).collect::<Vec<_>>()]
+        );
+    }
+
+    #[test]
     fn groups_join_chains_and_leave_out_the_unrelated_and_the_too_common() {
         let mut people = vec![
             person("John Smith", "US", "", ""),

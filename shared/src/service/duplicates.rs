@@ -20,7 +20,7 @@ const CONCURRENCY: usize = 8;
 pub struct DuplicateGroup {
     pub reason: DuplicateReason,
     /// What they share: the email (lower case) or the phone number; for
-    /// similar names, the Messaging IDs the scan found (comma-separated).
+    /// similar names, the first Messaging ID of the group the scan found.
     pub value: String,
     /// Newest first, at most [`MAX_GROUP`].
     pub contacts: Vec<Contact>,
@@ -50,6 +50,7 @@ pub async fn page(
         .map(|i| {
             group_of(
                 contacts,
+                duplicates,
                 workspace,
                 keys.items[i].reason,
                 &keys.items[i].value,
@@ -79,7 +80,7 @@ pub async fn groups_of(
     let mut groups = Vec::new();
     for reason in DuplicateReason::SHARED_VALUES {
         if let Some(value) = reason.value_of(contact)
-            && let Some(group) = group_of(contacts, workspace, reason, &value).await?
+            && let Some(group) = group_of(contacts, duplicates, workspace, reason, &value).await?
         {
             groups.push(group);
         }
@@ -87,7 +88,8 @@ pub async fn groups_of(
     if let Some(key) = duplicates
         .similar_key_of(workspace, &contact.messaging_id)
         .await?
-        && let Some(group) = group_of(contacts, workspace, key.reason, &key.value).await?
+        && let Some(group) =
+            group_of(contacts, duplicates, workspace, key.reason, &key.value).await?
         && group
             .contacts
             .iter()
@@ -113,6 +115,7 @@ pub async fn dismiss(
 /// The contacts holding `value` for `reason` now, when more than one does.
 async fn group_of(
     contacts: &dyn ContactStore,
+    duplicates: &dyn DuplicateStore,
     workspace: &WorkspaceId,
     reason: DuplicateReason,
     value: &str,
@@ -121,7 +124,8 @@ async fn group_of(
         DuplicateReason::SameEmail => ContactFilter::EmailIs(Email::parse(value)?),
         DuplicateReason::SamePhone => ContactFilter::PhoneIs(PhoneNumber::parse(value)?),
         DuplicateReason::SimilarName => {
-            return Ok(similar_now(contacts, workspace, value)
+            let members = duplicates.similar_group(workspace, value).await?;
+            return Ok(similar_now(contacts, workspace, &members)
                 .await?
                 .map(|contacts| DuplicateGroup {
                     reason,
@@ -143,20 +147,15 @@ async fn group_of(
     }))
 }
 
-/// The contacts a scan found with similar names (`members`, a
-/// [`ContactSet`] key) that still exist and are still similar, newest
-/// first, when more than one are.
+/// The contacts a scan found with similar names (`ids`) that still exist
+/// and are still similar, newest first, when more than one are.
 async fn similar_now(
     contacts: &dyn ContactStore,
     workspace: &WorkspaceId,
-    members: &str,
+    ids: &[MessagingId],
 ) -> Result<Option<Vec<Contact>>> {
-    let Ok(set) = ContactSet::from_key(members) else {
-        return Ok(None);
-    };
-    let ids: Vec<&MessagingId> = set.ids().collect();
     let found: Vec<Contact> = stream::iter(0..ids.len())
-        .map(|i| contacts.get(workspace, ids[i]))
+        .map(|i| contacts.get(workspace, &ids[i]))
         .buffered(CONCURRENCY)
         .try_collect::<Vec<_>>()
         .await?

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 
 use crate::error::{Error, Result};
-use crate::model::{ContactSet, DuplicateKey, DuplicateReason, MessagingId, WorkspaceId};
+use crate::model::{
+    ContactSet, DuplicateKey, DuplicateReason, MessagingId, SimilarGroup, WorkspaceId,
+};
 use crate::query::{Cursor, Page, PageRequest};
 
 /// Where duplicates may be. Stores note a key whenever they write a
@@ -21,9 +23,18 @@ pub trait DuplicateStore: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<DuplicateKey>>;
 
-    /// Replaces the workspace's `similar_name` keys with `keys`, the groups
-    /// a scan found (each key's value is its contacts' [`ContactSet::key`]).
-    async fn replace_similar(&self, workspace: &WorkspaceId, keys: &[DuplicateKey]) -> Result<()>;
+    /// Replaces the workspace's `similar_name` groups with `groups`, those a
+    /// scan found.
+    async fn replace_similar(&self, workspace: &WorkspaceId, groups: &[SimilarGroup])
+    -> Result<()>;
+
+    /// The contacts of the `similar_name` group whose key's value is
+    /// `anchor`; none when there is no such group.
+    async fn similar_group(
+        &self,
+        workspace: &WorkspaceId,
+        anchor: &str,
+    ) -> Result<Vec<MessagingId>>;
 
     /// The `similar_name` key of the group the last scan put `id` in.
     async fn similar_key_of(
@@ -37,13 +48,6 @@ pub trait DuplicateStore: Send + Sync {
 
     /// Whether each of `sets` was dismissed.
     async fn dismissed(&self, workspace: &WorkspaceId, sets: &[ContactSet]) -> Result<Vec<bool>>;
-}
-
-/// The Messaging IDs of a `similar_name` key's group.
-pub fn similar_members(key: &DuplicateKey) -> Vec<MessagingId> {
-    ContactSet::from_key(&key.value)
-        .map(|set| set.ids().cloned().collect())
-        .unwrap_or_default()
 }
 
 /// The cursor after `key`.

@@ -5,8 +5,8 @@ use super::ContactStore;
 use super::contract::{edit_stored, simple, ws};
 use super::duplicates::DuplicateStore;
 use crate::model::{
-    Contact, ContactSet, Country, DuplicateKey, DuplicateReason, Email, MessagingId, Name,
-    PhoneNumber, Reach, WorkspaceId,
+    Contact, ContactSet, Country, DuplicateReason, Email, MAX_GROUP, MessagingId, Name,
+    PhoneNumber, Reach, SimilarGroup, WorkspaceId,
 };
 use crate::query::PageRequest;
 use crate::service::duplicates::{self, DuplicateGroup};
@@ -195,12 +195,10 @@ async fn named<S: ContactStore>(
     contact
 }
 
-/// The `similar_name` key of `contacts`, as a scan makes it.
-fn similar_key(contacts: &[&Contact]) -> DuplicateKey {
-    let set = ContactSet::new(contacts.iter().map(|c| c.messaging_id.clone())).expect("set");
-    DuplicateKey {
-        reason: DuplicateReason::SimilarName,
-        value: set.key(),
+/// The similar-name group of `contacts`, as a scan makes it.
+fn group_of(contacts: &[&Contact]) -> SimilarGroup {
+    SimilarGroup {
+        members: ContactSet::new(contacts.iter().map(|c| c.messaging_id.clone())).expect("set"),
         joined: contacts.iter().map(|c| c.updated_at).max().expect("some"),
     }
 }
@@ -219,9 +217,26 @@ pub async fn similar_names_a_scan_found_show_until_the_next_scan_replaces_them<
     let zoe = named(store, &w, 3, ("Zoë", "Müller"), "DE").await;
     let zoe2 = named(store, &w, 4, ("ZOE", "MULLER"), "DE").await;
     let wei = named(store, &w, 5, ("Wei", "Zhang"), "CN").await;
-    let (names, people) = (similar_key(&[&john, &jon]), similar_key(&[&zoe, &zoe2]));
+    let mut anas = Vec::new();
+    for i in 0..MAX_GROUP {
+        anas.push(named(store, &w, 10 + i, ("Ana", "Lima"), "BR").await);
+    }
+    let anas = group_of(&anas.iter().collect::<Vec<_>>());
+    let (names_group, people_group) = (group_of(&[&john, &jon]), group_of(&[&zoe, &zoe2]));
+    let (names, people) = (names_group.clone(), people_group.clone());
     store
-        .replace_similar(&w, &[names.clone(), people.clone()])
+        .replace_similar(&w, &[names.clone(), people.clone(), anas.clone()])
+        .await
+        .expect("replace");
+    let (names, people) = (names.key(), people.key());
+    let (_, _, largest) = groups(store, &w, Some(DuplicateReason::SimilarName))
+        .await
+        .into_iter()
+        .find(|(_, value, _)| *value == anas.key().value)
+        .expect("the largest group a scan makes shows");
+    assert_eq!(largest.len(), MAX_GROUP);
+    store
+        .replace_similar(&w, &[names_group.clone(), people_group.clone()])
         .await
         .expect("replace");
     store.replace_similar(&other, &[]).await.expect("replace");
@@ -267,11 +282,12 @@ pub async fn similar_names_a_scan_found_show_until_the_next_scan_replaces_them<
         [(similar, people.value.clone(), sorted(&[&zoe, &zoe2]))]
     );
 
-    let again = similar_key(&[&zoe, &zoe2, &wei]);
+    let again = group_of(&[&zoe, &zoe2, &wei]);
     store
         .replace_similar(&w, std::slice::from_ref(&again))
         .await
         .expect("replace");
+    let again = again.key();
     assert_eq!(
         store
             .similar_key_of(&w, &john.messaging_id)

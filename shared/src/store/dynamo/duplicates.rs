@@ -13,9 +13,11 @@ use super::items::Item;
 use super::meter::Units;
 use super::{DynamoStore, unexpected};
 use crate::error::Result;
-use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, MessagingId, WorkspaceId};
+use crate::model::{
+    Contact, ContactSet, DuplicateKey, DuplicateReason, MessagingId, SimilarGroup, WorkspaceId,
+};
 use crate::query::{Page, PageRequest};
-use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range, similar_members};
+use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range};
 
 /// The partition of `by_duplicate` that holds a workspace's keys.
 fn duplicates_partition(workspace: &WorkspaceId) -> String {
@@ -180,7 +182,11 @@ impl DuplicateStore for DynamoStore {
 
     /// New items first, then the old ones no new item replaced, so the
     /// groups of the last scan show until those of this one do.
-    async fn replace_similar(&self, workspace: &WorkspaceId, keys: &[DuplicateKey]) -> Result<()> {
+    async fn replace_similar(
+        &self,
+        workspace: &WorkspaceId,
+        groups: &[SimilarGroup],
+    ) -> Result<()> {
         let (low, high) = position_range(Some(DuplicateReason::SimilarName), None)?;
         let query = self
             .client
@@ -197,12 +203,14 @@ impl DuplicateStore for DynamoStore {
         let held = self.partition(members.clone()).await?;
         old.extend(found.iter().chain(&held).filter_map(item_key));
         let mut writes = Vec::new();
-        for key in keys {
-            let mut item = key_item(workspace, key);
+        for group in groups {
+            let key = group.key();
+            let mut item = key_item(workspace, &key);
             item.insert("dpk".into(), s(duplicates_partition(workspace)));
             item.insert("wsk".into(), s(key.position()));
+            item.insert("members".into(), s(group.members.key()));
             let mut items = vec![item];
-            for id in similar_members(key) {
+            for id in group.members.ids() {
                 let mut member = super::catalog::key(members.clone(), id.to_string());
                 member.insert("position".into(), s(key.position()));
                 items.push(member);
@@ -219,6 +227,27 @@ impl DuplicateStore for DynamoStore {
             .into_iter()
             .map(|(pk, sk)| delete_request(super::catalog::key(pk, sk)));
         self.write_batches(deletes.collect::<Result<_>>()?).await
+    }
+
+    async fn similar_group(
+        &self,
+        workspace: &WorkspaceId,
+        anchor: &str,
+    ) -> Result<Vec<MessagingId>> {
+        let key = DuplicateKey {
+            reason: DuplicateReason::SimilarName,
+            value: anchor.to_owned(),
+            joined: chrono::DateTime::UNIX_EPOCH,
+        };
+        Ok(match self.get_item(key_item(workspace, &key)).await? {
+            Some(item) => match item.get("members") {
+                Some(AttributeValue::S(members)) => ContactSet::from_key(members)
+                    .map(|set| set.ids().cloned().collect())
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        })
     }
 
     async fn similar_key_of(

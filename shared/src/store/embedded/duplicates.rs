@@ -6,9 +6,11 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::EmbeddedStore;
 use crate::error::Result;
-use crate::model::{Contact, ContactSet, DuplicateKey, DuplicateReason, MessagingId, WorkspaceId};
+use crate::model::{
+    Contact, ContactSet, DuplicateKey, DuplicateReason, MessagingId, SimilarGroup, WorkspaceId,
+};
 use crate::query::{Page, PageRequest};
-use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range, similar_members};
+use crate::store::duplicates::{DuplicateStore, page_of_keys, position_range};
 
 /// Notes each value `contact` was just written with that another contact
 /// holds, but for those in `held` (its lower-case email and its phone as
@@ -99,8 +101,12 @@ impl DuplicateStore for EmbeddedStore {
         .await
     }
 
-    async fn replace_similar(&self, workspace: &WorkspaceId, keys: &[DuplicateKey]) -> Result<()> {
-        let (workspace, keys) = (workspace.clone(), keys.to_vec());
+    async fn replace_similar(
+        &self,
+        workspace: &WorkspaceId,
+        groups: &[SimilarGroup],
+    ) -> Result<()> {
+        let (workspace, groups) = (workspace.clone(), groups.to_vec());
         self.write(move |tx| {
             let reason = DuplicateReason::SimilarName.as_str();
             tx.prepare_cached("DELETE FROM duplicate_keys WHERE workspace = ?1 AND reason = ?2")?
@@ -112,17 +118,44 @@ impl DuplicateStore for EmbeddedStore {
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
             let mut member_row = tx.prepare_cached(
-                "INSERT OR REPLACE INTO similar_members (workspace, messaging_id, position) \
-                 VALUES (?1, ?2, ?3)",
+                "INSERT OR REPLACE INTO similar_members (workspace, messaging_id, anchor, position) \
+                 VALUES (?1, ?2, ?3, ?4)",
             )?;
-            for key in &keys {
+            for group in &groups {
+                let key = group.key();
                 let position = key.position();
                 key_row.execute(params![workspace.as_ref(), reason, key.value, position])?;
-                for id in similar_members(key) {
-                    member_row.execute(params![workspace.as_ref(), id.as_ref(), position])?;
+                for id in group.members.ids() {
+                    member_row.execute(params![
+                        workspace.as_ref(),
+                        id.as_ref(),
+                        key.value,
+                        position
+                    ])?;
                 }
             }
             Ok(())
+        })
+        .await
+    }
+
+    async fn similar_group(
+        &self,
+        workspace: &WorkspaceId,
+        anchor: &str,
+    ) -> Result<Vec<MessagingId>> {
+        let (workspace, anchor) = (workspace.clone(), anchor.to_owned());
+        self.read(move |conn| {
+            let ids: Vec<String> = conn
+                .prepare_cached(
+                    "SELECT messaging_id FROM similar_members WHERE workspace = ?1 AND anchor = ?2",
+                )?
+                .query_map(params![workspace.as_ref(), anchor], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ids
+                .iter()
+                .filter_map(|id| MessagingId::parse(id).ok())
+                .collect())
         })
         .await
     }

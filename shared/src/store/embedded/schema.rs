@@ -339,15 +339,17 @@ SELECT workspace, 'same_email', fold_case(email),
 FROM contacts WHERE email IS NOT NULL
 GROUP BY workspace, fold_case(email) HAVING count(*) > 1;
 "#,
-    // Similar names: the group (its `similar_name` key's position) the
-    // last scan put each contact in, and the scans.
+    // Similar names: the group (its `similar_name` key's anchor and
+    // position) the last scan put each contact in, and the scans.
     r#"
 CREATE TABLE similar_members (
     workspace    TEXT NOT NULL,
     messaging_id TEXT NOT NULL,
+    anchor       TEXT NOT NULL,
     position     TEXT NOT NULL,
     PRIMARY KEY (workspace, messaging_id)
 ) WITHOUT ROWID;
+CREATE INDEX similar_members_anchor ON similar_members (workspace, anchor);
 CREATE TABLE duplicate_scans (
     workspace TEXT NOT NULL,
     id        TEXT NOT NULL,
