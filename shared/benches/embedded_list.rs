@@ -352,11 +352,11 @@ fn in_child(job: &str, dir: &std::path::Path) -> serde_json::Value {
     serde_json::from_str(line.trim()).expect("the child's figures")
 }
 
-/// Runs [`scan_child`] in a new process and writes its report.
-fn scan_report(dir: &std::path::Path) {
+/// Runs [`scan_child`] in a new process: its report.
+fn scan_report(dir: &std::path::Path) -> String {
     let measured = in_child("scan", dir);
     let number = |name: &str| measured[name].as_f64().unwrap_or(f64::NAN);
-    let report = format!(
+    format!(
         "# Embedded store: scan for similar names\n\n\
          Every contact of the listing benchmark's store read and compared by `ScanRunner` \
          (release, batches of {}), in a process of its own. Its names come from 24 first \
@@ -373,13 +373,7 @@ fn scan_report(dir: &std::path::Path) {
         measured["groups"],
         measured["too_common"],
         number("peak_rss_mb"),
-    );
-    println!("{report}");
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../target/bench/embedded-scan.md"
-    );
-    std::fs::write(path, report).expect("report");
+    )
 }
 
 /// Runs [`export_child`] in a new process and writes its report.
@@ -734,5 +728,25 @@ async fn main() {
     store.create_list(&workspace, &vip).await.expect("list");
     drop(store);
     export_report(dir.path());
-    scan_report(dir.path());
+    let mut report = scan_report(dir.path());
+    let row = time_http(
+        &base,
+        "/v1/duplicates",
+        &["reason=similar_name".to_owned()],
+        samples,
+    )
+    .await;
+    let _ = writeln!(
+        report,
+        "\nThe first page of its groups over HTTP (`GET /v1/duplicates?reason=similar_name`, \
+         `limit=50`: each group's members, then its contacts by ID, compared again), \
+         {samples} samples:\n\n| page | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|\n\
+         | first page of similar_name | {row} |"
+    );
+    println!("{report}");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../target/bench/embedded-scan.md"
+    );
+    std::fs::write(path, report).expect("report");
 }

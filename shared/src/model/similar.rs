@@ -2,6 +2,9 @@
 //! typing slip apart, and that have something else in common (a country,
 //! an email domain, or a phone's last digits).
 //!
+//! An email domain millions share (`gmail.com`, `outlook.com`, …) counts
+//! as nothing in common.
+//!
 //! A name is folded to lower case without accents, its words in order
 //! (`Müller, Zoë` and `zoe muller` are the same name). Names of five
 //! characters or more may differ by one edit: a letter added, dropped or
@@ -23,6 +26,26 @@ pub const TOLERANT_FROM: usize = 5;
 /// Contacts sharing one name (or one name less a letter) beyond this many
 /// are not compared: a name that common is no sign of one person.
 pub const MAX_BLOCK: usize = 1_000;
+/// Email domains millions share: having one in common is no sign.
+const FREE_MAIL: [&str; 16] = [
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "hotmail.com",
+    "outlook.com",
+    "live.com",
+    "icloud.com",
+    "aol.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "mail.ru",
+    "yandex.ru",
+    "qq.com",
+    "163.com",
+    "proton.me",
+];
+
 /// The comparisons are made in this many rounds, each over a share of the
 /// names' variants, to bound the memory one round takes.
 const ROUNDS: u64 = 4;
@@ -52,7 +75,9 @@ impl Traits {
                 .reach
                 .email()
                 .and_then(|e| e.as_ref().rsplit_once('@'))
-                .map(|(_, domain)| domain_hash(domain)),
+                .map(|(_, domain)| domain.to_lowercase())
+                .filter(|domain| !FREE_MAIL.contains(&domain.as_str()))
+                .map(|domain| domain_hash(&domain)),
             phone_ending: contact.reach.phone().and_then(|p| phone_ending(p.as_ref())),
         })
     }
@@ -288,6 +313,15 @@ mod tests {
         assert_eq!(
             Traits::of(&contact),
             Some(person("Zoe Muller", "DE", "EXAMPLE.de", "+4930901820"))
+        );
+        let mut at_gmail = contact.clone();
+        at_gmail.reach =
+            crate::model::Reach::new(None, crate::model::Email::parse("zoe@GMail.com").ok())
+                .unwrap();
+        at_gmail.country = None;
+        assert_eq!(
+            Traits::of(&at_gmail),
+            Some(person("Zoe Muller", "", "", ""))
         );
     }
 

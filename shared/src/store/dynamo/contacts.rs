@@ -230,6 +230,35 @@ impl DynamoStore {
         Err(anyhow::anyhow!("a transaction kept conflicting with concurrent ones").into())
     }
 
+    /// The writes that delete `current` as read (conditional on its
+    /// version): the contact, its place in the usage count, its External
+    /// ID's guard and its memberships.
+    pub(super) fn delete_writes(
+        &self,
+        workspace: &WorkspaceId,
+        current: &Contact,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let id = &current.messaging_id;
+        let none = BTreeSet::new();
+        let mut writes = vec![
+            self.delete_write(
+                items::contact_key(workspace, id),
+                "version = :v",
+                &[(":v", version(current.version))],
+            )?,
+            self.count_write(workspace, id, -1)?,
+        ];
+        if let Some(external_id) = &current.external_id {
+            writes.push(self.delete_write(
+                items::guard_key(workspace, external_id),
+                "holder = :h",
+                &[(":h", AttributeValue::S(id.to_string()))],
+            )?);
+        }
+        writes.extend(self.membership_writes(workspace, current, &none, &none, &current.lists)?);
+        Ok(writes)
+    }
+
     pub(super) fn put(
         &self,
         item: Item,
@@ -554,29 +583,7 @@ impl ContactStore for DynamoStore {
             let Some(current) = self.get(workspace, id).await? else {
                 return Ok(false);
             };
-            let none = BTreeSet::new();
-            let mut writes = vec![
-                self.delete_write(
-                    items::contact_key(workspace, id),
-                    "version = :v",
-                    &[(":v", version(current.version))],
-                )?,
-                self.count_write(workspace, id, -1)?,
-            ];
-            if let Some(external_id) = &current.external_id {
-                writes.push(self.delete_write(
-                    items::guard_key(workspace, external_id),
-                    "holder = :h",
-                    &[(":h", AttributeValue::S(id.to_string()))],
-                )?);
-            }
-            writes.extend(self.membership_writes(
-                workspace,
-                &current,
-                &none,
-                &none,
-                &current.lists,
-            )?);
+            let writes = self.delete_writes(workspace, &current)?;
             if self.transact(writes).await?.is_none() {
                 self.settle_search(workspace, &current, None).await;
                 self.delete_history(workspace, id).await?;
@@ -668,7 +675,11 @@ impl ContactStore for DynamoStore {
 
 impl DynamoStore {
     /// Removes a deleted contact's consent history, 25 items a request.
-    async fn delete_history(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<()> {
+    pub(super) async fn delete_history(
+        &self,
+        workspace: &WorkspaceId,
+        id: &MessagingId,
+    ) -> Result<()> {
         let keys: Vec<Item> = self
             .partition(items::history_partition(workspace, id))
             .await?
