@@ -1,8 +1,9 @@
 """Formats of the served OpenAPI document that schemathesis can't draw from
 their pattern alone: `iana-timezone` is one of the names the document lists
 in `x-timezones` (loaded from CONTACTS_OPENAPI_DOCUMENT, the document as
-served); and data a valid merge needs (contacts that exist, created through
-CONTACTS_FUZZ_API with CONTACTS_FUZZ_TOKEN). Loaded by scripts/test through
+served); and data a valid merge or removal of a list member needs
+(contacts and lists that exist, created through CONTACTS_FUZZ_API with
+CONTACTS_FUZZ_TOKEN). Loaded by scripts/test through
 SCHEMATHESIS_HOOKS."""
 
 import json
@@ -25,6 +26,7 @@ schemathesis.openapi.format("iana-timezone", st.sampled_from(documented_timezone
 
 
 MERGE = "POST /v1/contacts/{messaging_id}/merge"
+REMOVE_MEMBER = "DELETE /v1/lists/{id}/contacts/{messaging_id}"
 GENERIC_FIELDS = {"first_name", "last_name", "phone", "email", "country", "timezone"}
 
 
@@ -41,20 +43,46 @@ def new_contact(api, token):
     return response.json()["messaging_id"]
 
 
+def new_member(api, token):
+    """A new list with a new contact in it: their IDs."""
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = requests.post(
+        f"{api}/v1/lists",
+        json={"name": f"fuzz-{uuid.uuid4().hex}"},
+        headers=headers,
+        timeout=10,
+    )
+    listed.raise_for_status()
+    list_id, contact = listed.json()["id"], new_contact(api, token)
+    added = requests.post(
+        f"{api}/v1/lists/{list_id}/contacts",
+        json={"messaging_ids": [contact]},
+        headers=headers,
+        timeout=10,
+    )
+    added.raise_for_status()
+    return list_id, contact
+
+
 @schemathesis.hook
 def before_call(ctx, case, **kwargs):
-    """A merge names contacts that exist: a generated valid merge gets
-    fresh contacts in place of its random IDs (the survivor, the ones it
-    merges, the contacts its choices and versions name), so it reaches the
-    merge itself; invalid (negative) cases are sent as generated."""
-    if case.operation.label != MERGE or case.meta is None:
+    """Data that exists: a generated valid merge gets fresh contacts in
+    place of its random IDs (the survivor, the ones it merges, the contacts
+    its choices and versions name), so it reaches the merge itself; a
+    generated valid removal of a list member names a member of a list.
+    Invalid (negative) cases are sent as generated."""
+    if case.meta is None or case.meta.generation.mode.is_negative:
         return
-    if case.meta.generation.mode.is_negative or not isinstance(case.body, dict):
+    api, token = os.environ["CONTACTS_FUZZ_API"], os.environ["CONTACTS_FUZZ_TOKEN"]
+    if case.operation.label == REMOVE_MEMBER:
+        list_id, contact = new_member(api, token)
+        case.path_parameters = {"id": list_id, "messaging_id": contact}
+        return
+    if case.operation.label != MERGE or not isinstance(case.body, dict):
         return
     merged = case.body.get("merge")
     if not isinstance(merged, list) or not 1 <= len(merged) <= 9:
         return
-    api, token = os.environ["CONTACTS_FUZZ_API"], os.environ["CONTACTS_FUZZ_TOKEN"]
     ids = [new_contact(api, token) for _ in range(len(merged) + 1)]
     case.path_parameters = {"messaging_id": ids[0]}
     body = dict(case.body)

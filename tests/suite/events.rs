@@ -237,6 +237,7 @@ fn every_sample_is_exercised() {
         include_str!("events.rs"),
         include_str!("import_function.rs"),
         include_str!("export_function.rs"),
+        include_str!("scan_function.rs"),
         include_str!("console_aws.rs"),
     ]
     .concat();
