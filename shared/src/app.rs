@@ -13,6 +13,7 @@ use crate::jobs::Launcher;
 use crate::store::duplicates::DuplicateStore;
 use crate::store::imports::ImportStore;
 use crate::store::objects::ObjectStore;
+use crate::store::suppressions::SuppressionStore;
 use crate::store::{ContactStore, ListStore, SchemaStore};
 
 /// The state behind every router; cheap to clone.
@@ -22,6 +23,7 @@ pub struct AppState {
     pub schema: Arc<dyn SchemaStore>,
     pub lists: Arc<dyn ListStore>,
     pub duplicates: Arc<dyn DuplicateStore>,
+    pub suppressions: Arc<dyn SuppressionStore>,
     pub auth: Arc<dyn WorkspaceResolver>,
     /// The most contacts one workspace may hold; `None` for no limit.
     pub usage_limit: Option<u64>,
@@ -64,14 +66,15 @@ impl AppState {
     /// State over one store that serves every port.
     pub fn over<S>(store: S, auth: Arc<dyn WorkspaceResolver>, usage_limit: Option<u64>) -> Self
     where
-        S: ContactStore + SchemaStore + ListStore + DuplicateStore + 'static,
+        S: ContactStore + SchemaStore + ListStore + DuplicateStore + SuppressionStore + 'static,
     {
         let store = Arc::new(store);
         Self {
             contacts: store.clone(),
             schema: store.clone(),
             lists: store.clone(),
-            duplicates: store,
+            duplicates: store.clone(),
+            suppressions: store,
             auth,
             usage_limit,
             imports: None,

@@ -55,6 +55,16 @@ pub enum Error {
     /// No export with this ID exists in the workspace.
     #[error("no export has ID {0}")]
     ExportNotFound(String),
+    /// No suppression with this ID exists in the workspace.
+    #[error("no suppression has ID {0}")]
+    SuppressionNotFound(String),
+    /// An identifier a standing suppression holds.
+    #[error("{field} was {} on {}", reason_word(.reason), .since.format("%Y-%m-%d"))]
+    Suppressed {
+        field: &'static str,
+        reason: crate::privacy::suppression::SuppressionReason,
+        since: chrono::DateTime<chrono::Utc>,
+    },
     /// No scan for similar names with this ID exists in the workspace.
     #[error("no scan has ID {0}")]
     ScanNotFound(String),
@@ -127,9 +137,32 @@ impl Error {
         }
     }
 
+    /// The field error of a `Suppressed`: the field, and "erased on <date>".
+    pub fn suppressed_field(&self) -> Option<FieldError> {
+        match self {
+            Error::Suppressed {
+                field,
+                reason,
+                since,
+            } => Some(FieldError::new(
+                *field,
+                format!("{} on {}", reason_word(reason), since.format("%Y-%m-%d")),
+            )),
+            _ => None,
+        }
+    }
+
     /// A validation error about one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+/// How a suppression came to be, in a sentence.
+fn reason_word(reason: &crate::privacy::suppression::SuppressionReason) -> &'static str {
+    match reason {
+        crate::privacy::suppression::SuppressionReason::Erased => "erased",
+        crate::privacy::suppression::SuppressionReason::Requested => "suppressed",
     }
 }
 

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod lambda;
 pub mod local;
 pub mod model;
+pub mod privacy;
 pub mod query;
 pub mod search;
 pub mod service;

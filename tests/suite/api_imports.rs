@@ -133,7 +133,7 @@ async fn a_file_creates_contacts_with_every_generic_column() {
     assert_eq!(
         counts(&body),
         json!({"rows": 2, "created": 2, "updated": 0, "unchanged": 0, "skipped_existing": 0,
-               "rejected": 0, "replaced_values": 0, "removed": 0})
+               "rejected": 0, "replaced_values": 0, "removed": 0, "suppressed": 0})
     );
     assert_eq!(
         body["file"],
@@ -399,7 +399,7 @@ async fn new_contacts_only_skips_existing_and_rejects_duplicates_into_the_error_
         assert_eq!(
             counts(&body),
             json!({"rows": 8, "created": 2, "updated": 0, "unchanged": 0, "skipped_existing": 2,
-                   "rejected": 4, "replaced_values": 0, "removed": 0}),
+                   "rejected": 4, "replaced_values": 0, "removed": 0, "suppressed": 0}),
             "{body}"
         );
         let existing = by_external_id(&server, "crm-1").await.expect("crm-1");
@@ -443,7 +443,7 @@ async fn a_new_contacts_file_needs_no_external_id() {
     assert_eq!(
         counts(&body),
         json!({"rows": 5, "created": 2, "updated": 0, "unchanged": 0, "skipped_existing": 1,
-               "rejected": 2, "replaced_values": 0, "removed": 0}),
+               "rejected": 2, "replaced_values": 0, "removed": 0, "suppressed": 0}),
         "{body}"
     );
     let errors = error_csv(&body).await;
@@ -749,7 +749,7 @@ async fn remove_deletes_only_what_the_file_did_not_identify_and_dry_runs_write_n
     assert_eq!(
         counts(&body),
         json!({"rows": 3, "created": 1, "updated": 0, "unchanged": 1, "skipped_existing": 0,
-               "rejected": 1, "replaced_values": 0, "removed": 2})
+               "rejected": 1, "replaced_values": 0, "removed": 2, "suppressed": 0})
     );
     assert_eq!(snapshot(&server).await, before, "a dry run writes nothing");
     assert!(error_csv(&body).await.contains("broken"));

@@ -84,7 +84,7 @@ mod search_entries {
 
     /// Every search entry of the table: its key (the end of its partition)
     /// and its words.
-    async fn entries(table: &str) -> BTreeMap<String, BTreeSet<String>> {
+    pub(super) async fn entries(table: &str) -> BTreeMap<String, BTreeSet<String>> {
         entry_items(table)
             .await
             .iter()
@@ -161,8 +161,8 @@ mod search_entries {
 
     /// A store reaching a new table through a fault proxy, its table,
     /// workspace and one contact it holds.
-    async fn one_contact_behind_a_proxy() -> (FaultProxy, DynamoStore, String, WorkspaceId, Contact)
-    {
+    pub(super) async fn one_contact_behind_a_proxy()
+    -> (FaultProxy, DynamoStore, String, WorkspaceId, Contact) {
         let (_, table) = crate::aws::fresh_table().await;
         let proxy = FaultProxy::start(crate::aws::dynamodb_endpoint()).await;
         let client = crate::aws::dynamodb_client_at(
@@ -304,4 +304,147 @@ async fn a_merge_too_large_for_one_transaction_is_refused_with_the_limit() {
         store.member_count(&w, &lists[0]).await.expect("members"),
         10
     );
+}
+
+/// Erasure on DynamoDB, interrupted at each step, then retried.
+mod erasure {
+    use contacts::model::{Channel, ConsentChoice, ConsentSource, Contact};
+    use contacts::privacy::suppression::{Identifier, Suppression, SuppressionReason};
+    use contacts::query::PageRequest;
+    use contacts::store::ContactStore;
+    use contacts::store::suppressions::SuppressionStore;
+
+    use super::search_entries::{entries, one_contact_behind_a_proxy};
+    use crate::faults::Fault;
+
+    async fn suppression_of(
+        store: &impl SuppressionStore,
+        w: &contacts::model::WorkspaceId,
+        contact: &Contact,
+    ) -> Suppression {
+        let secret = store.secret(w).await.expect("secret");
+        Suppression::new(
+            &secret,
+            &Identifier::of(contact),
+            SuppressionReason::Erased,
+            "token:alpha",
+        )
+    }
+
+    /// The transaction fails: the contact stays, nothing is suppressed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_erasure_whose_transaction_fails_leaves_the_contact_and_suppresses_nothing() {
+        let (proxy, store, _table, w, contact) = one_contact_behind_a_proxy().await;
+        let suppression = suppression_of(&store, &w, &contact).await;
+        proxy.inject(Fault::next("TransactWriteItems", 1));
+        assert!(store.erase(&w, &contact, &suppression).await.is_err());
+        assert!(
+            store
+                .get(&w, &contact.messaging_id)
+                .await
+                .expect("get")
+                .is_some()
+        );
+        let secret = store.secret(&w).await.expect("secret");
+        let hashes: Vec<_> = Identifier::of(&contact)
+            .iter()
+            .map(|i| secret.hash(i))
+            .collect();
+        assert!(
+            store
+                .suppressed(&w, &hashes)
+                .await
+                .expect("suppressed")
+                .iter()
+                .all(Option::is_none)
+        );
+        assert_eq!(
+            store
+                .finish_erasure(&w, &contact.messaging_id)
+                .await
+                .expect("finish"),
+            None
+        );
+        // Retried, it completes.
+        assert!(
+            store
+                .erase(&w, &contact, &suppression)
+                .await
+                .expect("erase")
+        );
+        assert!(
+            store
+                .get(&w, &contact.messaging_id)
+                .await
+                .expect("get")
+                .is_none()
+        );
+    }
+
+    /// Each clean-up step after the transaction fails in turn: the
+    /// contact is gone and suppressed at once, and finishing the erasure
+    /// removes its history and search entries.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_erasure_interrupted_after_its_transaction_completes_on_retry() {
+        for (operation, containing) in [
+            ("BatchWriteItem", "\"H#"),
+            ("BatchWriteItem", "\"T#"),
+            ("UpdateItem", "REMOVE entries"),
+        ] {
+            let (proxy, store, table, w, created) = one_contact_behind_a_proxy().await;
+            // A consent change after the creation: a history item.
+            let (contact, changes) = created.with_consent(
+                &[(Channel::Email, ConsentChoice::Subscribed)],
+                &ConsentSource::api(),
+                contacts::model::now(),
+            );
+            store
+                .update(&w, &contact, created.version, &changes)
+                .await
+                .expect("consent");
+            let suppression = suppression_of(&store, &w, &contact).await;
+            proxy.inject(Fault::next(operation, 1).containing(containing));
+            assert!(
+                store.erase(&w, &contact, &suppression).await.is_err(),
+                "{operation} {containing}"
+            );
+            let id = &contact.messaging_id;
+            assert!(store.get(&w, id).await.expect("get").is_none());
+            let secret = store.secret(&w).await.expect("secret");
+            let hashes: Vec<_> = Identifier::of(&contact)
+                .iter()
+                .map(|i| secret.hash(i))
+                .collect();
+            assert!(
+                store
+                    .suppressed(&w, &hashes)
+                    .await
+                    .expect("suppressed")
+                    .iter()
+                    .all(Option::is_some)
+            );
+            assert_eq!(
+                store.finish_erasure(&w, id).await.expect("finish"),
+                Some(suppression.clone()),
+                "{operation} {containing}"
+            );
+            let history = store
+                .consent_history(&w, id, &PageRequest::first(10))
+                .await
+                .expect("history");
+            assert!(
+                history.items.is_empty(),
+                "{operation} {containing}: the history is gone"
+            );
+            assert!(
+                entries(&table).await.is_empty(),
+                "{operation} {containing}: no search entry is left"
+            );
+            assert_eq!(
+                proxy.failed(),
+                1,
+                "{operation} {containing}: the fault was met"
+            );
+        }
+    }
 }

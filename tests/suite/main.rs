@@ -11,6 +11,7 @@ mod api_imports;
 mod api_listing;
 mod api_logs;
 mod api_merge;
+mod api_privacy;
 mod aws;
 mod console_aws;
 mod contract_dynamo;

@@ -249,6 +249,7 @@ pub async fn delete_form(
     let definition = load(&console, &session, &raw).await?;
     Ok(page::Confirm {
         title: "Delete attribute",
+        confirm: "Delete",
         action: format!("/attributes/{}/delete", definition.name),
         cancel: "/attributes",
         question: html! { "Delete " strong { (definition.label.as_ref()) } "? Its values are no longer shown, filtered or exported, and an attribute defined later with the same name starts empty." },

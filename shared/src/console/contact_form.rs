@@ -314,12 +314,11 @@ pub async fn create(State(console): State<Console>, form: Submitted) -> Result<R
     let created = async {
         let request: CreateContactRequest = serde_json::from_value(body(&form, &catalog, None))
             .map_err(|e| Error::MalformedBody(e.to_string()))?;
-        service::create(
-            state.contacts.as_ref(),
+        crate::privacy::service::create(
+            state,
             &form.session.workspace,
             request.into_new_contact(&catalog)?,
             &ConsentSource::console(),
-            state.usage_limit,
         )
         .await
     }
@@ -349,7 +348,10 @@ fn field_errors(error: Error) -> Result<Vec<FieldError>, Failure> {
             Ok(vec![FieldError::new("external_id", error.to_string())])
         }
         error @ Error::UsageLimitReached { .. } => Ok(vec![FieldError::new("", error.to_string())]),
-        other => Err(other.into()),
+        other => match other.suppressed_field() {
+            Some(field) => Ok(vec![field]),
+            None => Err(other.into()),
+        },
     }
 }
 

@@ -75,6 +75,7 @@ pub async fn details(
                 a.button href=(format!("{base}/edit")) { "Edit" }
                 a.button href=(format!("{base}/consent")) data-dialog { "Update Consent" }
                 a.button.danger href=(format!("{base}/delete")) data-dialog { "Delete" }
+                a.button.danger href=(format!("{base}/erase")) data-dialog { "Erase personal data" }
             }
         }
         @for group in &groups { (possible_duplicate(&contact, group)) }
@@ -338,11 +339,46 @@ pub async fn delete_dialog(
     let contact = contact(&console, &session, &id).await?;
     Ok(page::Confirm {
         title: "Delete contact",
+        confirm: "Delete",
         action: format!("/contacts/{id}/delete"),
         cancel: &format!("/contacts/{id}"),
         question: html! { "Delete " strong { (view::contact_name(&contact)) } " permanently? Their consent history and list memberships go with them. This can't be undone." },
     }
     .render(&session, &headers, Section::Contacts))
+}
+
+/// The Erase personal data confirmation.
+pub async fn erase_dialog(
+    State(console): State<Console>,
+    session: Session,
+    headers: HeaderMap,
+    PathContact(id): PathContact,
+) -> Result<Response, Failure> {
+    let contact = contact(&console, &session, &id).await?;
+    Ok(page::Confirm {
+        title: "Erase personal data",
+        confirm: "Erase",
+        action: format!("/contacts/{id}/erase"),
+        cancel: &format!("/contacts/{id}"),
+        question: html! {
+            "Erase " strong { (view::contact_name(&contact)) } "? The contact is deleted with its consent history and list memberships, and its email, phone and External ID are kept out: a form, the API or an import bringing any of them back is refused until the suppression is lifted. Only a keyed hash of each is kept, never the values. Export files made before now are deleted within 7 days. This can't be undone."
+        },
+    }
+    .render(&session, &headers, Section::Contacts))
+}
+
+/// Erases the contact.
+pub async fn erase(
+    State(console): State<Console>,
+    PathContact(id): PathContact,
+    form: Submitted,
+) -> Result<Response, Failure> {
+    let session = &form.session;
+    crate::privacy::service::erase(&console.app, &session.workspace, &id, &session.actor).await?;
+    Ok(redirect_with_notice(
+        "/",
+        "Personal data erased: the contact is deleted and its email, phone and External ID are kept out.",
+    ))
 }
 
 /// Deletes the contact.

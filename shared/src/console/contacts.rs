@@ -314,6 +314,7 @@ fn row_menu(id: &str, name: &str) -> Markup {
                 li { a role="menuitem" href=(format!("/contacts/{id}/edit")) { "Edit" } }
                 li { a role="menuitem" href=(format!("/contacts/{id}/consent")) data-dialog { "Update Consent" } }
                 li { a.danger role="menuitem" href=(format!("/contacts/{id}/delete")) data-dialog { "Delete" } }
+                li { a.danger role="menuitem" href=(format!("/contacts/{id}/erase")) data-dialog { "Erase personal data" } }
             }
         }
     }

@@ -194,6 +194,7 @@ pub async fn delete_form(
     let list = load(&console, &session, &raw).await?;
     Ok(page::Confirm {
         title: "Delete list",
+        confirm: "Delete",
         action: format!("/lists/{}/delete", list.id),
         cancel: "/lists",
         question: html! { "Delete the list " strong { (list.name.as_ref()) } "? Its contacts stay; only their membership of this list goes." },

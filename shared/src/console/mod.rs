@@ -70,6 +70,10 @@ pub fn router(console: Console) -> Router {
             "/contacts/{messaging_id}/delete",
             get(contact_page::delete_dialog).post(contact_page::delete),
         )
+        .route(
+            "/contacts/{messaging_id}/erase",
+            get(contact_page::erase_dialog).post(contact_page::erase),
+        )
         .route("/upload", get(upload::page))
         .route("/upload/template", get(upload::template))
         .route(

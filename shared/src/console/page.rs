@@ -106,9 +106,10 @@ pub fn dialog(
 }
 
 /// A deletion's confirmation: `question`, then Cancel (back to `cancel`)
-/// or Delete, which posts to `action`.
+/// or the `confirm` button (Delete, Erase), which posts to `action`.
 pub struct Confirm<'a> {
     pub title: &'a str,
+    pub confirm: &'a str,
     pub action: String,
     pub cancel: &'a str,
     pub question: Markup,
@@ -128,7 +129,7 @@ impl Confirm<'_> {
                 p { (self.question) }
                 div.dialog-actions {
                     a.button href=(self.cancel) data-close { "Cancel" }
-                    button.danger type="submit" { "Delete" }
+                    button.danger type="submit" { (self.confirm) }
                 }
             }
         };

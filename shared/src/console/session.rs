@@ -36,6 +36,10 @@ pub trait Credentials: Send + Sync {
     /// The workspace `token` opens, if it is (still) good.
     async fn workspace(&self, token: &str) -> Option<WorkspaceId>;
 
+    /// Who `token` signs in as, for records of who did what (never a
+    /// secret): asked only of a good token.
+    async fn actor(&self, token: &str) -> String;
+
     /// The identity provider people sign in at; `None`: they type a token.
     fn provider(&self) -> Option<&dyn Provider> {
         None
@@ -46,6 +50,10 @@ pub trait Credentials: Send + Sync {
 impl Credentials for BearerTokens {
     async fn workspace(&self, token: &str) -> Option<WorkspaceId> {
         self.workspace_for(token).cloned()
+    }
+
+    async fn actor(&self, token: &str) -> String {
+        crate::http::auth::token_actor(token)
     }
 }
 
@@ -116,6 +124,8 @@ fn csrf_token(session: &str) -> String {
 /// the one-time message left for this page, if any.
 pub struct Session {
     pub workspace: WorkspaceId,
+    /// Who is signed in (see [`Credentials::actor`]).
+    pub actor: String,
     pub csrf: String,
     pub notice: Option<String>,
 }
@@ -130,6 +140,7 @@ impl FromRequestParts<Console> for Session {
         match console.credentials.workspace(&token).await {
             Some(workspace) => Ok(Self {
                 workspace,
+                actor: console.credentials.actor(&token).await,
                 csrf: csrf_token(&token),
                 notice: cookie(&parts.headers, NOTICE_COOKIE),
             }),

@@ -16,6 +16,10 @@ use crate::model::{InvalidValue, WorkspaceId};
 pub trait WorkspaceResolver: Send + Sync {
     /// The request's workspace, or `Unauthorized`.
     fn resolve(&self, request: &Parts) -> Result<WorkspaceId>;
+
+    /// Who the request acts as, for records of who did what (never a
+    /// secret); called once `resolve` has let the request in.
+    fn actor(&self, request: &Parts) -> String;
 }
 
 /// Static bearer tokens, each granting one workspace.
@@ -74,6 +78,35 @@ impl WorkspaceResolver for BearerTokens {
         self.workspace_for(token)
             .cloned()
             .ok_or(Error::Unauthorized("the bearer token is not recognised"))
+    }
+
+    fn actor(&self, request: &Parts) -> String {
+        let token = request
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        token_actor(token)
+    }
+}
+
+/// Who a workspace token acts as: `token:` and the first 8 hex digits of
+/// its SHA-256 (the token itself is a secret).
+pub fn token_actor(token: &str) -> String {
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(token.trim().as_bytes()));
+    format!("token:{}", &digest[..8])
+}
+
+/// Who an authenticated request acts as (see [`WorkspaceResolver::actor`]).
+pub struct Actor(pub String);
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        Ok(Actor(state.auth.actor(parts)))
     }
 }
 

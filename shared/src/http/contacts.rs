@@ -42,7 +42,7 @@ pub(super) fn contact_response(
                 ("lists" = (operation_id = "getContactLists", parameters(("messaging_id" = "$response.body#/messaging_id")))),
             )),
         (status = 403, description = "Contact limit reached", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "External ID already in use", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "External ID already in use, or an identifier erased or suppressed (the problem names the field)", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 pub async fn create(
@@ -51,12 +51,11 @@ pub async fn create(
     ApiJson(request): ApiJson<CreateContactRequest>,
 ) -> Result<impl IntoResponse> {
     let catalog = Catalog::load(&state, &workspace).await?;
-    let contact = service::create(
-        state.contacts.as_ref(),
+    let contact = crate::privacy::service::create(
+        &state,
         &workspace,
         request.into_new_contact(&catalog)?,
         &ConsentSource::api(),
-        state.usage_limit,
     )
     .await?;
     let location = [(LOCATION, format!("/v1/contacts/{}", contact.messaging_id))];

@@ -16,6 +16,7 @@ mod lists;
 pub mod merge;
 pub mod objects;
 mod openapi;
+mod privacy;
 pub mod problem;
 pub mod rules;
 mod scans;
@@ -110,6 +111,12 @@ fn contact_routes() -> Router<AppState> {
         )
         .route("/v1/contacts/{messaging_id}/lists", get(contacts::lists))
         .route("/v1/contacts/{messaging_id}/merge", post(merge::merge))
+        .route("/v1/contacts/{messaging_id}/erase", post(privacy::erase))
+        .route(
+            "/v1/suppressions",
+            post(privacy::suppress).get(privacy::list),
+        )
+        .route("/v1/suppressions/{suppression_id}", delete(privacy::lift))
         .route("/v1/duplicates/dismiss", post(duplicates::dismiss))
         .route("/v1/duplicates/scans", post(scans::start).get(scans::list))
         .route("/v1/duplicates/scans/{scan_id}", get(scans::get))

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
 use super::{
-    attributes, consent, contacts, duplicates, exports, imports, listing, lists, merge, scans,
-    settings,
+    attributes, consent, contacts, duplicates, exports, imports, listing, lists, merge, privacy,
+    scans, settings,
 };
 
 /// The API's OpenAPI document.
@@ -20,6 +20,7 @@ use super::{
         consent::put, consent::history,
         listing::list, listing::usage, duplicates::list, duplicates::dismiss,
         scans::start, scans::list, scans::get,
+        privacy::erase, privacy::suppress, privacy::list, privacy::lift,
         attributes::list, attributes::create, attributes::edit, attributes::delete,
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,

@@ -97,6 +97,14 @@ impl Error {
                 "method-not-allowed",
                 "Method not allowed",
             ),
+            Error::Suppressed { .. } => {
+                (StatusCode::CONFLICT, "suppressed", "Erased or suppressed")
+            }
+            Error::SuppressionNotFound(_) => (
+                StatusCode::NOT_FOUND,
+                "suppression-not-found",
+                "Suppression not found",
+            ),
             Error::DuplicateExternalId { .. } | Error::ExternalIdsTaken(_) => (
                 StatusCode::CONFLICT,
                 "duplicate-external-id",
@@ -171,7 +179,7 @@ impl Error {
                 },
                 errors: match self {
                     Error::Validation(errors) => errors,
-                    _ => Vec::new(),
+                    other => other.suppressed_field().into_iter().collect(),
                 },
             }),
         )

@@ -52,6 +52,10 @@ pub struct Counts {
     pub replaced_values: u64,
     /// Contacts deleted (or, in a dry run, that would be) by `remove`.
     pub removed: u64,
+    /// Of the rejected rows, those with an email, phone or External ID that
+    /// was erased or suppressed.
+    #[serde(default)]
+    pub suppressed: u64,
 }
 
 impl std::ops::Add for Counts {
@@ -67,6 +71,7 @@ impl std::ops::Add for Counts {
             rejected: self.rejected + other.rejected,
             replaced_values: self.replaced_values + other.replaced_values,
             removed: self.removed + other.removed,
+            suppressed: self.suppressed + other.suppressed,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! A batch of rows and the contacts they name → what to write. Pure: the
 //! runner looks the contacts up before and commits the plan after.
 
+use crate::privacy::service::SuppressedSet;
+use crate::privacy::suppression::Identifier as PrivacyIdentifier;
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
@@ -35,6 +37,9 @@ pub struct Context<'a> {
     /// contact, or a guard an interrupted import left), with their holders:
     /// a row that would create a contact with one is refused naming it.
     pub held: &'a HashMap<String, MessagingId>,
+    /// The workspace's erased and suppressed identifiers: a row bringing
+    /// one in is refused.
+    pub suppressed: &'a SuppressedSet,
 }
 
 /// What a batch writes, and what it counts.
@@ -319,7 +324,20 @@ pub fn plan(
             Decision::Create => held_id(row, context).map_or(Decision::Create, Decision::Reject),
             other => other,
         };
+        let decision = match decision {
+            Decision::Create => {
+                refused(row, None, context).map_or(Decision::Create, Decision::Suppressed)
+            }
+            Decision::Update(current, update) => refused(row, Some(current), context)
+                .map_or(Decision::Update(current, update), Decision::Suppressed),
+            other => other,
+        };
         match decision {
+            Decision::Suppressed(reason) => {
+                remember(&mut plan, false);
+                plan.counts.suppressed += 1;
+                reject(&mut plan, row, reason);
+            }
             Decision::Reject(reason) => {
                 remember(&mut plan, false);
                 reject(&mut plan, row, reason);
@@ -378,6 +396,22 @@ pub fn plan(
     plan
 }
 
+/// Why the row is refused for an erased or suppressed identifier it
+/// brings in (one `current`, the contact it updates, holds already is
+/// not brought in).
+fn refused(row: &Row, current: Option<&Contact>, context: &Context<'_>) -> Option<String> {
+    let held = current.map(PrivacyIdentifier::of).unwrap_or_default();
+    let brought: Vec<PrivacyIdentifier> = PrivacyIdentifier::held_by(
+        row.email.value(),
+        row.phone.value(),
+        row.external_id.as_ref(),
+    )
+    .into_iter()
+    .filter(|identifier| !held.contains(identifier))
+    .collect();
+    context.suppressed.refusal(&brought)
+}
+
 fn reject(plan: &mut Plan, row: &Row, error: String) {
     plan.counts.rejected += 1;
     plan.rejected.push(Rejected {
@@ -389,6 +423,8 @@ fn reject(plan: &mut Plan, row: &Row, error: String) {
 
 enum Decision<'a> {
     Reject(String),
+    /// It brings in an erased or suppressed identifier.
+    Suppressed(String),
     Skip(&'a Contact),
     /// This row created the contact in a commit that was interrupted.
     Created,

@@ -25,6 +25,7 @@ pub use crate::jobs::Budget;
 use crate::model::{
     AttributeId, ConsentSource, Contact, ExternalId, MessagingId, WorkspaceId, now,
 };
+use crate::privacy::service::SuppressedSet;
 use crate::store::imports::{Commit, Lookup, applied_key};
 use crate::store::objects::{ObjectKey, ObjectStore};
 use crate::{AppState, ImportPorts, service};
@@ -210,11 +211,13 @@ impl Runner {
             self.ports.store.save_import(&job).await?;
             return Ok(job);
         }
+        let suppressed = SuppressedSet::load(self.state.suppressions.as_ref(), workspace).await?;
         let mut run = Run {
             runner: self,
             workspace,
             budget,
             batches: 0,
+            suppressed,
         };
         match run.drive(&mut job).await {
             Ok(()) => {
@@ -246,6 +249,8 @@ struct Run<'a> {
     workspace: &'a WorkspaceId,
     budget: Budget,
     batches: u64,
+    /// The identifiers erased or suppressed when the run started.
+    suppressed: SuppressedSet,
 }
 
 impl Run<'_> {
@@ -553,6 +558,7 @@ impl Run<'_> {
             capacity: limit.zip(count).map(|(l, c)| l.saturating_sub(c)),
             unmapped,
             remember_reach: store.reach_lookups_lag(),
+            suppressed: &self.suppressed,
             held: prior.held,
         };
         let (rows, contacts) = self.follow_merges(rows, found).await?;

@@ -33,22 +33,34 @@ pub const DEFAULT_WORKSPACE_CLAIM: &str = "workspace_id";
 #[derive(Debug, Clone)]
 pub struct JwtClaim(pub String);
 
+/// The verified claims of the request's JWT.
+fn claims(request: &Parts) -> Option<&std::collections::HashMap<String, String>> {
+    match request.extensions.get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .map(|jwt| &jwt.claims),
+        _ => None,
+    }
+}
+
 impl WorkspaceResolver for JwtClaim {
     fn resolve(&self, request: &Parts) -> Result<WorkspaceId> {
-        let claims = match request.extensions.get::<RequestContext>() {
-            Some(RequestContext::ApiGatewayV2(context)) => context
-                .authorizer
-                .as_ref()
-                .and_then(|a| a.jwt.as_ref())
-                .map(|jwt| &jwt.claims),
-            _ => None,
-        }
-        .ok_or(Error::Unauthorized("the request carries no verified token"))?;
+        let claims =
+            claims(request).ok_or(Error::Unauthorized("the request carries no verified token"))?;
         let value = claims
             .get(&self.0)
             .ok_or(Error::Unauthorized("the token names no workspace"))?;
         WorkspaceId::parse(value)
             .map_err(|_| Error::Unauthorized("the token's workspace is malformed"))
+    }
+
+    /// The token's `sub`.
+    fn actor(&self, request: &Parts) -> String {
+        claims(request)
+            .and_then(|claims| claims.get("sub"))
+            .map_or_else(|| "jwt".to_owned(), |sub| format!("sub:{sub}"))
     }
 }
 

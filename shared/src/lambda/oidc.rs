@@ -225,6 +225,17 @@ impl Credentials for Oidc {
         WorkspaceId::parse(claims.get(&self.claim)?.as_str()?).ok()
     }
 
+    /// `sub:` and the ID token's subject.
+    async fn actor(&self, token: &str) -> String {
+        let subject = self.verified_claims(token).await.and_then(|claims| {
+            claims
+                .get("sub")
+                .and_then(|sub| sub.as_str())
+                .map(str::to_owned)
+        });
+        subject.map_or_else(|| "console".to_owned(), |sub| format!("sub:{sub}"))
+    }
+
     fn provider(&self) -> Option<&dyn Provider> {
         Some(self)
     }

@@ -29,6 +29,11 @@ pub use super::merge_contract::{
     a_merge_of_a_changed_contact_is_refused_and_writes_nothing,
     a_merge_racing_an_edit_loses_neither, two_merges_racing_lose_nothing,
 };
+pub use super::suppressions_contract::{
+    a_hash_is_suppressed_while_any_suppression_holds_it,
+    an_erased_contact_is_gone_and_its_identifiers_suppressed,
+    an_erasure_of_a_changed_contact_writes_nothing, the_secret_is_made_once_per_workspace,
+};
 
 /// Declares one `#[tokio::test]` per contract check, each on a fresh store
 /// from `$open` (an async fn whose result derefs to a [`ContactStore`]).
@@ -70,7 +75,11 @@ macro_rules! contract_tests {
             contacts_sharing_an_email_or_a_phone_are_grouped,
             similar_names_a_scan_found_show_until_the_next_scan_replaces_them,
             an_edit_makes_and_ends_a_group,
-            a_dismissed_or_merged_group_stops_showing
+            a_dismissed_or_merged_group_stops_showing,
+            the_secret_is_made_once_per_workspace,
+            an_erased_contact_is_gone_and_its_identifiers_suppressed,
+            an_erasure_of_a_changed_contact_writes_nothing,
+            a_hash_is_suppressed_while_any_suppression_holds_it
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {

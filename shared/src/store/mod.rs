@@ -32,6 +32,9 @@ pub mod object_contract;
 pub mod objects;
 #[cfg(feature = "aws")]
 pub mod s3;
+pub mod suppressions;
+#[cfg(feature = "contract")]
+pub mod suppressions_contract;
 
 /// A new contact with the consent changes its creation records.
 pub type NewRecord = (Contact, Vec<ConsentChange>);

@@ -30,6 +30,7 @@ mod merge;
 mod meter;
 mod search;
 mod search_writes;
+mod suppressions;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{

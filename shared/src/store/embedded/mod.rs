@@ -9,6 +9,7 @@ mod jobs;
 mod listing;
 mod rows;
 mod schema;
+mod suppressions;
 mod text_index;
 mod word_index;
 

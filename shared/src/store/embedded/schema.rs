@@ -359,6 +359,33 @@ CREATE TABLE duplicate_scans (
 ) WITHOUT ROWID;
 CREATE INDEX duplicate_scans_unfinished ON duplicate_scans (finished, id);
 "#,
+    // Suppressions: each workspace's secret for hashing identifiers, the
+    // suppressions (JSON), the hashes each holds, and the erased contacts.
+    r#"
+CREATE TABLE workspace_secrets (
+    workspace TEXT NOT NULL PRIMARY KEY,
+    secret    TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE suppressions (
+    workspace   TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    suppression TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE TABLE suppressed_hashes (
+    workspace   TEXT NOT NULL,
+    hash        TEXT NOT NULL,
+    suppression TEXT NOT NULL,
+    PRIMARY KEY (workspace, hash, suppression)
+) WITHOUT ROWID;
+CREATE INDEX suppressed_hashes_suppression ON suppressed_hashes (workspace, suppression);
+CREATE TABLE erased (
+    workspace    TEXT NOT NULL,
+    messaging_id TEXT NOT NULL,
+    suppression  TEXT NOT NULL,
+    PRIMARY KEY (workspace, messaging_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
@@ -433,7 +460,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bulk = Arc::new(AtomicBool::new(false));
         let mut conn = connect(&dir.path().join("db"), 1024, bulk).unwrap();
-        let (before, since) = MIGRATIONS.split_at(MIGRATIONS.len() - 3);
+        let (before, since) = MIGRATIONS.split_at(MIGRATIONS.len() - 4);
         let last = &since[..2];
         let tx = conn.transaction().unwrap();
         for migration in before {

@@ -1,0 +1,205 @@
+//! Erasing a contact, refusing suppressed identifiers, and managing
+//! suppressions.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::suppression::{
+    Identifier, IdentifierHash, Suppression, SuppressionId, SuppressionReason, WorkspaceSecret,
+};
+use crate::AppState;
+use crate::error::{Error, Result};
+use crate::model::{ConsentSource, Contact, MessagingId, NewContact, WorkspaceId, now};
+use crate::query::{Page, PageRequest};
+use crate::store::suppressions::SuppressionStore;
+
+/// How long export files are kept (their bucket's lifecycle): an erased
+/// person may be in one until then.
+pub const EXPORTS_KEPT: Duration = Duration::days(7);
+/// Attempts at an erasure whose contact keeps changing under it.
+const ATTEMPTS: usize = 5;
+
+/// What an erasure did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    /// The suppression it recorded.
+    pub suppression: Suppression,
+    /// By when every export file made before it is deleted.
+    pub exports_expire_by: DateTime<Utc>,
+}
+
+/// Every hash the workspace's standing suppressions hold, read once (by an
+/// import run: a suppression made while it runs applies to the next run).
+#[derive(Debug, Clone)]
+pub struct SuppressedSet {
+    secret: WorkspaceSecret,
+    held: HashMap<IdentifierHash, (SuppressionReason, DateTime<Utc>)>,
+}
+
+impl SuppressedSet {
+    /// The workspace's suppressed hashes, a page of suppressions at a time.
+    pub async fn load(store: &dyn SuppressionStore, workspace: &WorkspaceId) -> Result<Self> {
+        let secret = store.secret(workspace).await?;
+        let mut held = HashMap::new();
+        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+        loop {
+            let found = store.suppressions(workspace, &page).await?;
+            for suppression in &found.items {
+                for field in &suppression.fields {
+                    held.entry(field.hash.clone())
+                        .or_insert((suppression.reason, suppression.created_at));
+                }
+            }
+            match found.next_cursor {
+                Some(cursor) => page.cursor = Some(cursor),
+                None => return Ok(Self { secret, held }),
+            }
+        }
+    }
+
+    /// Why a contact holding `identifiers` is refused ("email: erased on
+    /// 2026-12-02"), if it is.
+    pub fn refusal(&self, identifiers: &[Identifier]) -> Option<String> {
+        if self.held.is_empty() {
+            return None;
+        }
+        identifiers.iter().find_map(|identifier| {
+            let (reason, since) = *self.held.get(&self.secret.hash(identifier))?;
+            let refused = Error::Suppressed {
+                field: identifier.field(),
+                reason,
+                since,
+            };
+            refused
+                .suppressed_field()
+                .map(|e| format!("{}: {}", e.field, e.message))
+        })
+    }
+}
+
+/// Fails with `Suppressed`, naming the field, when a standing suppression
+/// holds one of `identifiers`.
+pub async fn refuse_suppressed(
+    store: &dyn SuppressionStore,
+    workspace: &WorkspaceId,
+    identifiers: &[Identifier],
+) -> Result<()> {
+    if identifiers.is_empty() {
+        return Ok(());
+    }
+    let secret = store.secret(workspace).await?;
+    let hashes: Vec<_> = identifiers.iter().map(|i| secret.hash(i)).collect();
+    let found = store.suppressed(workspace, &hashes).await?;
+    match identifiers
+        .iter()
+        .zip(found)
+        .find_map(|(i, s)| Some((i, s?)))
+    {
+        Some((identifier, suppression)) => Err(Error::Suppressed {
+            field: identifier.field(),
+            reason: suppression.reason,
+            since: suppression.created_at,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Creates a contact as [`crate::service::create`] does (within the
+/// deployment's usage limit), unless an identifier of it is suppressed.
+pub async fn create(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    new: NewContact,
+    source: &ConsentSource,
+) -> Result<Contact> {
+    let identifiers = Identifier::held(&new.reach, new.external_id.as_ref());
+    refuse_suppressed(state.suppressions.as_ref(), workspace, &identifiers).await?;
+    crate::service::create(
+        state.contacts.as_ref(),
+        workspace,
+        new,
+        source,
+        state.usage_limit,
+    )
+    .await
+}
+
+/// Erases the contact `id`: deletes it as `DELETE` does and suppresses its
+/// identifiers, all or nothing, asked by `actor`. Erasing a contact
+/// already erased completes what an interrupted erasure left and answers
+/// the same.
+pub async fn erase(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    actor: &str,
+) -> Result<Erasure> {
+    let store = state.suppressions.as_ref();
+    for _ in 0..ATTEMPTS {
+        let suppression = match state.contacts.get(workspace, id).await? {
+            Some(contact) => {
+                let secret = store.secret(workspace).await?;
+                let suppression = Suppression::new(
+                    &secret,
+                    &Identifier::of(&contact),
+                    SuppressionReason::Erased,
+                    actor,
+                );
+                if !store.erase(workspace, &contact, &suppression).await? {
+                    // It changed (or went) since it was read: read it again.
+                    continue;
+                }
+                suppression
+            }
+            None => match store.finish_erasure(workspace, id).await? {
+                Some(suppression) => suppression,
+                None => {
+                    return Err(
+                        crate::service::absent(state.contacts.as_ref(), workspace, id).await,
+                    );
+                }
+            },
+        };
+        return Ok(Erasure {
+            exports_expire_by: now() + EXPORTS_KEPT,
+            suppression,
+        });
+    }
+    Err(anyhow::anyhow!("erasing {id} kept conflicting with concurrent edits").into())
+}
+
+/// Suppresses identifiers that belong to no contact (a complaint, a
+/// request before any import), asked by `actor`.
+pub async fn suppress(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    identifiers: &[Identifier],
+    actor: &str,
+) -> Result<Suppression> {
+    let store = state.suppressions.as_ref();
+    let secret = store.secret(workspace).await?;
+    let suppression = Suppression::new(&secret, identifiers, SuppressionReason::Requested, actor);
+    store.suppress(workspace, &suppression).await?;
+    Ok(suppression)
+}
+
+/// Lifts the suppression `raw` names, or `SuppressionNotFound`.
+pub async fn lift(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result<()> {
+    let missing = || Error::SuppressionNotFound(raw.to_owned());
+    let id = SuppressionId::parse(raw).map_err(|_| missing())?;
+    if state.suppressions.lift(workspace, &id).await? {
+        Ok(())
+    } else {
+        Err(missing())
+    }
+}
+
+/// The workspace's suppressions, newest first.
+pub async fn list(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    page: &PageRequest,
+) -> Result<Page<Suppression>> {
+    state.suppressions.suppressions(workspace, page).await
+}
