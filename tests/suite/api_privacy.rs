@@ -184,3 +184,40 @@ async fn an_import_refuses_rows_bringing_back_an_erased_person_into_its_error_cs
         );
     }
 }
+
+#[tokio::test]
+async fn an_erasure_removes_the_person_s_rows_from_stored_error_csvs() {
+    let server = Server::start().await;
+    let csv = "External ID,Email,First Name\n\
+        crm-1,ann@example.com,Ann\n\
+        crm-2,ANN@example.com,Ann again\n\
+        crm-3,bo@example.com,Bo\n\
+        crm-4,bo@example.com,Bo again\n";
+    let body = crate::api_imports::import(&server, json!({}), csv.as_bytes()).await;
+    assert_eq!(body["counts"]["rejected"], 2, "{body}");
+    let before = crate::api_imports::error_csv(&body).await;
+    assert_eq!(before.lines().count(), 3, "{before}");
+    let (_, page) = server.list("email=ann%40example.com").await;
+    let id = page["items"][0]["messaging_id"]
+        .as_str()
+        .expect("Ann")
+        .to_owned();
+    let erased = erase(&server, &id).await;
+    assert_eq!(erased["error_rows_removed"], 1, "{erased}");
+    let (_, body) = send(server.req(
+        Method::GET,
+        &format!("/v1/imports/{}", body["import_id"].as_str().expect("id")),
+    ))
+    .await;
+    let after = crate::api_imports::error_csv(&body).await;
+    assert_eq!(after.lines().count(), 2, "{after}");
+    assert!(!after.to_lowercase().contains("ann@example.com"), "{after}");
+    assert!(after.contains("bo@example.com"), "{after}");
+    assert_eq!(
+        after.lines().next(),
+        before.lines().next(),
+        "the header stays"
+    );
+    // Erasing again finds nothing more to remove.
+    assert_eq!(erase(&server, &id).await["error_rows_removed"], 0);
+}

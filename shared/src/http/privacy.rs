@@ -70,6 +70,9 @@ pub struct ErasureBody {
     pub messaging_id: String,
     /// The suppression that keeps it out.
     pub suppression: SuppressionBody,
+    /// Rows holding the person removed from stored import error CSVs
+    /// (each file is written again without them).
+    pub error_rows_removed: u64,
     /// Export files are deleted a week after they are made: one made
     /// before the erasure may hold the contact until this time.
     pub exports_expire_by: DateTime<Utc>,
@@ -153,11 +156,13 @@ pub async fn erase(
 ) -> Result<Json<ErasureBody>> {
     let Erasure {
         suppression,
+        error_rows_removed,
         exports_expire_by,
     } = service::erase(&state, &workspace, &id, &actor).await?;
     Ok(Json(ErasureBody {
         messaging_id: id.to_string(),
         suppression: (&suppression).into(),
+        error_rows_removed,
         exports_expire_by,
     }))
 }

@@ -3,5 +3,6 @@
 //! keyed hashes ([`suppression`]); creates then refuse them until the
 //! suppression is lifted.
 
+pub mod error_files;
 pub mod service;
 pub mod suppression;

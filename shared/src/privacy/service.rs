@@ -25,6 +25,8 @@ const ATTEMPTS: usize = 5;
 pub struct Erasure {
     /// The suppression it recorded.
     pub suppression: Suppression,
+    /// Rows of stored import error CSVs that held the person, removed.
+    pub error_rows_removed: u64,
     /// By when every export file made before it is deleted.
     pub exports_expire_by: DateTime<Utc>,
 }
@@ -126,7 +128,8 @@ pub async fn create(
 }
 
 /// Erases the contact `id`: deletes it as `DELETE` does and suppresses its
-/// identifiers, all or nothing, asked by `actor`. Erasing a contact
+/// identifiers, all or nothing, asked by `actor`; then removes the rows
+/// holding them from the stored import error CSVs. Erasing a contact
 /// already erased completes what an interrupted erasure left and answers
 /// the same.
 pub async fn erase(
@@ -161,8 +164,10 @@ pub async fn erase(
                 }
             },
         };
+        let error_rows_removed = super::error_files::forget(state, workspace, &suppression).await?;
         return Ok(Erasure {
             exports_expire_by: now() + EXPORTS_KEPT,
+            error_rows_removed,
             suppression,
         });
     }
