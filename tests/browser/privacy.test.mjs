@@ -26,3 +26,19 @@ test("Erase personal data asks first, then keeps the person out", async (t) => {
   await email.locator("p.error").getByText(/^Erased on 2\d{3}-\d{2}-\d{2}/i).waitFor();
   await shot(page, "erased-refused");
 });
+
+test("Download personal data saves the contact's whole document", async (t) => {
+  const { server, page } = await setUp(t);
+  const bo = await api(server, "POST", "/v1/contacts", { external_id: "c-2", first_name: "Bo", email: "bo@example.com", consent: { sms: "subscribed" } });
+  await page.goto(`${server.url}/contacts/${bo.messaging_id}`);
+  await shot(page, "personal-data");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download personal data" }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), `personal-data-${bo.messaging_id}.json`);
+  const text = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
+  const document = JSON.parse(text);
+  assert.equal(document.contact.email, "bo@example.com");
+  assert.equal(document.contact.consent.sms, "subscribed");
+});

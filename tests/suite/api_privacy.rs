@@ -221,3 +221,68 @@ async fn an_erasure_removes_the_person_s_rows_from_stored_error_csvs() {
     // Erasing again finds nothing more to remove.
     assert_eq!(erase(&server, &id).await["error_rows_removed"], 0);
 }
+
+#[tokio::test]
+async fn the_personal_data_document_holds_everything_on_the_contact() {
+    let server = Server::start().await;
+    let (_, list) = send(
+        server
+            .req(Method::POST, "/v1/lists")
+            .json(&json!({"name": "VIP"})),
+    )
+    .await;
+    let mut ann = contact(1);
+    ann["lists"] = json!([list["id"]]);
+    ann["consent"] = json!({"sms": "subscribed"});
+    let id = server.create(ann).await["messaging_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, _) = send(
+        server
+            .req(Method::PUT, &format!("/v1/contacts/{id}/consent"))
+            .json(&json!({"email": "subscribed"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = "External ID,Email,WhatsApp Consent\ncrm-1,ann1@example.com,unsubscribed\n";
+    let imported = crate::api_imports::import(
+        &server,
+        json!({"update_existing": {"match_by": "external_id", "missing_attributes": "keep"}}),
+        csv.as_bytes(),
+    )
+    .await;
+    assert_eq!(imported["counts"]["updated"], 1, "{imported}");
+
+    let response = server
+        .req(Method::GET, &format!("/v1/contacts/{id}/personal-data"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-disposition"],
+        format!("attachment; filename=\"personal-data-{id}.json\"").as_str()
+    );
+    let document: Value = response.json().await.expect("JSON");
+    assert_eq!(document["contact"]["messaging_id"], id.as_str());
+    assert_eq!(document["contact"]["email"], "ann1@example.com");
+    assert_eq!(document["lists"][0]["name"], "VIP");
+    let sources: Vec<&str> = document["consent_history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|c| c["source"].as_str().expect("source"))
+        .collect();
+    let import = format!("import:{}", imported["import_id"].as_str().expect("id"));
+    assert_eq!(sources, [import.as_str(), "api", "api"]);
+    assert_eq!(document["imports"][0]["import_id"], imported["import_id"]);
+    expect_problem(
+        server.req(
+            Method::GET,
+            "/v1/contacts/01JDQ3V6Y8M6F3XG2W5T9K0ABC/personal-data",
+        ),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

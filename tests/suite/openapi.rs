@@ -31,6 +31,7 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         ("/v1/duplicates/scans", "get"),
         ("/v1/duplicates/scans/{scan_id}", "get"),
         ("/v1/contacts/{messaging_id}/erase", "post"),
+        ("/v1/contacts/{messaging_id}/personal-data", "get"),
         ("/v1/suppressions", "post"),
         ("/v1/suppressions", "get"),
         ("/v1/suppressions/{suppression_id}", "delete"),

@@ -75,6 +75,7 @@ pub async fn details(
                 a.button href=(format!("{base}/edit")) { "Edit" }
                 a.button href=(format!("{base}/consent")) data-dialog { "Update Consent" }
                 a.button.danger href=(format!("{base}/delete")) data-dialog { "Delete" }
+                a.button href=(format!("{base}/personal-data")) download { "Download personal data" }
                 a.button.danger href=(format!("{base}/erase")) data-dialog { "Erase personal data" }
             }
         }
@@ -345,6 +346,19 @@ pub async fn delete_dialog(
         question: html! { "Delete " strong { (view::contact_name(&contact)) } " permanently? Their consent history and list memberships go with them. This can't be undone." },
     }
     .render(&session, &headers, Section::Contacts))
+}
+
+/// The contact's personal-data document, as a download.
+pub async fn personal_data(
+    State(console): State<Console>,
+    session: Session,
+    PathContact(id): PathContact,
+) -> Result<Response, Failure> {
+    Ok(
+        crate::http::privacy::personal_data_response(&console.app, &session.workspace, &id)
+            .await?
+            .into_response(),
+    )
 }
 
 /// The Erase personal data confirmation.

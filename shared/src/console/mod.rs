@@ -71,6 +71,10 @@ pub fn router(console: Console) -> Router {
             get(contact_page::delete_dialog).post(contact_page::delete),
         )
         .route(
+            "/contacts/{messaging_id}/personal-data",
+            get(contact_page::personal_data),
+        )
+        .route(
             "/contacts/{messaging_id}/erase",
             get(contact_page::erase_dialog).post(contact_page::erase),
         )

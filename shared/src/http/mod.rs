@@ -16,7 +16,7 @@ mod lists;
 pub mod merge;
 pub mod objects;
 mod openapi;
-mod privacy;
+pub(crate) mod privacy;
 pub mod problem;
 pub mod rules;
 mod scans;
@@ -112,6 +112,10 @@ fn contact_routes() -> Router<AppState> {
         .route("/v1/contacts/{messaging_id}/lists", get(contacts::lists))
         .route("/v1/contacts/{messaging_id}/merge", post(merge::merge))
         .route("/v1/contacts/{messaging_id}/erase", post(privacy::erase))
+        .route(
+            "/v1/contacts/{messaging_id}/personal-data",
+            get(privacy::personal_data),
+        )
         .route(
             "/v1/suppressions",
             post(privacy::suppress).get(privacy::list),

@@ -20,7 +20,7 @@ use super::{
         consent::put, consent::history,
         listing::list, listing::usage, duplicates::list, duplicates::dismiss,
         scans::start, scans::list, scans::get,
-        privacy::erase, privacy::suppress, privacy::list, privacy::lift,
+        privacy::erase, privacy::personal_data, privacy::suppress, privacy::list, privacy::lift,
         attributes::list, attributes::create, attributes::edit, attributes::delete,
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,

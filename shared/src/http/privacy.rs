@@ -4,16 +4,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_DISPOSITION;
+use axum::response::IntoResponse;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Actor, Workspace};
+use super::dto::{ContactBody, ListRef};
 use super::extract::{ApiJson, ContactId, PathParams, QueryPairs};
 use super::problem::Problem;
 use crate::AppState;
+use crate::catalog::Catalog;
 use crate::error::{Collector, Result};
-use crate::model::{Email, ExternalId, PhoneNumber};
+use crate::model::{ConsentChange, Email, ExternalId, MessagingId, PhoneNumber, WorkspaceId, now};
 use crate::privacy::service::{self, Erasure};
 use crate::privacy::suppression::{Identifier, Suppression, SuppressionReason};
 use crate::query::PageRequest;
@@ -84,6 +88,80 @@ pub struct SuppressionPage {
     pub items: Vec<SuppressionBody>,
     /// Pass as `cursor` for the next page; absent on the last one.
     pub next_cursor: Option<String>,
+}
+
+/// An import that changed a contact, and when it first did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRef {
+    pub import_id: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Everything the workspace holds on one contact: what a data subject
+/// access request asks for.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonalDataBody {
+    pub generated_at: DateTime<Utc>,
+    /// Every attribute, generic and custom, and the consent now.
+    pub contact: ContactBody,
+    /// Every consent change, newest first, with its source.
+    pub consent_history: Vec<ConsentChange>,
+    /// The lists it belongs to.
+    pub lists: Vec<ListRef>,
+    /// The imports that changed its consent (`import:<id>` in the history),
+    /// oldest first.
+    pub imports: Vec<ImportRef>,
+}
+
+/// The personal-data document of the contact `id`, as a download.
+pub(crate) async fn personal_data_response(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+) -> Result<impl IntoResponse + use<>> {
+    let (data, catalog) = tokio::try_join!(
+        service::personal_data(state, workspace, id),
+        Catalog::load(state, workspace)
+    )?;
+    let body = PersonalDataBody {
+        generated_at: now(),
+        contact: ContactBody::new(&data.contact, &catalog),
+        lists: catalog
+            .existing_lists(&data.contact.lists)
+            .map(|l| ListRef {
+                id: l.id.to_string(),
+                name: l.name.to_string(),
+            })
+            .collect(),
+        consent_history: data.history,
+        imports: data
+            .imports
+            .into_iter()
+            .map(|(import_id, at)| ImportRef { import_id, at })
+            .collect(),
+    };
+    let disposition = format!("attachment; filename=\"personal-data-{id}.json\"");
+    Ok(([(CONTENT_DISPOSITION, disposition)], Json(body)))
+}
+
+/// Everything the workspace holds on a contact, in one JSON document to
+/// hand over (a data subject access request): its attributes and consent,
+/// its whole consent history, its lists, and the imports that changed it.
+#[utoipa::path(
+    get, path = "/v1/contacts/{messaging_id}/personal-data", operation_id = "getPersonalData", tag = "privacy",
+    params(("messaging_id" = String, Path)),
+    responses(
+        (status = 200, description = "The document, as an attachment", body = PersonalDataBody,
+            headers(("Content-Disposition" = String))),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+pub async fn personal_data(
+    State(state): State<AppState>,
+    Workspace(workspace): Workspace,
+    ContactId(id): ContactId,
+) -> Result<impl IntoResponse> {
+    personal_data_response(&state, &workspace, &id).await
 }
 
 /// Identifiers to keep out, of someone who is no contact (a complaint).

@@ -10,7 +10,9 @@ use super::suppression::{
 };
 use crate::AppState;
 use crate::error::{Error, Result};
-use crate::model::{ConsentSource, Contact, MessagingId, NewContact, WorkspaceId, now};
+use crate::model::{
+    ConsentChange, ConsentSource, Contact, MessagingId, NewContact, WorkspaceId, now,
+};
 use crate::query::{Page, PageRequest};
 use crate::store::suppressions::SuppressionStore;
 
@@ -198,6 +200,49 @@ pub async fn lift(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Resul
     } else {
         Err(missing())
     }
+}
+
+/// Everything the product holds on one contact, for an access request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonalData {
+    pub contact: Contact,
+    /// Its whole consent history, newest first.
+    pub history: Vec<ConsentChange>,
+    /// The imports that recorded a change of it, each with the time of its
+    /// first one, oldest first.
+    pub imports: Vec<(String, DateTime<Utc>)>,
+}
+
+/// What the workspace holds on the contact `id`.
+pub async fn personal_data(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+) -> Result<PersonalData> {
+    let contact = crate::service::get(state.contacts.as_ref(), workspace, id).await?;
+    let mut history = Vec::new();
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    loop {
+        let found = state.contacts.consent_history(workspace, id, &page).await?;
+        history.extend(found.items);
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => break,
+        }
+    }
+    let mut imports: Vec<(String, DateTime<Utc>)> = Vec::new();
+    for change in history.iter().rev() {
+        if let Some(import) = change.source.as_ref().strip_prefix("import:")
+            && !imports.iter().any(|(seen, _)| seen == import)
+        {
+            imports.push((import.to_owned(), change.at));
+        }
+    }
+    Ok(PersonalData {
+        contact,
+        history,
+        imports,
+    })
 }
 
 /// The workspace's suppressions, newest first.
