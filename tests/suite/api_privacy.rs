@@ -74,7 +74,19 @@ async fn an_erased_contact_stays_erased_until_its_suppression_is_lifted() {
     let mut by_external_id = contact(4);
     by_external_id["external_id"] = ann["external_id"].clone();
     assert_eq!(refused(&server, by_external_id).await.0, ["external_id"]);
-    server.create(contact(5)).await;
+    let other = server.create(contact(5)).await["messaging_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // An edit bringing the erased email back is refused the same way.
+    let problem = expect_problem(
+        server
+            .req(Method::PATCH, &format!("/v1/contacts/{other}"))
+            .json(&json!({"email": "ANN.LEE@example.com"})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(problem_fields(&problem), ["email"]);
 
     // Lifted: the person may come back.
     let suppression = erased["suppression"]["suppression_id"]

@@ -440,8 +440,8 @@ pub async fn edit(
         let request: EditContactRequest =
             serde_json::from_value(body(&form, &catalog, Some(&contact)))
                 .map_err(|e| Error::MalformedBody(e.to_string()))?;
-        service::edit(
-            state.contacts.as_ref(),
+        crate::privacy::service::edit(
+            state,
             workspace,
             &id,
             request.into_changes(&catalog)?,

@@ -119,8 +119,7 @@ pub async fn edit(
         // A missing contact is a 404 whatever the body says.
         Err(error) => return Err(absent_or(&state, &workspace, &id, error).await),
     };
-    let contact =
-        service::edit(state.contacts.as_ref(), &workspace, &id, changes, if_match).await?;
+    let contact = crate::privacy::service::edit(&state, &workspace, &id, changes, if_match).await?;
     Ok(contact_response(&contact, &catalog))
 }
 

@@ -169,9 +169,12 @@ pub async fn personal_data(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "complaint@example.com", "phone": "+14155550101"}))]
 pub struct SuppressRequest {
+    #[serde(default)]
     pub email: Option<String>,
     /// E.164, e.g. `+14155550101`.
+    #[serde(default)]
     pub phone: Option<String>,
+    #[serde(default)]
     pub external_id: Option<String>,
 }
 

@@ -153,6 +153,21 @@ pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
                 "additionalProperties": {"type": "integer", "minimum": 1}}),
         ),
         ("DismissRequest", "messaging_ids", dismissed_ids()),
+        (
+            "SuppressRequest",
+            "external_id",
+            text(ExternalId::MAX_CHARS),
+        ),
+        (
+            "SuppressRequest",
+            "phone",
+            json!({"pattern": PhoneNumber::PATTERN}),
+        ),
+        (
+            "SuppressRequest",
+            "email",
+            json!({"maxLength": Email::MAX_CHARS, "pattern": Email::PATTERN}),
+        ),
         ("ColumnsBody", "columns", column_names()),
         ("ImportSettings", "lists", ulids(None)),
         ("PreviewRequest", "import_id", ulid()),
@@ -176,7 +191,7 @@ const REQUIRED: [(&str, &[&str]); 3] = [
 ];
 
 /// Request bodies that refuse unknown fields.
-const CLOSED: [&str; 14] = [
+const CLOSED: [&str; 15] = [
     "CreateContactRequest",
     "EditContactRequest",
     "ConsentRequest",
@@ -186,6 +201,7 @@ const CLOSED: [&str; 14] = [
     "MembersRequest",
     "MergeContactsRequest",
     "DismissRequest",
+    "SuppressRequest",
     "ColumnsBody",
     "ImportSettings",
     "PreviewRequest",
@@ -200,6 +216,8 @@ fn parameter_rules() -> Vec<(&'static str, &'static str, Value)> {
         ("path", "id", ulid()),
         ("path", "import_id", ulid()),
         ("path", "export_id", ulid()),
+        ("path", "scan_id", ulid()),
+        ("path", "suppression_id", ulid()),
         ("path", "name", attribute_name()),
         (
             "query",
@@ -267,6 +285,8 @@ pub fn apply(document: &mut Value) {
             schemas[schema]["additionalProperties"] = json!(false);
         }
     }
+    // A suppression names at least one identifier.
+    schemas["SuppressRequest"]["minProperties"] = json!(1);
     // A consent update sets at least one channel.
     let update = &mut document["paths"]["/v1/contacts/{messaging_id}/consent"]["put"]["requestBody"]
         ["content"]["application/json"]["schema"];

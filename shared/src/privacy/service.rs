@@ -11,7 +11,8 @@ use super::suppression::{
 use crate::AppState;
 use crate::error::{Error, Result};
 use crate::model::{
-    ConsentChange, ConsentSource, Contact, MessagingId, NewContact, WorkspaceId, now,
+    ConsentChange, ConsentSource, Contact, ContactChanges, MessagingId, NewContact, Patch,
+    WorkspaceId, now,
 };
 use crate::query::{Page, PageRequest};
 use crate::store::suppressions::SuppressionStore;
@@ -200,6 +201,36 @@ pub async fn lift(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Resul
     } else {
         Err(missing())
     }
+}
+
+/// Edits a contact as [`crate::service::edit`] does, unless the edit gives
+/// it an identifier a standing suppression holds (one it holds already is
+/// not brought in).
+pub async fn edit(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    id: &MessagingId,
+    changes: ContactChanges,
+    if_match: Option<u64>,
+) -> Result<Contact> {
+    fn set<T>(patch: &Patch<T>) -> Option<&T> {
+        match patch {
+            Patch::Set(value) => Some(value),
+            Patch::Keep | Patch::Clear => None,
+        }
+    }
+    let brought = Identifier::held_by(
+        set(&changes.email),
+        set(&changes.phone),
+        changes.external_id.as_ref(),
+    );
+    if !brought.is_empty() {
+        let current = crate::service::get(state.contacts.as_ref(), workspace, id).await?;
+        let held = Identifier::of(&current);
+        let new: Vec<Identifier> = brought.into_iter().filter(|i| !held.contains(i)).collect();
+        refuse_suppressed(state.suppressions.as_ref(), workspace, &new).await?;
+    }
+    crate::service::edit(state.contacts.as_ref(), workspace, id, changes, if_match).await
 }
 
 /// Everything the product holds on one contact, for an access request.
