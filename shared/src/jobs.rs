@@ -2,6 +2,7 @@
 //! may run it, and the port that keeps its document between runs.
 
 pub mod figures;
+pub mod queue;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -157,9 +158,54 @@ pub trait JobDocument: Serialize + DeserializeOwned + Clone + Send + Sync + 'sta
     fn id(&self) -> &str;
     /// Whether it has ended, one way or the other.
     fn is_finished(&self) -> bool;
+    /// Who may run it now, if anyone.
+    fn lease(&self) -> Option<&Lease>;
+    /// Gives it `lease`.
+    fn set_lease(&mut self, lease: Option<Lease>);
+    /// Marks it failed with a reason a person can act on.
+    fn mark_failed(&mut self, reason: String);
+
     /// The token of its lease, if any.
-    fn lease_token(&self) -> Option<&str>;
+    fn lease_token(&self) -> Option<&str> {
+        self.lease().map(|l| l.token.as_str())
+    }
 }
+
+/// Implements [`JobDocument`] for a job type with `workspace`, `id`,
+/// `status` (which tells `is_finished`) and `lease` fields and a `fail`
+/// method, kept as `$kind`.
+macro_rules! job_document {
+    ($job:ty, $kind:expr) => {
+        impl crate::jobs::JobDocument for $job {
+            const KIND: crate::jobs::JobKind = $kind;
+
+            fn workspace(&self) -> &str {
+                &self.workspace
+            }
+
+            fn id(&self) -> &str {
+                self.id.as_ref()
+            }
+
+            fn is_finished(&self) -> bool {
+                self.status.is_finished()
+            }
+
+            fn lease(&self) -> Option<&crate::jobs::Lease> {
+                self.lease.as_ref()
+            }
+
+            fn set_lease(&mut self, lease: Option<crate::jobs::Lease>) {
+                self.lease = lease;
+            }
+
+            fn mark_failed(&mut self, reason: String) {
+                self.fail(reason);
+            }
+        }
+    };
+}
+pub(crate) use job_document;
 
 /// Keeps job documents of type `D`.
 #[async_trait]

@@ -164,7 +164,10 @@ impl LocalServer {
                     ExportRunner::new(state.clone(), jobs.clone(), objects.clone()),
                     config.export_budget.clone(),
                 );
-                let scans = ScanQueue::new(ScanRunner::new(state.clone(), jobs.clone()));
+                let scans = ScanQueue::new(
+                    ScanRunner::new(state.clone(), jobs.clone()),
+                    Budget::default(),
+                );
                 let state = state
                     .with_imports(jobs.clone(), objects.clone())
                     .with_exports(ExportPorts {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::jobs::{JobDocument, JobKind, Lease};
+use crate::jobs::{JobKind, Lease};
 use crate::model::{InvalidValue, WorkspaceId};
 
 crate::jobs::job_id!(
@@ -81,6 +81,17 @@ impl ScanJob {
         WorkspaceId::parse(&self.workspace)
     }
 
+    /// Logs how a run went: its status, contacts read and groups found.
+    pub fn log_run(&self) {
+        tracing::info!(
+            scan = %self.id,
+            status = ?self.status,
+            read = self.contacts_read,
+            groups = self.groups,
+            "scan for similar names ran"
+        );
+    }
+
     /// Marks the scan failed with a reason a person can act on.
     pub fn fail(&mut self, reason: impl Into<String>) {
         self.status = ScanStatus::Failed;
@@ -89,22 +100,4 @@ impl ScanJob {
     }
 }
 
-impl JobDocument for ScanJob {
-    const KIND: JobKind = JobKind::DuplicateScan;
-
-    fn workspace(&self) -> &str {
-        &self.workspace
-    }
-
-    fn id(&self) -> &str {
-        self.id.as_ref()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.status.is_finished()
-    }
-
-    fn lease_token(&self) -> Option<&str> {
-        self.lease.as_ref().map(|l| l.token.as_str())
-    }
-}
+crate::jobs::job_document!(ScanJob, JobKind::DuplicateScan);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::jobs::{JobDocument, JobKind, Lease};
+use crate::jobs::{JobKind, Lease};
 use crate::model::{InvalidValue, WorkspaceId};
 use crate::store::objects::{ObjectKey, PartUpload};
 
@@ -165,22 +165,4 @@ impl ExportJob {
     }
 }
 
-impl JobDocument for ExportJob {
-    const KIND: JobKind = JobKind::Export;
-
-    fn workspace(&self) -> &str {
-        &self.workspace
-    }
-
-    fn id(&self) -> &str {
-        self.id.as_ref()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.status.is_finished()
-    }
-
-    fn lease_token(&self) -> Option<&str> {
-        self.lease.as_ref().map(|l| l.token.as_str())
-    }
-}
+crate::jobs::job_document!(ExportJob, JobKind::Export);

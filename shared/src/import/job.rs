@@ -241,25 +241,7 @@ impl ImportJob {
     }
 }
 
-impl crate::jobs::JobDocument for ImportJob {
-    const KIND: crate::jobs::JobKind = crate::jobs::JobKind::Import;
-
-    fn workspace(&self) -> &str {
-        &self.workspace
-    }
-
-    fn id(&self) -> &str {
-        self.id.as_ref()
-    }
-
-    fn is_finished(&self) -> bool {
-        self.status.is_finished()
-    }
-
-    fn lease_token(&self) -> Option<&str> {
-        self.lease.as_ref().map(|l| l.token.as_str())
-    }
-}
+crate::jobs::job_document!(ImportJob, crate::jobs::JobKind::Import);
 
 /// A CSV (or .xlsx workbook) under `imports/<workspace>/`: an import's
 /// upload (named by its ID) or a file put into the bucket directly (any

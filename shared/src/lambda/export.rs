@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::continuations::ContinuationQueue;
 use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, Outcome};
-use super::turns::{LeasedJob, Turn, take_turn};
+use super::turns::{Turn, take_turn};
 use crate::error::Result;
 use crate::export::job::{ExportId, ExportJob, ExportStatus};
 use crate::export::runner::{DEFAULT_BATCH, ExportRunner};
@@ -41,20 +41,6 @@ impl ExportMessage {
             workspace: job.workspace.clone(),
             export_id: job.id.clone(),
         }
-    }
-}
-
-impl LeasedJob for ExportJob {
-    fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
-    }
-
-    fn set_lease(&mut self, lease: Option<Lease>) {
-        self.lease = lease;
-    }
-
-    fn fail_with(&mut self, reason: String) {
-        self.fail(reason);
     }
 }
 

@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::continuations::ContinuationQueue;
 use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, Outcome};
-use super::turns::{LeasedJob, Turn, take_turn};
+use super::turns::{Turn, take_turn};
 use crate::duplicate_scan::runner::{DEFAULT_BATCH, ScanRunner};
 use crate::duplicate_scan::{ScanId, ScanJob, ScanStatus};
 use crate::error::Result;
-use crate::jobs::{Launcher, Lease};
+use crate::jobs::Launcher;
 use crate::model::WorkspaceId;
 
 /// A message asking for a run of a scan.
@@ -26,20 +26,6 @@ use crate::model::WorkspaceId;
 pub struct ScanMessage {
     pub workspace: String,
     pub scan_id: ScanId,
-}
-
-impl LeasedJob for ScanJob {
-    fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
-    }
-
-    fn set_lease(&mut self, lease: Option<Lease>) {
-        self.lease = lease;
-    }
-
-    fn fail_with(&mut self, reason: String) {
-        self.fail(reason);
-    }
 }
 
 /// The API starts a scan by sending its message.
@@ -161,13 +147,7 @@ impl ScanFunction {
             .runner
             .run(&workspace, &asked.scan_id, deadline.budget(self.margin))
             .await?;
-        tracing::info!(
-            scan = %asked.scan_id,
-            status = ?ran.status,
-            read = ran.contacts_read,
-            groups = ran.groups,
-            "scan for similar names ran"
-        );
+        ran.log_run();
         match ran.status {
             ScanStatus::Completed => return handled(Outcome::Completed),
             ScanStatus::Failed => return handled(Outcome::Failed),

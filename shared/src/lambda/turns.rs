@@ -15,16 +15,6 @@ use crate::error::Result;
 use crate::jobs::{JobDocument, JobStore, Lease};
 use crate::model::{WorkspaceId, now};
 
-/// A job document whose runs hold a lease.
-pub(super) trait LeasedJob: JobDocument {
-    /// Its lease, if any.
-    fn lease(&self) -> Option<&Lease>;
-    /// Gives it `lease`.
-    fn set_lease(&mut self, lease: Option<Lease>);
-    /// Marks it failed with a reason a person can act on.
-    fn fail_with(&mut self, reason: String);
-}
-
 /// What a message may do with its job.
 pub(super) enum Turn<D> {
     /// Run it, holding this lease.
@@ -37,7 +27,7 @@ pub(super) enum Turn<D> {
 /// `deadline`, or why this message may not run it. A run that finds the
 /// lease held sends `asked` again for when it ends; `died` is the failure
 /// of a job whose last runs all died.
-pub(super) async fn take_turn<D: LeasedJob, M: Serialize + Sync>(
+pub(super) async fn take_turn<D: JobDocument, M: Serialize + Sync>(
     store: &dyn JobStore<D>,
     queue: &ContinuationQueue,
     asked: &M,
@@ -61,7 +51,7 @@ pub(super) async fn take_turn<D: LeasedJob, M: Serialize + Sync>(
     let from = held.as_ref().map(|l| l.token.as_str());
     if held.as_ref().is_some_and(|l| l.runs >= ATTEMPTS) {
         job.set_lease(None);
-        job.fail_with(died.to_owned());
+        job.mark_failed(died.to_owned());
         store.hand_over_job(&job, from).await?;
         return Ok(Turn::Over(Outcome::Failed));
     }
