@@ -1577,3 +1577,32 @@ async fn a_failed_update_waits_for_the_batch_s_writes_in_flight_before_the_repla
         "the batch was planned again with a write in flight"
     );
 }
+
+/// A CSV dropped into the bucket refuses the rows of an erased person, as
+/// an import through the API does.
+#[tokio::test]
+async fn a_bucket_drop_refuses_the_rows_of_an_erased_person() {
+    let rig = Rig::start(100).await;
+    rig.seed(&csv(1..=1)).await;
+    let erased = rig.contacts().await.remove(0);
+    contacts::privacy::service::erase(&rig.state, &rig.ws(), &erased.messaging_id, "token:test")
+        .await
+        .expect("erase");
+    let key = format!("imports/{}/again.csv", rig.ws().as_ref());
+    let version = rig.put(&key, &csv(1..=2)).await;
+    let handled = rig.invoke(s3_event(&key, &version), 600_000).await;
+    assert_eq!(outcomes(&handled), [Outcome::Completed]);
+    let job = rig
+        .job(&handled[0].import_id.clone().expect("an import"))
+        .await;
+    assert_eq!(
+        (
+            job.counts.created,
+            job.counts.rejected,
+            job.counts.suppressed
+        ),
+        (1, 1, 1),
+        "{:?}",
+        job.counts
+    );
+}

@@ -52,7 +52,7 @@ fn report(job: &ImportJob, errors_url: Option<&str>) -> Markup {
     let progress = &job.progress;
     let dry = job.settings.dry_run;
     let counts = &job.counts;
-    let rows = [
+    let mut rows = vec![
         ("Rows read", counts.rows),
         (
             if dry { "Would be created" } else { "Created" },
@@ -71,6 +71,10 @@ fn report(job: &ImportJob, errors_url: Option<&str>) -> Markup {
             counts.removed,
         ),
     ];
+    if counts.suppressed > 0 {
+        // Right under Rejected, of which they are part.
+        rows.insert(6, ("Of those, erased or suppressed", counts.suppressed));
+    }
     html! {
         div.import-report data-status=(serde_json::to_value(job.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
             data-finished=(finished) data-dry-run=(dry) {
