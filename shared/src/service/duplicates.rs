@@ -154,14 +154,7 @@ async fn similar_now(
     workspace: &WorkspaceId,
     ids: &[MessagingId],
 ) -> Result<Option<Vec<Contact>>> {
-    let found: Vec<Contact> = stream::iter(0..ids.len())
-        .map(|i| contacts.get(workspace, &ids[i]))
-        .buffered(CONCURRENCY)
-        .try_collect::<Vec<_>>()
-        .await?
-        .into_iter()
-        .flatten()
-        .collect();
+    let found = contacts.get_many(workspace, ids).await?;
     let (traits, mut people): (Vec<Traits>, Vec<Option<Contact>>) = found
         .into_iter()
         .filter_map(|contact| Some((Traits::of(&contact)?, Some(contact))))

@@ -198,6 +198,28 @@ pub async fn insert_then_get_round_trips(store: &dyn ContactStore) {
     assert_eq!(store.count(&w).await.expect("count"), 1);
     let missing = MessagingId::generate();
     assert_eq!(store.get(&w, &missing).await.expect("get"), None);
+    let other = simple(8);
+    store.insert(&w, &other, None).await.expect("insert");
+    let mut many = store
+        .get_many(
+            &w,
+            &[
+                missing,
+                other.0.messaging_id.clone(),
+                r.0.messaging_id.clone(),
+            ],
+        )
+        .await
+        .expect("get many");
+    many.sort_by_key(|c| c.external_id.clone());
+    assert_eq!(many, [r.0.clone(), other.0.clone()]);
+    assert!(
+        store
+            .get_many(&ws("w2"), std::slice::from_ref(&r.0.messaging_id))
+            .await
+            .expect("get many")
+            .is_empty()
+    );
 }
 
 /// A second contact with a taken External ID is refused; the first is untouched.

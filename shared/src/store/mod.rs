@@ -68,6 +68,10 @@ pub trait ContactStore: Send + Sync {
     /// The contact with this Messaging ID.
     async fn get(&self, workspace: &WorkspaceId, id: &MessagingId) -> Result<Option<Contact>>;
 
+    /// The contacts with these Messaging IDs that exist, in no particular
+    /// order (a few reads, however many IDs).
+    async fn get_many(&self, workspace: &WorkspaceId, ids: &[MessagingId]) -> Result<Vec<Contact>>;
+
     /// The contact with this External ID.
     async fn get_by_external_id(
         &self,

@@ -544,6 +544,18 @@ impl ContactStore for DynamoStore {
             .transpose()
     }
 
+    async fn get_many(&self, workspace: &WorkspaceId, ids: &[MessagingId]) -> Result<Vec<Contact>> {
+        let keys = ids
+            .iter()
+            .map(|id| items::contact_key(workspace, id))
+            .collect();
+        self.get_batches(keys)
+            .await?
+            .into_iter()
+            .map(|item| items::contact_from_item(item).map(|(_, contact)| contact))
+            .collect()
+    }
+
     async fn get_by_external_id(
         &self,
         workspace: &WorkspaceId,

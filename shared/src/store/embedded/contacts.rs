@@ -95,6 +95,23 @@ impl ContactStore for EmbeddedStore {
             .await
     }
 
+    async fn get_many(&self, workspace: &WorkspaceId, ids: &[MessagingId]) -> Result<Vec<Contact>> {
+        let (workspace, ids) = (workspace.clone(), ids.to_vec());
+        self.read(move |conn| {
+            let mut found = Vec::with_capacity(ids.len());
+            for id in &ids {
+                found.extend(one_contact(
+                    conn,
+                    "c.messaging_id",
+                    workspace.as_ref(),
+                    id.as_ref(),
+                )?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
     async fn get_by_external_id(
         &self,
         workspace: &WorkspaceId,
