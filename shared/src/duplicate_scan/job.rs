@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::jobs::{JobKind, Lease};
-use crate::model::{InvalidValue, WorkspaceId};
+use crate::model::WorkspaceId;
 
 crate::jobs::job_id!(
     /// The ID of a scan for similar names: a ULID, so scans sort by creation time.
@@ -74,11 +74,6 @@ impl ScanJob {
             failure: None,
             lease: None,
         }
-    }
-
-    /// The workspace it belongs to.
-    pub fn workspace_id(&self) -> Result<WorkspaceId, InvalidValue> {
-        WorkspaceId::parse(&self.workspace)
     }
 
     /// Logs how a run went: its status, contacts read and groups found.

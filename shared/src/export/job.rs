@@ -126,11 +126,6 @@ impl ExportJob {
         }
     }
 
-    /// The workspace it belongs to.
-    pub fn workspace_id(&self) -> Result<WorkspaceId, InvalidValue> {
-        WorkspaceId::parse(&self.workspace)
-    }
-
     /// Where its rows go as CSV: `exports/<workspace>/<id>.csv`.
     pub fn csv_key(&self) -> Result<ObjectKey, InvalidValue> {
         ObjectKey::parse(&format!("exports/{}/{}.csv", self.workspace, self.id))

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::continuations::ContinuationQueue;
 use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, Outcome};
-use super::turns::{Turn, take_turn};
+use super::turns::{QueuedEnv, Turn, take_turn};
 use crate::error::Result;
 use crate::export::job::{ExportId, ExportJob, ExportStatus};
 use crate::export::runner::{DEFAULT_BATCH, ExportRunner};
@@ -87,27 +87,15 @@ impl ExportFunction {
     /// `CONTACTS_EXPORT_QUEUE`, optionally `CONTACTS_EXPORT_BATCH` (contacts
     /// read at a time) and `CONTACTS_EXPORT_MARGIN_SECONDS`.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::from_env()
-            .retry_config(super::import::retry_config())
-            .load()
-            .await;
-        let state = super::state_over(&config)?;
-        let ports = state
+        let env = QueuedEnv::load("CONTACTS_EXPORT", DEFAULT_BATCH).await?;
+        let ports = env
+            .state
             .export_ports()
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("CONTACTS_BUCKET and CONTACTS_EXPORT_QUEUE must be set")?
             .clone();
-        let queue =
-            std::env::var("CONTACTS_EXPORT_QUEUE").context("CONTACTS_EXPORT_QUEUE is not set")?;
-        let batch = super::env_number("CONTACTS_EXPORT_BATCH", DEFAULT_BATCH as u64)?;
-        let margin = super::env_number("CONTACTS_EXPORT_MARGIN_SECONDS", DEFAULT_MARGIN.as_secs())?;
-        let runner = ExportRunner::new(state, ports.store, ports.objects)
-            .with_batch(usize::try_from(batch).unwrap_or(usize::MAX));
-        Ok(Self::new(
-            runner,
-            ContinuationQueue::new(aws_sdk_sqs::Client::new(&config), queue),
-        )
-        .with_margin(Duration::from_secs(margin)))
+        let runner = ExportRunner::new(env.state, ports.store, ports.objects).with_batch(env.batch);
+        Ok(Self::new(runner, env.queue).with_margin(env.margin))
     }
 
     /// Handles a batch of messages.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::continuations::ContinuationQueue;
 use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, Outcome};
-use super::turns::{Turn, take_turn};
+use super::turns::{QueuedEnv, Turn, take_turn};
 use crate::duplicate_scan::runner::{DEFAULT_BATCH, ScanRunner};
 use crate::duplicate_scan::{ScanId, ScanJob, ScanStatus};
 use crate::error::Result;
@@ -75,27 +75,15 @@ impl ScanFunction {
     /// `CONTACTS_SCAN_BATCH` (contacts read at a time) and
     /// `CONTACTS_SCAN_MARGIN_SECONDS`.
     pub async fn from_env() -> anyhow::Result<Self> {
-        let config = aws_config::from_env()
-            .retry_config(super::import::retry_config())
-            .load()
-            .await;
-        let state = super::state_over(&config)?;
-        let ports = state
+        let env = QueuedEnv::load("CONTACTS_SCAN", DEFAULT_BATCH).await?;
+        let ports = env
+            .state
             .scan_ports()
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("CONTACTS_SCAN_QUEUE must be set")?
             .clone();
-        let queue =
-            std::env::var("CONTACTS_SCAN_QUEUE").context("CONTACTS_SCAN_QUEUE is not set")?;
-        let batch = super::env_number("CONTACTS_SCAN_BATCH", DEFAULT_BATCH as u64)?;
-        let margin = super::env_number("CONTACTS_SCAN_MARGIN_SECONDS", DEFAULT_MARGIN.as_secs())?;
-        let runner = ScanRunner::new(state, ports.store)
-            .with_batch(usize::try_from(batch).unwrap_or(usize::MAX));
-        Ok(Self::new(
-            runner,
-            ContinuationQueue::new(aws_sdk_sqs::Client::new(&config), queue),
-        )
-        .with_margin(Duration::from_secs(margin)))
+        let runner = ScanRunner::new(env.state, ports.store).with_batch(env.batch);
+        Ok(Self::new(runner, env.queue).with_margin(env.margin))
     }
 
     /// Handles a batch of messages.

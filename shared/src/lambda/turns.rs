@@ -7,13 +7,52 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
 use serde::Serialize;
 
 use super::continuations::ContinuationQueue;
-use super::import::{ATTEMPTS, Deadline, LEASE_SLACK, Outcome, to_delta};
+use super::import::{ATTEMPTS, DEFAULT_MARGIN, Deadline, LEASE_SLACK, Outcome, to_delta};
+use crate::AppState;
 use crate::error::Result;
 use crate::jobs::{JobDocument, JobStore, Lease};
 use crate::model::{WorkspaceId, now};
+
+/// What a function run by a queue reads from its environment, once per
+/// cold start.
+pub(super) struct QueuedEnv {
+    pub(super) state: AppState,
+    pub(super) queue: ContinuationQueue,
+    /// Contacts read at a time.
+    pub(super) batch: usize,
+    /// Time kept before each deadline.
+    pub(super) margin: Duration,
+}
+
+impl QueuedEnv {
+    /// The HTTP functions' state, the queue `<prefix>_QUEUE` names, and
+    /// `<prefix>_BATCH` and `<prefix>_MARGIN_SECONDS` if set (else `batch`
+    /// and the default margin).
+    pub(super) async fn load(prefix: &str, batch: usize) -> anyhow::Result<Self> {
+        let config = aws_config::from_env()
+            .retry_config(super::import::retry_config())
+            .load()
+            .await;
+        let state = super::state_over(&config)?;
+        let name = format!("{prefix}_QUEUE");
+        let queue = std::env::var(&name).with_context(|| format!("{name} is not set"))?;
+        let batch = super::env_number(&format!("{prefix}_BATCH"), batch as u64)?;
+        let margin = super::env_number(
+            &format!("{prefix}_MARGIN_SECONDS"),
+            DEFAULT_MARGIN.as_secs(),
+        )?;
+        Ok(Self {
+            state,
+            queue: ContinuationQueue::new(aws_sdk_sqs::Client::new(&config), queue),
+            batch: usize::try_from(batch).unwrap_or(usize::MAX),
+            margin: Duration::from_secs(margin),
+        })
+    }
+}
 
 /// What a message may do with its job.
 pub(super) enum Turn<D> {

@@ -15,25 +15,25 @@ use crate::import::job::ImportJob;
 use crate::model::{Email, ExternalId, PhoneNumber, WorkspaceId};
 use crate::query::PageRequest;
 
-/// Removes the rows holding an identifier `suppression` hashes from every
-/// error CSV of the workspace; the rows removed. Where imports are not
-/// served, there are none.
+/// Removes the rows holding an identifier `suppression` hashes (with
+/// the workspace's `secret`) from every error CSV of the workspace; the
+/// rows removed. Where imports are not served, there are none.
 pub async fn forget(
     state: &AppState,
     workspace: &WorkspaceId,
+    secret: &WorkspaceSecret,
     suppression: &Suppression,
 ) -> Result<u64> {
     let Some(ports) = &state.imports else {
         return Ok(0);
     };
-    let secret = state.suppressions.secret(workspace).await?;
     let erased: HashSet<&IdentifierHash> = suppression.fields.iter().map(|f| &f.hash).collect();
     let mut removed = 0;
     let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
     loop {
         let found = ports.store.imports(workspace, &page).await?;
         for job in found.items.iter().filter(|job| job.counts.rejected > 0) {
-            removed += forget_in(state, job, &secret, &erased).await?;
+            removed += forget_in(state, job, secret, &erased).await?;
         }
         match found.next_cursor {
             Some(cursor) => page.cursor = Some(cursor),

@@ -142,10 +142,10 @@ pub async fn erase(
     actor: &str,
 ) -> Result<Erasure> {
     let store = state.suppressions.as_ref();
+    let secret = store.secret(workspace).await?;
     for _ in 0..ATTEMPTS {
         let suppression = match state.contacts.get(workspace, id).await? {
             Some(contact) => {
-                let secret = store.secret(workspace).await?;
                 let suppression = Suppression::new(
                     &secret,
                     &Identifier::of(&contact),
@@ -167,7 +167,8 @@ pub async fn erase(
                 }
             },
         };
-        let error_rows_removed = super::error_files::forget(state, workspace, &suppression).await?;
+        let error_rows_removed =
+            super::error_files::forget(state, workspace, &secret, &suppression).await?;
         return Ok(Erasure {
             exports_expire_by: now() + EXPORTS_KEPT,
             error_rows_removed,

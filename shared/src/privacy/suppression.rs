@@ -124,11 +124,6 @@ impl WorkspaceSecret {
 pub struct IdentifierHash(String);
 
 impl IdentifierHash {
-    /// A hash as stored.
-    pub fn from_stored(stored: String) -> Self {
-        Self(stored)
-    }
-
     /// The first 8 hex digits: enough to tell suppressions apart in a list.
     pub fn prefix(&self) -> &str {
         self.0.get(..8).unwrap_or(&self.0)

@@ -130,6 +130,13 @@ impl DynamoStore {
 #[async_trait]
 impl SuppressionStore for DynamoStore {
     async fn secret(&self, workspace: &WorkspaceId) -> Result<WorkspaceSecret> {
+        if let Some(kept) = self
+            .get_item(secret_key(workspace))
+            .await?
+            .and_then(|item| text(&item, "secret"))
+        {
+            return Ok(WorkspaceSecret::from_stored(&kept)?);
+        }
         let mut item = secret_key(workspace);
         item.insert("secret".into(), s(WorkspaceSecret::generate()?.to_stored()));
         // A second writer's put fails its condition; both then read the first's.

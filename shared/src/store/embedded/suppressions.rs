@@ -45,6 +45,19 @@ fn stored(conn: &rusqlite::Connection, workspace: &str, id: &str) -> Result<Opti
 #[async_trait]
 impl SuppressionStore for EmbeddedStore {
     async fn secret(&self, workspace: &WorkspaceId) -> Result<WorkspaceSecret> {
+        let asked = workspace.clone();
+        let kept: Option<String> = self
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT secret FROM workspace_secrets WHERE workspace = ?1")?
+                    .query_row(params![asked.as_ref()], |row| row.get(0))
+                    .optional()?)
+            })
+            .await?;
+        if let Some(kept) = kept {
+            return Ok(WorkspaceSecret::from_stored(&kept)?);
+        }
+        // The first use: made once, whoever asks at the same time.
         let (workspace, made) = (workspace.clone(), WorkspaceSecret::generate()?);
         self.write(move |tx| {
             tx.prepare_cached(
