@@ -138,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
     let ws = WorkspaceId::parse("bench")?;
     let settings = serde_json::from_value(import_settings())?;
     let name = service::FileName::parse("slice.csv").ok();
-    let job = service::create(&state, &ws, settings, name).await?;
+    let job = service::create(&state, &state.audit(&ws, "bench"), settings, name).await?;
     let file = tokio::fs::File::open(&sliced).await?;
     objects
         .put(&job.csv_key()?, Box::pin(file), "text/csv")

@@ -243,6 +243,7 @@ async fn serve(store: &EmbeddedStore, dir: &std::path::Path) -> String {
         import_max_bytes: contacts::import::csvfile::MAX_BYTES,
         import_budget: Default::default(),
         export_budget: Default::default(),
+        audit_retention: Default::default(),
         allowed_hosts: String::new(),
     };
     let state = contacts::AppState::over(store.clone(), std::sync::Arc::new(tokens), None);

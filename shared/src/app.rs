@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::audit::{Audit, Retention};
 use crate::duplicate_scan::ScanJob;
 use crate::error::{Error, Result};
 use crate::export::ExportJob;
@@ -10,6 +11,8 @@ use crate::http::auth::WorkspaceResolver;
 use crate::import::queue::ImportQueue;
 use crate::jobs::JobStore;
 use crate::jobs::Launcher;
+use crate::model::WorkspaceId;
+use crate::store::audit::AuditStore;
 use crate::store::duplicates::DuplicateStore;
 use crate::store::imports::ImportStore;
 use crate::store::objects::ObjectStore;
@@ -24,6 +27,9 @@ pub struct AppState {
     pub lists: Arc<dyn ListStore>,
     pub duplicates: Arc<dyn DuplicateStore>,
     pub suppressions: Arc<dyn SuppressionStore>,
+    pub audit: Arc<dyn AuditStore>,
+    /// How long audit entries are kept.
+    pub audit_retention: Retention,
     pub auth: Arc<dyn WorkspaceResolver>,
     /// The most contacts one workspace may hold; `None` for no limit.
     pub usage_limit: Option<u64>,
@@ -66,7 +72,13 @@ impl AppState {
     /// State over one store that serves every port.
     pub fn over<S>(store: S, auth: Arc<dyn WorkspaceResolver>, usage_limit: Option<u64>) -> Self
     where
-        S: ContactStore + SchemaStore + ListStore + DuplicateStore + SuppressionStore + 'static,
+        S: ContactStore
+            + SchemaStore
+            + ListStore
+            + DuplicateStore
+            + SuppressionStore
+            + AuditStore
+            + 'static,
     {
         let store = Arc::new(store);
         Self {
@@ -74,13 +86,26 @@ impl AppState {
             schema: store.clone(),
             lists: store.clone(),
             duplicates: store.clone(),
-            suppressions: store,
+            suppressions: store.clone(),
+            audit: store,
+            audit_retention: Retention::default(),
             auth,
             usage_limit,
             imports: None,
             exports: None,
             scans: None,
         }
+    }
+
+    /// The same state keeping audit entries for `retention`.
+    pub fn with_audit_retention(mut self, retention: Retention) -> Self {
+        self.audit_retention = retention;
+        self
+    }
+
+    /// Records the changes `actor` makes in `workspace`.
+    pub fn audit<'a>(&'a self, workspace: &'a WorkspaceId, actor: &'a str) -> Audit<'a> {
+        Audit::new(self.audit.as_ref(), self.audit_retention, workspace, actor)
     }
 
     /// The same state serving imports through `store` and `objects`.

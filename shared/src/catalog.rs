@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use crate::AppState;
+use crate::audit::{Audit, Change, Operation};
 use crate::error::{Collector, Error, Result};
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, Column,
@@ -36,6 +37,12 @@ impl Catalog {
     /// The definition stored under `id`.
     pub fn attribute_by_id(&self, id: &AttributeId) -> Option<&AttributeDefinition> {
         self.attributes.iter().find(|d| &d.id == id)
+    }
+
+    /// The definition an audit entry's field (`attributes.<id>`) names.
+    pub fn attribute_of_field(&self, field: &str) -> Option<&AttributeDefinition> {
+        let id = field.strip_prefix("attributes.")?;
+        self.attributes.iter().find(|d| d.id.as_ref() == id)
     }
 
     /// The list with this ID.
@@ -85,7 +92,7 @@ pub const DEFAULT_COLUMNS: [Column; 8] = [
 /// Defines a custom attribute.
 pub async fn create_attribute(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     name: AttributeName,
     label: AttributeLabel,
     kind: AttributeType,
@@ -98,8 +105,11 @@ pub async fn create_attribute(
     };
     state
         .schema
-        .create_attribute(workspace, &definition)
+        .create_attribute(audit.workspace(), &definition)
         .await?;
+    let fields = ["name", "label", "type"];
+    let made = Change::of(Operation::AttributeCreated, &definition.name, &fields);
+    audit.record(made).await;
     Ok(definition)
 }
 
@@ -107,11 +117,12 @@ pub async fn create_attribute(
 /// contact holds a value of the attribute.
 pub async fn update_attribute(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     name: &AttributeName,
     label: Option<AttributeLabel>,
     kind: Option<AttributeType>,
 ) -> Result<AttributeDefinition> {
+    let workspace = audit.workspace();
     let catalog = state.schema.attributes(workspace).await?;
     let current = catalog
         .into_iter()
@@ -129,16 +140,46 @@ pub async fn update_attribute(
     let updated = AttributeDefinition {
         label: label.unwrap_or(current.label.clone()),
         kind,
-        ..current
+        ..current.clone()
     };
+    if updated == current {
+        return Ok(updated);
+    }
     state.schema.update_attribute(workspace, &updated).await?;
+    let changed: Vec<&str> = [
+        ("label", updated.label != current.label),
+        ("type", updated.kind != current.kind),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect();
+    let change = Change::of(Operation::AttributeUpdated, name, &changed);
+    audit.record(change).await;
     Ok(updated)
+}
+
+/// Deletes an attribute (its values go with it), or `AttributeNotFound`.
+pub async fn delete_attribute(
+    state: &AppState,
+    audit: &Audit<'_>,
+    name: &AttributeName,
+) -> Result<()> {
+    if !state
+        .schema
+        .delete_attribute(audit.workspace(), name)
+        .await?
+    {
+        return Err(Error::AttributeNotFound(name.to_string()));
+    }
+    let deleted = Change::of(Operation::AttributeDeleted, name, &[]);
+    audit.record(deleted).await;
+    Ok(())
 }
 
 /// Creates a contact list.
 pub async fn create_list(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     name: ListName,
 ) -> Result<ContactList> {
     let list = ContactList {
@@ -146,8 +187,34 @@ pub async fn create_list(
         name,
         created_at: now(),
     };
-    state.lists.create_list(workspace, &list).await?;
+    state.lists.create_list(audit.workspace(), &list).await?;
+    let made = Change::of(Operation::ListCreated, &list.id, &["name"]);
+    audit.record(made).await;
     Ok(list)
+}
+
+/// Renames a list.
+pub async fn rename_list(
+    state: &AppState,
+    audit: &Audit<'_>,
+    id: &ListId,
+    name: &ListName,
+) -> Result<()> {
+    state.lists.rename_list(audit.workspace(), id, name).await?;
+    let renamed = Change::of(Operation::ListRenamed, id, &["name"]);
+    audit.record(renamed).await;
+    Ok(())
+}
+
+/// Deletes a list (its memberships go, its contacts stay), or
+/// `ListNotFound`.
+pub async fn delete_list(state: &AppState, audit: &Audit<'_>, id: &ListId) -> Result<()> {
+    if !state.lists.delete_list(audit.workspace(), id).await? {
+        return Err(Error::ListNotFound(id.to_string()));
+    }
+    let deleted = Change::of(Operation::ListDeleted, id, &[]);
+    audit.record(deleted).await;
+    Ok(())
 }
 
 /// The list with this ID, or `ListNotFound`.
@@ -184,9 +251,10 @@ pub async fn columns(state: &AppState, workspace: &WorkspaceId) -> Result<Vec<Co
 /// in order, each once.
 pub async fn save_columns(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     names: &[String],
 ) -> Result<Vec<ColumnChoice>> {
+    let workspace = audit.workspace();
     let attributes = state.schema.attributes(workspace).await?;
     let mut errors = Collector::default();
     let mut seen = HashSet::new();
@@ -208,5 +276,7 @@ pub async fn save_columns(
     errors.finish()?;
     let saved: Vec<String> = columns.iter().map(|c| c.name().to_owned()).collect();
     state.schema.save_columns(workspace, &saved).await?;
+    let saved = Change::of(Operation::ColumnsSaved, "columns", &["columns"]);
+    audit.record(saved).await;
     Ok(columns)
 }

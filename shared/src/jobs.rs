@@ -252,16 +252,8 @@ pub(crate) fn jobs_before(page: &PageRequest) -> Result<String> {
 
 /// The page of `items` (read one past the limit): trimmed, with the cursor
 /// after its last item.
-pub(crate) fn jobs_page<D: JobDocument>(mut items: Vec<D>, page: &PageRequest) -> Page<D> {
-    let next_cursor = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items
-            .last()
-            .map(|job| crate::query::Cursor(job.id().to_owned()))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
+pub(crate) fn jobs_page<D: JobDocument>(items: Vec<D>, page: &PageRequest) -> Page<D> {
+    Page::one_past(items, page.limit, |job| job.id().to_owned())
 }
 
 /// Runs jobs on tasks of this process (the local server): one at a time

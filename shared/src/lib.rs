@@ -3,6 +3,7 @@
 //! routers that every function mounts.
 
 pub mod app;
+pub mod audit;
 pub mod catalog;
 pub mod console;
 pub mod duplicate_scan;

@@ -11,6 +11,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::AppState;
+use crate::audit::Retention;
 use crate::console::Console;
 use crate::duplicate_scan::ScanJob;
 use crate::duplicate_scan::queue::ScanQueue;
@@ -55,11 +56,17 @@ pub struct LocalConfig {
     pub import_budget: Budget,
     /// The same for exports (counted in batches read).
     pub export_budget: Budget,
+    /// `CONTACTS_AUDIT_RETENTION_DAYS`: how long audit entries are kept
+    /// (default 400 days); older ones are removed at start-up.
+    pub audit_retention: Retention,
     /// `CONTACTS_ALLOWED_HOSTS`: host names, comma-separated, the server
     /// answers for besides `localhost`, `127.0.0.1`, `[::1]` and the
     /// address it listens on (a request naming any other is refused).
     pub allowed_hosts: String,
 }
+
+/// Who the audit trail names for an import started from the command line.
+pub const COMMAND_LINE_ACTOR: &str = "command-line";
 
 /// Rows an import commits at a time unless configured otherwise.
 pub const DEFAULT_IMPORT_BATCH_ROWS: usize = 2_000;
@@ -114,6 +121,7 @@ impl LocalConfig {
                 .unwrap_or(crate::import::csvfile::MAX_BYTES),
             import_budget: Budget::default(),
             export_budget: Budget::default(),
+            audit_retention: Retention::from_env(&lookup)?,
             allowed_hosts: lookup("CONTACTS_ALLOWED_HOSTS").unwrap_or_default(),
         })
     }
@@ -131,11 +139,16 @@ impl LocalServer {
     pub async fn bind(config: &LocalConfig) -> anyhow::Result<Self> {
         let store = open_store(config)?;
         store.keep_text_index();
+        let purged = store.purge_audit(config.audit_retention).await?;
+        if purged > 0 {
+            tracing::info!(purged, "removed audit entries past their retention");
+        }
         let state = AppState::over(
             store.clone(),
             Arc::new(config.tokens.clone()),
             config.usage_limit,
-        );
+        )
+        .with_audit_retention(config.audit_retention);
         Self::bind_state(config, state, Some(Arc::new(store))).await
     }
 
@@ -254,11 +267,13 @@ pub async fn import_file(
         Arc::new(config.tokens.clone()),
         config.usage_limit,
     )
+    .with_audit_retention(config.audit_retention)
     .with_imports(Arc::new(store), Arc::new(objects.clone()));
     let name = file
         .file_name()
         .and_then(|n| crate::import::service::FileName::parse(&n.to_string_lossy()).ok());
-    let job = crate::import::service::create(&state, workspace, settings, name)
+    let audit = state.audit(workspace, COMMAND_LINE_ACTOR);
+    let job = crate::import::service::create(&state, &audit, settings, name)
         .await
         .map_err(describe)?;
     let input = tokio::fs::File::open(file)

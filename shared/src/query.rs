@@ -288,6 +288,38 @@ pub struct Page<T> {
     pub next_cursor: Option<Cursor>,
 }
 
+/// Every item of a listing, read `read` a page of the most items at a time.
+pub async fn every_item<T, F, Fut>(mut read: F) -> Result<Vec<T>>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
+    let mut items = Vec::new();
+    loop {
+        let found = read(page.clone()).await?;
+        items.extend(found.items);
+        match found.next_cursor {
+            Some(cursor) => page.cursor = Some(cursor),
+            None => return Ok(items),
+        }
+    }
+}
+
+impl<T> Page<T> {
+    /// The page of `items` read one past `limit`: trimmed to it, with the
+    /// cursor (`key` of its last item) when there is more.
+    pub fn one_past(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|item| Cursor(key(item)))
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+}
+
 /// A listing request as read from query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListRequest {

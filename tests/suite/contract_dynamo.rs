@@ -258,6 +258,7 @@ mod search_entries {
 /// nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merge_too_large_for_one_transaction_is_refused_with_the_limit() {
+    use contacts::audit::{Audit, Retention};
     use contacts::model::{MergeRequest, WorkspaceId};
     use contacts::store::contract::{new_list, simple};
     use contacts::store::{ContactStore, ListStore};
@@ -286,7 +287,8 @@ async fn a_merge_too_large_for_one_transaction_is_refused_with_the_limit() {
         fields: Default::default(),
         versions: Default::default(),
     };
-    let refused = contacts::service::merge(&*store, &w, &request).await;
+    let audit = Audit::new(&*store, Retention::default(), &w, "token:test");
+    let refused = contacts::service::merge(&*store, &audit, &request).await;
     let Err(contacts::error::Error::Validation(errors)) = refused else {
         panic!("a merge of 10 contacts in 12 lists fits no transaction: {refused:?}");
     };

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use contacts::audit::{Audit, Retention};
 use contacts::export::job::{ExportJob, ExportStatus};
 use contacts::export::{ExportId, ExportRunner};
 use contacts::jobs::{JobStore, Lease};
@@ -101,7 +102,9 @@ impl Rig {
                 attributes: Default::default(),
                 lists: Default::default(),
             };
-            contacts::service::create(&self.store, &self.ws(), new, &ConsentSource::api(), None)
+            let ws = self.ws();
+            let audit = Audit::new(&self.store, Retention::default(), &ws, "token:test");
+            contacts::service::create(&self.store, &audit, new, &ConsentSource::api(), None)
                 .await
                 .expect("create");
         }

@@ -332,9 +332,15 @@ fn csv(rows: impl IntoIterator<Item = usize>) -> String {
 /// Creates an import the way the API does (sidecar first); returns it.
 async fn api_import(rig: &Rig, settings: ImportSettings) -> ImportJob {
     let name = contacts::import::service::FileName::parse("list.csv").expect("name");
-    contacts::import::service::create(&rig.state, &rig.ws(), settings, Some(name))
-        .await
-        .expect("create")
+    let ws = rig.ws();
+    contacts::import::service::create(
+        &rig.state,
+        &rig.state.audit(&ws, "token:test"),
+        settings,
+        Some(name),
+    )
+    .await
+    .expect("create")
 }
 
 /// An API import whose CSV, `text`, is in the bucket; with the S3 event
@@ -1585,7 +1591,9 @@ async fn a_bucket_drop_refuses_the_rows_of_an_erased_person() {
     let rig = Rig::start(100).await;
     rig.seed(&csv(1..=1)).await;
     let erased = rig.contacts().await.remove(0);
-    contacts::privacy::service::erase(&rig.state, &rig.ws(), &erased.messaging_id, "token:test")
+    let ws = rig.ws();
+    let audit = rig.state.audit(&ws, "token:test");
+    contacts::privacy::service::erase(&rig.state, &audit, &erased.messaging_id)
         .await
         .expect("erase");
     let key = format!("imports/{}/again.csv", rig.ws().as_ref());

@@ -1,5 +1,6 @@
 //! Black-box tests of the contacts platform.
 
+mod api_audit;
 mod api_catalog;
 mod api_consent;
 mod api_contacts;

@@ -35,6 +35,7 @@ async fn the_document_lists_every_operation_with_its_schemas() {
         ("/v1/suppressions", "post"),
         ("/v1/suppressions", "get"),
         ("/v1/suppressions/{suppression_id}", "delete"),
+        ("/v1/audit", "get"),
         ("/v1/attributes", "get"),
         ("/v1/attributes", "post"),
         ("/v1/attributes/{name}", "patch"),

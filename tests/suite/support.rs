@@ -66,6 +66,7 @@ impl Server {
                 batches: stop_after,
                 ..Default::default()
             },
+            audit_retention: Default::default(),
             allowed_hosts: String::new(),
         };
         let server = match std::env::var("CONTACTS_TEST_BACKEND").as_deref() {

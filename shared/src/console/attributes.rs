@@ -126,7 +126,14 @@ pub async fn create(State(console): State<Console>, form: Submitted) -> Result<R
     };
     let created = async {
         let (name, label, kind) = request.parse()?;
-        catalog::create_attribute(&console.app, &form.session.workspace, name, label, kind).await
+        catalog::create_attribute(
+            &console.app,
+            &form.session.audit(&console.app),
+            name,
+            label,
+            kind,
+        )
+        .await
     }
     .await;
     match created {
@@ -208,7 +215,7 @@ pub async fn edit(
         let (label, kind) = request.parse()?;
         catalog::update_attribute(
             &console.app,
-            &form.session.workspace,
+            &form.session.audit(&console.app),
             &definition.name,
             label,
             kind,
@@ -264,14 +271,8 @@ pub async fn delete(
     form: Submitted,
 ) -> Result<Response, Failure> {
     let definition = load(&console, &form.session, &raw).await?;
-    if !console
-        .app
-        .schema
-        .delete_attribute(&form.session.workspace, &definition.name)
-        .await?
-    {
-        return Err(Error::AttributeNotFound(raw).into());
-    }
+    let audit = form.session.audit(&console.app);
+    catalog::delete_attribute(&console.app, &audit, &definition.name).await?;
     Ok(redirect_with_notice(
         "/attributes",
         &format!("Attribute “{}” deleted.", definition.label.as_ref()),

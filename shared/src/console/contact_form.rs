@@ -316,7 +316,7 @@ pub async fn create(State(console): State<Console>, form: Submitted) -> Result<R
             .map_err(|e| Error::MalformedBody(e.to_string()))?;
         crate::privacy::service::create(
             state,
-            &form.session.workspace,
+            &form.session.audit(state),
             request.into_new_contact(&catalog)?,
             &ConsentSource::console(),
         )
@@ -442,7 +442,7 @@ pub async fn edit(
                 .map_err(|e| Error::MalformedBody(e.to_string()))?;
         crate::privacy::service::edit(
             state,
-            workspace,
+            &form.session.audit(state),
             &id,
             request.into_changes(&catalog)?,
             Some(version),

@@ -13,10 +13,11 @@ use super::path::PathContact;
 use super::session::{Session, Submitted, redirect_with_notice};
 use super::view::{self, consent};
 use super::{Console, Failure};
+use crate::audit::{AuditEntry, AuditQuery, Operation};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
 use crate::model::{Channel, ConsentChoice, ConsentSource, Contact, MessagingId};
-use crate::query::PageRequest;
+use crate::query::{Cursor, Page, PageRequest};
 use crate::service::{self, duplicates, duplicates::DuplicateGroup};
 
 /// The channels with their labels.
@@ -30,6 +31,8 @@ const CHANNELS: [(Channel, &str); 3] = [
 #[derive(Debug, Default, Deserialize)]
 pub struct Tab {
     tab: Option<String>,
+    /// Where the Activity tab's page starts (older entries).
+    cursor: Option<String>,
 }
 
 /// A contact's Details.
@@ -62,8 +65,22 @@ pub async fn details(
     )
     .await?;
     let name = view::contact_name(&contact);
-    let lists_tab = tab.tab.as_deref() == Some("lists");
+    let shown = tab.tab.as_deref().unwrap_or("overview");
     let base = format!("/contacts/{id}");
+    let activity_page = match shown {
+        "activity" => {
+            let page = PageRequest {
+                limit: ACTIVITY_PAGE,
+                cursor: tab.cursor.map(Cursor),
+            };
+            let of_contact = AuditQuery {
+                contact: Some(id.clone()),
+                since: None,
+            };
+            Some(state.audit.audit(workspace, &of_contact, &page).await?)
+        }
+        _ => None,
+    };
     let body = html! {
         nav.crumbs aria-label="Breadcrumb" { a href="/" { "All Contacts" } " / " (name) }
         div.heading {
@@ -81,13 +98,14 @@ pub async fn details(
         }
         @for group in &groups { (possible_duplicate(&contact, group)) }
         nav.tabs aria-label="Details" {
-            a href=(base) aria-current=[(!lists_tab).then_some("page")] { "Overview" }
-            a href=(format!("{base}?tab=lists")) aria-current=[lists_tab.then_some("page")] { "Lists" }
+            @for (tab, label, href) in [("overview", "Overview", base.clone()), ("lists", "Lists", format!("{base}?tab=lists")), ("activity", "Activity", format!("{base}?tab=activity"))] {
+                a href=(href) aria-current=[(shown == tab).then_some("page")] { (label) }
+            }
         }
-        @if lists_tab {
-            (lists(&contact, &catalog))
-        } @else {
-            (overview(&contact, &catalog, &history.items))
+        @match (shown, &activity_page) {
+            ("lists", _) => (lists(&contact, &catalog)),
+            (_, Some(entries)) => (activity(&base, entries, &catalog)),
+            _ => (overview(&contact, &catalog, &history.items)),
         }
     };
     Ok(page::page(&session, Section::Contacts, &name, body))
@@ -242,6 +260,70 @@ fn lists(contact: &Contact, catalog: &Catalog) -> Markup {
     }
 }
 
+/// Audit entries the Activity tab shows at a time.
+const ACTIVITY_PAGE: usize = 50;
+
+/// The Activity tab: who changed the contact, when, and which fields.
+fn activity(base: &str, entries: &Page<AuditEntry>, catalog: &Catalog) -> Markup {
+    html! {
+        section.card aria-label="Activity" {
+            @if entries.items.is_empty() {
+                p.empty { "No changes are recorded." }
+            } @else {
+                table.history {
+                    thead { tr { th scope="col" { "When" } th scope="col" { "Who" } th scope="col" { "Change" } th scope="col" { "Fields" } } }
+                    tbody {
+                        @for entry in &entries.items {
+                            tr {
+                                td { (view::time(entry.at)) }
+                                td { code { (entry.actor) } }
+                                td { (change_label(entry)) }
+                                td { (field_labels(&entry.fields, catalog)) }
+                            }
+                        }
+                    }
+                }
+                @if let Some(next) = &entries.next_cursor {
+                    p { a href=(format!("{base}?tab=activity&cursor={}", next.0)) { "Older changes" } }
+                }
+            }
+        }
+    }
+}
+
+/// What an entry about a contact did, in words.
+fn change_label(entry: &AuditEntry) -> Markup {
+    let target = entry.target.as_deref().unwrap_or_default();
+    match entry.operation {
+        Operation::ContactCreated => html! { "Created" },
+        Operation::ContactUpdated => html! { "Edited" },
+        Operation::ConsentChanged => html! { "Consent changed" },
+        Operation::ContactDeleted => html! { "Deleted" },
+        Operation::ContactErased => html! { "Erased" },
+        Operation::ContactMerged => {
+            let count = target.split(',').filter(|id| !id.is_empty()).count();
+            let plural = if count == 1 { "" } else { "s" };
+            html! { span title=(target) { "Merged with " (count) " contact" (plural) } }
+        }
+        Operation::ContactMergedAway => {
+            html! { "Merged into " a href=(format!("/contacts/{target}")) { code { (target) } } }
+        }
+        other => html! { (format!("{other:?}")) },
+    }
+}
+
+/// The fields an entry names, custom attributes by their labels.
+fn field_labels(fields: &[String], catalog: &Catalog) -> String {
+    if fields.is_empty() {
+        return "—".to_owned();
+    }
+    let label = |field: &String| match catalog.attribute_of_field(field) {
+        Some(definition) => definition.label.to_string(),
+        None => field.replace('_', " ").replace("consent.", "consent: "),
+    };
+    fields.iter().map(label).collect::<Vec<_>>().join(", ")
+}
+
 async fn contact(console: &Console, session: &Session, id: &MessagingId) -> Result<Contact> {
     service::get(console.app.contacts.as_ref(), &session.workspace, id).await
 }
@@ -313,7 +395,7 @@ pub async fn update_consent(
     let version = form.value("version").and_then(|v| v.parse().ok());
     match service::record_consent(
         console.app.contacts.as_ref(),
-        &form.session.workspace,
+        &form.session.audit(&console.app),
         &id,
         &choices,
         &ConsentSource::console(),
@@ -387,8 +469,8 @@ pub async fn erase(
     PathContact(id): PathContact,
     form: Submitted,
 ) -> Result<Response, Failure> {
-    let session = &form.session;
-    crate::privacy::service::erase(&console.app, &session.workspace, &id, &session.actor).await?;
+    let audit = form.session.audit(&console.app);
+    crate::privacy::service::erase(&console.app, &audit, &id).await?;
     Ok(redirect_with_notice(
         "/",
         "Personal data erased: the contact is deleted and its email, phone and External ID are kept out.",
@@ -401,6 +483,7 @@ pub async fn delete(
     PathContact(id): PathContact,
     form: Submitted,
 ) -> Result<Response, Failure> {
-    service::delete(console.app.contacts.as_ref(), &form.session.workspace, &id).await?;
+    let audit = form.session.audit(&console.app);
+    service::delete(console.app.contacts.as_ref(), &audit, &id).await?;
     Ok(redirect_with_notice("/", "Contact deleted."))
 }

@@ -385,7 +385,7 @@ pub async fn save_columns(
     form: Submitted,
 ) -> Result<Response, Failure> {
     let names: Vec<String> = form.values("column").map(str::to_owned).collect();
-    match catalog::save_columns(&console.app, &form.session.workspace, &names).await {
+    match catalog::save_columns(&console.app, &form.session.audit(&console.app), &names).await {
         Ok(_) => Ok(redirect_with_notice("/", "Columns saved.")),
         Err(Error::Validation(errors)) => Ok(redirect_with_notice(
             "/",

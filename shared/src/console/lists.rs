@@ -96,7 +96,7 @@ fn name_errors(error: Error) -> Result<Vec<FieldError>, Failure> {
 pub async fn create(State(console): State<Console>, form: Submitted) -> Result<Response, Failure> {
     let created = async {
         let name = name_request(&form).parse()?;
-        catalog::create_list(&console.app, &form.session.workspace, name).await
+        catalog::create_list(&console.app, &form.session.audit(&console.app), name).await
     }
     .await;
     match created {
@@ -162,10 +162,8 @@ pub async fn rename(
     let list = load(&console, &form.session, &raw).await?;
     let renamed = async {
         let name = name_request(&form).parse()?;
-        console
-            .app
-            .lists
-            .rename_list(&form.session.workspace, &list.id, &name)
+        let audit = form.session.audit(&console.app);
+        catalog::rename_list(&console.app, &audit, &list.id, &name)
             .await
             .map(|()| name)
     }
@@ -209,14 +207,8 @@ pub async fn delete(
     form: Submitted,
 ) -> Result<Response, Failure> {
     let list = load(&console, &form.session, &raw).await?;
-    if !console
-        .app
-        .lists
-        .delete_list(&form.session.workspace, &list.id)
-        .await?
-    {
-        return Err(Error::ListNotFound(raw).into());
-    }
+    let audit = form.session.audit(&console.app);
+    catalog::delete_list(&console.app, &audit, &list.id).await?;
     Ok(redirect_with_notice(
         "/lists",
         &format!("List “{}” deleted.", list.name.as_ref()),

@@ -245,7 +245,13 @@ pub async fn merge(State(console): State<Console>, form: Submitted) -> Result<Re
     };
     let catalog = Catalog::load(state, workspace).await?;
     let request = body.into_request(survivor.clone(), &catalog)?;
-    match service::merge(state.contacts.as_ref(), workspace, &request).await {
+    match service::merge(
+        state.contacts.as_ref(),
+        &form.session.audit(state),
+        &request,
+    )
+    .await
+    {
         Ok(_) => Ok(redirect_with_notice(
             &format!("/contacts/{survivor}"),
             &format!("Merged {} contacts into this one.", merge.len() + 1),

@@ -3,6 +3,9 @@
 //! the CSRF token every form that changes data must carry.
 
 use async_trait::async_trait;
+
+use crate::AppState;
+use crate::audit::Audit;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -128,6 +131,13 @@ pub struct Session {
     pub actor: String,
     pub csrf: String,
     pub notice: Option<String>,
+}
+
+impl Session {
+    /// Records the changes this user makes.
+    pub fn audit<'a>(&'a self, app: &'a AppState) -> Audit<'a> {
+        app.audit(&self.workspace, &self.actor)
+    }
 }
 
 impl FromRequestParts<Console> for Session {

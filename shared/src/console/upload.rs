@@ -298,7 +298,7 @@ pub async fn start(
         let size = request.file_size.map(|size| size.to_string());
         let (file_name, file_size) =
             service::announced_file(request.file_name.as_deref(), size.as_deref())?;
-        let job = service::create(state, &session.workspace, settings, file_name).await?;
+        let job = service::create(state, &session.audit(state), settings, file_name).await?;
         let link = service::upload_link(state, &job, file_size).await?;
         Ok::<_, Error>((job, link))
     }

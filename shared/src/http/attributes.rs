@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::dto::{AttributeBody, CreateAttributeRequest, EditAttributeRequest};
 use super::extract::{ApiJson, PathParams};
 use super::problem::Problem;
@@ -61,10 +61,13 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ApiJson(request): ApiJson<CreateAttributeRequest>,
 ) -> Result<(StatusCode, Json<AttributeBody>)> {
     let (name, label, kind) = request.parse()?;
-    let definition = catalog::create_attribute(&state, &workspace, name, label, kind).await?;
+    let definition =
+        catalog::create_attribute(&state, &state.audit(&workspace, &actor), name, label, kind)
+            .await?;
     Ok((StatusCode::CREATED, Json(AttributeBody::from(&definition))))
 }
 
@@ -87,12 +90,15 @@ fn custom_name(raw: &str) -> Result<AttributeName> {
 pub async fn edit(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams(name): PathParams<String>,
     ApiJson(request): ApiJson<EditAttributeRequest>,
 ) -> Result<Json<AttributeBody>> {
     let name = custom_name(&name)?;
     let (label, kind) = request.parse()?;
-    let definition = catalog::update_attribute(&state, &workspace, &name, label, kind).await?;
+    let definition =
+        catalog::update_attribute(&state, &state.audit(&workspace, &actor), &name, label, kind)
+            .await?;
     Ok(Json(AttributeBody::from(&definition)))
 }
 
@@ -110,12 +116,10 @@ pub async fn edit(
 pub async fn delete(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams(name): PathParams<String>,
 ) -> Result<StatusCode> {
     let name = custom_name(&name)?;
-    if state.schema.delete_attribute(&workspace, &name).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::AttributeNotFound(name.to_string()))
-    }
+    catalog::delete_attribute(&state, &state.audit(&workspace, &actor), &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::IntoResponse;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::dto::{ConsentHistoryPage, ConsentRequest, ContactBody};
 use super::extract::{ApiJson, ContactId, IfMatch, QueryPairs};
 use super::problem::Problem;
@@ -29,6 +29,7 @@ use crate::{AppState, service};
 pub async fn put(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ContactId(id): ContactId,
     IfMatch(if_match): IfMatch,
     ApiJson(request): ApiJson<ConsentRequest>,
@@ -40,7 +41,7 @@ pub async fn put(
     let catalog = Catalog::load(&state, &workspace).await?;
     let contact = service::record_consent(
         state.contacts.as_ref(),
-        &workspace,
+        &state.audit(&workspace, &actor),
         &id,
         &choices,
         &ConsentSource::api(),

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::http::header::LOCATION;
 use axum::response::IntoResponse;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::dto::{ContactBody, CreateContactRequest, EditContactRequest, ListRef};
 use super::extract::{ApiJson, ContactId, IfMatch, etag};
 use super::problem::Problem;
@@ -48,12 +48,13 @@ pub(super) fn contact_response(
 pub async fn create(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ApiJson(request): ApiJson<CreateContactRequest>,
 ) -> Result<impl IntoResponse> {
     let catalog = Catalog::load(&state, &workspace).await?;
     let contact = crate::privacy::service::create(
         &state,
-        &workspace,
+        &state.audit(&workspace, &actor),
         request.into_new_contact(&catalog)?,
         &ConsentSource::api(),
     )
@@ -109,6 +110,7 @@ pub async fn get(
 pub async fn edit(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ContactId(id): ContactId,
     IfMatch(if_match): IfMatch,
     ApiJson(request): ApiJson<EditContactRequest>,
@@ -119,7 +121,8 @@ pub async fn edit(
         // A missing contact is a 404 whatever the body says.
         Err(error) => return Err(absent_or(&state, &workspace, &id, error).await),
     };
-    let contact = crate::privacy::service::edit(&state, &workspace, &id, changes, if_match).await?;
+    let audit = state.audit(&workspace, &actor);
+    let contact = crate::privacy::service::edit(&state, &audit, &id, changes, if_match).await?;
     Ok(contact_response(&contact, &catalog))
 }
 
@@ -150,9 +153,15 @@ pub(super) async fn absent_or(
 pub async fn delete(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ContactId(id): ContactId,
 ) -> Result<StatusCode> {
-    service::delete(state.contacts.as_ref(), &workspace, &id).await?;
+    service::delete(
+        state.contacts.as_ref(),
+        &state.audit(&workspace, &actor),
+        &id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

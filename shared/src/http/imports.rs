@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 use utoipa::ToSchema;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::extract::{ApiJson, PathParams, QueryPairs};
 use super::problem::Problem;
 use crate::AppState;
@@ -110,6 +110,7 @@ pub struct ImportPage {
 pub async fn create(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     QueryPairs(pairs): QueryPairs,
     ApiJson(settings): ApiJson<ImportSettings>,
 ) -> Result<(StatusCode, Json<CreatedImport>)> {
@@ -127,7 +128,13 @@ pub async fn create(
         }
     }
     let (file_name, file_size) = service::announced_file(file_name, file_size)?;
-    let job = service::create(&state, &workspace, settings, file_name).await?;
+    let job = service::create(
+        &state,
+        &state.audit(&workspace, &actor),
+        settings,
+        file_name,
+    )
+    .await?;
     let link = service::upload_link(&state, &job, file_size).await?;
     Ok((
         StatusCode::CREATED,

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::dto::{ContactPage, ListBody, ListNameRequest, MembersRequest, MembersResult};
 use super::extract::{ApiJson, PathParams, QueryPairs};
 use super::listing::page_of;
@@ -63,9 +63,11 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ApiJson(request): ApiJson<ListNameRequest>,
 ) -> Result<(StatusCode, Json<ListBody>)> {
-    let list = catalog::create_list(&state, &workspace, request.parse()?).await?;
+    let list =
+        catalog::create_list(&state, &state.audit(&workspace, &actor), request.parse()?).await?;
     Ok((StatusCode::CREATED, Json(ListBody::new(&list, 0))))
 }
 
@@ -101,12 +103,13 @@ pub async fn get(
 pub async fn rename(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams(id): PathParams<String>,
     ApiJson(request): ApiJson<ListNameRequest>,
 ) -> Result<Json<ListBody>> {
     let id = list_id(&id)?;
     let name = request.parse()?;
-    state.lists.rename_list(&workspace, &id, &name).await?;
+    catalog::rename_list(&state, &state.audit(&workspace, &actor), &id, &name).await?;
     let list = catalog::get_list(&state, &workspace, &id).await?;
     Ok(Json(body(&state, &workspace, &list).await?))
 }
@@ -123,14 +126,12 @@ pub async fn rename(
 pub async fn delete(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams(id): PathParams<String>,
 ) -> Result<StatusCode> {
     let id = list_id(&id)?;
-    if state.lists.delete_list(&workspace, &id).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::ListNotFound(id.to_string()))
-    }
+    catalog::delete_list(&state, &state.audit(&workspace, &actor), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The list's members, newest first, with the same filters, columns and
@@ -176,6 +177,7 @@ pub async fn members(
 pub async fn add_members(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams(id): PathParams<String>,
     ApiJson(request): ApiJson<MembersRequest>,
 ) -> Result<Json<MembersResult>> {
@@ -191,12 +193,13 @@ pub async fn add_members(
         added: Vec::new(),
         not_found: Vec::new(),
     };
+    let audit = state.audit(&workspace, &actor);
     for raw in request.messaging_ids {
         let Ok(contact) = MessagingId::parse(&raw) else {
             result.not_found.push(raw);
             continue;
         };
-        match service::add_to_list(state.contacts.as_ref(), &workspace, &contact, &id).await {
+        match service::add_to_list(state.contacts.as_ref(), &audit, &contact, &id).await {
             Ok(_) => result.added.push(contact.to_string()),
             Err(Error::ContactNotFound(_)) => result.not_found.push(raw),
             Err(error) => return Err(error),
@@ -217,11 +220,18 @@ pub async fn add_members(
 pub async fn remove_member(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams((id, contact)): PathParams<(String, String)>,
 ) -> Result<StatusCode> {
     let id = list_id(&id)?;
     catalog::get_list(&state, &workspace, &id).await?;
     let contact = MessagingId::parse(&contact).map_err(|_| Error::ContactNotFound(contact))?;
-    service::remove_from_list(state.contacts.as_ref(), &workspace, &contact, &id).await?;
+    service::remove_from_list(
+        state.contacts.as_ref(),
+        &state.audit(&workspace, &actor),
+        &contact,
+        &id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

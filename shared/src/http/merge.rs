@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::contacts::{absent_or, contact_response};
 use super::dto::ContactBody;
 use super::extract::{ApiJson, ContactId};
@@ -119,6 +119,7 @@ impl MergeContactsRequest {
 pub async fn merge(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ContactId(id): ContactId,
     ApiJson(body): ApiJson<MergeContactsRequest>,
 ) -> Result<impl IntoResponse> {
@@ -127,6 +128,11 @@ pub async fn merge(
         Ok(request) => request,
         Err(error) => return Err(absent_or(&state, &workspace, &id, error).await),
     };
-    let contact = service::merge(state.contacts.as_ref(), &workspace, &request).await?;
+    let contact = service::merge(
+        state.contacts.as_ref(),
+        &state.audit(&workspace, &actor),
+        &request,
+    )
+    .await?;
     Ok(contact_response(&contact, &catalog))
 }

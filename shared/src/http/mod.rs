@@ -2,6 +2,7 @@
 //! for the local server.
 
 mod attributes;
+mod audit;
 pub mod auth;
 mod consent;
 mod contacts;
@@ -121,6 +122,7 @@ fn contact_routes() -> Router<AppState> {
             post(privacy::suppress).get(privacy::list),
         )
         .route("/v1/suppressions/{suppression_id}", delete(privacy::lift))
+        .route("/v1/audit", get(audit::list))
         .route("/v1/duplicates/dismiss", post(duplicates::dismiss))
         .route("/v1/duplicates/scans", post(scans::start).get(scans::list))
         .route("/v1/duplicates/scans/{scan_id}", get(scans::get))

@@ -7,8 +7,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::problem::Problem;
 use super::{
-    attributes, consent, contacts, duplicates, exports, imports, listing, lists, merge, privacy,
-    scans, settings,
+    attributes, audit, consent, contacts, duplicates, exports, imports, listing, lists, merge,
+    privacy, scans, settings,
 };
 
 /// The API's OpenAPI document.
@@ -21,6 +21,7 @@ use super::{
         listing::list, listing::usage, duplicates::list, duplicates::dismiss,
         scans::start, scans::list, scans::get,
         privacy::erase, privacy::personal_data, privacy::suppress, privacy::list, privacy::lift,
+        audit::list,
         attributes::list, attributes::create, attributes::edit, attributes::delete,
         lists::list, lists::create, lists::get, lists::rename, lists::delete,
         lists::members, lists::add_members, lists::remove_member,

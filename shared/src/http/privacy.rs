@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::audit::AuditEntryBody;
 use super::auth::{Actor, Workspace};
 use super::dto::{ContactBody, ListRef};
 use super::extract::{ApiJson, ContactId, PathParams, QueryPairs};
@@ -111,6 +112,9 @@ pub struct PersonalDataBody {
     /// The imports that changed its consent (`import:<id>` in the history),
     /// oldest first.
     pub imports: Vec<ImportRef>,
+    /// Who changed it, when, and which fields: its audit entries, newest
+    /// first.
+    pub audit: Vec<AuditEntryBody>,
 }
 
 /// The personal-data document of the contact `id`, as a download.
@@ -139,6 +143,11 @@ pub(crate) async fn personal_data_response(
             .into_iter()
             .map(|(import_id, at)| ImportRef { import_id, at })
             .collect(),
+        audit: data
+            .audit
+            .iter()
+            .map(|e| AuditEntryBody::new(e, &catalog))
+            .collect(),
     };
     let disposition = format!("attachment; filename=\"personal-data-{id}.json\"");
     Ok(([(CONTENT_DISPOSITION, disposition)], Json(body)))
@@ -146,7 +155,8 @@ pub(crate) async fn personal_data_response(
 
 /// Everything the workspace holds on a contact, in one JSON document to
 /// hand over (a data subject access request): its attributes and consent,
-/// its whole consent history, its lists, and the imports that changed it.
+/// its whole consent history, its lists, the imports that changed it, and
+/// its audit entries.
 #[utoipa::path(
     get, path = "/v1/contacts/{messaging_id}/personal-data", operation_id = "getPersonalData", tag = "privacy",
     params(("messaging_id" = String, Path)),
@@ -239,7 +249,7 @@ pub async fn erase(
         suppression,
         error_rows_removed,
         exports_expire_by,
-    } = service::erase(&state, &workspace, &id, &actor).await?;
+    } = service::erase(&state, &state.audit(&workspace, &actor), &id).await?;
     Ok(Json(ErasureBody {
         messaging_id: id.to_string(),
         suppression: (&suppression).into(),
@@ -266,7 +276,8 @@ pub async fn suppress(
     ApiJson(request): ApiJson<SuppressRequest>,
 ) -> Result<(StatusCode, Json<SuppressionBody>)> {
     let identifiers = request.identifiers()?;
-    let suppression = service::suppress(&state, &workspace, &identifiers, &actor).await?;
+    let suppression =
+        service::suppress(&state, &state.audit(&workspace, &actor), &identifiers).await?;
     Ok((StatusCode::CREATED, Json((&suppression).into())))
 }
 
@@ -306,8 +317,9 @@ pub async fn list(
 pub async fn lift(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     PathParams(raw): PathParams<String>,
 ) -> Result<StatusCode> {
-    service::lift(&state, &workspace, &raw).await?;
+    service::lift(&state, &state.audit(&workspace, &actor), &raw).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::auth::Workspace;
+use super::auth::{Actor, Workspace};
 use super::dto::ColumnsBody;
 use super::extract::ApiJson;
 use crate::error::Result;
@@ -39,8 +39,10 @@ pub async fn get(
 pub async fn put(
     State(state): State<AppState>,
     Workspace(workspace): Workspace,
+    Actor(actor): Actor,
     ApiJson(request): ApiJson<ColumnsBody>,
 ) -> Result<Json<ColumnsBody>> {
-    let columns = catalog::save_columns(&state, &workspace, &request.columns).await?;
+    let columns =
+        catalog::save_columns(&state, &state.audit(&workspace, &actor), &request.columns).await?;
     Ok(Json(body(&columns)))
 }

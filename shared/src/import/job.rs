@@ -156,9 +156,20 @@ pub struct ImportJob {
     /// Who is running it (on AWS, where several invocations may try).
     #[serde(default)]
     pub lease: Option<Lease>,
+    /// Who started it; `None` for a file put straight into the bucket.
+    #[serde(default)]
+    pub actor: Option<String>,
 }
 
 impl ImportJob {
+    /// The actor of an import started by a file put into the bucket.
+    pub const BUCKET_ACTOR: &str = "bucket";
+
+    /// Who started it, for the audit trail.
+    pub fn actor(&self) -> &str {
+        self.actor.as_deref().unwrap_or(Self::BUCKET_ACTOR)
+    }
+
     /// A new import waiting for its CSV.
     pub fn new(workspace: &WorkspaceId, settings: ImportSettings, file_name: String) -> Self {
         Self {
@@ -180,6 +191,7 @@ impl ImportJob {
             failure: None,
             object: None,
             lease: None,
+            actor: None,
         }
     }
 

@@ -19,6 +19,7 @@ use super::report;
 use super::row::Row;
 use super::settings::{ChosenTarget, Rules};
 use super::source::FileKind;
+use crate::audit::{Change, Operation};
 use crate::catalog::{self, Catalog};
 use crate::error::{Error, Result};
 pub use crate::jobs::Budget;
@@ -239,6 +240,11 @@ impl Runner {
         // A failure here leaves the import as last saved, to be finished
         // again by the next run.
         run.finish(&mut job).await?;
+        if !job.settings.dry_run {
+            let finished = Change::of(Operation::ImportFinished, &job.id, &[]);
+            let audit = self.state.audit(workspace, job.actor());
+            audit.record(finished.with_counts(job.counts)).await;
+        }
         Ok(job)
     }
 }
@@ -336,7 +342,7 @@ impl Run<'_> {
             if let ChosenTarget::Create(new) = target {
                 catalog::create_attribute(
                     &self.runner.state,
-                    self.workspace,
+                    &self.runner.state.audit(self.workspace, job.actor()),
                     new.name.clone(),
                     new.label.clone(),
                     new.kind,

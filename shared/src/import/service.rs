@@ -6,6 +6,7 @@ use super::csvfile::MAX_BYTES;
 use super::job::ImportJob;
 use super::settings::ImportSettings;
 use crate::AppState;
+use crate::audit::Audit;
 use crate::catalog::Catalog;
 use crate::error::{Error, FieldError, Result};
 use crate::model::WorkspaceId;
@@ -92,14 +93,16 @@ pub fn announced_file(
 /// beside where the CSV goes, and records the import as waiting for it.
 pub async fn create(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     settings: ImportSettings,
     file_name: Option<FileName>,
 ) -> Result<ImportJob> {
+    let workspace = audit.workspace();
     let ports = state.import_ports()?;
     let catalog = Catalog::load(state, workspace).await?;
     settings.check(&catalog)?;
     let mut job = ImportJob::new(workspace, settings, String::new());
+    job.actor = Some(audit.actor().to_owned());
     job.file.name = file_name.map_or_else(|| format!("{}.csv", job.id), |name| name.0);
     let sidecar =
         serde_json::to_vec_pretty(&job.settings).map_err(|e| Error::Unexpected(e.into()))?;

@@ -16,6 +16,7 @@ use aws_lambda_events::event::s3::S3Event;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
+use crate::audit::Retention;
 use crate::error::{Error, Result};
 use crate::http::auth::WorkspaceResolver;
 use crate::model::WorkspaceId;
@@ -68,7 +69,7 @@ impl WorkspaceResolver for JwtClaim {
 /// cold start: `CONTACTS_TABLE` (required), `CONTACTS_BUCKET` (imports are
 /// served where it is set, and exports where `CONTACTS_EXPORT_QUEUE`, the
 /// export queue's URL, is set too), `CONTACTS_WORKSPACE_CLAIM`,
-/// `CONTACTS_USAGE_LIMIT`, and the SDK's own (`AWS_REGION`,
+/// `CONTACTS_USAGE_LIMIT`, `CONTACTS_AUDIT_RETENTION_DAYS`, and the SDK's own (`AWS_REGION`,
 /// `AWS_ENDPOINT_URL` to point at a stand-in, …).
 pub async fn state_from_env() -> anyhow::Result<AppState> {
     state_over(&aws_config::load_from_env().await)
@@ -90,7 +91,9 @@ fn state_over(config: &aws_config::SdkConfig) -> anyhow::Result<AppState> {
         })
         .transpose()?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(config), table);
-    let mut state = AppState::over(store.clone(), Arc::new(JwtClaim(claim)), usage_limit);
+    let retention = Retention::from_env(|key| std::env::var(key).ok())?;
+    let mut state = AppState::over(store.clone(), Arc::new(JwtClaim(claim)), usage_limit)
+        .with_audit_retention(retention);
     if let Ok(queue) = std::env::var("CONTACTS_SCAN_QUEUE") {
         state = state.with_scans(ScanPorts {
             store: Arc::new(store.clone()),

@@ -48,6 +48,13 @@ impl MessagingId {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for MessagingId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Self::parse(&raw).map_err(|e| serde::de::Error::custom(e.0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

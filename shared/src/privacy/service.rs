@@ -9,12 +9,13 @@ use super::suppression::{
     Identifier, IdentifierHash, Suppression, SuppressionId, SuppressionReason, WorkspaceSecret,
 };
 use crate::AppState;
+use crate::audit::{Audit, AuditEntry, AuditQuery, Change, Operation, changed_fields};
 use crate::error::{Error, Result};
 use crate::model::{
     ConsentChange, ConsentSource, Contact, ContactChanges, MessagingId, NewContact, Patch,
     WorkspaceId, now,
 };
-use crate::query::{Page, PageRequest};
+use crate::query::{Page, PageRequest, every_item};
 use crate::store::suppressions::SuppressionStore;
 
 /// How long export files are kept (their bucket's lifecycle): an erased
@@ -46,21 +47,16 @@ impl SuppressedSet {
     /// The workspace's suppressed hashes, a page of suppressions at a time.
     pub async fn load(store: &dyn SuppressionStore, workspace: &WorkspaceId) -> Result<Self> {
         let secret = store.secret(workspace).await?;
+        let suppressions =
+            every_item(|page| async move { store.suppressions(workspace, &page).await }).await?;
         let mut held = HashMap::new();
-        let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-        loop {
-            let found = store.suppressions(workspace, &page).await?;
-            for suppression in &found.items {
-                for field in &suppression.fields {
-                    held.entry(field.hash.clone())
-                        .or_insert((suppression.reason, suppression.created_at));
-                }
-            }
-            match found.next_cursor {
-                Some(cursor) => page.cursor = Some(cursor),
-                None => return Ok(Self { secret, held }),
+        for suppression in &suppressions {
+            for field in &suppression.fields {
+                held.entry(field.hash.clone())
+                    .or_insert((suppression.reason, suppression.created_at));
             }
         }
+        Ok(Self { secret, held })
     }
 
     /// Why a contact holding `identifiers` is refused ("email: erased on
@@ -114,15 +110,15 @@ pub async fn refuse_suppressed(
 /// deployment's usage limit), unless an identifier of it is suppressed.
 pub async fn create(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     new: NewContact,
     source: &ConsentSource,
 ) -> Result<Contact> {
     let identifiers = Identifier::held(&new.reach, new.external_id.as_ref());
-    refuse_suppressed(state.suppressions.as_ref(), workspace, &identifiers).await?;
+    refuse_suppressed(state.suppressions.as_ref(), audit.workspace(), &identifiers).await?;
     crate::service::create(
         state.contacts.as_ref(),
-        workspace,
+        audit,
         new,
         source,
         state.usage_limit,
@@ -131,16 +127,12 @@ pub async fn create(
 }
 
 /// Erases the contact `id`: deletes it as `DELETE` does and suppresses its
-/// identifiers, all or nothing, asked by `actor`; then removes the rows
+/// identifiers, all or nothing, asked by the audit's actor; then removes the rows
 /// holding them from the stored import error CSVs. Erasing a contact
 /// already erased completes what an interrupted erasure left and answers
 /// the same.
-pub async fn erase(
-    state: &AppState,
-    workspace: &WorkspaceId,
-    id: &MessagingId,
-    actor: &str,
-) -> Result<Erasure> {
+pub async fn erase(state: &AppState, audit: &Audit<'_>, id: &MessagingId) -> Result<Erasure> {
+    let workspace = audit.workspace();
     let store = state.suppressions.as_ref();
     let secret = store.secret(workspace).await?;
     for _ in 0..ATTEMPTS {
@@ -150,12 +142,15 @@ pub async fn erase(
                     &secret,
                     &Identifier::of(&contact),
                     SuppressionReason::Erased,
-                    actor,
+                    audit.actor(),
                 );
                 if !store.erase(workspace, &contact, &suppression).await? {
                     // It changed (or went) since it was read: read it again.
                     continue;
                 }
+                let fields = changed_fields(Some(&contact), None);
+                let erased = Change::contact(Operation::ContactErased, id, fields);
+                audit.record(erased.naming(&suppression.id)).await;
                 suppression
             }
             None => match store.finish_erasure(workspace, id).await? {
@@ -179,25 +174,31 @@ pub async fn erase(
 }
 
 /// Suppresses identifiers that belong to no contact (a complaint, a
-/// request before any import), asked by `actor`.
+/// request before any import), asked by the audit's actor.
 pub async fn suppress(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     identifiers: &[Identifier],
-    actor: &str,
 ) -> Result<Suppression> {
-    let store = state.suppressions.as_ref();
+    let (store, workspace) = (state.suppressions.as_ref(), audit.workspace());
     let secret = store.secret(workspace).await?;
-    let suppression = Suppression::new(&secret, identifiers, SuppressionReason::Requested, actor);
+    let reason = SuppressionReason::Requested;
+    let suppression = Suppression::new(&secret, identifiers, reason, audit.actor());
     store.suppress(workspace, &suppression).await?;
+    let fields: Vec<&str> = identifiers.iter().map(Identifier::field).collect();
+    let made = Change::of(Operation::SuppressionCreated, &suppression.id, &fields);
+    audit.record(made).await;
     Ok(suppression)
 }
 
 /// Lifts the suppression `raw` names, or `SuppressionNotFound`.
-pub async fn lift(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result<()> {
+pub async fn lift(state: &AppState, audit: &Audit<'_>, raw: &str) -> Result<()> {
     let missing = || Error::SuppressionNotFound(raw.to_owned());
     let id = SuppressionId::parse(raw).map_err(|_| missing())?;
-    if state.suppressions.lift(workspace, &id).await? {
+    if state.suppressions.lift(audit.workspace(), &id).await? {
+        audit
+            .record(Change::of(Operation::SuppressionLifted, &id, &[]))
+            .await;
         Ok(())
     } else {
         Err(missing())
@@ -209,7 +210,7 @@ pub async fn lift(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Resul
 /// not brought in).
 pub async fn edit(
     state: &AppState,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     id: &MessagingId,
     changes: ContactChanges,
     if_match: Option<u64>,
@@ -225,13 +226,14 @@ pub async fn edit(
         set(&changes.phone),
         changes.external_id.as_ref(),
     );
+    let workspace = audit.workspace();
     if !brought.is_empty() {
         let current = crate::service::get(state.contacts.as_ref(), workspace, id).await?;
         let held = Identifier::of(&current);
         let new: Vec<Identifier> = brought.into_iter().filter(|i| !held.contains(i)).collect();
         refuse_suppressed(state.suppressions.as_ref(), workspace, &new).await?;
     }
-    crate::service::edit(state.contacts.as_ref(), workspace, id, changes, if_match).await
+    crate::service::edit(state.contacts.as_ref(), audit, id, changes, if_match).await
 }
 
 /// Everything the product holds on one contact, for an access request.
@@ -243,6 +245,8 @@ pub struct PersonalData {
     /// The imports that recorded a change of it, each with the time of its
     /// first one, oldest first.
     pub imports: Vec<(String, DateTime<Utc>)>,
+    /// Its audit entries, newest first.
+    pub audit: Vec<AuditEntry>,
 }
 
 /// What the workspace holds on the contact `id`.
@@ -252,16 +256,20 @@ pub async fn personal_data(
     id: &MessagingId,
 ) -> Result<PersonalData> {
     let contact = crate::service::get(state.contacts.as_ref(), workspace, id).await?;
-    let mut history = Vec::new();
-    let mut page = PageRequest::first(PageRequest::MAX_LIMIT);
-    loop {
-        let found = state.contacts.consent_history(workspace, id, &page).await?;
-        history.extend(found.items);
-        match found.next_cursor {
-            Some(cursor) => page.cursor = Some(cursor),
-            None => break,
-        }
-    }
+    let history =
+        every_item(
+            |page| async move { state.contacts.consent_history(workspace, id, &page).await },
+        )
+        .await?;
+    let of_contact = AuditQuery {
+        contact: Some(id.clone()),
+        since: None,
+    };
+    let audit = every_item(|page| {
+        let of_contact = &of_contact;
+        async move { state.audit.audit(workspace, of_contact, &page).await }
+    })
+    .await?;
     let mut imports: Vec<(String, DateTime<Utc>)> = Vec::new();
     for change in history.iter().rev() {
         if let Some(import) = change.source.as_ref().strip_prefix("import:")
@@ -274,6 +282,7 @@ pub async fn personal_data(
         contact,
         history,
         imports,
+        audit,
     })
 }
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use futures::future::try_join_all;
 
 use super::{EDIT_ATTEMPTS, get};
+use crate::audit::{Audit, Change, Operation, changed_fields};
 use crate::error::{Error, Result};
 use crate::model::{Contact, LastChanges, Merge, MergeRequest, MessagingId, WorkspaceId, now};
 use crate::query::PageRequest;
@@ -24,18 +25,47 @@ const HISTORY_PAGE: usize = 100;
 /// merge is planned again from a fresh read, so neither is ever lost.
 pub async fn merge(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     request: &MergeRequest,
 ) -> Result<Contact> {
+    let workspace = audit.workspace();
     for _ in 0..EDIT_ATTEMPTS {
-        let plan = preview(store, workspace, request).await?.plan;
+        let MergePreview { contacts, plan } = preview(store, workspace, request).await?;
         match store.merge(workspace, &plan).await {
-            Ok(()) => return Ok(plan.survivor),
+            Ok(()) => {
+                record(audit, contacts.first(), &plan).await;
+                return Ok(plan.survivor);
+            }
             Err(Error::PreconditionFailed { .. } | Error::ContactNotFound(_)) => {}
             Err(other) => return Err(other),
         }
     }
     Err(anyhow::anyhow!("the merge kept losing races to concurrent edits").into())
+}
+
+/// Records a merge: one entry for the survivor (naming the merged
+/// contacts) and one for each contact merged into it.
+async fn record(audit: &Audit<'_>, survivor_as_read: Option<&Contact>, plan: &Merge) {
+    let survivor = &plan.survivor.messaging_id;
+    let merged: Vec<String> = plan
+        .merged
+        .iter()
+        .map(|c| c.messaging_id.to_string())
+        .collect();
+    let fields = changed_fields(survivor_as_read, Some(&plan.survivor));
+    audit
+        .record(
+            Change::contact(Operation::ContactMerged, survivor, fields).naming(merged.join(",")),
+        )
+        .await;
+    for contact in &plan.merged {
+        let away = Change::contact(
+            Operation::ContactMergedAway,
+            &contact.messaging_id,
+            Vec::new(),
+        );
+        audit.record(away.naming(survivor)).await;
+    }
 }
 
 /// What a merge would do, from the contacts as read now.

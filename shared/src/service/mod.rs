@@ -1,5 +1,6 @@
 //! The contact use cases, over the store port.
 
+use crate::audit::{Audit, Change, Operation, changed_fields};
 use crate::error::{Error, Result};
 use crate::model::{
     Channel, ConsentChange, ConsentChoice, ConsentSource, Contact, ContactChanges, ListId,
@@ -18,14 +19,22 @@ const EDIT_ATTEMPTS: usize = 5;
 /// Creates a contact, recording its initial consent as coming from `source`.
 pub async fn create(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     new: NewContact,
     source: &ConsentSource,
     limit: Option<u64>,
 ) -> Result<Contact> {
     let record = Contact::create(new, source, now())?;
-    store.insert(workspace, &record, limit).await?;
-    Ok(record.0)
+    store.insert(audit.workspace(), &record, limit).await?;
+    let contact = record.0;
+    audit
+        .record(Change::contact(
+            Operation::ContactCreated,
+            &contact.messaging_id,
+            changed_fields(None, Some(&contact)),
+        ))
+        .await;
+    Ok(contact)
 }
 
 /// The contact with this Messaging ID; `ContactMerged` when it was merged
@@ -57,12 +66,13 @@ pub async fn absent(store: &dyn ContactStore, workspace: &WorkspaceId, id: &Mess
 /// Edits a contact's generic attributes.
 pub async fn edit(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     id: &MessagingId,
     changes: ContactChanges,
     if_match: Option<u64>,
 ) -> Result<Contact> {
-    modify(store, workspace, id, if_match, |current| {
+    let updated = Operation::ContactUpdated;
+    modify(store, (audit, updated), id, if_match, |current| {
         Ok((current.edited(changes.clone(), now())?, Vec::new()))
     })
     .await
@@ -71,11 +81,11 @@ pub async fn edit(
 /// Adds a contact to a list (a contact already in it stays as it is).
 pub async fn add_to_list(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     id: &MessagingId,
     list: &ListId,
 ) -> Result<Contact> {
-    change_lists(store, workspace, id, |lists| {
+    change_lists(store, audit, id, |lists| {
         lists.insert(list.clone());
     })
     .await
@@ -84,11 +94,11 @@ pub async fn add_to_list(
 /// Removes a contact from a list.
 pub async fn remove_from_list(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     id: &MessagingId,
     list: &ListId,
 ) -> Result<Contact> {
-    change_lists(store, workspace, id, |lists| {
+    change_lists(store, audit, id, |lists| {
         lists.remove(list);
     })
     .await
@@ -96,47 +106,54 @@ pub async fn remove_from_list(
 
 async fn change_lists(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     id: &MessagingId,
     change: impl Fn(&mut std::collections::BTreeSet<ListId>),
 ) -> Result<Contact> {
-    modify(store, workspace, id, None, |current| {
-        let mut lists = current.lists.clone();
-        change(&mut lists);
-        if lists == current.lists {
-            return Ok((current.clone(), Vec::new()));
-        }
-        let changes = ContactChanges {
-            lists: Some(lists),
-            ..ContactChanges::default()
-        };
-        Ok((current.edited(changes, now())?, Vec::new()))
-    })
+    modify(
+        store,
+        (audit, Operation::ContactUpdated),
+        id,
+        None,
+        |current| {
+            let mut lists = current.lists.clone();
+            change(&mut lists);
+            if lists == current.lists {
+                return Ok((current.clone(), Vec::new()));
+            }
+            let changes = ContactChanges {
+                lists: Some(lists),
+                ..ContactChanges::default()
+            };
+            Ok((current.edited(changes, now())?, Vec::new()))
+        },
+    )
     .await
 }
 
 /// Records consent choices; unchanged channels leave no history.
 pub async fn record_consent(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    audit: &Audit<'_>,
     id: &MessagingId,
     choices: &[(Channel, ConsentChoice)],
     source: &ConsentSource,
     if_match: Option<u64>,
 ) -> Result<Contact> {
-    modify(store, workspace, id, if_match, |current| {
+    let changed = Operation::ConsentChanged;
+    modify(store, (audit, changed), id, if_match, |current| {
         Ok(current.with_consent(choices, source, now()))
     })
     .await
 }
 
 /// Deletes a contact, or reports why there is none to delete.
-pub async fn delete(
-    store: &dyn ContactStore,
-    workspace: &WorkspaceId,
-    id: &MessagingId,
-) -> Result<()> {
+pub async fn delete(store: &dyn ContactStore, audit: &Audit<'_>, id: &MessagingId) -> Result<()> {
+    let workspace = audit.workspace();
     if store.delete(workspace, id).await? {
+        audit
+            .record(Change::contact(Operation::ContactDeleted, id, Vec::new()))
+            .await;
         Ok(())
     } else {
         Err(absent(store, workspace, id).await)
@@ -145,14 +162,17 @@ pub async fn delete(
 
 /// Read, change, write conditionally on the version read. With `if_match`
 /// the caller's version must be current; without it a lost race is retried
-/// on a fresh read, so no concurrent edit is ever overwritten.
+/// on a fresh read, so no concurrent edit is ever overwritten. A write that
+/// changed fields is recorded in the audit trail as `operation`, naming
+/// them.
 async fn modify(
     store: &dyn ContactStore,
-    workspace: &WorkspaceId,
+    (audit, operation): (&Audit<'_>, Operation),
     id: &MessagingId,
     if_match: Option<u64>,
     change: impl Fn(&Contact) -> Result<(Contact, Vec<ConsentChange>)>,
 ) -> Result<Contact> {
+    let workspace = audit.workspace();
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -180,7 +200,14 @@ async fn modify(
             }
             // Deleted or merged away since it was read.
             Err(Error::ContactNotFound(_)) => return Err(absent(store, workspace, id).await),
-            other => return other.map(|()| next),
+            Err(other) => return Err(other),
+            Ok(()) => {
+                let fields = changed_fields(Some(&current), Some(&next));
+                if !fields.is_empty() {
+                    audit.record(Change::contact(operation, id, fields)).await;
+                }
+                return Ok(next);
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, TimeZone, Utc};
 
+use crate::audit::{Audit, Retention};
 use crate::error::Error;
 use crate::model::{
     AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, AttributeValue,
@@ -16,8 +17,13 @@ use crate::model::{
 use crate::query::{
     AttributeCondition, ContactFilter, ContactQuery, Cursor, PageRequest, SearchText, TextField,
 };
+use crate::store::audit::AuditStore;
 use crate::store::{ContactStore, ListStore, NewRecord, SchemaStore};
 
+pub use super::audit_contract::{
+    audit_entries_page_newest_first_by_contact_and_since,
+    every_contact_change_is_audited_with_its_actor_and_fields,
+};
 pub use super::duplicates_contract::{
     a_dismissed_or_merged_group_stops_showing, an_edit_makes_and_ends_a_group,
     contacts_sharing_an_email_or_a_phone_are_grouped,
@@ -79,7 +85,9 @@ macro_rules! contract_tests {
             the_secret_is_made_once_per_workspace,
             an_erased_contact_is_gone_and_its_identifiers_suppressed,
             an_erasure_of_a_changed_contact_writes_nothing,
-            a_hash_is_suppressed_while_any_suppression_holds_it
+            a_hash_is_suppressed_while_any_suppression_holds_it,
+            audit_entries_page_newest_first_by_contact_and_since,
+            every_contact_change_is_audited_with_its_actor_and_fields
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -91,6 +99,14 @@ macro_rules! contract_tests {
             }
         )*
     };
+}
+
+/// The actor contract tests make their changes as.
+pub(crate) const ACTOR: &str = "token:contract";
+
+/// Records what a contract test changes in `workspace`, into `store`.
+pub(crate) fn audited<'a, S: AuditStore>(store: &'a S, workspace: &'a WorkspaceId) -> Audit<'a> {
+    Audit::new(store, Retention::default(), workspace, ACTOR)
 }
 
 pub(crate) fn ws(name: &str) -> WorkspaceId {

@@ -2,7 +2,8 @@
 //! [`contract_tests!`](crate::contract_tests).
 
 use super::ContactStore;
-use super::contract::{edit_stored, simple, ws};
+use super::audit::AuditStore;
+use super::contract::{audited, edit_stored, simple, ws};
 use super::duplicates::DuplicateStore;
 use crate::model::{
     Contact, ContactSet, Country, DuplicateReason, Email, MAX_GROUP, MessagingId, Name,
@@ -134,7 +135,9 @@ pub async fn an_edit_makes_and_ends_a_group<S: ContactStore + DuplicateStore>(st
 
 /// A dismissed group stops showing, until a contact joins it; a merge ends
 /// the group it resolves.
-pub async fn a_dismissed_or_merged_group_stops_showing<S: ContactStore + DuplicateStore>(
+pub async fn a_dismissed_or_merged_group_stops_showing<
+    S: ContactStore + DuplicateStore + AuditStore,
+>(
     store: &S,
 ) {
     let w = ws("w1");
@@ -170,7 +173,9 @@ pub async fn a_dismissed_or_merged_group_stops_showing<S: ContactStore + Duplica
         fields: Default::default(),
         versions: Default::default(),
     };
-    use_cases::merge(store, &w, &merge).await.expect("merge");
+    use_cases::merge(store, &audited(store, &w), &merge)
+        .await
+        .expect("merge");
     assert!(groups(store, &w, None).await.is_empty());
 }
 

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::contract::{edit_stored, new_list, simple, ws};
+use super::audit::AuditStore;
+use super::contract::{audited, edit_stored, new_list, simple, ws};
 use super::{ContactStore, ListStore};
 use crate::error::Error;
 use crate::model::{
@@ -56,7 +57,7 @@ async fn get(store: &dyn ContactStore, w: &WorkspaceId, id: &MessagingId) -> Opt
 /// gone, their IDs lead to it, their External IDs are free, and usage and
 /// member counts drop by what was merged.
 pub async fn a_merge_keeps_one_contact_with_the_chosen_fields_and_lists<
-    S: ContactStore + ListStore,
+    S: ContactStore + ListStore + AuditStore,
 >(
     store: &S,
 ) {
@@ -85,7 +86,9 @@ pub async fn a_merge_keeps_one_contact_with_the_chosen_fields_and_lists<
     merge
         .fields
         .insert(MergeField::FirstName, b.messaging_id.clone());
-    let survivor = service::merge(store, &w, &merge).await.expect("merge");
+    let survivor = service::merge(store, &audited(store, &w), &merge)
+        .await
+        .expect("merge");
 
     assert_eq!(
         get(store, &w, &a.messaging_id).await.as_ref(),
@@ -136,12 +139,12 @@ pub async fn a_merge_keeps_one_contact_with_the_chosen_fields_and_lists<
         Err(Error::ContactMerged { into, .. }) if into == a.messaging_id
     ));
     assert!(matches!(
-        service::delete(store, &w, &c.messaging_id).await,
+        service::delete(store, &audited(store, &w), &c.messaging_id).await,
         Err(Error::ContactMerged { into, .. }) if into == a.messaging_id
     ));
     // A survivor merged in turn: its old IDs follow it.
     let d = stored(store, &w, 6).await;
-    service::merge(store, &w, &request(&d, &[&survivor]))
+    service::merge(store, &audited(store, &w), &request(&d, &[&survivor]))
         .await
         .expect("merge again");
     assert_eq!(
@@ -155,7 +158,9 @@ pub async fn a_merge_keeps_one_contact_with_the_chosen_fields_and_lists<
 /// Every merged contact's history moves to the survivor, which ends with
 /// the consent recorded last on each channel and one entry per channel
 /// saying which contacts were merged and which External IDs were freed.
-pub async fn a_merge_moves_history_and_decides_each_channel(store: &dyn ContactStore) {
+pub async fn a_merge_moves_history_and_decides_each_channel<S: ContactStore + AuditStore>(
+    store: &S,
+) {
     let w = ws("w1");
     // Created with SMS subscribed (contact 0) and unsubscribed (contact 1).
     let a = stored(store, &w, 0).await;
@@ -166,7 +171,7 @@ pub async fn a_merge_moves_history_and_decides_each_channel(store: &dyn ContactS
         async move {
             service::record_consent(
                 store,
-                &w,
+                &audited(store, &w),
                 &id,
                 &[(channel, choice)],
                 &ConsentSource::api(),
@@ -198,7 +203,7 @@ pub async fn a_merge_moves_history_and_decides_each_channel(store: &dyn ContactS
     let before_b = history(store, &w, &b.messaging_id).await;
     assert_eq!((before_a.len(), before_b.len()), (3, 4));
 
-    let survivor = service::merge(store, &w, &request(&a, &[&b]))
+    let survivor = service::merge(store, &audited(store, &w), &request(&a, &[&b]))
         .await
         .expect("merge");
     assert_eq!(survivor.consent.sms, ConsentStatus::Unsubscribed);
@@ -242,7 +247,11 @@ pub async fn a_merge_moves_history_and_decides_each_channel(store: &dyn ContactS
 
 /// A merge whose contact changed since it was shown is refused naming it,
 /// and so is a store write from a stale read; nothing is merged.
-pub async fn a_merge_of_a_changed_contact_is_refused_and_writes_nothing(store: &dyn ContactStore) {
+pub async fn a_merge_of_a_changed_contact_is_refused_and_writes_nothing<
+    S: ContactStore + AuditStore,
+>(
+    store: &S,
+) {
     let w = ws("w1");
     let a = stored(store, &w, 1).await;
     let b = stored(store, &w, 2).await;
@@ -251,7 +260,7 @@ pub async fn a_merge_of_a_changed_contact_is_refused_and_writes_nothing(store: &
     merge.versions.insert(a.messaging_id.clone(), a.version);
     merge.versions.insert(b.messaging_id.clone(), b.version);
     assert!(matches!(
-        service::merge(store, &w, &merge).await,
+        service::merge(store, &audited(store, &w), &merge).await,
         Err(Error::ContactChanged { id, expected }) if id == b.messaging_id && expected == b.version
     ));
     // A plan from a read older than the stored survivor or merged contact.
@@ -288,7 +297,7 @@ pub async fn a_merge_of_a_changed_contact_is_refused_and_writes_nothing(store: &
 /// Two merges of the same contact into different survivors, at once: one
 /// wins, the other is told where the contact went, and its history is in
 /// exactly one place.
-pub async fn two_merges_racing_lose_nothing(store: &dyn ContactStore) {
+pub async fn two_merges_racing_lose_nothing<S: ContactStore + AuditStore>(store: &S) {
     let w = ws("w1");
     for round in 0..3 {
         let a = stored(store, &w, 10 * round + 1).await;
@@ -301,9 +310,10 @@ pub async fn two_merges_racing_lose_nothing(store: &dyn ContactStore) {
             held.push(history(store, &w, id).await);
         }
         let (to_a, to_c) = (request(&a, &[&b]), request(&c, &[&b]));
+        let audit = audited(store, &w);
         let (into_a, into_c) = tokio::join!(
-            service::merge(store, &w, &to_a),
-            service::merge(store, &w, &to_c),
+            service::merge(store, &audit, &to_a),
+            service::merge(store, &audit, &to_c),
         );
         let (winner, loser) = match (&into_a, &into_c) {
             (Ok(_), Err(error)) => ((&a, error), &c),
@@ -343,7 +353,7 @@ pub async fn two_merges_racing_lose_nothing(store: &dyn ContactStore) {
 /// A merge and an edit of a merged contact at once: either the edit lands
 /// first and the merge carries it, or the merge lands first and the edit is
 /// told the contact was merged.
-pub async fn a_merge_racing_an_edit_loses_neither(store: &dyn ContactStore) {
+pub async fn a_merge_racing_an_edit_loses_neither<S: ContactStore + AuditStore>(store: &S) {
     let w = ws("w1");
     for round in 0..4 {
         let a = stored(store, &w, 10 * round + 1).await;
@@ -356,9 +366,10 @@ pub async fn a_merge_racing_an_edit_loses_neither(store: &dyn ContactStore) {
             first_name: crate::model::Patch::Set(Name::parse("Edited").expect("name")),
             ..Default::default()
         };
+        let audit = audited(store, &w);
         let (merged, edited) = tokio::join!(
-            service::merge(store, &w, &merge),
-            service::edit(store, &w, &b.messaging_id, renamed, None),
+            service::merge(store, &audit, &merge),
+            service::edit(store, &audit, &b.messaging_id, renamed, None),
         );
         let survivor = merged.expect("the merge lands, before or after the edit");
         match edited {

@@ -13,6 +13,9 @@ use crate::model::{
 };
 use crate::query::{ContactQuery, Cursor, Page, PageRequest};
 
+pub mod audit;
+#[cfg(feature = "contract")]
+pub mod audit_contract;
 #[cfg(feature = "contract")]
 pub mod contract;
 pub mod duplicates;

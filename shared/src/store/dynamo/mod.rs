@@ -18,6 +18,7 @@
 //! - list `L#<ws>`, `<list id>` and its name guard `N#<ws>#<folded name>`, `N`;
 //! - attribute definition `A#<ws>`, `<name>`; settings `S#<ws>`, `<key>`.
 
+mod audit;
 mod bulk;
 mod catalog;
 mod contacts;

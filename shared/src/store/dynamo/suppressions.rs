@@ -26,7 +26,7 @@ use super::{DynamoStore, unexpected};
 use crate::error::Result;
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::privacy::suppression::{IdentifierHash, Suppression, SuppressionId, WorkspaceSecret};
-use crate::query::{Cursor, Page, PageRequest};
+use crate::query::{Page, PageRequest};
 use crate::search::ContactWords;
 use crate::store::imports::{from_json, to_json};
 use crate::store::suppressions::SuppressionStore;
@@ -209,19 +209,13 @@ impl SuppressionStore for DynamoStore {
             .expression_attribute_values(":b", s(before))
             .scan_index_forward(false)
             .consistent_read(true);
-        let mut items = self
+        let items = self
             .query_up_to(query, page.limit + 1)
             .await?
             .iter()
             .map(document)
             .collect::<Result<Vec<_>>>()?;
-        let next_cursor = if items.len() > page.limit {
-            items.truncate(page.limit);
-            items.last().map(|s| Cursor(s.id.to_string()))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::one_past(items, page.limit, |s| s.id.to_string()))
     }
 
     async fn lift(&self, workspace: &WorkspaceId, id: &SuppressionId) -> Result<bool> {

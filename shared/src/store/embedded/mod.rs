@@ -1,6 +1,7 @@
 //! The embedded default: SQLite (WAL, one writer, a few readers) in a data
 //! folder, for one machine and no cloud account.
 
+mod audit;
 mod catalog;
 mod contacts;
 mod duplicates;
@@ -22,6 +23,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 
 use crate::error::{Error, Result};
+use crate::query::Page;
 
 /// Readers open beside the one writer.
 const READERS: usize = 4;
@@ -261,4 +263,29 @@ impl From<rusqlite::Error> for Error {
     fn from(error: rusqlite::Error) -> Self {
         Error::Unexpected(anyhow::Error::new(error).context("embedded store"))
     }
+}
+
+/// The page of JSON documents `sql` selects (one column) with `params`,
+/// whose last is the row limit: one past `limit`.
+fn json_page<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    limit: usize,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>> {
+    let found: Vec<String> = conn
+        .prepare_cached(sql)?
+        .query_map(params, |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let items = found
+        .iter()
+        .map(|json| crate::store::imports::from_json(json))
+        .collect::<Result<_>>()?;
+    Ok(Page::one_past(items, limit, key))
+}
+
+/// The row limit that reads one past `limit`.
+fn one_past(limit: usize) -> i64 {
+    i64::try_from(limit + 1).unwrap_or(i64::MAX)
 }

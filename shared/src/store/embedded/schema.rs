@@ -386,6 +386,20 @@ CREATE TABLE erased (
     PRIMARY KEY (workspace, messaging_id)
 ) WITHOUT ROWID;
 "#,
+    // The audit trail: entries (JSON) by workspace and ID (a ULID), found
+    // by contact too, removed when expired.
+    r#"
+CREATE TABLE audit (
+    workspace TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    contact   TEXT,
+    expires   TEXT NOT NULL,
+    entry     TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX audit_contact ON audit (workspace, contact, id) WHERE contact IS NOT NULL;
+CREATE INDEX audit_expires ON audit (expires);
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction, params};
 
-use super::EmbeddedStore;
+use super::{EmbeddedStore, json_page, one_past};
 use crate::error::Result;
 use crate::model::{Contact, MessagingId, WorkspaceId};
 use crate::privacy::suppression::{IdentifierHash, Suppression, SuppressionId, WorkspaceSecret};
@@ -111,31 +111,14 @@ impl SuppressionStore for EmbeddedStore {
         let before = crate::jobs::jobs_before(page)?;
         let (workspace, limit) = (workspace.clone(), page.limit);
         self.read(move |conn| {
-            let found: Vec<String> = conn
-                .prepare_cached(
-                    "SELECT suppression FROM suppressions WHERE workspace = ?1 AND id < ?2 \
-                     ORDER BY id DESC LIMIT ?3",
-                )?
-                .query_map(
-                    params![
-                        workspace.as_ref(),
-                        before,
-                        i64::try_from(limit + 1).unwrap_or(i64::MAX)
-                    ],
-                    |row| row.get(0),
-                )?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut items: Vec<Suppression> = found
-                .iter()
-                .map(|json| from_json(json))
-                .collect::<Result<_>>()?;
-            let next_cursor = if items.len() > limit {
-                items.truncate(limit);
-                items.last().map(|s| crate::query::Cursor(s.id.to_string()))
-            } else {
-                None
-            };
-            Ok(Page { items, next_cursor })
+            json_page(
+                conn,
+                "SELECT suppression FROM suppressions WHERE workspace = ?1 AND id < ?2 \
+                 ORDER BY id DESC LIMIT ?3",
+                params![workspace.as_ref(), before, one_past(limit)],
+                limit,
+                |s: &Suppression| s.id.to_string(),
+            )
         })
         .await
     }
