@@ -1,5 +1,6 @@
 // Erase personal data: the row action's confirmation says what it does;
-// the contact is gone and a form bringing its email back is refused.
+// the contact is gone and a form bringing its email back is refused. The
+// personal-data download, and the Activity tab's audit entries.
 import { strict as assert } from "node:assert";
 import { test } from "node:test";
 import { api, setUp, shot, tableRows } from "./support.mjs";
@@ -41,4 +42,27 @@ test("Download personal data saves the contact's whole document", async (t) => {
   const document = JSON.parse(text);
   assert.equal(document.contact.email, "bo@example.com");
   assert.equal(document.contact.consent.sms, "subscribed");
+  assert.deepEqual(document.audit.map((entry) => entry.operation), ["contact_created"]);
+});
+
+test("The Activity tab shows who changed the contact and which fields", async (t) => {
+  const { server, page } = await setUp(t);
+  const ann = await api(server, "POST", "/v1/contacts", { external_id: "c-1", first_name: "Ann", email: "ann@example.com" });
+  await page.goto(`${server.url}/contacts/${ann.messaging_id}/edit`);
+  await page.getByLabel("First name").fill("Anna");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Changes saved.").waitFor();
+  await page.goto(`${server.url}/contacts/${ann.messaging_id}`);
+  await page.getByRole("link", { name: "Activity" }).click();
+  const activity = page.getByRole("region", { name: "Activity" });
+  await activity.locator("table.history").waitFor();
+  const rows = await activity.locator("tbody tr").evaluateAll((rows) =>
+    rows.map((row) => [...row.querySelectorAll("td")].map((td) => td.textContent.trim())),
+  );
+  assert.deepEqual(rows.map((row) => row.slice(2)), [
+    ["Edited", "first name"],
+    ["Created", "email, external id, first name"],
+  ]);
+  assert.match(rows[0][1], /^token:[0-9a-f]{8}$/);
+  await shot(page, "activity");
 });
