@@ -409,6 +409,7 @@ mod tests {
             created_at: now(),
             updated_at: now(),
             version: 1,
+            imports: Vec::new(),
         }
     }
 

@@ -18,6 +18,12 @@ async fn ok(server: &Server, method: Method, path: &str, body: Option<Value>) ->
     body
 }
 
+/// The contact's personal-data document.
+async fn personal_data(server: &Server, id: &str) -> Value {
+    let path = format!("/v1/contacts/{id}/personal-data");
+    ok(server, Method::GET, &path, None).await
+}
+
 /// Every entry `query` finds, `limit` at a time, oldest first.
 async fn entries(server: &Server, query: &str, limit: usize) -> Vec<Value> {
     let mut found = Vec::new();
@@ -205,13 +211,7 @@ async fn the_personal_data_document_holds_the_contacts_audit_entries() {
         Some(edit),
     )
     .await;
-    let document = ok(
-        &server,
-        Method::GET,
-        &format!("/v1/contacts/{id}/personal-data"),
-        None,
-    )
-    .await;
+    let document = personal_data(&server, &id).await;
     let audit = document["audit"].as_array().expect("audit");
     let mut oldest_first = audit.clone();
     oldest_first.reverse();
@@ -222,4 +222,34 @@ async fn the_personal_data_document_holds_the_contacts_audit_entries() {
             r#"contact_updated ["last_name"]"#,
         ]
     );
+}
+
+#[tokio::test]
+async fn the_personal_data_document_names_the_imports_that_created_and_changed_the_contact() {
+    let server = Server::start().await;
+    let created = import(
+        &server,
+        json!({}),
+        b"External ID,First Name,Email\r\ncrm-7,Ann,ann@example.com\r\n",
+    )
+    .await;
+    assert_eq!(created["counts"]["created"], 1, "{created}");
+    let settings = json!({"update_existing": {"match_by": "external_id"}});
+    let changed = import(
+        &server,
+        settings,
+        b"External ID,Last Name,Email\r\ncrm-7,Lee,ann@example.com\r\n",
+    )
+    .await;
+    assert_eq!(changed["counts"]["updated"], 1, "{changed}");
+    let listed = ok(&server, Method::GET, "/v1/contacts", None).await;
+    let id = listed["items"][0]["messaging_id"].as_str().expect("id");
+    let document = personal_data(&server, id).await;
+    let imports: Vec<&Value> = document["imports"]
+        .as_array()
+        .expect("imports")
+        .iter()
+        .map(|i| &i["import_id"])
+        .collect();
+    assert_eq!(imports, [&created["import_id"], &changed["import_id"]]);
 }

@@ -91,7 +91,7 @@ pub struct SuppressionPage {
     pub next_cursor: Option<String>,
 }
 
-/// An import that changed a contact, and when it first did.
+/// An import that created or changed a contact, and when it first did.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportRef {
     pub import_id: String,
@@ -109,8 +109,8 @@ pub struct PersonalDataBody {
     pub consent_history: Vec<ConsentChange>,
     /// The lists it belongs to.
     pub lists: Vec<ListRef>,
-    /// The imports that changed its consent (`import:<id>` in the history),
-    /// oldest first.
+    /// The imports that created or changed it, each with when it first
+    /// did, oldest first.
     pub imports: Vec<ImportRef>,
     /// Who changed it, when, and which fields: its audit entries, newest
     /// first.
@@ -141,7 +141,10 @@ pub(crate) async fn personal_data_response(
         imports: data
             .imports
             .into_iter()
-            .map(|(import_id, at)| ImportRef { import_id, at })
+            .map(|mark| ImportRef {
+                import_id: mark.import_id,
+                at: mark.at,
+            })
             .collect(),
         audit: data
             .audit

@@ -604,6 +604,7 @@ fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
     let (mut contact, consent) =
         Contact::create(new, context.source, context.now).map_err(|e| e.in_words())?;
     contact.messaging_id = created_id(context.import, row.line);
+    contact.mark_import(context.import.as_ref(), context.now);
     Ok((contact, consent))
 }
 
@@ -677,6 +678,7 @@ fn updated(
         updated_at: current.updated_at,
         ..next.clone()
     } == *current;
+    next.mark_import(context.import.as_ref(), context.now);
     Ok((!unchanged).then_some(Update {
         contact: next,
         expected_version: current.version,

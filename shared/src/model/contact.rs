@@ -136,6 +136,13 @@ pub struct ContactChanges {
     pub lists: Option<BTreeSet<ListId>>,
 }
 
+/// An import that created or changed a contact, and when it first did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct ImportMark {
+    pub import_id: String,
+    pub at: DateTime<Utc>,
+}
+
 /// A stored contact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {
@@ -156,6 +163,9 @@ pub struct Contact {
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one with every stored change.
     pub version: u64,
+    /// The imports that created or changed it, oldest first (the latest
+    /// [`Contact::MAX_IMPORT_MARKS`]).
+    pub imports: Vec<ImportMark>,
 }
 
 impl Contact {
@@ -186,8 +196,26 @@ impl Contact {
             created_at: now,
             updated_at: now,
             version: 1,
+            imports: Vec::new(),
         };
         Ok((contact, changes))
+    }
+
+    /// The most imports a contact remembers.
+    pub const MAX_IMPORT_MARKS: usize = 20;
+
+    /// Notes that the import `import_id` created or changed it at `at`
+    /// (once per import; the oldest mark goes past the most kept).
+    pub fn mark_import(&mut self, import_id: &str, at: DateTime<Utc>) {
+        if self.imports.iter().any(|m| m.import_id == import_id) {
+            return;
+        }
+        self.imports.push(ImportMark {
+            import_id: import_id.to_owned(),
+            at,
+        });
+        let excess = self.imports.len().saturating_sub(Self::MAX_IMPORT_MARKS);
+        self.imports.drain(..excess);
     }
 
     /// "First Last", derived from the two names.
@@ -271,6 +299,21 @@ mod tests {
         let (contact, changes) = Contact::create(new, &ConsentSource::api(), Utc::now()).unwrap();
         assert_eq!(changes.len(), 1);
         contact
+    }
+
+    #[test]
+    fn an_import_is_marked_once_and_only_the_latest_are_kept() {
+        let mut c = sample();
+        let at = Utc::now();
+        c.mark_import("first", at);
+        c.mark_import("first", at + chrono::Duration::minutes(1));
+        assert_eq!(c.imports.len(), 1);
+        assert_eq!(c.imports[0].at, at, "the time it first did");
+        for i in 0..Contact::MAX_IMPORT_MARKS {
+            c.mark_import(&format!("later-{i}"), at);
+        }
+        assert_eq!(c.imports.len(), Contact::MAX_IMPORT_MARKS);
+        assert_eq!(c.imports[0].import_id, "later-0", "the oldest went");
     }
 
     #[test]

@@ -270,6 +270,13 @@ impl Merge {
             ));
         }
         let mut survivor_next = draft.contact;
+        // The imports that made any of them made the survivor, oldest first.
+        let mut marks: Vec<_> = everyone.iter().flat_map(|c| c.imports.clone()).collect();
+        marks.sort_by_key(|mark| mark.at);
+        survivor_next.imports.clear();
+        for mark in marks {
+            survivor_next.mark_import(&mark.import_id, mark.at);
+        }
         let source = ConsentSource::merge(merged.iter().map(|c| &c.messaging_id));
         let note = freed_note(merged.iter().filter_map(|c| c.external_id.as_ref()));
         let mut history = Vec::with_capacity(Channel::ALL.len());

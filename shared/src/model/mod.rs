@@ -21,7 +21,9 @@ pub use attribute::{
 };
 pub use column::{Column, JsonPath};
 pub use consent::{Channel, Consent, ConsentChange, ConsentChoice, ConsentSource, ConsentStatus};
-pub use contact::{Contact, ContactChanges, MAX_LISTS_PER_CONTACT, NewContact, Patch, Reach};
+pub use contact::{
+    Contact, ContactChanges, ImportMark, MAX_LISTS_PER_CONTACT, NewContact, Patch, Reach,
+};
 pub use country::Country;
 pub use duplicates::{ContactSet, DuplicateKey, DuplicateReason, MAX_GROUP, SimilarGroup};
 pub use email::Email;

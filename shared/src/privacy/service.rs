@@ -12,8 +12,8 @@ use crate::AppState;
 use crate::audit::{Audit, AuditEntry, AuditQuery, Change, Operation, changed_fields};
 use crate::error::{Error, Result};
 use crate::model::{
-    ConsentChange, ConsentSource, Contact, ContactChanges, MessagingId, NewContact, Patch,
-    WorkspaceId, now,
+    ConsentChange, ConsentSource, Contact, ContactChanges, ImportMark, MessagingId, NewContact,
+    Patch, WorkspaceId, now,
 };
 use crate::query::{Page, PageRequest, every_item};
 use crate::store::suppressions::SuppressionStore;
@@ -242,9 +242,9 @@ pub struct PersonalData {
     pub contact: Contact,
     /// Its whole consent history, newest first.
     pub history: Vec<ConsentChange>,
-    /// The imports that recorded a change of it, each with the time of its
-    /// first one, oldest first.
-    pub imports: Vec<(String, DateTime<Utc>)>,
+    /// The imports that created or changed it, each with the time it first
+    /// did, oldest first.
+    pub imports: Vec<ImportMark>,
     /// Its audit entries, newest first.
     pub audit: Vec<AuditEntry>,
 }
@@ -270,14 +270,19 @@ pub async fn personal_data(
         async move { state.audit.audit(workspace, of_contact, &page).await }
     })
     .await?;
-    let mut imports: Vec<(String, DateTime<Utc>)> = Vec::new();
-    for change in history.iter().rev() {
-        if let Some(import) = change.source.as_ref().strip_prefix("import:")
-            && !imports.iter().any(|(seen, _)| seen == import)
-        {
-            imports.push((import.to_owned(), change.at));
-        }
-    }
+    // The contact's marks, and the consent its imports recorded (which
+    // contacts stored before marks were kept have only).
+    let recorded = history.iter().filter_map(|change| {
+        let import_id = change.source.as_ref().strip_prefix("import:")?;
+        Some(ImportMark {
+            import_id: import_id.to_owned(),
+            at: change.at,
+        })
+    });
+    let mut imports: Vec<ImportMark> = contact.imports.iter().cloned().chain(recorded).collect();
+    imports.sort_by_key(|mark| mark.at);
+    let mut seen = std::collections::HashSet::new();
+    imports.retain(|mark| seen.insert(mark.import_id.clone()));
     Ok(PersonalData {
         contact,
         history,

@@ -9,14 +9,41 @@ use chrono::Duration;
 
 use super::ContactStore;
 use super::audit::AuditStore;
-use super::contract::{ACTOR, audited, ws};
+use super::contract::{ACTOR, audited, edit_stored, simple, ws};
 use crate::audit::{AuditEntry, AuditId, AuditQuery, Change, Operation};
 use crate::model::{
     Channel, ConsentChoice, ConsentSource, ContactChanges, Email, ListId, MergeRequest,
     MessagingId, Name, NewContact, Patch, PhoneNumber, Reach, WorkspaceId, now,
 };
-use crate::query::PageRequest;
+use crate::query::{ContactQuery, PageRequest};
 use crate::service;
+
+/// The imports that created or changed a contact are kept with it
+/// through inserts, updates and listings.
+pub async fn a_contacts_import_marks_are_kept_with_it(store: &dyn ContactStore) {
+    let w = ws("w1");
+    let (mut contact, consent) = simple(1);
+    contact.mark_import("01JDQ3V6Y8M6F3XG2W5T9K0ABC", contact.created_at);
+    store
+        .insert(&w, &(contact.clone(), consent), None)
+        .await
+        .expect("insert");
+    let id = &contact.messaging_id;
+    assert_eq!(store.get(&w, id).await.expect("get"), Some(contact.clone()));
+    let next = edit_stored(store, &w, &contact, |c| {
+        c.first_name = Name::parse("Anna").ok();
+        c.mark_import("01JDQ3V6Y8M6F3XG2W5T9K0ABD", c.updated_at);
+    })
+    .await;
+    let read = store.get(&w, id).await.expect("get").expect("the contact");
+    assert_eq!(read.imports.len(), 2);
+    assert_eq!(read, next);
+    let listed = store
+        .list(&w, &ContactQuery::default(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(listed.items, vec![next]);
+}
 
 /// Every entry `query` finds, a page of `limit` at a time, newest first.
 async fn every_entry<S: AuditStore>(

@@ -21,7 +21,7 @@ use crate::store::audit::AuditStore;
 use crate::store::{ContactStore, ListStore, NewRecord, SchemaStore};
 
 pub use super::audit_contract::{
-    audit_entries_page_newest_first_by_contact_and_since,
+    a_contacts_import_marks_are_kept_with_it, audit_entries_page_newest_first_by_contact_and_since,
     every_contact_change_is_audited_with_its_actor_and_fields,
 };
 pub use super::duplicates_contract::{
@@ -87,7 +87,8 @@ macro_rules! contract_tests {
             an_erasure_of_a_changed_contact_writes_nothing,
             a_hash_is_suppressed_while_any_suppression_holds_it,
             audit_entries_page_newest_first_by_contact_and_since,
-            every_contact_change_is_audited_with_its_actor_and_fields
+            every_contact_change_is_audited_with_its_actor_and_fields,
+            a_contacts_import_marks_are_kept_with_it
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {

@@ -10,8 +10,8 @@ use super::{SHARDS, unexpected};
 use crate::error::{Error, Result};
 use crate::model::{
     AttributeId, AttributeValue as ModelValue, Channel, Consent, ConsentChange, ConsentSource,
-    ConsentStatus, Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber,
-    Reach, Timezone, WorkspaceId, owned_text,
+    ConsentStatus, Contact, Country, Email, ExternalId, ImportMark, ListId, MessagingId, Name,
+    PhoneNumber, Reach, Timezone, WorkspaceId, owned_text,
 };
 use crate::search::ContactWords;
 
@@ -113,6 +113,9 @@ struct ContactRecord {
     attrs: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     lists: Vec<String>,
+    /// The imports that created or changed it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    imports: Vec<ImportMark>,
 }
 
 /// The item of a contact.
@@ -160,6 +163,7 @@ pub(super) fn contact_item(workspace: &WorkspaceId, contact: &Contact) -> Result
             .map(|(id, value)| (id.to_string(), value.to_stored()))
             .collect(),
         lists: contact.lists.iter().map(ToString::to_string).collect(),
+        imports: contact.imports.clone(),
     };
     serde_dynamo::to_item(record).map_err(unexpected)
 }
@@ -259,6 +263,7 @@ pub(super) fn contact_from_item(item: Item) -> Result<(String, Contact)> {
         created_at: time(r.created_at)?,
         updated_at: time(r.updated_at)?,
         version: r.version,
+        imports: r.imports,
     };
     Ok((r.wsk, contact))
 }

@@ -16,7 +16,7 @@ use crate::model::{
 pub(super) const CONTACT_COLUMNS: &str = "c.id, c.messaging_id, c.external_id, c.first_name, \
     c.last_name, c.phone, c.email, c.country, c.timezone, c.sms, c.whatsapp, c.email_consent, \
     c.created_at, c.updated_at, c.version, c.attributes, \
-    (SELECT group_concat(m.list_id) FROM list_members m WHERE m.contact = c.id)";
+    (SELECT group_concat(m.list_id) FROM list_members m WHERE m.contact = c.id), c.imports";
 
 /// The columns [`consent_change`] reads.
 pub(super) const CONSENT_COLUMNS: &str = "id, at, channel, old, new, source, note";
@@ -53,6 +53,10 @@ pub(super) fn contact(row: &Row<'_>) -> Result<(i64, Contact)> {
         created_at: time(row, 12)?,
         updated_at: time(row, 13)?,
         version: unsigned(row.get(14)?)?,
+        imports: text(17)?
+            .map(|json| crate::store::imports::from_json(&json))
+            .transpose()?
+            .unwrap_or_default(),
     };
     Ok((row.get(0)?, contact))
 }
@@ -95,7 +99,7 @@ fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeVal
 
 /// The values of a contact's columns, in the order of [`CONTACT_FIELDS`];
 /// its text is bound where it lies, not copied.
-pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 15] {
+pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 16] {
     [
         text(Some(contact.messaging_id.as_ref())),
         text(Some(contact.external_id.as_ref().map_or("", AsRef::as_ref))),
@@ -118,6 +122,12 @@ pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 15] {
             i64::try_from(contact.version).unwrap_or(i64::MAX),
         )),
         ToSqlOutput::Owned(Value::Text(attributes_json(contact))),
+        match contact.imports.as_slice() {
+            [] => ToSqlOutput::Borrowed(ValueRef::Null),
+            marks => ToSqlOutput::Owned(Value::Text(
+                serde_json::to_string(marks).unwrap_or_default(),
+            )),
+        },
     ]
 }
 
@@ -131,7 +141,7 @@ pub(super) fn text(value: Option<&str>) -> ToSqlOutput<'_> {
 }
 
 /// The stored contact columns that [`contact_values`] fills, in order.
-pub(super) const CONTACT_FIELDS: [&str; 15] = [
+pub(super) const CONTACT_FIELDS: [&str; 16] = [
     "messaging_id",
     "external_id",
     "first_name",
@@ -147,6 +157,7 @@ pub(super) const CONTACT_FIELDS: [&str; 15] = [
     "updated_at",
     "version",
     "attributes",
+    "imports",
 ];
 
 /// A timestamp as stored: microseconds since the epoch.

@@ -400,6 +400,10 @@ CREATE TABLE audit (
 CREATE INDEX audit_contact ON audit (workspace, contact, id) WHERE contact IS NOT NULL;
 CREATE INDEX audit_expires ON audit (expires);
 "#,
+    // The imports that created or changed a contact (JSON; NULL for none).
+    r#"
+ALTER TABLE contacts ADD COLUMN imports TEXT;
+"#,
 ];
 
 /// Opens a connection with the settings every connection shares. While
