@@ -604,7 +604,6 @@ fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
     let (mut contact, consent) =
         Contact::create(new, context.source, context.now).map_err(|e| e.in_words())?;
     contact.messaging_id = created_id(context.import, row.line);
-    contact.mark_import(context.import.as_ref(), context.now);
     Ok((contact, consent))
 }
 

@@ -9,7 +9,8 @@ use crate::AppState;
 use crate::audit::Audit;
 use crate::catalog::Catalog;
 use crate::error::{Error, FieldError, Result};
-use crate::model::WorkspaceId;
+use crate::model::{Contact, WorkspaceId};
+use crate::query::{Cursor, PageRequest};
 use crate::store::objects::PresignedUrl;
 
 /// How long an upload link works.
@@ -133,6 +134,30 @@ pub async fn get(state: &AppState, workspace: &WorkspaceId, raw: &str) -> Result
         .import(workspace, &id)
         .await?
         .ok_or_else(missing)
+}
+
+/// The import that created `contact`, where one did and imports are
+/// served: its Messaging ID names the import's millisecond and a hash of
+/// its ID ([`super::plan::created_line`]), so one page of the imports made
+/// in that millisecond finds it.
+pub async fn creator(
+    state: &AppState,
+    workspace: &WorkspaceId,
+    contact: &Contact,
+) -> Result<Option<ImportJob>> {
+    let (Some(ports), Some((at_ms, _))) = (&state.imports, contact.messaging_id.parts()) else {
+        return Ok(None);
+    };
+    let after = ulid::Ulid::from_parts(at_ms + 1, 0).to_string();
+    let page = PageRequest {
+        limit: PageRequest::DEFAULT_LIMIT,
+        cursor: Some(Cursor(after)),
+    };
+    let made = ports.store.imports(workspace, &page).await?;
+    Ok(made
+        .items
+        .into_iter()
+        .find(|job| super::plan::created_line(&job.id, contact).is_some()))
 }
 
 /// A link to upload the import's CSV: `size` bytes with

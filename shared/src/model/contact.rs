@@ -136,7 +136,7 @@ pub struct ContactChanges {
     pub lists: Option<BTreeSet<ListId>>,
 }
 
-/// An import that created or changed a contact, and when it first did.
+/// An import that changed a contact, and when it first did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct ImportMark {
     pub import_id: String,
@@ -163,8 +163,9 @@ pub struct Contact {
     pub updated_at: DateTime<Utc>,
     /// Starts at 1 and grows by one with every stored change.
     pub version: u64,
-    /// The imports that created or changed it, oldest first (the latest
-    /// [`Contact::MAX_IMPORT_MARKS`]).
+    /// The imports that changed it, oldest first (the latest
+    /// [`Contact::MAX_IMPORT_MARKS`]); the one that created it, if one did,
+    /// its Messaging ID names.
     pub imports: Vec<ImportMark>,
 }
 
@@ -204,7 +205,7 @@ impl Contact {
     /// The most imports a contact remembers.
     pub const MAX_IMPORT_MARKS: usize = 20;
 
-    /// Notes that the import `import_id` created or changed it at `at`
+    /// Notes that the import `import_id` changed it at `at`
     /// (once per import; the oldest mark goes past the most kept).
     pub fn mark_import(&mut self, import_id: &str, at: DateTime<Utc>) {
         if self.imports.iter().any(|m| m.import_id == import_id) {

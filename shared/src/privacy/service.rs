@@ -270,8 +270,15 @@ pub async fn personal_data(
         async move { state.audit.audit(workspace, of_contact, &page).await }
     })
     .await?;
-    // The contact's marks, and the consent its imports recorded (which
-    // contacts stored before marks were kept have only).
+    // The import that created it (its Messaging ID tells), those that
+    // changed it (its marks), and those that recorded its consent (all a
+    // contact stored before marks were kept has).
+    let creator = crate::import::service::creator(state, workspace, &contact)
+        .await?
+        .map(|job| ImportMark {
+            import_id: job.id.to_string(),
+            at: contact.created_at,
+        });
     let recorded = history.iter().filter_map(|change| {
         let import_id = change.source.as_ref().strip_prefix("import:")?;
         Some(ImportMark {
@@ -279,7 +286,8 @@ pub async fn personal_data(
             at: change.at,
         })
     });
-    let mut imports: Vec<ImportMark> = contact.imports.iter().cloned().chain(recorded).collect();
+    let marks = contact.imports.iter().cloned().chain(creator);
+    let mut imports: Vec<ImportMark> = marks.chain(recorded).collect();
     imports.sort_by_key(|mark| mark.at);
     let mut seen = std::collections::HashSet::new();
     imports.retain(|mark| seen.insert(mark.import_id.clone()));

@@ -113,7 +113,7 @@ struct ContactRecord {
     attrs: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
     lists: Vec<String>,
-    /// The imports that created or changed it.
+    /// The imports that changed it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     imports: Vec<ImportMark>,
 }
