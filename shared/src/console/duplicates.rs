@@ -64,14 +64,8 @@ pub async fn page(
         limit: PAGE,
         cursor: showing.cursor.map(Cursor),
     };
-    let found = duplicates::page(
-        state.contacts.as_ref(),
-        state.duplicates.as_ref(),
-        &session.workspace,
-        reason,
-        &request,
-    )
-    .await?;
+    // The scan first: a scan read as finished wrote its groups before
+    // saying so, so the groups read after it are its own.
     let last_scan = match state.scans {
         Some(_) => Some(
             scan_service::list(state, &session.workspace, &PageRequest::first(1))
@@ -82,6 +76,14 @@ pub async fn page(
         ),
         None => None,
     };
+    let found = duplicates::page(
+        state.contacts.as_ref(),
+        state.duplicates.as_ref(),
+        &session.workspace,
+        reason,
+        &request,
+    )
+    .await?;
     let filters = std::iter::once((None, "All"))
         .chain(DuplicateReason::ALL.map(|r| (Some(r), reason_label(r))));
     let body = html! {
