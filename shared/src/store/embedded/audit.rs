@@ -88,3 +88,65 @@ impl AuditStore for EmbeddedStore {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::audit::Operation;
+
+    fn entry(age: Duration, kept: Duration) -> AuditEntry {
+        let at = now() - age;
+        AuditEntry {
+            id: AuditId::from_time(at),
+            at,
+            expires_at: at + kept,
+            actor: "token:test".into(),
+            operation: Operation::ColumnsSaved,
+            contact: None,
+            target: None,
+            fields: Vec::new(),
+            counts: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn start_up_removes_entries_past_the_retention_or_their_expiry() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = EmbeddedStore::open(dir.path()).expect("store");
+        let w = WorkspaceId::parse("w").expect("workspace");
+        let recent = entry(Duration::days(1), Duration::days(400));
+        let too_old = entry(Duration::days(31), Duration::days(400));
+        let expired = entry(Duration::days(3), Duration::days(2));
+        for made in [&recent, &too_old, &expired] {
+            store.record(&w, made).await.expect("record");
+        }
+        let removed = store.purge_audit(Retention::days(30)).await.expect("purge");
+        assert_eq!(removed, 2);
+        let left = store
+            .audit(&w, &AuditQuery::default(), &PageRequest::first(10))
+            .await
+            .expect("audit");
+        assert_eq!(left.items, vec![recent]);
+    }
+
+    #[test]
+    fn the_retention_is_read_from_the_environment() {
+        let read = |value: &str| {
+            let value = value.to_owned();
+            Retention::from_env(move |_| Some(value.clone()))
+        };
+        assert_eq!(read("30").expect("30 days"), Retention::days(30));
+        assert!(
+            read("a year")
+                .expect_err("not a number")
+                .to_string()
+                .contains("CONTACTS_AUDIT_RETENTION_DAYS")
+        );
+        assert_eq!(
+            Retention::from_env(|_| None).expect("default"),
+            Retention::days(Retention::DEFAULT_DAYS)
+        );
+    }
+}
