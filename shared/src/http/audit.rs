@@ -13,7 +13,7 @@ use crate::audit::{AuditEntry, AuditQuery, Operation};
 use crate::catalog::Catalog;
 use crate::error::{Collector, Result};
 use crate::import::Counts;
-use crate::model::{MessagingId, WorkspaceId};
+use crate::model::MessagingId;
 use crate::query::{Page, PageRequest};
 
 /// One change: who made it, when, what it did and which fields it changed
@@ -96,27 +96,6 @@ fn audit_request(pairs: Vec<(String, String)>) -> Result<(AuditQuery, PageReques
     Ok((query, page))
 }
 
-/// A page of the workspace's audit entries, as the API shows them.
-pub(crate) async fn audit_page(
-    state: &AppState,
-    workspace: &WorkspaceId,
-    query: &AuditQuery,
-    page: &PageRequest,
-) -> Result<AuditPage> {
-    let (found, catalog): (Page<AuditEntry>, Catalog) = tokio::try_join!(
-        state.audit.audit(workspace, query, page),
-        Catalog::load(state, workspace)
-    )?;
-    Ok(AuditPage {
-        items: found
-            .items
-            .iter()
-            .map(|e| AuditEntryBody::new(e, &catalog))
-            .collect(),
-        next_cursor: found.next_cursor.map(|c| c.0),
-    })
-}
-
 /// The audit trail, newest first: every change to a contact, a list, an
 /// attribute definition, a suppression or the saved columns, and one entry
 /// per import, with who made it and the fields it changed. Entries are
@@ -137,5 +116,16 @@ pub async fn list(
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<AuditPage>> {
     let (query, page) = audit_request(pairs)?;
-    Ok(Json(audit_page(&state, &workspace, &query, &page).await?))
+    let (found, catalog): (Page<AuditEntry>, Catalog) = tokio::try_join!(
+        state.audit.audit(&workspace, &query, &page),
+        Catalog::load(&state, &workspace)
+    )?;
+    Ok(Json(AuditPage {
+        items: found
+            .items
+            .iter()
+            .map(|e| AuditEntryBody::new(e, &catalog))
+            .collect(),
+        next_cursor: found.next_cursor.map(|c| c.0),
+    }))
 }

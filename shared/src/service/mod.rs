@@ -71,10 +71,14 @@ pub async fn edit(
     changes: ContactChanges,
     if_match: Option<u64>,
 ) -> Result<Contact> {
-    let updated = Operation::ContactUpdated;
-    modify(store, (audit, updated), id, if_match, |current| {
-        Ok((current.edited(changes.clone(), now())?, Vec::new()))
-    })
+    modify(
+        store,
+        audit,
+        Operation::ContactUpdated,
+        id,
+        if_match,
+        |current| Ok((current.edited(changes.clone(), now())?, Vec::new())),
+    )
     .await
 }
 
@@ -112,7 +116,8 @@ async fn change_lists(
 ) -> Result<Contact> {
     modify(
         store,
-        (audit, Operation::ContactUpdated),
+        audit,
+        Operation::ContactUpdated,
         id,
         None,
         |current| {
@@ -140,10 +145,14 @@ pub async fn record_consent(
     source: &ConsentSource,
     if_match: Option<u64>,
 ) -> Result<Contact> {
-    let changed = Operation::ConsentChanged;
-    modify(store, (audit, changed), id, if_match, |current| {
-        Ok(current.with_consent(choices, source, now()))
-    })
+    modify(
+        store,
+        audit,
+        Operation::ConsentChanged,
+        id,
+        if_match,
+        |current| Ok(current.with_consent(choices, source, now())),
+    )
     .await
 }
 
@@ -167,7 +176,8 @@ pub async fn delete(store: &dyn ContactStore, audit: &Audit<'_>, id: &MessagingI
 /// them.
 async fn modify(
     store: &dyn ContactStore,
-    (audit, operation): (&Audit<'_>, Operation),
+    audit: &Audit<'_>,
+    operation: Operation,
     id: &MessagingId,
     if_match: Option<u64>,
     change: impl Fn(&Contact) -> Result<(Contact, Vec<ConsentChange>)>,

@@ -399,6 +399,7 @@ CREATE TABLE audit (
 ) WITHOUT ROWID;
 CREATE INDEX audit_contact ON audit (workspace, contact, id) WHERE contact IS NOT NULL;
 CREATE INDEX audit_expires ON audit (expires);
+CREATE INDEX audit_age ON audit (id);
 "#,
     // The imports that created or changed a contact (JSON; NULL for none).
     r#"
