@@ -24,6 +24,21 @@ pub fn current_rss_mb() -> f64 {
     status_mb("VmRSS:")
 }
 
+/// The CPU time this process has used so far (user and system, all
+/// threads), in seconds: `/proc/self/stat`'s `utime` and `stime`, in
+/// Linux's 100 ticks a second.
+pub fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The fields after the command's `(name)`, which may hold spaces.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks = |at: usize| fields.get(at)?.parse::<f64>().ok();
+            Some((ticks(11)? + ticks(12)?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 /// A client for the DynamoDB stand-in at `endpoint` (`./scripts/bench`
 /// starts DynamoDB Local) and a new table in it, named after `prefix`.
 #[cfg(feature = "aws")]
