@@ -6,7 +6,8 @@
 //! file with the load of `BENCH_FLOOR_SQL`, no validation, then the text
 //! index in one statement; and, as a bound no import of the file can beat
 //! on one core, the product's validation of the file's phone numbers
-//! alone. Writes `target/bench/embedded-import.md`.
+//! alone. `BENCH_IMPORT_BATCH_ROWS` sets the rows a commit takes (the
+//! product's 2,000 otherwise). Writes `target/bench/embedded-import.md`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -122,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
     let config = LocalConfig::from_lookup(|key| match key {
         "CONTACTS_DATA_DIR" => Some(dir.display().to_string()),
         "CONTACTS_IMPORT_MAX_MB" => Some("64".into()),
+        "CONTACTS_IMPORT_BATCH_ROWS" => std::env::var("BENCH_IMPORT_BATCH_ROWS").ok(),
         _ => None,
     })?;
     let bytes = std::fs::metadata(&csv)?.len();
