@@ -1,6 +1,7 @@
-use std::str::FromStr;
-
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rlibphonenumber::{PhoneNumberFormat, PhoneNumberUtil, Region};
 
@@ -36,20 +37,69 @@ impl PhoneNumber {
     }
 }
 
+/// Threads that may hold a copy of the library at once; others read with
+/// the one shared instance. A copy is 8 MB: with the shared one, phone
+/// metadata stays under 25 MB however many threads validate.
+const MOST_COPIES: usize = 2;
+
+/// Copies alive now (at most [`MOST_COPIES`]).
+static COPIES: AtomicUsize = AtomicUsize::new(0);
+
+/// A thread's own copy of the library and its metadata: the regular
+/// expressions of a shared one hand their caches to all but one thread
+/// through locked stacks, which cost a third of the time of two threads.
+struct ThreadCopy(PhoneNumberUtil);
+
+impl ThreadCopy {
+    /// A new copy, if fewer than [`MOST_COPIES`] are alive.
+    fn make() -> Option<Self> {
+        COPIES
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |alive| {
+                (alive < MOST_COPIES).then_some(alive + 1)
+            })
+            .ok()?;
+        match PhoneNumberUtil::new() {
+            Ok(util) => Some(Self(util)),
+            Err(_) => {
+                COPIES.fetch_sub(1, Ordering::AcqRel);
+                None
+            }
+        }
+    }
+}
+
+impl Drop for ThreadCopy {
+    fn drop(&mut self) {
+        COPIES.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 thread_local! {
-    /// Each thread's own copy of the library and its metadata (8.6 MB):
-    /// the regular expressions of a shared one hand their caches to all
-    /// but one thread through locked stacks, which cost a third of the
-    /// time of two threads.
-    static UTIL: PhoneNumberUtil = PhoneNumberUtil::new()
-        .unwrap_or_else(|error| panic!("the built-in phone metadata loads: {error:?}"));
+    /// This thread's copy, once it could have one (a copy frees its place
+    /// when its thread ends, and a thread without one asks again).
+    static UTIL: RefCell<Option<ThreadCopy>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's copy of the library, or with the shared
+/// instance when [`MOST_COPIES`] threads hold one.
+fn with_util<T>(f: impl FnOnce(&PhoneNumberUtil) -> T) -> T {
+    UTIL.with(|cell| {
+        let mut copy = cell.borrow_mut();
+        if copy.is_none() && COPIES.load(Ordering::Acquire) < MOST_COPIES {
+            *copy = ThreadCopy::make();
+        }
+        match copy.as_ref() {
+            Some(ThreadCopy(util)) => f(util),
+            None => f(&rlibphonenumber::PHONE_NUMBER_UTIL),
+        }
+    })
 }
 
 /// `text` parsed in `region` (or as an international number), if valid
 /// for its region, in E.164 form, which holds at most 15 digits
 /// (libphonenumber formats a few longer national numbers).
 fn valid(text: &str, region: Option<Region>) -> Option<PhoneNumber> {
-    UTIL.with(|util| {
+    with_util(|util| {
         let number = util.parse(text, region).ok()?;
         util.is_valid_number(&number)
             .then(|| util.format(&number, PhoneNumberFormat::E164).into_owned())
@@ -189,6 +239,35 @@ mod tests {
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn at_most_two_threads_hold_a_copy_and_a_thread_s_end_frees_its_place() {
+        let threads = 4;
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+        let holding = (0..threads).map(|_| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                assert_eq!(
+                    PhoneNumber::parse("+4915112345678").unwrap().as_ref(),
+                    "+4915112345678",
+                    "with a copy or the shared instance alike"
+                );
+                barrier.wait();
+                let alive = COPIES.load(Ordering::Acquire);
+                assert!((1..=MOST_COPIES).contains(&alive), "{alive} copies");
+                barrier.wait();
+            })
+        });
+        // Joined: each thread has ended, its copy dropped with it.
+        for thread in holding.collect::<Vec<_>>() {
+            thread.join().unwrap();
+        }
+        let later = std::thread::spawn(|| {
+            PhoneNumber::parse("+447911123456").unwrap();
+            UTIL.with(|copy| copy.borrow().is_some())
+        });
+        assert!(later.join().unwrap(), "a later thread gets a copy");
     }
 
     #[test]
