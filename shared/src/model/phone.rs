@@ -85,7 +85,7 @@ thread_local! {
 fn with_util<T>(f: impl FnOnce(&PhoneNumberUtil) -> T) -> T {
     UTIL.with(|cell| {
         let mut copy = cell.borrow_mut();
-        if copy.is_none() && COPIES.load(Ordering::Acquire) < MOST_COPIES {
+        if copy.is_none() {
             *copy = ThreadCopy::make();
         }
         match copy.as_ref() {
