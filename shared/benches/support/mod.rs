@@ -28,7 +28,56 @@ pub fn current_rss_mb() -> f64 {
 /// threads), in seconds: `/proc/self/stat`'s `utime` and `stime`, in
 /// Linux's 100 ticks a second.
 pub fn cpu_seconds() -> f64 {
-    std::fs::read_to_string("/proc/self/stat")
+    stat_cpu_seconds("/proc/self/stat")
+}
+
+/// The CPU time of the threads named `name`, read every 50 ms on a thread
+/// of its own (a thread's time is gone once it ends): the most seen.
+pub struct ThreadCpu {
+    most: std::sync::Arc<std::sync::Mutex<f64>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ThreadCpu {
+    pub fn watch(name: &'static str) -> Self {
+        let most = std::sync::Arc::new(std::sync::Mutex::new(0.0_f64));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen, stopped) = (std::sync::Arc::clone(&most), std::sync::Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                let now = thread_cpu_seconds(name);
+                if let Ok(mut most) = seen.lock() {
+                    *most = most.max(now);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+        Self { most, stop }
+    }
+
+    /// The most CPU time seen so far, in seconds; stops watching.
+    pub fn seconds(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.most.lock().map_or(0.0, |most| *most)
+    }
+}
+
+/// The CPU time the threads named `name` have used so far, in seconds.
+fn thread_cpu_seconds(name: &str) -> f64 {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .map(|task| stat_cpu_seconds(task.path().join("stat")))
+        .sum()
+}
+
+/// `utime` and `stime` of a process's or thread's `stat` file, in seconds.
+fn stat_cpu_seconds(path: impl AsRef<std::path::Path>) -> f64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|stat| {
             // The fields after the command's `(name)`, which may hold spaces.

@@ -229,17 +229,62 @@ impl AttributeValue {
     }
 }
 
+/// The value written as [`AttributeValue::to_json`] shows it, without
+/// building a JSON tree first.
+impl Serialize for AttributeValue {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(text) => serializer.serialize_str(text),
+            // Finite by construction; serde_json writes `null` otherwise,
+            // as `to_json` does.
+            Self::Number(n) => serializer.serialize_f64(*n),
+            Self::Boolean(b) => serializer.serialize_bool(*b),
+            Self::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
+            Self::Datetime(t) => {
+                serializer.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
+            }
+        }
+    }
+}
+
+/// A value in its stored form (see [`AttributeValue::to_stored`]), written
+/// directly: a contact's values are serialised on every write.
+pub struct Stored<'a>(pub &'a AttributeValue);
+
+impl Serialize for Stored<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let value = self.0;
+        let text = match value {
+            AttributeValue::Text(text) => Some(text),
+            _ => None,
+        };
+        let mut map = serializer.serialize_map(Some(1 + usize::from(text.is_some())))?;
+        // Keys in the order a JSON object of them sorts to.
+        if let Some(text) = text {
+            map.serialize_entry("folded", &text.to_lowercase())?;
+        }
+        map.serialize_entry(value.kind().as_str(), value)?;
+        map.end()
+    }
+}
+
+/// A contact's custom values in their stored form, keyed by attribute ID
+/// (`{"<attribute id>": <stored value>, …}`).
+pub struct StoredValues<'a>(pub &'a std::collections::BTreeMap<AttributeId, AttributeValue>);
+
+impl Serialize for StoredValues<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(id, value)| (id, Stored(value))))
+    }
+}
+
 impl AttributeValue {
     /// The stored form: the value under its type's name, plus a lower-cased
     /// copy of text for case-insensitive search (`{"text": "Gold", "folded":
     /// "gold"}`, `{"number": 10}`, …). Both stores keep this shape.
     pub fn to_stored(&self) -> Value {
-        let mut stored = serde_json::Map::new();
-        stored.insert(self.kind().as_str().to_owned(), self.to_json());
-        if let Self::Text(text) = self {
-            stored.insert("folded".to_owned(), Value::String(text.to_lowercase()));
-        }
-        Value::Object(stored)
+        serde_json::to_value(Stored(self)).unwrap_or(Value::Null)
     }
 
     /// A value from its stored form.
@@ -325,6 +370,36 @@ mod tests {
         assert_eq!(
             AttributeValue::Text("Gold Ü".into()).to_stored()["folded"],
             "gold ü"
+        );
+    }
+
+    #[test]
+    fn stored_values_are_written_as_the_json_object_of_them_reads() {
+        let date = |text| AttributeValue::from_text(AttributeType::Date, text).unwrap();
+        let values: std::collections::BTreeMap<AttributeId, AttributeValue> = [
+            ("ab", AttributeValue::Text("Gold \"Ü\"".into())),
+            ("aa", AttributeValue::Number(10.0)),
+            ("ac", date("2026-11-05")),
+            ("ad", AttributeValue::Boolean(false)),
+            ("af", date("0999-01-02")),
+            (
+                "ae",
+                AttributeValue::from_text(AttributeType::Datetime, "2026-11-25T08:00:00+01:00")
+                    .unwrap(),
+            ),
+        ]
+        .into_iter()
+        .map(|(id, value)| (AttributeId::from_stored(id.into()), value))
+        .collect();
+        let written = serde_json::to_string(&StoredValues(&values)).unwrap();
+        let tree: serde_json::Map<String, Value> = values
+            .iter()
+            .map(|(id, value)| (id.to_string(), value.to_stored()))
+            .collect();
+        assert_eq!(written, Value::Object(tree).to_string());
+        assert_eq!(
+            written,
+            r#"{"aa":{"number":10.0},"ab":{"folded":"gold \"ü\"","text":"Gold \"Ü\""},"ac":{"date":"2026-11-05"},"ad":{"boolean":false},"ae":{"datetime":"2026-11-25T07:00:00.000000Z"},"af":{"date":"0999-01-02"}}"#
         );
     }
 }

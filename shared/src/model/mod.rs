@@ -18,6 +18,7 @@ mod workspace;
 
 pub use attribute::{
     AttributeDefinition, AttributeId, AttributeLabel, AttributeName, AttributeType, AttributeValue,
+    StoredValues,
 };
 pub use column::{Column, JsonPath};
 pub use consent::{Channel, Consent, ConsentChange, ConsentChoice, ConsentSource, ConsentStatus};

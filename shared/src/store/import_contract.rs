@@ -29,7 +29,8 @@ macro_rules! import_store_contract_tests {
             external_ids_stay_unique_when_commits_race_inserts,
             a_lease_passes_only_from_its_holder,
             large_rejected_rows_and_imports_come_in_full_pages,
-            an_import_is_created_once
+            an_import_is_created_once,
+            a_batch_keeps_the_consent_history_of_every_contact_it_creates
         );
     };
     (@each $open:path; $($check:ident),* $(,)?) => {
@@ -339,6 +340,38 @@ pub async fn lookups_find_every_identifier_and_unseen_skips_identified(
     unseen.sort();
     expected.sort();
     assert_eq!(unseen, expected, "in any order");
+}
+
+/// Every contact a batch creates keeps its own consent changes, however
+/// many the batch holds (more than one statement's worth here).
+pub async fn a_batch_keeps_the_consent_history_of_every_contact_it_creates(
+    contacts: &dyn ContactStore,
+    store: &dyn ImportStore,
+) {
+    let a = ws("a");
+    let j = job("a");
+    store.create_import(&j).await.expect("create");
+    let mut batch = commit(&j);
+    batch.creates = (1..=200).map(simple).collect();
+    let changes: usize = batch.creates.iter().map(|(_, c)| c.len()).sum();
+    assert!(changes > 130, "the batch holds {changes} consent changes");
+    let batch = Arc::new(batch);
+    store
+        .commit(&a, Arc::clone(&batch), None)
+        .await
+        .expect("commit");
+    for (contact, expected) in &batch.creates {
+        let history = contacts
+            .consent_history(&a, &contact.messaging_id, &PageRequest::first(10))
+            .await
+            .expect("history");
+        assert_eq!(
+            &history.items,
+            expected,
+            "the history of {}",
+            external(contact)
+        );
+    }
 }
 
 /// The first claim of an object version wins; claiming it again (an upload

@@ -285,7 +285,7 @@ pub(super) fn update_record(
     if let Some(error) = taken_by_another(tx, ws, contact)? {
         return Err(error);
     }
-    let values = rows::contact_values(contact);
+    let values = rows::contact_values(contact)?;
     let params = [rows::text(Some(ws)), values[0].clone()]
         .into_iter()
         .chain(values);
@@ -296,7 +296,7 @@ pub(super) fn update_record(
     tx.prepare_cached("DELETE FROM list_members WHERE contact = ?1")?
         .execute(params![row])?;
     add_lists(tx, row, contact)?;
-    append_history(tx, ws, &contact.messaging_id, consent)
+    append_history(tx, ws, history_of(contact, consent))
 }
 
 /// Writes a merge: each merged contact, at its version read, gives its
@@ -355,6 +355,17 @@ pub(super) fn insert_record(
     (contact, consent): &NewRecord,
     limit: Option<u64>,
 ) -> Result<()> {
+    insert_contact(tx, workspace, contact, limit)?;
+    append_history(tx, workspace.as_ref(), history_of(contact, consent))
+}
+
+/// Inserts `contact` and its memberships, not its consent history.
+pub(super) fn insert_contact(
+    tx: &Transaction<'_>,
+    workspace: &WorkspaceId,
+    contact: &Contact,
+    limit: Option<u64>,
+) -> Result<()> {
     let ws = workspace.as_ref();
     if let Some(limit) = limit {
         // A taken External ID is the first thing a single insert reports.
@@ -370,7 +381,7 @@ pub(super) fn insert_record(
         ToSqlOutput::Owned(Value::Integer(contact.created_at.timestamp_micros())),
     ]
     .into_iter()
-    .chain(rows::contact_values(contact));
+    .chain(rows::contact_values(contact)?);
     let inserted = tx
         .prepare_cached(&INSERT)?
         .execute(params_from_iter(params));
@@ -384,8 +395,7 @@ pub(super) fn insert_record(
         return Err(error.into());
     }
     // A new row ID was never used (AUTOINCREMENT): it has no memberships yet.
-    add_lists(tx, tx.last_insert_rowid(), contact)?;
-    append_history(tx, ws, &contact.messaging_id, consent)
+    add_lists(tx, tx.last_insert_rowid(), contact)
 }
 
 /// Adds the memberships of `contact.lists` to row `row`.
@@ -398,28 +408,72 @@ fn add_lists(tx: &Transaction<'_>, row: i64, contact: &Contact) -> Result<()> {
     Ok(())
 }
 
-fn append_history(
+/// Consent history rows one statement appends at most: an import's batch
+/// appends thousands, and a statement per row costs more than its row.
+const HISTORY_ROWS: usize = 64;
+
+/// The statement that appends `rows` consent history rows.
+fn history_insert(rows: usize) -> String {
+    format!(
+        "INSERT INTO consent_history \
+         (workspace, messaging_id, at, channel, old, new, source, note) VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ")
+    )
+}
+
+static HISTORY_INSERT_MANY: LazyLock<String> = LazyLock::new(|| history_insert(HISTORY_ROWS));
+static HISTORY_INSERT_ONE: LazyLock<String> = LazyLock::new(|| history_insert(1));
+
+/// The values of one consent history row, in [`history_insert`]'s order.
+fn history_row<'v>(
+    workspace: &'v str,
+    id: &'v MessagingId,
+    change: &'v ConsentChange,
+) -> [ToSqlOutput<'v>; 8] {
+    [
+        rows::text(Some(workspace)),
+        rows::text(Some(id.as_ref())),
+        ToSqlOutput::Owned(Value::Integer(change.at.timestamp_micros())),
+        rows::text(Some(change.channel.as_str())),
+        rows::text(Some(change.old.as_str())),
+        rows::text(Some(change.new.as_str())),
+        rows::text(Some(change.source.as_ref())),
+        rows::text(change.note.as_deref()),
+    ]
+}
+
+/// A contact's consent changes, each with its Messaging ID.
+pub(super) fn history_of<'a>(
+    contact: &'a Contact,
+    changes: &'a [ConsentChange],
+) -> impl Iterator<Item = (&'a MessagingId, &'a ConsentChange)> {
+    changes.iter().map(|change| (&contact.messaging_id, change))
+}
+
+/// Appends consent changes to the history, [`HISTORY_ROWS`] a statement.
+pub(super) fn append_history<'a>(
     tx: &Transaction<'_>,
     workspace: &str,
-    id: &MessagingId,
-    changes: &[ConsentChange],
+    changes: impl Iterator<Item = (&'a MessagingId, &'a ConsentChange)>,
 ) -> Result<()> {
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO consent_history \
-         (workspace, messaging_id, at, channel, old, new, source, note) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?;
-    for change in changes {
-        stmt.execute(params![
-            workspace,
-            id.as_ref(),
-            rows::micros(change.at),
-            change.channel.as_str(),
-            change.old.as_str(),
-            change.new.as_str(),
-            change.source.as_ref(),
-            change.note,
-        ])?;
+    let changes: Vec<_> = changes.collect();
+    let mut chunks = changes.chunks_exact(HISTORY_ROWS);
+    let values = |chunk: &[(&'a MessagingId, &'a ConsentChange)]| {
+        let rows: Vec<_> = chunk
+            .iter()
+            .flat_map(|(id, change)| history_row(workspace, id, change))
+            .collect();
+        params_from_iter(rows)
+    };
+    if chunks.len() > 0 {
+        let mut many = tx.prepare_cached(&HISTORY_INSERT_MANY)?;
+        for chunk in &mut chunks {
+            many.execute(values(chunk))?;
+        }
+    }
+    let mut one = tx.prepare_cached(&HISTORY_INSERT_ONE)?;
+    for row in chunks.remainder().chunks(1) {
+        one.execute(values(row))?;
     }
     Ok(())
 }

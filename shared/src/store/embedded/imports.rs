@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
-use super::contacts::{count_new_contacts, insert_record, update_record, usage};
+use super::contacts::{
+    append_history, count_new_contacts, history_of, insert_contact, update_record, usage,
+};
 use super::rows::{self, CONTACT_COLUMNS};
 use super::{EmbeddedStore, word_index};
 use crate::error::{Error, Result};
@@ -209,9 +211,17 @@ impl ImportStore for EmbeddedStore {
             {
                 return Err(Error::UsageLimitReached { limit });
             }
-            for record in &commit.creates {
-                insert_record(tx, &workspace, record, None)?;
+            for (contact, _) in &commit.creates {
+                insert_contact(tx, &workspace, contact, None)?;
             }
+            append_history(
+                tx,
+                ws,
+                commit
+                    .creates
+                    .iter()
+                    .flat_map(|(contact, changes)| history_of(contact, changes)),
+            )?;
             if !commit.updates.is_empty() {
                 tx.execute_batch(STALE_TEXT)?;
                 for update in &commit.updates {

@@ -157,6 +157,9 @@ impl EmbeddedStore {
     }
 }
 
+/// The name of the store's writer thread.
+pub const WRITER_THREAD: &str = "contacts-writer";
+
 /// A job for the writer's thread.
 type WriterJob = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -174,7 +177,7 @@ impl Writer {
     fn start(mut conn: Connection) -> Result<Self> {
         let (jobs, queue) = std::sync::mpsc::channel::<WriterJob>();
         let thread = std::thread::Builder::new()
-            .name("contacts-writer".into())
+            .name(WRITER_THREAD.into())
             .spawn(move || {
                 for job in queue {
                     job(&mut conn);

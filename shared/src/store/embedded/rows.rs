@@ -9,7 +9,8 @@ use rusqlite::{Row, ToSql};
 use crate::error::{Error, Result};
 use crate::model::{
     AttributeId, AttributeValue, Channel, Consent, ConsentChange, ConsentSource, ConsentStatus,
-    Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber, Reach, Timezone,
+    Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber, Reach,
+    StoredValues, Timezone,
 };
 
 /// The columns [`contact`] reads, prefixed for use with the `c` alias.
@@ -75,13 +76,9 @@ pub(super) fn consent_change(row: &Row<'_>) -> Result<(i64, ConsentChange)> {
 }
 
 /// Custom values as stored: `{"<attribute id>": <stored value>}`.
-fn attributes_json(contact: &Contact) -> String {
-    let map: serde_json::Map<String, serde_json::Value> = contact
-        .attributes
-        .iter()
-        .map(|(id, value)| (id.to_string(), value.to_stored()))
-        .collect();
-    serde_json::Value::Object(map).to_string()
+fn attributes_json(contact: &Contact) -> Result<String> {
+    serde_json::to_string(&StoredValues(&contact.attributes))
+        .map_err(|e| Error::Unexpected(e.into()))
 }
 
 fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeValue>> {
@@ -99,8 +96,8 @@ fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeVal
 
 /// The values of a contact's columns, in the order of [`CONTACT_FIELDS`];
 /// its text is bound where it lies, not copied.
-pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 16] {
-    [
+pub(super) fn contact_values(contact: &Contact) -> Result<[ToSqlOutput<'_>; 16]> {
+    Ok([
         text(Some(contact.messaging_id.as_ref())),
         text(Some(contact.external_id.as_ref().map_or("", AsRef::as_ref))),
         text(contact.first_name.as_ref().map(AsRef::as_ref)),
@@ -121,14 +118,14 @@ pub(super) fn contact_values(contact: &Contact) -> [ToSqlOutput<'_>; 16] {
         ToSqlOutput::Owned(Value::Integer(
             i64::try_from(contact.version).unwrap_or(i64::MAX),
         )),
-        ToSqlOutput::Owned(Value::Text(attributes_json(contact))),
+        ToSqlOutput::Owned(Value::Text(attributes_json(contact)?)),
         match contact.imports.as_slice() {
             [] => ToSqlOutput::Borrowed(ValueRef::Null),
             marks => ToSqlOutput::Owned(Value::Text(
-                serde_json::to_string(marks).unwrap_or_default(),
+                serde_json::to_string(marks).map_err(|e| Error::Unexpected(e.into()))?,
             )),
         },
-    ]
+    ])
 }
 
 /// The expression that finds a contact by External ID through its unique
