@@ -19,8 +19,9 @@ use crate::store::imports::{Lookup, Rejected, Update, applied_key};
 
 /// What planning needs besides the rows.
 pub struct Context<'a> {
-    /// The import; a contact it creates has the ID [`created_id`] gives.
     pub import: &'a ImportId,
+    /// The IDs of the contacts the import creates.
+    pub created: CreatedIds,
     pub rules: &'a Rules,
     pub source: &'a ConsentSource,
     pub now: DateTime<Utc>,
@@ -93,59 +94,80 @@ pub fn lookup_keys(rows: &[Row]) -> Lookup {
 /// The keys a row claims in the file: a later row with one of them is a
 /// duplicate. Email and phone identify rows only when updating is off.
 pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, Identifier)> {
-    let mut keys = Vec::new();
+    let mut keys = Vec::with_capacity(4);
     if let Some(id) = &row.external_id {
-        keys.push((format!("x:{id}"), Identifier::ExternalId));
+        keys.push((key("x:", id.as_ref()), Identifier::ExternalId));
     }
     if let Some(id) = &row.messaging_id {
-        keys.push((format!("m:{id}"), Identifier::MessagingId));
+        keys.push((key("m:", id.as_ref()), Identifier::MessagingId));
     }
     if rules.update.is_none() {
         if let Some(email) = row.email.value() {
-            keys.push((
-                format!("e:{}", email.as_ref().to_lowercase()),
-                Identifier::Email,
-            ));
+            let mut key = key("e:", email.as_ref());
+            if key.is_ascii() {
+                key.make_ascii_lowercase();
+            } else {
+                key = format!("e:{}", email.as_ref().to_lowercase());
+            }
+            keys.push((key, Identifier::Email));
         }
         if let Some(phone) = row.phone.value() {
-            keys.push((format!("p:{phone}"), Identifier::Phone));
+            keys.push((key("p:", phone.as_ref()), Identifier::Phone));
         }
     }
     keys
 }
 
-/// The Messaging ID of the contact the row at `line` creates: the import's
-/// time, 48 bits of a hash of the import and the line (a ULID's 80 random
-/// bits). The same on every run, and it tells which row of which import
-/// created a contact ([`created_line`]): a repeated commit finds what it
-/// created, and a later row naming that contact is that row's duplicate,
-/// with no key remembered for it.
-pub fn created_id(import: &ImportId, line: u64) -> MessagingId {
-    let line = u128::from(u32::try_from(line).unwrap_or(u32::MAX));
-    MessagingId::from_parts(
-        import_ms(import),
-        (u128::from(import_tag(import)) << 32) | line,
-    )
+/// `prefix` then `value`, in one allocation.
+fn key(prefix: &str, value: &str) -> String {
+    let mut key = String::with_capacity(prefix.len() + value.len());
+    key.push_str(prefix);
+    key.push_str(value);
+    key
 }
 
 /// The line of the row of `import` that created `contact`, if one did.
 pub fn created_line(import: &ImportId, contact: &Contact) -> Option<u64> {
-    let (at_ms, random) = contact.messaging_id.parts()?;
-    let ours = at_ms == import_ms(import) && (random >> 32) == u128::from(import_tag(import));
-    ours.then(|| u64::try_from(random & 0xFFFF_FFFF).unwrap_or(u64::MAX))
+    CreatedIds::of(import).line(contact)
 }
 
-fn import_ms(import: &ImportId) -> u64 {
-    ulid::Ulid::from_string(import.as_ref()).map_or(0, |id| id.timestamp_ms())
+/// The Messaging IDs of the contacts an import creates: the import's time,
+/// 48 bits of SHA-256 of the import's ID and the row's line (a ULID's 80
+/// random bits). The same on every run, and they tell which row of which
+/// import created a contact ([`CreatedIds::line`]): a repeated commit
+/// finds what it created, and a later row naming that contact is that
+/// row's duplicate, with no key remembered for it. Worked out once a
+/// batch, not once a row.
+#[derive(Debug, Clone, Copy)]
+pub struct CreatedIds {
+    ms: u64,
+    tag: u64,
 }
 
-/// 48 bits of SHA-256 of the import's ID.
-fn import_tag(import: &ImportId) -> u64 {
-    use sha2::Digest;
-    let digest = sha2::Sha256::digest(import.as_ref().as_bytes());
-    digest[..6]
-        .iter()
-        .fold(0, |tag, byte| (tag << 8) | u64::from(*byte))
+impl CreatedIds {
+    pub fn of(import: &ImportId) -> Self {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(import.as_ref().as_bytes());
+        Self {
+            ms: ulid::Ulid::from_string(import.as_ref()).map_or(0, |id| id.timestamp_ms()),
+            tag: digest[..6]
+                .iter()
+                .fold(0, |tag, byte| (tag << 8) | u64::from(*byte)),
+        }
+    }
+
+    /// The Messaging ID of the contact the row at `line` creates.
+    pub fn id(self, line: u64) -> MessagingId {
+        let line = u128::from(u32::try_from(line).unwrap_or(u32::MAX));
+        MessagingId::from_parts(self.ms, (u128::from(self.tag) << 32) | line)
+    }
+
+    /// The line of the row that created `contact`, if this import did.
+    pub fn line(self, contact: &Contact) -> Option<u64> {
+        let (at_ms, random) = contact.messaging_id.parts()?;
+        let ours = at_ms == self.ms && (random >> 32) == u128::from(self.tag);
+        ours.then(|| u64::try_from(random & 0xFFFF_FFFF).unwrap_or(u64::MAX))
+    }
 }
 
 /// The key that marks a contact as identified by the file (kept by `remove`).
@@ -254,18 +276,34 @@ impl<'a> Known<'a> {
             Identifier::Phone => self.phone(row),
             Identifier::MessagingId => None,
         }?;
-        created_line(context.import, contact).filter(|&line| line != row.line)
+        context
+            .created
+            .line(contact)
+            .filter(|&line| line != row.line)
+    }
+}
+
+/// The keys earlier batches claimed, with the lines of their rows.
+pub struct Seen<'a> {
+    /// Those the store remembers.
+    pub stored: HashMap<String, u64>,
+    /// Those of the batch still committing, which a plan made beside its
+    /// commit takes as claimed (they come first).
+    pub in_flight: &'a HashMap<String, u64>,
+}
+
+impl Seen<'_> {
+    fn get(&self, key: &str) -> Option<u64> {
+        self.in_flight
+            .get(key)
+            .or_else(|| self.stored.get(key))
+            .copied()
     }
 }
 
 /// Decides every row of a batch. `contacts` are those the rows' identifiers
-/// name; `seen` the keys earlier batches remembered.
-pub fn plan(
-    rows: &[Row],
-    contacts: &[Contact],
-    seen: &HashMap<String, u64>,
-    context: &Context<'_>,
-) -> Plan {
+/// name; `seen` the keys earlier batches claimed.
+pub fn plan(rows: &[Row], contacts: &[Contact], seen: &Seen<'_>, context: &Context<'_>) -> Plan {
     let known = Known::new(contacts);
     let mut plan = Plan::default();
     let mut batch_seen: HashMap<String, u64> = HashMap::new();
@@ -284,9 +322,8 @@ pub fn plan(
         // batch was interrupted after remembering it.
         let earlier = keys.iter().find_map(|(key, identifier)| {
             seen.get(key)
-                .filter(|&&line| line != row.line)
-                .or_else(|| batch_seen.get(key))
-                .copied()
+                .filter(|&line| line != row.line)
+                .or_else(|| batch_seen.get(key).copied())
                 .or_else(|| known.created_earlier(row, *identifier, context))
                 .map(|line| (identifier.label(), line))
         });
@@ -376,7 +413,7 @@ pub fn plan(
                 remember(&mut plan, false);
                 match updated(row, current, update, context) {
                     // Applied by an earlier attempt at this batch.
-                    Ok(None) if seen.get(&applied_key(row.line)) == Some(&row.line) => {
+                    Ok(None) if seen.get(&applied_key(row.line)) == Some(row.line) => {
                         plan.counts.updated += 1;
                     }
                     Ok(None) => plan.counts.unchanged += 1,
@@ -400,6 +437,9 @@ pub fn plan(
 /// brings in (one `current`, the contact it updates, holds already is
 /// not brought in).
 fn refused(row: &Row, current: Option<&Contact>, context: &Context<'_>) -> Option<String> {
+    if context.suppressed.is_empty() {
+        return None;
+    }
     let held = current.map(PrivacyIdentifier::of).unwrap_or_default();
     let brought: Vec<PrivacyIdentifier> = PrivacyIdentifier::held_by(
         row.email.value(),
@@ -435,7 +475,7 @@ enum Decision<'a> {
 fn decide<'a>(row: &Row, known: &Known<'a>, context: &Context<'_>) -> Decision<'a> {
     if known
         .named(row)
-        .any(|c| created_line(context.import, c) == Some(row.line))
+        .any(|c| context.created.line(c) == Some(row.line))
     {
         return Decision::Created;
     }
@@ -603,7 +643,7 @@ fn create(row: &Row, context: &Context<'_>) -> Result<NewRecord, String> {
     };
     let (mut contact, consent) =
         Contact::create(new, context.source, context.now).map_err(|e| e.in_words())?;
-    contact.messaging_id = created_id(context.import, row.line);
+    contact.messaging_id = context.created.id(row.line);
     Ok((contact, consent))
 }
 
@@ -714,12 +754,13 @@ mod tests {
         let import = ImportId::generate();
         let other = ImportId::generate();
         for line in [2, 3, 40_001, u64::from(u32::MAX)] {
-            let contact = contact_with(created_id(&import, line));
+            let contact = contact_with(CreatedIds::of(&import).id(line));
             assert_eq!(created_line(&import, &contact), Some(line));
             assert_eq!(created_line(&other, &contact), None, "another import's");
         }
-        assert_ne!(created_id(&import, 2), created_id(&import, 3));
-        assert_ne!(created_id(&import, 2), created_id(&other, 2));
+        let (ours, theirs) = (CreatedIds::of(&import), CreatedIds::of(&other));
+        assert_ne!(ours.id(2), ours.id(3));
+        assert_ne!(ours.id(2), theirs.id(2));
         let made_by_hand = contact_with(MessagingId::generate());
         assert_eq!(created_line(&import, &made_by_hand), None);
     }

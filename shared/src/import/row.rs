@@ -117,7 +117,16 @@ pub fn cell_text(raw: &str) -> Cow<'_, str> {
 /// Reads a consent cell: `subscribed`, `unsubscribed`, `not_subscribed`,
 /// yes/no, true/false, 1/0, ignoring case.
 pub fn parse_consent(raw: &str) -> Result<ConsentStatus, InvalidValue> {
-    match raw.to_lowercase().replace([' ', '-'], "_").as_str() {
+    // Most cells are written as stored already: no copy for them.
+    let plain = raw
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let folded = if plain {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.to_lowercase().replace([' ', '-'], "_"))
+    };
+    match folded.as_ref() {
         "subscribed" | "yes" | "true" | "1" => Ok(ConsentStatus::Subscribed),
         "unsubscribed" | "no" | "false" | "0" => Ok(ConsentStatus::Unsubscribed),
         "not_subscribed" => Ok(ConsentStatus::NotSubscribed),
@@ -369,6 +378,33 @@ impl CellReader<'_> {
             }
             Column::Lists => self.row.lists = self.read(|t| parse_lists(t, read.catalog)),
             Column::CreatedAt | Column::UpdatedAt => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn consent_cells_are_read_in_any_case_and_spelling() {
+        let read = |raw: &str| parse_consent(raw).ok();
+        for (raw, status) in [
+            ("subscribed", ConsentStatus::Subscribed),
+            ("Subscribed", ConsentStatus::Subscribed),
+            ("YES", ConsentStatus::Subscribed),
+            ("1", ConsentStatus::Subscribed),
+            ("unsubscribed", ConsentStatus::Unsubscribed),
+            ("False", ConsentStatus::Unsubscribed),
+            ("0", ConsentStatus::Unsubscribed),
+            ("not_subscribed", ConsentStatus::NotSubscribed),
+            ("Not Subscribed", ConsentStatus::NotSubscribed),
+            ("not-subscribed", ConsentStatus::NotSubscribed),
+        ] {
+            assert_eq!(read(raw), Some(status), "{raw:?}");
+        }
+        for raw in ["maybe", "subscribed!", "2", "not subscribed_"] {
+            assert_eq!(read(raw), None, "{raw:?}");
         }
     }
 }

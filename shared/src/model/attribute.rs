@@ -239,7 +239,8 @@ impl Serialize for AttributeValue {
             // as `to_json` does.
             Self::Number(n) => serializer.serialize_f64(*n),
             Self::Boolean(b) => serializer.serialize_bool(*b),
-            Self::Date(d) => serializer.collect_str(&d.format("%Y-%m-%d")),
+            // `NaiveDate` displays as `%Y-%m-%d`, without parsing a format.
+            Self::Date(d) => serializer.collect_str(d),
             Self::Datetime(t) => {
                 serializer.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
             }

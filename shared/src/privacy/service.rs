@@ -59,10 +59,15 @@ impl SuppressedSet {
         Ok(Self { secret, held })
     }
 
+    /// Whether nothing is erased or suppressed.
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
     /// Why a contact holding `identifiers` is refused ("email: erased on
     /// 2026-12-02"), if it is.
     pub fn refusal(&self, identifiers: &[Identifier]) -> Option<String> {
-        if self.held.is_empty() {
+        if self.is_empty() {
             return None;
         }
         identifiers.iter().find_map(|identifier| {

@@ -1,6 +1,7 @@
 //! [`ImportStore`] over SQLite: a batch, its remembered keys, its rejected
 //! rows and the import's checkpoint commit in one transaction.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -37,29 +38,44 @@ const REINDEX_STALE_TEXT: &str = "\
     FROM temp.stale_text s CROSS JOIN contacts c ON c.id = s.rowid;
     DELETE FROM contacts_words WHERE rowid IN (SELECT rowid FROM temp.stale_text);";
 
-/// The contacts whose `column` is one of `keys`: one statement for them all
-/// (the keys go in as a JSON array, the column's index answers each).
+/// The contacts whose `column` is one of `keys` (a JSON array; `None` for
+/// none): one statement for them all, the column's index answering each.
 fn contacts_by(
     conn: &Connection,
     workspace: &str,
     column: &str,
-    keys: impl Iterator<Item = String>,
+    keys: Option<&str>,
     found: &mut HashMap<String, Contact>,
 ) -> Result<()> {
-    let keys: Vec<String> = keys.collect();
-    if keys.is_empty() {
+    let Some(keys) = keys else {
         return Ok(());
-    }
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {CONTACT_COLUMNS} FROM contacts c \
          WHERE c.workspace = ?1 AND {column} IN (SELECT value FROM json_each(?2))"
     ))?;
-    let mut rows = stmt.query(params![workspace, to_json(&keys)?])?;
+    let mut rows = stmt.query(params![workspace, keys])?;
     while let Some(row) = rows.next()? {
         let (_, contact) = rows::contact(row)?;
         found.insert(contact.messaging_id.to_string(), contact);
     }
     Ok(())
+}
+
+/// `keys` as the JSON array a statement reads them from, written straight
+/// from the borrowed keys; `None` when there are none.
+fn json_keys<T: serde::Serialize>(keys: &[T]) -> Result<Option<String>> {
+    (!keys.is_empty()).then(|| to_json(&keys)).transpose()
+}
+
+/// An email as the email index holds it, lower case (copied only when it
+/// has an upper-case letter or isn't ASCII).
+fn folded(email: &str) -> Cow<'_, str> {
+    if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Borrowed(email)
+    } else {
+        Cow::Owned(email.to_lowercase())
+    }
 }
 
 #[async_trait]
@@ -131,42 +147,21 @@ impl ImportStore for EmbeddedStore {
     }
 
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
-        let (workspace, keys) = (workspace.clone(), keys.clone());
+        let emails: Vec<Cow<'_, str>> = keys.emails.iter().map(|e| folded(e.as_ref())).collect();
+        let by = [
+            (rows::EXTERNAL_ID, json_keys(&keys.external_ids)?),
+            ("c.messaging_id", json_keys(&keys.messaging_ids)?),
+            ("fold_case(c.email)", json_keys(&emails)?),
+            ("c.phone", json_keys(&keys.phones)?),
+        ];
+        let workspace = workspace.clone();
         self.read(move |conn| {
             // One read transaction for every lookup: one snapshot, one lock.
             let tx = conn.unchecked_transaction()?;
-            let conn = &*tx;
-            let ws = workspace.as_ref();
             let mut found = HashMap::new();
-            let text = |v: &dyn AsRef<str>| v.as_ref().to_owned();
-            contacts_by(
-                conn,
-                ws,
-                rows::EXTERNAL_ID,
-                keys.external_ids.iter().map(|k| text(k)),
-                &mut found,
-            )?;
-            contacts_by(
-                conn,
-                ws,
-                "c.messaging_id",
-                keys.messaging_ids.iter().map(|k| text(k)),
-                &mut found,
-            )?;
-            contacts_by(
-                conn,
-                ws,
-                "fold_case(c.email)",
-                keys.emails.iter().map(|k| k.as_ref().to_lowercase()),
-                &mut found,
-            )?;
-            contacts_by(
-                conn,
-                ws,
-                "c.phone",
-                keys.phones.iter().map(|k| text(k)),
-                &mut found,
-            )?;
+            for (column, keys) in &by {
+                contacts_by(&tx, workspace.as_ref(), column, keys.as_deref(), &mut found)?;
+            }
             Ok(found.into_values().collect())
         })
         .await
@@ -178,13 +173,16 @@ impl ImportStore for EmbeddedStore {
         import: &ImportId,
         keys: &[String],
     ) -> Result<HashMap<String, u64>> {
-        let (import, keys) = (import.clone(), keys.to_vec());
+        let Some(keys) = json_keys(keys)? else {
+            return Ok(HashMap::new());
+        };
+        let import = import.clone();
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT key, line FROM import_seen \
                  WHERE import = ?1 AND key IN (SELECT value FROM json_each(?2))",
             )?;
-            let mut found = stmt.query(params![import.as_ref(), to_json(&keys)?])?;
+            let mut found = stmt.query(params![import.as_ref(), keys])?;
             let mut seen = HashMap::new();
             while let Some(row) = found.next()? {
                 let line: i64 = row.get(1)?;
