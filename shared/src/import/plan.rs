@@ -103,13 +103,7 @@ pub fn row_keys(row: &Row, rules: &Rules) -> Vec<(String, Identifier)> {
     }
     if rules.update.is_none() {
         if let Some(email) = row.email.value() {
-            let mut key = key("e:", email.as_ref());
-            if key.is_ascii() {
-                key.make_ascii_lowercase();
-            } else {
-                key = format!("e:{}", email.as_ref().to_lowercase());
-            }
-            keys.push((key, Identifier::Email));
+            keys.push((key("e:", &email.folded()), Identifier::Email));
         }
         if let Some(phone) = row.phone.value() {
             keys.push((key("p:", phone.as_ref()), Identifier::Phone));
@@ -197,7 +191,7 @@ impl<'a> Known<'a> {
             }
             known.by_messaging.insert(c.messaging_id.as_ref(), c);
             if let Some(email) = c.reach.email() {
-                known.by_email.insert(email.as_ref().to_lowercase(), c);
+                known.by_email.insert(email.folded().into_owned(), c);
             }
             if let Some(phone) = c.reach.phone() {
                 known.by_phone.insert(phone.as_ref(), c);
@@ -221,7 +215,7 @@ impl<'a> Known<'a> {
     fn email(&self, row: &Row) -> Option<&'a Contact> {
         row.email
             .value()
-            .and_then(|e| self.by_email.get(&e.as_ref().to_lowercase()).copied())
+            .and_then(|e| self.by_email.get(e.folded().as_ref()).copied())
     }
 
     fn phone(&self, row: &Row) -> Option<&'a Contact> {

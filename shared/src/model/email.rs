@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::str::FromStr;
 
 use super::{InvalidValue, string_type};
@@ -32,11 +33,31 @@ impl Email {
             domain.to_lowercase()
         )))
     }
+
+    /// The address in lower case, as duplicates and lookups compare
+    /// addresses: copied only when it has an upper-case letter or isn't
+    /// ASCII.
+    pub fn folded(&self) -> Cow<'_, str> {
+        if self.0.is_ascii() && !self.0.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Borrowed(&self.0)
+        } else {
+            Cow::Owned(self.0.to_lowercase())
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folds_to_lower_case_in_every_script_copying_only_when_it_must() {
+        let folded = |raw: &str| Email::parse(raw).unwrap().folded().into_owned();
+        assert_eq!(folded("Ann.Lee@example.com"), "ann.lee@example.com");
+        assert_eq!(folded("ÅSA.Ölund@example.se"), "åsa.ölund@example.se");
+        let lower = Email::parse("ann@example.com").unwrap();
+        assert!(matches!(lower.folded(), Cow::Borrowed("ann@example.com")));
+    }
 
     #[test]
     fn accepts_ordinary_addresses_and_lowercases_the_domain() {

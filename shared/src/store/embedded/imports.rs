@@ -17,7 +17,7 @@ use super::{EmbeddedStore, word_index};
 use crate::error::{Error, Result};
 use crate::import::job::{ImportId, ImportJob};
 use crate::jobs::JobStore;
-use crate::model::{Contact, MessagingId, WorkspaceId};
+use crate::model::{Contact, Email, MessagingId, WorkspaceId};
 use crate::query::{Page, PageRequest};
 use crate::store::imports::{Commit, ImportStore, Lookup, Rejected, from_json, to_json};
 
@@ -66,16 +66,6 @@ fn contacts_by(
 /// from the borrowed keys; `None` when there are none.
 fn json_keys<T: serde::Serialize>(keys: &[T]) -> Result<Option<String>> {
     (!keys.is_empty()).then(|| to_json(&keys)).transpose()
-}
-
-/// An email as the email index holds it, lower case (copied only when it
-/// has an upper-case letter or isn't ASCII).
-fn folded(email: &str) -> Cow<'_, str> {
-    if email.is_ascii() && !email.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Borrowed(email)
-    } else {
-        Cow::Owned(email.to_lowercase())
-    }
 }
 
 #[async_trait]
@@ -147,7 +137,7 @@ impl ImportStore for EmbeddedStore {
     }
 
     async fn lookup(&self, workspace: &WorkspaceId, keys: &Lookup) -> Result<Vec<Contact>> {
-        let emails: Vec<Cow<'_, str>> = keys.emails.iter().map(|e| folded(e.as_ref())).collect();
+        let emails: Vec<Cow<'_, str>> = keys.emails.iter().map(Email::folded).collect();
         let by = [
             (rows::EXTERNAL_ID, json_keys(&keys.external_ids)?),
             ("c.messaging_id", json_keys(&keys.messaging_ids)?),

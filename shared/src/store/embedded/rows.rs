@@ -12,6 +12,7 @@ use crate::model::{
     Contact, Country, Email, ExternalId, ListId, MessagingId, Name, PhoneNumber, Reach,
     StoredValues, Timezone,
 };
+use crate::store::imports::{from_json, to_json};
 
 /// The columns [`contact`] reads, prefixed for use with the `c` alias.
 pub(super) const CONTACT_COLUMNS: &str = "c.id, c.messaging_id, c.external_id, c.first_name, \
@@ -55,7 +56,7 @@ pub(super) fn contact(row: &Row<'_>) -> Result<(i64, Contact)> {
         updated_at: time(row, 13)?,
         version: unsigned(row.get(14)?)?,
         imports: text(17)?
-            .map(|json| crate::store::imports::from_json(&json))
+            .map(|json| from_json(&json))
             .transpose()?
             .unwrap_or_default(),
     };
@@ -77,8 +78,7 @@ pub(super) fn consent_change(row: &Row<'_>) -> Result<(i64, ConsentChange)> {
 
 /// Custom values as stored: `{"<attribute id>": <stored value>}`.
 fn attributes_json(contact: &Contact) -> Result<String> {
-    serde_json::to_string(&StoredValues(&contact.attributes))
-        .map_err(|e| Error::Unexpected(e.into()))
+    to_json(&StoredValues(&contact.attributes))
 }
 
 fn attributes_from_json(json: &str) -> Result<BTreeMap<AttributeId, AttributeValue>> {
@@ -121,9 +121,7 @@ pub(super) fn contact_values(contact: &Contact) -> Result<[ToSqlOutput<'_>; 16]>
         ToSqlOutput::Owned(Value::Text(attributes_json(contact)?)),
         match contact.imports.as_slice() {
             [] => ToSqlOutput::Borrowed(ValueRef::Null),
-            marks => ToSqlOutput::Owned(Value::Text(
-                serde_json::to_string(marks).map_err(|e| Error::Unexpected(e.into()))?,
-            )),
+            marks => ToSqlOutput::Owned(Value::Text(to_json(&marks)?)),
         },
     ])
 }
