@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 
 use super::contacts::{
-    append_history, count_new_contacts, history_of, insert_contact, update_record, usage,
+    append_history, contact_insert, count_new_contacts, history_of, insert_contact, update_record,
+    usage,
 };
 use super::rows::{self, CONTACT_COLUMNS};
 use super::{EmbeddedStore, word_index};
@@ -199,8 +200,9 @@ impl ImportStore for EmbeddedStore {
             {
                 return Err(Error::UsageLimitReached { limit });
             }
+            let mut insert = contact_insert(tx)?;
             for (contact, _) in &commit.creates {
-                insert_contact(tx, &workspace, contact, None)?;
+                insert_contact(tx, &mut insert, &workspace, contact, None)?;
             }
             append_history(
                 tx,

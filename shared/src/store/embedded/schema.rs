@@ -424,9 +424,11 @@ pub(super) fn connect(path: &Path, cache_kib: i64, bulk: Arc<AtomicBool>) -> Res
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            Ok(ctx
-                .get::<Option<String>>(0)?
-                .map(|text| text.to_lowercase()))
+            let text = ctx
+                .get_raw(0)
+                .as_str_or_null()
+                .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+            Ok(text.map(str::to_lowercase))
         },
     )?;
     conn.create_scalar_function(
