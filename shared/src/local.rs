@@ -298,6 +298,13 @@ pub async fn index_text(config: &LocalConfig) -> anyhow::Result<u64> {
     Ok(open_store(config)?.catch_up_text_index().await?)
 }
 
+/// Fills the text indexes of the store in `config.data_dir` again from every
+/// contact (the repair when they are found wrong); returns how many
+/// contacts they hold.
+pub async fn rebuild_text_index(config: &LocalConfig) -> anyhow::Result<u64> {
+    Ok(open_store(config)?.rebuild_text_index().await?)
+}
+
 /// The embedded store in `config.data_dir`.
 fn open_store(config: &LocalConfig) -> anyhow::Result<EmbeddedStore> {
     EmbeddedStore::open(&config.data_dir)

@@ -286,6 +286,30 @@ mod text_index {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rebuilt_text_index_holds_every_contact_once() {
+        let store = super::open_with_window(Some(4)).await;
+        let w = WorkspaceId::parse("w1").expect("workspace");
+        let records: Vec<NewRecord> = (0..20).map(record).collect();
+        store.insert_batch(&w, &records, None).await.expect("batch");
+        assert_eq!(store.index_text(14).await.expect("index"), 14);
+        let truth = Truth(records.into_iter().map(|(c, _)| c).collect());
+
+        for round in ["partly indexed", "fully indexed"] {
+            assert_eq!(
+                store.rebuild_text_index().await.expect(round),
+                20,
+                "{round}"
+            );
+            assert_eq!(store.unindexed_text().await.expect("lag"), 0, "{round}");
+            store
+                .check_text_index()
+                .await
+                .expect("index matches the contacts");
+            assert_exact(&store, &w, &truth, round).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_window_that_reaches_the_mark_fills_its_page_from_the_index() {
         let store = super::open_with_window(Some(8)).await;
         let w = WorkspaceId::parse("w1").expect("workspace");

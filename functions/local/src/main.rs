@@ -1,16 +1,20 @@
 //! `contacts-local`: the whole API on one port over the embedded store, or
 //! `contacts-local import --workspace W [--settings s.json] FILE.csv` to
-//! import a file into the same store without the API.
+//! import a file into the same store without the API, or
+//! `contacts-local reindex` to fill the store's search index again from
+//! every contact (a repair).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use contacts::local::{DEV_TOKEN, LocalConfig, LocalServer, errors_file, import_file, index_text};
+use contacts::local::{
+    DEV_TOKEN, LocalConfig, LocalServer, errors_file, import_file, index_text, rebuild_text_index,
+};
 use contacts::model::WorkspaceId;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str =
-    "usage: contacts-local [import --workspace WORKSPACE [--settings SETTINGS.json] FILE.csv]";
+const USAGE: &str = "usage: contacts-local \
+    [import --workspace WORKSPACE [--settings SETTINGS.json] FILE.csv | reindex]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -20,6 +24,11 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         None => serve(config).await,
         Some("import") => import(config, &args[1..]).await,
+        Some("reindex") if args.len() == 1 => {
+            let indexed = rebuild_text_index(&config).await?;
+            tracing::info!(indexed, "search index filled again from every contact");
+            Ok(())
+        }
         Some(_) => anyhow::bail!("{USAGE}"),
     }
 }
