@@ -133,8 +133,8 @@ async fn main() {
         report,
         "Against DynamoDB Local through the `ContactStore` port; capacity as reported by \
          `ReturnConsumedCapacity::TOTAL` (table and indexes). A list page evaluates at most \
-         16 shards × {} items for `limit=50`.\n",
-        per_shard_items(50)
+         16 shards × {} items for `limit=50` (its share, and one more to tell a shard's end).\n",
+        per_shard_items(50) + 1
     );
     let _ = writeln!(
         report,

@@ -450,3 +450,44 @@ mod erasure {
         }
     }
 }
+
+/// Listing on DynamoDB: a shard that holds exactly the items a page
+/// evaluates per shard is read to its end, and the page holding every
+/// contact carries no cursor (DynamoDB itself stops there with a position).
+mod listing {
+    use contacts::model::WorkspaceId;
+    use contacts::query::{ContactQuery, PageRequest};
+    use contacts::store::ContactStore;
+    use contacts::store::contract::simple;
+    use contacts::store::dynamo::{per_shard_items, shard_of};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_shard_read_to_its_last_item_leaves_no_cursor() {
+        let store = super::open().await;
+        let w = WorkspaceId::parse("w1").expect("workspace");
+        let limit = 23;
+        let (mut in_shard, mut elsewhere) = (Vec::new(), Vec::new());
+        for record in (0..10_000).map(simple) {
+            match shard_of(&record.0.messaging_id) {
+                0 if in_shard.len() < per_shard_items(limit) => in_shard.push(record),
+                0 => {}
+                _ if elsewhere.len() < 3 => elsewhere.push(record),
+                _ => {}
+            }
+            if in_shard.len() == per_shard_items(limit) && elsewhere.len() == 3 {
+                break;
+            }
+        }
+        assert_eq!(in_shard.len(), per_shard_items(limit), "a full shard");
+        let records: Vec<_> = in_shard.into_iter().chain(elsewhere).collect();
+        for record in &records {
+            store.insert(&w, record, None).await.expect("insert");
+        }
+        let page = store
+            .list(&w, &ContactQuery::default(), &PageRequest::first(limit))
+            .await
+            .expect("list");
+        assert_eq!(page.items.len(), records.len(), "every contact on the page");
+        assert_eq!(page.next_cursor, None, "the full shard has nothing more");
+    }
+}

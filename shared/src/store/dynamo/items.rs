@@ -48,8 +48,9 @@ pub(super) fn workspace_partition(workspace: &WorkspaceId, shard: u32) -> String
     format!("{}#{shard:02}", workspace.as_ref())
 }
 
-/// The shard a contact belongs to, from its Messaging ID.
-pub(super) fn shard_of(id: &MessagingId) -> u32 {
+/// The shard a contact belongs to, from its Messaging ID: the partition of
+/// the workspace index its items are listed from.
+pub fn shard_of(id: &MessagingId) -> u32 {
     let hash = id.as_ref().bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });

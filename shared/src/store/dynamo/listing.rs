@@ -3,11 +3,11 @@
 //! An exact email or phone filter reads its one partition of `by_email` or
 //! `by_phone`. Otherwise a page queries every shard in parallel below the
 //! cursor position, each
-//! evaluating at most [`per_shard`] items (filters are DynamoDB filter
-//! expressions, applied after the read), and merges them. Results are
+//! evaluating at most [`per_shard`] items and one more (filters are
+//! DynamoDB filter expressions, applied after the read), and merges them. Results are
 //! complete down to the highest position where an unfinished shard stopped;
 //! the page keeps what lies above it and continues from there. One page
-//! therefore reads at most `SHARDS × per_shard(limit)` items.
+//! therefore reads at most `SHARDS × (per_shard(limit) + 1)` items.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
@@ -180,7 +180,12 @@ pub(super) async fn scan(
 
 /// One source read below the position `before`, newest first, evaluating
 /// at most `limit` items: the items, and the position it stopped at
-/// (`None` when the source has nothing more).
+/// (`None` when the source has nothing more). It reads one item more than
+/// `limit` and leaves it out: DynamoDB stops with a position whenever it
+/// reaches the limit, even at the source's end, and the item beyond it
+/// tells the two apart, so that a page holding a source's last items
+/// carries no cursor to an empty page. (With a filter, items it refuses
+/// count towards the limit, and a stop position may still lead nowhere.)
 async fn read_below(
     store: &DynamoStore,
     (index, hash, partition): (&'static str, &'static str, String),
@@ -197,13 +202,19 @@ async fn read_below(
         .expression_attribute_values(":partition", AttributeValue::S(partition))
         .expression_attribute_values(":before", AttributeValue::S(before))
         .scan_index_forward(false)
-        .limit(limit)
+        .limit(limit.saturating_add(1))
         .set_return_consumed_capacity(store.capacity());
     let out = filter.apply(request).send().await.map_err(unexpected)?;
     store.record(Units::Read, "Query", out.consumed_capacity());
     store.record_items("Query", out.scanned_count);
-    let stopped_at = out.last_evaluated_key.as_ref().and_then(position_of);
-    Ok((out.items.unwrap_or_default(), stopped_at))
+    let mut items = out.items.unwrap_or_default();
+    let stopped_at = if items.len() > usize::try_from(limit).unwrap_or(usize::MAX) {
+        items.pop();
+        items.last().and_then(position_of)
+    } else {
+        out.last_evaluated_key.as_ref().and_then(position_of)
+    };
+    Ok((items, stopped_at))
 }
 
 fn encode_scan_cursor(positions: &[Option<String>]) -> Cursor {

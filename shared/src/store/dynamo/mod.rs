@@ -39,6 +39,7 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 
+pub use items::shard_of;
 pub use listing::per_shard as per_shard_items;
 pub use meter::{CapacityMeter, Usage};
 
