@@ -90,8 +90,10 @@ pub(super) async fn list(
     let before = decode_cursor(page.cursor.as_ref())?.unwrap_or_else(|| "~".to_owned());
     let (sources, driving) = sources(workspace, query);
     let filter = Filter::new(query, driving);
+    // One source's page is its first `limit` items: `read_below` tells
+    // whether more follow.
     let evaluate = if driving.is_some() {
-        page.limit + 1
+        page.limit
     } else {
         per_shard(page.limit)
     };
